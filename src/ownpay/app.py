@@ -1,0 +1,100 @@
+"""``create_app(settings)``: the API, the hosted pages, middleware and the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from sqlalchemy import text
+from starlette.responses import Response
+
+from ownpay import __version__
+from ownpay.config import Settings, load_settings
+from ownpay.context import AppContext
+from ownpay.errors import install_handlers, json_response
+from ownpay.logs import configure_logging
+from ownpay.payments.endpoints import router as payments_router
+
+DESCRIPTION = """
+OwnPay's merchant API. Authenticate with `Authorization: Bearer op_test_…` (test mode) or
+`op_live_…` (live mode); a key only sees and creates data of its own mode.
+
+Every error uses one envelope: `{"error": true, "message": "…", "code": "UPPER_SNAKE",
+"errors": {"field": ["…"]}}` (`errors` only for `VALIDATION_ERROR`).
+"""
+
+
+def create_app(settings: Settings | None = None, *, ctx: AppContext | None = None) -> FastAPI:
+    settings = settings or (ctx.settings if ctx else load_settings())
+    configure_logging(settings)
+    owns_ctx = ctx is None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        context = ctx or AppContext.create(settings)
+        app.state.ctx = context
+        worker_task: asyncio.Task[None] | None = None
+        stop = asyncio.Event()
+        if settings.run_worker:
+            from ownpay.worker import run_worker
+
+            worker_task = asyncio.create_task(run_worker(context, stop=stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(worker_task, timeout=15)
+            if owns_ctx:
+                await context.close()
+
+    app = FastAPI(
+        title="OwnPay API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    if ctx is not None:
+        app.state.ctx = ctx
+    install_handlers(app)
+
+    @app.middleware("http")
+    async def request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        rid = request.headers.get("x-request-id", "")
+        if not (0 < len(rid) <= 64 and rid.replace("-", "").isalnum()):
+            rid = uuid.uuid4().hex
+        request.state.request_id = rid
+        response = await call_next(request)
+        response.headers["X-Request-Id"] = rid
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    @app.get("/api/v1/health", tags=["Operations"], summary="Liveness and database check")
+    async def health(request: Request) -> Response:
+        """No authentication. 200 when the database answers, 503 otherwise."""
+        context: AppContext = request.app.state.ctx
+        try:
+            async with context.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure means unhealthy
+            return json_response(
+                503, {"status": "unavailable", "database": "unreachable", "version": __version__}
+            )
+        return json_response(200, {"status": "ok", "database": "ok", "version": __version__})
+
+    app.include_router(payments_router)
+    from ownpay.checkout.endpoints import router as checkout_router
+
+    app.include_router(checkout_router)
+    return app

@@ -1,0 +1,186 @@
+"""Settings: read once from ``OWNPAY_*`` environment variables and an optional TOML file.
+
+Precedence: explicit keyword arguments > environment > config file > defaults.  A bad value
+raises :class:`ConfigError` with a one-line explanation, which the CLI prints before exiting,
+so an operator never has to read a traceback to find a typo.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed (message is one line)."""
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _parse_int(name: str, raw: str, *, minimum: int, maximum: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _parse_float(name: str, raw: str, *, minimum: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _parse_url(name: str, raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError(f"{name} must be an absolute http(s) URL, got {raw!r}")
+    return raw.strip().rstrip("/")
+
+
+def normalize_database_url(raw: str) -> str:
+    """Map plain ``sqlite:///`` / ``postgresql://`` URLs to the async drivers we ship."""
+    url = raw.strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError(f"OWNPAY_DATABASE_URL is not a URL: {raw!r}")
+    scheme = scheme.lower()
+    if scheme in {"sqlite", "sqlite+aiosqlite"}:
+        return "sqlite+aiosqlite://" + rest
+    if scheme in {"postgres", "postgresql", "postgresql+asyncpg", "postgresql+psycopg"}:
+        return "postgresql+asyncpg://" + rest
+    raise ConfigError(
+        f"OWNPAY_DATABASE_URL must start with sqlite:/// or postgresql://, got {scheme}://"
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of an installation.  Field names map to ``OWNPAY_<NAME upper>``."""
+
+    data_dir: Path = Path("data")
+    database_url: str = ""  # default: sqlite under data_dir
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = ""  # default: read/generated in data_dir/secret.key
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    intent_lifetime: int = 1800  # seconds
+    max_amount_minor: int = 100_000_000_000  # 1 billion major units of a 2-decimal currency
+    auth_cache_ttl: float = 5.0
+    log_json: bool = False
+    log_level: str = "info"
+    run_worker: bool = True  # embed the background worker in `ownpay serve`
+    worker_interval: float = 1.0
+    webhooks_allow_private: bool = False
+    webhook_timeout: float = 10.0
+    webhook_retry_schedule: tuple[int, ...] = (300, 900, 3600, 21600, 43200, 86400)
+    webhook_lease: int = 60
+    webhook_concurrency: int = 16
+    webhook_per_endpoint: int = 4
+    gateway_timeout: float = 15.0
+    reconcile_after: int = 60
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return "sqlite+aiosqlite:///" + str((self.data_dir / "ownpay.db").resolve())
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def with_overrides(self, **values: Any) -> Settings:
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+_INT_BOUNDS: dict[str, tuple[int, int]] = {
+    "port": (1, 65535),
+    "workers": (1, 64),
+    "intent_lifetime": (60, 7 * 86400),
+    "max_amount_minor": (1, 10**15),
+    "webhook_lease": (5, 3600),
+    "webhook_concurrency": (1, 1000),
+    "webhook_per_endpoint": (1, 100),
+    "reconcile_after": (1, 86400),
+}
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    env_name = f"OWNPAY_{name.upper()}"
+    text = str(raw)
+    if name == "database_url":
+        return normalize_database_url(text) if text.strip() else ""
+    if name == "base_url":
+        return _parse_url(env_name, text)
+    if name == "data_dir":
+        return Path(text).expanduser()
+    if name in _INT_BOUNDS:
+        lo, hi = _INT_BOUNDS[name]
+        return _parse_int(env_name, text, minimum=lo, maximum=hi)
+    if name in {"auth_cache_ttl", "worker_interval", "webhook_timeout", "gateway_timeout"}:
+        return _parse_float(env_name, text, minimum=0.0)
+    if name in {"log_json", "run_worker", "webhooks_allow_private"}:
+        return raw if isinstance(raw, bool) else _parse_bool(env_name, text)
+    if name == "webhook_retry_schedule":
+        items = raw if isinstance(raw, list | tuple) else text.split(",")
+        try:
+            schedule = tuple(int(str(i).strip()) for i in items if str(i).strip())
+        except ValueError:
+            raise ConfigError(f"{env_name} must be comma-separated seconds, got {text!r}") from None
+        if not schedule or any(s < 0 for s in schedule):
+            raise ConfigError(f"{env_name} must list at least one non-negative delay")
+        return schedule
+    if name == "log_level":
+        level = text.lower()
+        if level not in {"debug", "info", "warning", "error"}:
+            raise ConfigError(f"{env_name} must be debug, info, warning or error, got {text!r}")
+        return level
+    return text
+
+
+def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from the environment (and ``OWNPAY_CONFIG`` TOML file, if set)."""
+    environ = dict(os.environ if env is None else env)
+    values: dict[str, Any] = {}
+    names = [f.name for f in fields(Settings) if f.name != "extra"]
+    config_path = environ.get("OWNPAY_CONFIG")
+    if config_path:
+        try:
+            with open(config_path, "rb") as fh:
+                file_values = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"OWNPAY_CONFIG: cannot read {config_path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"OWNPAY_CONFIG: {config_path} is not valid TOML: {exc}") from None
+        for key, raw in file_values.items():
+            if key not in names:
+                raise ConfigError(f"OWNPAY_CONFIG: unknown setting {key!r} in {config_path}")
+            values[key] = _coerce(key, raw)
+    for name in names:
+        raw = environ.get(f"OWNPAY_{name.upper()}")
+        if raw is not None:
+            values[name] = _coerce(name, raw)
+    for name, raw in overrides.items():
+        if raw is not None:
+            values[name] = _coerce(name, raw)
+    return Settings(**values)

@@ -1,0 +1,59 @@
+"""Process-wide resources shared by the API, the pages, the worker and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from ownpay.cache import TTLCache
+from ownpay.config import Settings
+from ownpay.db import create_engine, session_factory
+from ownpay.security import Keyring, load_or_create_secret_key
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    keyring: Keyring
+    # Short-lived caches; see docs/operations.md for why a few seconds is safe.
+    api_keys: TTLCache[str, Any] = field(default_factory=lambda: TTLCache(5.0))
+    gateway_accounts: TTLCache[tuple[int, str, str], Any] = field(
+        default_factory=lambda: TTLCache(5.0)
+    )
+    _http: httpx.AsyncClient | None = None
+
+    @classmethod
+    def create(cls, settings: Settings, *, create_secret: bool = False) -> AppContext:
+        engine = create_engine(settings.resolved_database_url)
+        keyring = Keyring.from_master(load_or_create_secret_key(settings, create=create_secret))
+        ctx = cls(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            keyring=keyring,
+        )
+        ctx.api_keys = TTLCache(settings.auth_cache_ttl)
+        ctx.gateway_accounts = TTLCache(settings.auth_cache_ttl)
+        return ctx
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The one client for provider calls: bounded timeouts, no redirects."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.settings.gateway_timeout, connect=5.0),
+                follow_redirects=False,
+                headers={"User-Agent": "OwnPay/0.1"},
+            )
+        return self._http
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+        await self.engine.dispose()

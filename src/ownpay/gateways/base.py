@@ -1,0 +1,228 @@
+"""The gateway adapter contract.
+
+A gateway adapter is a *mapper*: it turns our payment into provider requests and the
+provider's answers into :class:`VerifiedResult` values.  It never touches the database and
+never changes a payment's status -- the payments service does that, after checking that the
+verified amount, currency and reference match the intent (ARCHITECTURE.md, invariants 3-4).
+The core never branches on a gateway's slug; it reads the adapter's declared capabilities.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import httpx
+
+
+class Outcome(enum.StrEnum):
+    """What a provider says about one payment, after server-side verification."""
+
+    SUCCEEDED = "succeeded"  # money captured; amount/currency/reference given in the result
+    PROCESSING = "processing"  # provider accepted it, final answer later
+    AWAITING_VERIFICATION = "awaiting_verification"  # offline payment claimed, needs a human
+    FAILED = "failed"  # declined / rejected: this attempt is over
+    CANCELLED = "cancelled"  # the customer abandoned at the provider
+    PENDING = "pending"  # nothing happened yet (no change)
+    UNKNOWN = "unknown"  # cannot tell (timeout, unmapped status): reconcile later, never complete
+
+
+class GatewayError(Exception):
+    """The provider could not be reached or answered with a server error (retryable)."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class ConfigInvalid(ValueError):
+    """Credentials or settings rejected when a gateway is enabled; ``errors`` per field."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class FormError(ValueError):
+    """The customer's input on our checkout page is unusable; ``errors`` per field."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    name: str
+    label: str
+    secret: bool = True
+    required: bool = True
+    default: str | None = None
+    help: str = ""
+    multiline: bool = False
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    """The read-only slice of a payment an adapter may see."""
+
+    transaction_id: str
+    merchant_slug: str
+    mode: str
+    status: str
+    amount_minor: int
+    currency: str
+    order_id: str
+    description: str | None
+    customer_name: str
+    customer_email: str
+    customer_phone: str | None
+    expires_at: datetime
+    provider_reference: str | None = None
+    provider_txn_id: str | None = None
+    submission: Mapping[str, Any] | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class GatewayContext:
+    """Everything an adapter needs for one call: its decrypted config and one HTTP client."""
+
+    mode: str
+    credentials: Mapping[str, str]
+    settings: Mapping[str, Any]
+    http: httpx.AsyncClient
+    # Absolute URL prefix of our own public routes, e.g. for provider callbacks.
+    public_base_url: str
+    # The checkout URL of the payment, for providers that redirect back to it.
+    checkout_url: str = ""
+
+
+@dataclass(frozen=True)
+class VerifiedResult:
+    """A provider's verified statement about a payment."""
+
+    outcome: Outcome
+    amount_minor: int | None = None
+    currency: str | None = None
+    reference: str | None = None  # our transaction id as the provider recorded it
+    provider_reference: str | None = None
+    provider_txn_id: str | None = None
+    reason: str | None = None  # precise, for the status history
+    customer_message: str | None = None  # readable, for the checkout page
+    submission: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CheckoutView:
+    """What our checkout page shows for this gateway, or where it sends the customer."""
+
+    template: str | None = None  # partial template rendered inside the checkout page
+    context: Mapping[str, Any] = field(default_factory=dict)
+    redirect_url: str | None = None  # send the customer to the provider instead
+    provider_reference: str | None = None  # new provider object created for this attempt
+    script_origins: tuple[str, ...] = ()  # extra CSP script-src/connect-src/frame-src
+    needs_javascript: bool = False
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """A verified inbound provider webhook, before we act on it."""
+
+    event_id: str
+    type: str
+    provider_reference: str | None = None
+    reference: str | None = None  # our transaction id, when the provider echoes it
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    outcome: Outcome  # SUCCEEDED, PROCESSING, FAILED or UNKNOWN
+    provider_refund_id: str | None = None
+    reason: str | None = None
+
+
+class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pick theirs
+    """Base class for adapters.  Override what the gateway supports; the defaults refuse."""
+
+    slug: ClassVar[str]
+    display_name: ClassVar[str]
+    modes: ClassVar[frozenset[str]] = frozenset({"test", "live"})
+    currencies: ClassVar[frozenset[str] | None] = None  # None: any ISO 4217 currency
+    credential_fields: ClassVar[tuple[ConfigField, ...]] = ()
+    setting_fields: ClassVar[tuple[ConfigField, ...]] = ()
+    supports_refunds: ClassVar[bool] = False
+    supports_status_query: ClassVar[bool] = False
+    supports_webhooks: ClassVar[bool] = False
+    works_without_javascript: ClassVar[bool] = True
+
+    def validate_config(
+        self, credentials: Mapping[str, str], settings: Mapping[str, Any]
+    ) -> tuple[dict[str, str], dict[str, Any]]:
+        """Check and normalise config when a merchant enables the gateway."""
+        errors: dict[str, list[str]] = {}
+        creds: dict[str, str] = {}
+        known = {f.name for f in self.credential_fields}
+        for f in self.credential_fields:
+            value = credentials.get(f.name, f.default)
+            if f.required and not value:
+                errors.setdefault(f.name, []).append(f"{f.label} is required.")
+            elif value is not None:
+                creds[f.name] = str(value)
+        for name in credentials:
+            if name not in known and name not in {s.name for s in self.setting_fields}:
+                errors.setdefault(name, []).append(f"Unknown setting for {self.slug}.")
+        out_settings: dict[str, Any] = {}
+        for f in self.setting_fields:
+            value = settings.get(f.name, credentials.get(f.name, f.default))
+            if f.required and not value:
+                errors.setdefault(f.name, []).append(f"{f.label} is required.")
+            elif value is not None:
+                out_settings[f.name] = value
+        if errors:
+            raise ConfigInvalid(errors)
+        return creds, out_settings
+
+    def currency_supported(self, currency: str) -> bool:
+        return self.currencies is None or currency.upper() in self.currencies
+
+    async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
+        """What the checkout page shows (or where it redirects) to start a payment."""
+        raise NotImplementedError
+
+    async def submit(
+        self, ctx: GatewayContext, payment: PaymentView, form: Mapping[str, str]
+    ) -> VerifiedResult:
+        """The customer submitted the gateway's part of our checkout page."""
+        raise FormError({"form": ["This payment method has nothing to submit."]})
+
+    async def verify_return(
+        self, ctx: GatewayContext, payment: PaymentView, params: Mapping[str, str]
+    ) -> VerifiedResult:
+        """The customer came back from the provider; ask the provider what really happened."""
+        return await self.query_status(ctx, payment)
+
+    async def query_status(self, ctx: GatewayContext, payment: PaymentView) -> VerifiedResult:
+        """Current provider status of the payment (reconciliation)."""
+        return VerifiedResult(outcome=Outcome.UNKNOWN, reason="status query not supported")
+
+    async def parse_webhook(
+        self, ctx: GatewayContext, headers: Mapping[str, str], body: bytes
+    ) -> ProviderEvent:
+        """Verify an inbound provider webhook's signature and say what it is about."""
+        raise NotImplementedError
+
+    async def refund(
+        self,
+        ctx: GatewayContext,
+        payment: PaymentView,
+        *,
+        amount_minor: int,
+        refund_id: str,
+        reason: str | None,
+    ) -> RefundResult:
+        raise NotImplementedError

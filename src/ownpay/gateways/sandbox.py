@@ -1,0 +1,79 @@
+"""``sandbox``: a test-mode-only gateway that lets merchants drive every branch.
+
+The customer (really: the merchant's developer) picks the outcome with a button.  A payment
+left ``processing`` is settled as succeeded by the worker's reconciliation, so the
+"provider confirms later" path can be exercised too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from ownpay.gateways.base import (
+    CheckoutView,
+    FormError,
+    Gateway,
+    GatewayContext,
+    Outcome,
+    PaymentView,
+    RefundResult,
+    VerifiedResult,
+)
+
+_CHOICES = {
+    "succeed": (Outcome.SUCCEEDED, "sandbox: customer chose success"),
+    "fail": (Outcome.FAILED, "sandbox: customer chose failure (card_declined)"),
+    "processing": (Outcome.PROCESSING, "sandbox: customer left the payment processing"),
+}
+
+
+class SandboxGateway(Gateway):
+    slug = "sandbox"
+    display_name = "Sandbox (test payments)"
+    modes: ClassVar[frozenset[str]] = frozenset({"test"})
+    supports_refunds = True
+    supports_status_query = True
+
+    async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
+        return CheckoutView(template="gateways/sandbox.html")
+
+    async def submit(
+        self, ctx: GatewayContext, payment: PaymentView, form: Mapping[str, str]
+    ) -> VerifiedResult:
+        choice = form.get("outcome", "")
+        if choice not in _CHOICES:
+            raise FormError({"outcome": ["Choose an outcome for this test payment."]})
+        outcome, reason = _CHOICES[choice]
+        return VerifiedResult(
+            outcome=outcome,
+            amount_minor=payment.amount_minor,
+            currency=payment.currency,
+            reference=payment.transaction_id,
+            provider_reference=f"sbx_{payment.transaction_id[4:]}",
+            reason=reason,
+            customer_message="Your card was declined (sandbox)." if choice == "fail" else None,
+        )
+
+    async def query_status(self, ctx: GatewayContext, payment: PaymentView) -> VerifiedResult:
+        if payment.status == "processing":
+            return VerifiedResult(
+                outcome=Outcome.SUCCEEDED,
+                amount_minor=payment.amount_minor,
+                currency=payment.currency,
+                reference=payment.transaction_id,
+                provider_reference=payment.provider_reference,
+                reason="sandbox: processing payment settled by reconciliation",
+            )
+        return VerifiedResult(outcome=Outcome.PENDING)
+
+    async def refund(
+        self,
+        ctx: GatewayContext,
+        payment: PaymentView,
+        *,
+        amount_minor: int,
+        refund_id: str,
+        reason: str | None,
+    ) -> RefundResult:
+        return RefundResult(outcome=Outcome.SUCCEEDED, provider_refund_id=f"sbx_{refund_id}")

@@ -1,0 +1,119 @@
+"""Bearer API-key authentication and scope checks for the JSON API.
+
+Lookups are cached for ``OWNPAY_AUTH_CACHE_TTL`` seconds (default 5): a revocation takes
+effect at once in the process that performed it (it clears its cache) and within that TTL
+in every other process.  ``last_used_at`` is written at most once a minute per key, off the
+request's transaction, because it is bookkeeping and must not add a write to every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy import select
+
+from ownpay.context import AppContext
+from ownpay.errors import InsufficientScope, Unauthenticated
+from ownpay.merchants.models import ApiKey, Merchant
+from ownpay.merchants.service import touch_api_key
+from ownpay.security import api_key_digest, api_key_mode
+
+_TOUCH_INTERVAL = 60.0
+_last_touch: dict[int, float] = {}
+_background: set[asyncio.Task[None]] = set()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: one merchant, one mode, some scopes."""
+
+    api_key_id: int
+    merchant_id: int
+    merchant_slug: str
+    merchant_name: str
+    merchant_base_url: str | None
+    merchant_intent_lifetime: int | None
+    mode: str
+    scopes: frozenset[str]
+    revoked: bool = False
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated()
+    return token.strip()
+
+
+async def load_principal(ctx: AppContext, token: str) -> Principal:
+    mode = api_key_mode(token)
+    if mode is None:
+        raise Unauthenticated("The API key is malformed.")
+    digest = api_key_digest(token)
+    principal: Principal | None = ctx.api_keys.get(digest)
+    if principal is None:
+        async with ctx.sessions() as session:
+            row = (
+                await session.execute(
+                    select(ApiKey, Merchant)
+                    .join(Merchant, Merchant.id == ApiKey.merchant_id)
+                    .where(ApiKey.key_hash == digest)
+                )
+            ).first()
+        if row is None:
+            raise Unauthenticated("The API key is not valid.")
+        key, merchant = row
+        principal = Principal(
+            api_key_id=key.id,
+            merchant_id=merchant.id,
+            merchant_slug=merchant.slug,
+            merchant_name=merchant.name,
+            merchant_base_url=merchant.base_url,
+            merchant_intent_lifetime=merchant.intent_lifetime,
+            mode=key.mode,
+            scopes=frozenset(key.scopes.split(",")),
+            revoked=key.revoked_at is not None or merchant.status != "active",
+        )
+        ctx.api_keys.put(digest, principal)
+    if principal.revoked or principal.mode != mode:
+        raise Unauthenticated("The API key has been revoked.")
+    _schedule_touch(ctx, principal.api_key_id)
+    return principal
+
+
+def _schedule_touch(ctx: AppContext, key_id: int) -> None:
+    now = time.monotonic()
+    if now - _last_touch.get(key_id, 0.0) < _TOUCH_INTERVAL:
+        return
+    _last_touch[key_id] = now
+
+    async def touch() -> None:
+        try:
+            async with ctx.sessions() as session, session.begin():
+                await touch_api_key(session, key_id)
+        except Exception:  # noqa: BLE001,S110 - bookkeeping must never fail a request
+            _last_touch.pop(key_id, None)
+
+    task = asyncio.get_running_loop().create_task(touch())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+    """FastAPI dependency: authenticate, then demand ``scope``."""
+
+    async def dependency(request: Request) -> Principal:
+        ctx: AppContext = request.app.state.ctx
+        principal = await load_principal(ctx, _bearer(request))
+        if scope not in principal.scopes:
+            raise InsufficientScope(f"This API key lacks the '{scope}' scope.")
+        request.state.principal = principal
+        return principal
+
+    dependency.__name__ = f"require_{scope}"
+    return dependency

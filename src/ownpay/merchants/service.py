@@ -1,0 +1,288 @@
+"""Merchants, API keys and gateway accounts: create, list, revoke, enable, look up.
+
+Functions take the session explicitly and only ``flush()``; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ownpay.db import utcnow
+from ownpay.errors import ApiError, Conflict, NotFound, ValidationFailed
+from ownpay.gateways import registry
+from ownpay.gateways.base import ConfigInvalid
+from ownpay.merchants.models import ApiKey, GatewayAccount, Merchant
+from ownpay.security import Keyring, api_key_digest, display_prefix, new_api_key
+
+SCOPES = ("read", "write", "admin")
+MODES = ("test", "live")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    id: int
+    api_key: str  # the only time the plaintext exists outside the caller's hands
+    mode: str
+    scopes: tuple[str, ...]
+
+
+def parse_scopes(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return SCOPES
+    scopes = tuple(dict.fromkeys(s.strip() for s in raw.split(",") if s.strip()))
+    bad = [s for s in scopes if s not in SCOPES]
+    if bad or not scopes:
+        raise ValidationFailed(
+            errors={"scopes": [f"Unknown scope(s): {', '.join(bad)}. Use read, write, admin."]}
+        )
+    return scopes
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValidationFailed(errors={"mode": ["Mode must be test or live."]})
+    return mode
+
+
+async def create_merchant(
+    session: AsyncSession,
+    *,
+    slug: str,
+    name: str,
+    base_url: str | None = None,
+    intent_lifetime: int | None = None,
+    logo_url: str | None = None,
+    primary_color: str | None = None,
+) -> Merchant:
+    errors: dict[str, list[str]] = {}
+    if not _SLUG.match(slug):
+        errors["slug"] = ["Slug must be 3-64 lower-case letters, digits or hyphens."]
+    if not name.strip() or len(name) > 150:
+        errors["name"] = ["Name is required and at most 150 characters."]
+    for label, url in (("base_url", base_url), ("logo_url", logo_url)):
+        if url and not re.match(r"^https?://[^\s/]+", url):
+            errors[label] = ["Must be an absolute http(s) URL."]
+    if primary_color and not _COLOR.match(primary_color):
+        errors["primary_color"] = ["Must be a colour like #1a73e8."]
+    if intent_lifetime is not None and not 60 <= intent_lifetime <= 7 * 86400:
+        errors["intent_lifetime"] = ["Must be between 60 and 604800 seconds."]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    existing = await session.scalar(select(Merchant.id).where(Merchant.slug == slug))
+    if existing is not None:
+        raise Conflict(f"Merchant '{slug}' already exists.", code="MERCHANT_EXISTS")
+    merchant = Merchant(
+        slug=slug,
+        name=name.strip(),
+        status="active",
+        base_url=base_url.rstrip("/") if base_url else None,
+        intent_lifetime=intent_lifetime,
+        logo_url=logo_url,
+        primary_color=primary_color,
+        created_at=utcnow(),
+    )
+    session.add(merchant)
+    await session.flush()
+    return merchant
+
+
+async def get_merchant(session: AsyncSession, slug: str) -> Merchant:
+    merchant = await session.scalar(select(Merchant).where(Merchant.slug == slug))
+    if merchant is None:
+        raise NotFound(f"Merchant '{slug}' does not exist.")
+    return merchant
+
+
+async def list_merchants(session: AsyncSession) -> list[Merchant]:
+    return list(await session.scalars(select(Merchant).order_by(Merchant.id)))
+
+
+async def create_api_key(
+    session: AsyncSession,
+    *,
+    merchant: Merchant,
+    mode: str,
+    scopes: tuple[str, ...] = SCOPES,
+    name: str | None = None,
+) -> CreatedKey:
+    check_mode(mode)
+    plaintext = new_api_key(mode)
+    row = ApiKey(
+        merchant_id=merchant.id,
+        mode=mode,
+        key_hash=api_key_digest(plaintext),
+        prefix=display_prefix(plaintext),
+        scopes=",".join(scopes),
+        name=name,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    return CreatedKey(id=row.id, api_key=plaintext, mode=mode, scopes=scopes)
+
+
+async def list_api_keys(session: AsyncSession, *, merchant: Merchant) -> list[ApiKey]:
+    stmt = select(ApiKey).where(ApiKey.merchant_id == merchant.id).order_by(ApiKey.id)
+    return list(await session.scalars(stmt))
+
+
+async def revoke_api_key(
+    session: AsyncSession, *, key_id: int, merchant_id: int | None = None
+) -> ApiKey:
+    stmt = select(ApiKey).where(ApiKey.id == key_id)
+    if merchant_id is not None:
+        stmt = stmt.where(ApiKey.merchant_id == merchant_id)
+    key = await session.scalar(stmt)
+    if key is None:
+        raise NotFound(f"API key {key_id} does not exist.")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        await session.flush()
+    return key
+
+
+async def touch_api_key(session: AsyncSession, key_id: int) -> None:
+    await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
+
+
+def _credentials_context(merchant_id: int, mode: str, gateway: str) -> bytes:
+    return f"gateway:{merchant_id}:{mode}:{gateway}".encode()
+
+
+async def enable_gateway(
+    session: AsyncSession,
+    keyring: Keyring,
+    *,
+    merchant: Merchant,
+    mode: str,
+    gateway: str,
+    values: dict[str, Any],
+    display_name: str | None = None,
+) -> GatewayAccount:
+    """Create or update a gateway account; secret values are encrypted, never echoed."""
+    check_mode(mode)
+    adapter = registry.get(gateway)
+    if adapter is None:
+        known = ", ".join(sorted(registry.all_gateways()))
+        raise ValidationFailed(errors={"gateway": [f"Unknown gateway '{gateway}'. Known: {known}."]})
+    if mode not in adapter.modes:
+        raise ValidationFailed(
+            errors={"mode": [f"Gateway '{gateway}' is available in {', '.join(sorted(adapter.modes))} mode only."]}
+        )
+    try:
+        credentials, settings = adapter.validate_config(
+            {k: v for k, v in values.items() if isinstance(v, str)}, values
+        )
+    except ConfigInvalid as exc:
+        raise ValidationFailed(errors=exc.errors) from None
+    account = await session.scalar(
+        select(GatewayAccount).where(
+            GatewayAccount.merchant_id == merchant.id,
+            GatewayAccount.mode == mode,
+            GatewayAccount.gateway == gateway,
+        )
+    )
+    now = utcnow()
+    blob = keyring.encrypt(
+        orjson.dumps(credentials), context=_credentials_context(merchant.id, mode, gateway)
+    )
+    name = display_name or settings.get("display_name") or adapter.display_name
+    if account is None:
+        account = GatewayAccount(
+            merchant_id=merchant.id,
+            mode=mode,
+            gateway=gateway,
+            created_at=now,
+        )
+        session.add(account)
+    account.active = True
+    account.display_name = str(name)[:100]
+    account.credentials_enc = blob
+    account.settings = settings
+    account.updated_at = now
+    await session.flush()
+    return account
+
+
+async def disable_gateway(
+    session: AsyncSession, *, merchant: Merchant, mode: str, gateway: str
+) -> GatewayAccount:
+    account = await session.scalar(
+        select(GatewayAccount).where(
+            GatewayAccount.merchant_id == merchant.id,
+            GatewayAccount.mode == mode,
+            GatewayAccount.gateway == gateway,
+        )
+    )
+    if account is None:
+        raise NotFound(f"Gateway '{gateway}' is not configured for {merchant.slug} ({mode}).")
+    account.active = False
+    account.updated_at = utcnow()
+    await session.flush()
+    return account
+
+
+async def list_gateway_accounts(session: AsyncSession, *, merchant: Merchant) -> list[GatewayAccount]:
+    stmt = (
+        select(GatewayAccount)
+        .where(GatewayAccount.merchant_id == merchant.id)
+        .order_by(GatewayAccount.mode, GatewayAccount.gateway)
+    )
+    return list(await session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class ActiveGateway:
+    """A gateway account as the request path needs it (decrypted lazily, cached briefly)."""
+
+    id: int
+    merchant_id: int
+    mode: str
+    gateway: str
+    display_name: str
+    settings: dict[str, Any]
+    credentials_enc: bytes | None
+
+    def credentials(self, keyring: Keyring) -> dict[str, str]:
+        if not self.credentials_enc:
+            return {}
+        raw = keyring.decrypt(
+            self.credentials_enc,
+            context=_credentials_context(self.merchant_id, self.mode, self.gateway),
+        )
+        data = orjson.loads(raw)
+        if not isinstance(data, dict):
+            raise ApiError("Stored gateway credentials are corrupt.", code="INTERNAL_ERROR")
+        return {str(k): str(v) for k, v in data.items()}
+
+
+async def find_active_gateway(
+    session: AsyncSession, *, merchant_id: int, mode: str, gateway: str
+) -> ActiveGateway | None:
+    row = await session.scalar(
+        select(GatewayAccount).where(
+            GatewayAccount.merchant_id == merchant_id,
+            GatewayAccount.mode == mode,
+            GatewayAccount.gateway == gateway,
+            GatewayAccount.active.is_(True),
+        )
+    )
+    if row is None:
+        return None
+    return ActiveGateway(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        mode=row.mode,
+        gateway=row.gateway,
+        display_name=row.display_name,
+        settings=dict(row.settings or {}),
+        credentials_enc=row.credentials_enc,
+    )

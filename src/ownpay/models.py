@@ -1,0 +1,21 @@
+"""Import every model so ``Base.metadata`` is complete (Alembic and tests use it)."""
+
+from ownpay.db import Base
+from ownpay.merchants.models import ApiKey, GatewayAccount, Merchant
+from ownpay.payments.models import (
+    IdempotencyRecord,
+    OutboxEvent,
+    PaymentIntent,
+    PaymentStatusHistory,
+)
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "GatewayAccount",
+    "IdempotencyRecord",
+    "Merchant",
+    "OutboxEvent",
+    "PaymentIntent",
+    "PaymentStatusHistory",
+]

@@ -1,0 +1,130 @@
+"""Money: exact parsing of API amounts into integer minor units, and formatting.
+
+Amounts arrive as JSON numbers or numeric strings.  JSON numbers are parsed by the request
+layer straight into :class:`~decimal.Decimal` (never through ``float``), so ``99.99`` is
+exactly 9999 cents.  An amount with more decimals than the currency allows is an error,
+never a rounding.  The exponent table is ISO 4217's (not CLDR's display digits, which
+differ for e.g. IQD or RSD).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+import pycountry
+from babel.numbers import format_currency
+
+# ISO 4217 minor-unit exponents that are not 2.
+_EXPONENTS: dict[str, int] = {
+    **dict.fromkeys(
+        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF".split(), 0
+    ),
+    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+}
+
+# ISO codes that are not money a customer can pay with: precious metals, fund/accounting
+# units, SDR, testing and "no currency".
+_NOT_PAYABLE = frozenset(
+    "XAG XAU XBA XBB XBC XBD XDR XPD XPT XSU XTS XUA XXX XAD "
+    "BOV CHE CHW CLF COU MXV USN UYI UYW".split()
+)
+
+
+class AmountError(ValueError):
+    """An amount that cannot be accepted; ``str(exc)`` is a human message."""
+
+
+@lru_cache(maxsize=1)
+def currencies() -> frozenset[str]:
+    """Every ISO 4217 code we accept, upper-case."""
+    return frozenset(c.alpha_3 for c in pycountry.currencies) - _NOT_PAYABLE
+
+
+def is_currency(code: str) -> bool:
+    return code.upper() in currencies()
+
+
+def exponent(currency: str) -> int:
+    """Number of decimals of the currency's minor unit (USD 2, JPY 0, KWD 3)."""
+    return _EXPONENTS.get(currency.upper(), 2)
+
+
+def to_decimal(value: object) -> Decimal:
+    """Turn a JSON number (already a Decimal/int) or a numeric string into a Decimal."""
+    if isinstance(value, bool) or value is None:
+        raise AmountError("The amount must be a number.")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):  # only reached by callers that bypass the JSON decoder
+        number = Decimal(repr(value))
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text or len(text) > 40 or not all(c.isdigit() or c in ".-+eE" for c in text):
+            raise AmountError("The amount must be a number.")
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise AmountError("The amount must be a number.") from None
+    else:
+        raise AmountError("The amount must be a number.")
+    if not number.is_finite():
+        raise AmountError("The amount must be a number.")
+    return number
+
+
+def parse_minor(value: object, currency: str, *, max_minor: int | None = None) -> int:
+    """Parse an API amount in major units into integer minor units, exactly.
+
+    Raises :class:`AmountError` for anything that is not a positive amount with at most the
+    currency's number of decimals, or that exceeds ``max_minor``.
+    """
+    number = to_decimal(value)
+    if number <= 0:
+        raise AmountError("The amount must be greater than 0.")
+    if number.adjusted() > 15:  # refuse absurd magnitudes before building huge integers
+        raise AmountError("The amount is too large.")
+    exp = exponent(currency)
+    scaled = number.scaleb(exp)
+    if scaled != scaled.to_integral_value():
+        if exp == 0:
+            raise AmountError(f"The amount must be a whole number for {currency.upper()}.")
+        raise AmountError(
+            f"The amount may have at most {exp} decimal places for {currency.upper()}."
+        )
+    minor = int(scaled)
+    if max_minor is not None and minor > max_minor:
+        limit = to_major(max_minor, currency)
+        raise AmountError(f"The amount must not exceed {limit} {currency.upper()}.")
+    return minor
+
+
+def to_major(minor: int, currency: str) -> Decimal:
+    """Minor units back to an exact Decimal in major units (2 decimals for USD, etc.)."""
+    exp = exponent(currency)
+    return Decimal(minor).scaleb(-exp).quantize(Decimal(1).scaleb(-exp))
+
+
+def json_number(minor: int, currency: str) -> int | float:
+    """The value to put in a JSON response: 99.99, 500 (JPY), 1.234 (KWD).
+
+    ``float`` is safe here: every amount below 2**53 minor units with at most 4 decimals
+    has a shortest repr that is the exact decimal, and that is what JSON encoders print.
+    """
+    major = to_major(minor, currency)
+    if major == major.to_integral_value():
+        return int(major)
+    return float(major)
+
+
+def format_amount(minor: int, currency: str, locale: str = "en_US") -> str:
+    """Human display, e.g. ``$99.99``, ``¥500``, ``KWD 1.234``, with ISO decimals."""
+    exp = exponent(currency)
+    pattern_digits = "0" * exp
+    fmt = "¤#,##0" + (f".{pattern_digits}" if exp else "")
+    return format_currency(
+        to_major(minor, currency), currency.upper(), format=fmt, locale=locale,
+        currency_digits=False,
+    )

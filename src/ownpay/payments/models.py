@@ -1,0 +1,109 @@
+"""Payment intents, their status history, idempotency records and the event outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ownpay.db import Base, UTCDateTime, utcnow
+from ownpay.merchants.models import BigId
+
+
+class PaymentIntent(Base):
+    __tablename__ = "payment_intents"
+    __table_args__ = (
+        Index("ix_payment_intents_merchant_mode_order", "merchant_id", "mode", "order_id"),
+        Index("ix_payment_intents_merchant_mode_created", "merchant_id", "mode", "created_at"),
+        Index("ix_payment_intents_status_expires", "status", "expires_at"),
+        Index(
+            "uq_payment_intents_provider_txn",
+            "merchant_id",
+            "provider_txn_id",
+            unique=True,
+            sqlite_where=text("provider_txn_id IS NOT NULL"),
+            postgresql_where=text("provider_txn_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)  # txn_ + 16 hex
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    mode: Mapped[str] = mapped_column(String(4))
+    gateway: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(24))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    order_id: Mapped[str] = mapped_column(String(100))
+    customer_name: Mapped[str] = mapped_column(String(150))
+    customer_email: Mapped[str] = mapped_column(String(254))
+    customer_phone: Mapped[str | None] = mapped_column(String(30))
+    description: Mapped[str | None] = mapped_column(String(500))
+    return_url: Mapped[str] = mapped_column(String(2048))
+    cancel_url: Mapped[str | None] = mapped_column(String(2048))
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The provider's object for this attempt (Stripe PaymentIntent id, bKash paymentID).
+    provider_reference: Mapped[str | None] = mapped_column(String(100))
+    # The provider's settled transaction id (bKash trxID, manual sender's transaction id).
+    provider_txn_id: Mapped[str | None] = mapped_column(String(100))
+    # What the customer submitted for an offline (manual) payment.
+    submission: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PaymentStatusHistory(Base):
+    __tablename__ = "payment_status_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payment_intents.id"), index=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    from_status: Mapped[str] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_keys"
+
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(4), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(100))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class OutboxEvent(Base):
+    """An event written in the same transaction as the change it describes."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_merchant_mode_created", "merchant_id", "mode", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # evt_ + hex
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    mode: Mapped[str] = mapped_column(String(4))
+    type: Mapped[str] = mapped_column(String(64))
+    payment_id: Mapped[str | None] = mapped_column(String(24), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set once the worker has fanned the event out into per-endpoint deliveries.
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -1,0 +1,298 @@
+"""Request validation and response shapes for payment intents.
+
+The create body is validated by hand rather than by a Pydantic model so that (a) every bad
+field is reported at once with the human messages of the spec ("The amount field is
+required.") and (b) amounts stay exact Decimals from the JSON text onward.  The Pydantic
+models below describe the same contract for the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, Field
+
+from ownpay import money
+
+MAX_EXPIRES_IN = 7 * 86400
+MIN_EXPIRES_IN = 60
+_LIMITS = {
+    "customer_name": 150,
+    "customer_phone": 30,
+    "order_id": 100,
+    "description": 500,
+    "gateway": 32,
+    "return_url": 2048,
+    "cancel_url": 2048,
+}
+_LABELS = {
+    "gateway": "gateway",
+    "amount": "amount",
+    "currency": "currency",
+    "order_id": "order id",
+    "customer_name": "customer name",
+    "customer_email": "customer email",
+    "customer_phone": "customer phone",
+    "description": "description",
+    "return_url": "return url",
+    "cancel_url": "cancel url",
+}
+REQUIRED = ("gateway", "amount", "currency", "order_id", "customer_name", "customer_email", "return_url")
+
+
+@dataclass(frozen=True)
+class NewIntent:
+    gateway: str
+    amount_minor: int
+    currency: str
+    order_id: str
+    customer_name: str
+    customer_email: str
+    customer_phone: str | None
+    description: str | None
+    return_url: str
+    cancel_url: str | None
+    metadata: dict[str, Any] | None
+    expires_in: int | None
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return (
+        parts.scheme in {"http", "https"}
+        and bool(parts.hostname)
+        and not any(c.isspace() for c in value)
+    )
+
+
+def _email_ok(value: str) -> bool:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def _validate_metadata(value: Any, add: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        add("metadata", "The metadata must be an object.")
+        return None
+    if len(value) > 50:
+        add("metadata", "The metadata may have at most 50 keys.")
+    clean: dict[str, Any] = {}
+    for key, item in value.items():
+        if not key or len(key) > 40:
+            add("metadata", f"Metadata key '{key[:40]}' must be 1 to 40 characters.")
+            continue
+        if isinstance(item, Decimal):
+            item = int(item) if item == item.to_integral_value() and "." not in str(item) else float(item)
+        if item is not None and not isinstance(item, str | int | float | bool):
+            add("metadata", f"Metadata value for '{key}' must be a string, number, boolean or null.")
+            continue
+        if isinstance(item, str) and len(item) > 500:
+            add("metadata", f"Metadata value for '{key}' must be at most 500 characters.")
+            continue
+        clean[key] = item
+    return clean
+
+
+def validate_create(body: dict[str, Any], *, max_minor: int) -> tuple[NewIntent | None, dict[str, list[str]]]:
+    """Validate every field; return the clean intent or the full error map."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    def text(field: str) -> str | None:
+        value = body.get(field)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if field in REQUIRED:
+                add(field, f"The {_LABELS[field]} field is required.")
+            return None
+        if not isinstance(value, str):
+            add(field, f"The {_LABELS[field]} must be a string.")
+            return None
+        value = value.strip()
+        limit = _LIMITS.get(field)
+        if limit and len(value) > limit:
+            add(field, f"The {_LABELS[field]} may not be greater than {limit} characters.")
+            return None
+        return value
+
+    gateway = text("gateway")
+    currency_raw = body.get("currency")
+    currency: str | None = None
+    if currency_raw is None or (isinstance(currency_raw, str) and not currency_raw.strip()):
+        add("currency", "The currency field is required.")
+    elif not isinstance(currency_raw, str) or not money.is_currency(currency_raw.strip()):
+        add("currency", "Invalid currency code.")
+    else:
+        currency = currency_raw.strip().upper()
+
+    amount_minor: int | None = None
+    raw_amount = body.get("amount")
+    if raw_amount is None or (isinstance(raw_amount, str) and not raw_amount.strip()):
+        add("amount", "The amount field is required.")
+    else:
+        try:
+            number = money.to_decimal(raw_amount)
+            if currency is not None:
+                amount_minor = money.parse_minor(number, currency, max_minor=max_minor)
+            elif number <= 0:
+                add("amount", "The amount must be greater than 0.")
+        except money.AmountError as exc:
+            add("amount", str(exc))
+
+    order_id = text("order_id")
+    customer_name = text("customer_name")
+    customer_email = text("customer_email")
+    if customer_email is not None:
+        if len(customer_email) > 254 or not _email_ok(customer_email):
+            add("customer_email", "The customer email must be a valid email address.")
+            customer_email = None
+    customer_phone = text("customer_phone")
+    description = text("description")
+    return_url = text("return_url")
+    if return_url is not None and not _is_http_url(return_url):
+        add("return_url", "The return url must be an absolute http(s) URL.")
+    cancel_url = text("cancel_url")
+    if cancel_url is not None and not _is_http_url(cancel_url):
+        add("cancel_url", "The cancel url must be an absolute http(s) URL.")
+    metadata = _validate_metadata(body.get("metadata"), add)
+
+    expires_in: int | None = None
+    raw_expires = body.get("expires_in")
+    if raw_expires is not None:
+        if isinstance(raw_expires, bool) or not isinstance(raw_expires, int | Decimal) or (
+            isinstance(raw_expires, Decimal) and raw_expires != raw_expires.to_integral_value()
+        ):
+            add("expires_in", "The expires in must be a whole number of seconds.")
+        elif not MIN_EXPIRES_IN <= int(raw_expires) <= MAX_EXPIRES_IN:
+            add("expires_in", f"The expires in must be between {MIN_EXPIRES_IN} and {MAX_EXPIRES_IN} seconds.")
+        else:
+            expires_in = int(raw_expires)
+
+    if errors:
+        return None, errors
+    assert gateway and currency and amount_minor and order_id and customer_name  # noqa: S101
+    assert customer_email and return_url  # noqa: S101
+    return (
+        NewIntent(
+            gateway=gateway,
+            amount_minor=amount_minor,
+            currency=currency,
+            order_id=order_id,
+            customer_name=customer_name,
+            customer_email=customer_email,
+            customer_phone=customer_phone,
+            description=description,
+            return_url=return_url,
+            cancel_url=cancel_url,
+            metadata=metadata,
+            expires_in=expires_in,
+        ),
+        {},
+    )
+
+
+# ---- OpenAPI descriptions (the contract, for /docs) ---------------------------------------
+
+
+class PaymentIntentCreate(BaseModel):
+    """Body of ``POST /api/v1/payment-intents``. Unknown fields are ignored."""
+
+    gateway: str = Field(max_length=32, description="Gateway slug (e.g. `stripe`, `bkash`, `manual`, `sandbox`).", examples=["stripe"])
+    amount: Decimal | str = Field(description="Amount in major units as a JSON number or numeric string; > 0, at most the currency's decimals (USD 2, JPY 0, KWD 3).", examples=[99.99])
+    currency: str = Field(description="ISO 4217 code, case-insensitive.", examples=["USD"])
+    order_id: str = Field(max_length=100, description="Your unique order/invoice reference.")
+    customer_name: str = Field(max_length=150)
+    customer_email: str = Field(description="A valid email address.")
+    customer_phone: str | None = Field(default=None, max_length=30)
+    description: str | None = Field(default=None, max_length=500, description="Shown on the checkout page.")
+    return_url: str = Field(description="Absolute http(s) URL; the customer returns here with `transaction_id`, `order_id` and `status` appended.")
+    cancel_url: str | None = Field(default=None, description="Absolute http(s) URL for cancellation; defaults to `return_url` with `status=cancelled`.")
+    metadata: dict[str, str | int | float | bool | None] | None = Field(default=None, description="Up to 50 keys (≤ 40 chars), values ≤ 500 chars.")
+    expires_in: int | None = Field(default=None, ge=MIN_EXPIRES_IN, le=MAX_EXPIRES_IN, description="Link lifetime in seconds (default: the merchant's, else 1800).")
+
+    model_config = {
+        "json_schema_extra": {
+            "example": {
+                "gateway": "stripe",
+                "amount": 99.99,
+                "currency": "USD",
+                "order_id": "ORDER-20240615-001",
+                "customer_name": "Jane Smith",
+                "customer_email": "jane@example.com",
+                "customer_phone": "+1-555-0100",
+                "description": "Annual subscription — Professional Plan",
+                "return_url": "https://yoursite.com/order/success",
+                "cancel_url": "https://yoursite.com/order/cancel",
+                "metadata": {"user_id": "42", "plan": "professional"},
+            }
+        }
+    }
+
+
+class PaymentIntentCreated(BaseModel):
+    success: Literal[True] = True
+    transaction_id: str = Field(examples=["txn_9f2c3a4b5d6e7f8a"])
+    payment_url: str = Field(examples=["https://pay.yourstore.com/checkout/txn_9f2c3a4b5d6e7f8a"])
+    status: Literal["pending"] = "pending"
+    expires_at: str = Field(examples=["2024-06-15T14:30:00Z"], description="ISO 8601, UTC.")
+
+
+class StatusChange(BaseModel):
+    from_status: str | None
+    to_status: str
+    actor: str
+    reason: str | None
+    at: str
+
+
+class Customer(BaseModel):
+    name: str
+    email: str
+    phone: str | None
+
+
+class PaymentIntentOut(BaseModel):
+    transaction_id: str
+    status: str = Field(description="pending, processing, awaiting_verification, completed, failed, cancelled, expired")
+    mode: Literal["test", "live"]
+    gateway: str
+    amount: float = Field(description="Major units, as a JSON number.")
+    currency: str
+    order_id: str
+    customer: Customer
+    description: str | None
+    metadata: dict[str, Any] | None
+    payment_url: str
+    return_url: str
+    cancel_url: str | None
+    provider_reference: str | None
+    provider_transaction_id: str | None
+    failure_reason: str | None
+    created_at: str
+    expires_at: str
+    paid_at: str | None
+    status_history: list[StatusChange]
+
+
+class ErrorBody(BaseModel):
+    error: Literal[True] = True
+    message: str
+    code: str = Field(description="Stable UPPER_SNAKE code.")
+    errors: dict[str, list[str]] | None = Field(default=None, description="Per-field messages (VALIDATION_ERROR).")
+
+
+class ReasonBody(BaseModel):
+    reason: str | None = Field(default=None, max_length=500)

@@ -1,0 +1,563 @@
+"""Payment intents: creation, lookup, and the one function that changes a status.
+
+``transition`` is the only writer of ``payment_intents.status``.  It is a compare-and-set
+(``UPDATE … WHERE id = :id AND status IN (:expected)``) that, in the caller's transaction,
+also writes the status-history row and the outbox event.  A repeated callback or a double
+click therefore finds nothing to update and does nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import structlog
+from sqlalchemy import and_, delete, exists, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ownpay import ids, money
+from ownpay.context import AppContext
+from ownpay.db import utcnow
+from ownpay.errors import (
+    ApiError,
+    Conflict,
+    GatewayNotFound,
+    InvalidJson,
+    InvalidState,
+    NotFound,
+    ValidationFailed,
+)
+from ownpay.gateways import registry
+from ownpay.gateways.base import Outcome, PaymentView, VerifiedResult
+from ownpay.merchants.auth import Principal
+from ownpay.merchants.service import ActiveGateway, find_active_gateway
+from ownpay.payments import states
+from ownpay.payments.models import IdempotencyRecord, PaymentIntent, PaymentStatusHistory
+from ownpay.payments.schemas import validate_create
+from ownpay.timefmt import iso, iso_required
+from ownpay.webhooks.events import record_payment_event
+
+log = structlog.get_logger("ownpay.payments")
+
+IDEMPOTENCY_TTL = timedelta(hours=48)
+_ORDER_PAID_STATUSES = ("completed", "refunded", "partially_refunded")
+
+
+class IllegalTransition(InvalidState):
+    pass
+
+
+class DuplicateProviderTransaction(ApiError):
+    status_code = 409
+    code = "DUPLICATE_PROVIDER_TRANSACTION"
+    message = "This transaction ID has already been used for another payment."
+
+
+# ---- creation -----------------------------------------------------------------------------
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """Decode with exact decimals (never floats); anything but an object is INVALID_JSON."""
+    try:
+        body = json.loads(raw, parse_float=Decimal)
+    except (ValueError, RecursionError):
+        raise InvalidJson("The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise InvalidJson("The request body must be a JSON object.")
+    return body
+
+
+async def active_gateway(
+    ctx: AppContext, *, merchant_id: int, mode: str, gateway: str
+) -> ActiveGateway | None:
+    key = (merchant_id, mode, gateway)
+    cached = ctx.gateway_accounts.get(key)
+    if cached is not None:
+        return cached if isinstance(cached, ActiveGateway) else None
+    async with ctx.sessions() as session:
+        account = await find_active_gateway(
+            session, merchant_id=merchant_id, mode=mode, gateway=gateway
+        )
+    ctx.gateway_accounts.put(key, account if account is not None else False)
+    return account
+
+
+def merchant_base_url(ctx: AppContext, principal_base_url: str | None) -> str:
+    return (principal_base_url or ctx.settings.base_url).rstrip("/")
+
+
+@dataclass(frozen=True)
+class ApiResult:
+    status_code: int
+    body: bytes
+    replayed: bool = False
+
+
+async def create_intent(
+    ctx: AppContext, principal: Principal, raw_body: bytes, *, idempotency_key: str | None
+) -> ApiResult:
+    body = parse_json_object(raw_body)
+    new, errors = validate_create(body, max_minor=ctx.settings.max_amount_minor)
+    gateway_slug = body.get("gateway") if isinstance(body.get("gateway"), str) else None
+    adapter = registry.get(gateway_slug.strip()) if gateway_slug else None
+    if adapter is not None and new is not None and not adapter.currency_supported(new.currency):
+        allowed = ", ".join(sorted(adapter.currencies or ()))
+        errors = {"currency": [f"Gateway '{adapter.slug}' accepts only: {allowed}."]}
+        new = None
+    if new is None:
+        raise ValidationFailed(errors=errors)
+
+    account = await active_gateway(
+        ctx, merchant_id=principal.merchant_id, mode=principal.mode, gateway=new.gateway
+    )
+    if account is None or adapter is None or principal.mode not in adapter.modes:
+        raise GatewayNotFound(f"Gateway '{new.gateway}' is not configured or inactive.")
+
+    request_hash = hashlib.sha256(raw_body).hexdigest() if idempotency_key else ""
+    if idempotency_key:
+        replay = await _idempotent_replay(ctx, principal, idempotency_key, request_hash)
+        if replay is not None:
+            return replay
+
+    now = utcnow()
+    lifetime = new.expires_in or principal.merchant_intent_lifetime or ctx.settings.intent_lifetime
+    expires_at = (now + timedelta(seconds=lifetime)).replace(microsecond=0)
+    txn = ids.transaction_id()
+    response = {
+        "success": True,
+        "transaction_id": txn,
+        "payment_url": f"{merchant_base_url(ctx, principal.merchant_base_url)}/checkout/{txn}",
+        "status": "pending",
+        "expires_at": iso_required(expires_at),
+    }
+    response_bytes = orjson.dumps(response)
+    values: dict[str, Any] = {
+        "id": txn,
+        "merchant_id": principal.merchant_id,
+        "mode": principal.mode,
+        "gateway": new.gateway,
+        "status": states.PENDING,
+        "amount_minor": new.amount_minor,
+        "currency": new.currency,
+        "order_id": new.order_id,
+        "customer_name": new.customer_name,
+        "customer_email": new.customer_email,
+        "customer_phone": new.customer_phone,
+        "description": new.description,
+        "return_url": new.return_url,
+        "cancel_url": new.cancel_url,
+        "metadata": new.metadata,
+        "created_at": now,
+        "updated_at": now,
+        "expires_at": expires_at,
+        "attempts": 0,
+    }
+    table = PaymentIntent.__table__
+    already_paid = exists().where(
+        table.c.merchant_id == principal.merchant_id,
+        table.c.mode == principal.mode,
+        table.c.order_id == new.order_id,
+        table.c.status.in_(_ORDER_PAID_STATUSES),
+    )
+    # One round trip: insert unless the order was already paid.
+    stmt = insert(table).from_select(
+        list(values), select(*[literal(v, table.c[k].type) for k, v in values.items()]).where(~already_paid)
+    )
+    try:
+        async with ctx.sessions() as session, session.begin():
+            result = await session.execute(stmt)
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise Conflict(
+                    f"Order '{new.order_id}' has already been paid.", code="ORDER_ALREADY_PAID"
+                )
+            if idempotency_key:
+                await session.execute(
+                    insert(IdempotencyRecord).values(
+                        merchant_id=principal.merchant_id,
+                        mode=principal.mode,
+                        key=idempotency_key,
+                        endpoint="payment_intents.create",
+                        request_hash=request_hash,
+                        status_code=201,
+                        response_body=response_bytes,
+                        created_at=now,
+                    )
+                )
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # A concurrent request with the same key won the race; its answer is ours.
+        replay = await _idempotent_replay(ctx, principal, idempotency_key, request_hash)
+        if replay is None:
+            raise
+        return replay
+    return ApiResult(201, response_bytes)
+
+
+async def _idempotent_replay(
+    ctx: AppContext, principal: Principal, key: str, request_hash: str
+) -> ApiResult | None:
+    async with ctx.sessions() as session:
+        record = await session.get(IdempotencyRecord, (principal.merchant_id, principal.mode, key))
+    if record is None or record.created_at < utcnow() - IDEMPOTENCY_TTL:
+        return None
+    if record.request_hash != request_hash:
+        raise Conflict(
+            "This Idempotency-Key was already used with a different request body.",
+            code="IDEMPOTENCY_KEY_REUSED",
+        )
+    return ApiResult(record.status_code, record.response_body, replayed=True)
+
+
+async def purge_idempotency_keys(session: AsyncSession, *, now: datetime) -> int:
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - IDEMPOTENCY_TTL)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# ---- lookup and presentation --------------------------------------------------------------
+
+
+async def get_intent(
+    session: AsyncSession, *, merchant_id: int, mode: str, transaction_id: str
+) -> PaymentIntent:
+    """Scoped lookup: another merchant's or mode's id is a plain 404."""
+    if not ids.is_transaction_id(transaction_id):
+        raise NotFound("Payment intent not found.")
+    intent = await session.scalar(
+        select(PaymentIntent).where(
+            PaymentIntent.id == transaction_id,
+            PaymentIntent.merchant_id == merchant_id,
+            PaymentIntent.mode == mode,
+        )
+    )
+    if intent is None:
+        raise NotFound("Payment intent not found.")
+    return intent
+
+
+async def history(session: AsyncSession, intent: PaymentIntent) -> list[PaymentStatusHistory]:
+    stmt = (
+        select(PaymentStatusHistory)
+        .where(
+            PaymentStatusHistory.payment_id == intent.id,
+            PaymentStatusHistory.merchant_id == intent.merchant_id,
+        )
+        .order_by(PaymentStatusHistory.id)
+    )
+    return list(await session.scalars(stmt))
+
+
+def serialize_intent(
+    intent: PaymentIntent, rows: Iterable[PaymentStatusHistory], *, base_url: str
+) -> dict[str, Any]:
+    status_history = [
+        {"from_status": None, "to_status": "pending", "actor": "api", "reason": "created",
+         "at": iso(intent.created_at)}
+    ] + [
+        {"from_status": r.from_status, "to_status": r.to_status, "actor": r.actor,
+         "reason": r.reason, "at": iso(r.created_at)}
+        for r in rows
+    ]
+    return {
+        "transaction_id": intent.id,
+        "status": intent.status,
+        "mode": intent.mode,
+        "gateway": intent.gateway,
+        "amount": money.json_number(intent.amount_minor, intent.currency),
+        "currency": intent.currency,
+        "order_id": intent.order_id,
+        "customer": {
+            "name": intent.customer_name,
+            "email": intent.customer_email,
+            "phone": intent.customer_phone,
+        },
+        "description": intent.description,
+        "metadata": intent.metadata_,
+        "payment_url": f"{base_url}/checkout/{intent.id}",
+        "return_url": intent.return_url,
+        "cancel_url": intent.cancel_url,
+        "provider_reference": intent.provider_reference,
+        "provider_transaction_id": intent.provider_txn_id,
+        "failure_reason": intent.failure_reason,
+        "created_at": iso(intent.created_at),
+        "expires_at": iso(intent.expires_at),
+        "paid_at": iso(intent.paid_at),
+        "status_history": status_history,
+    }
+
+
+def payment_view(intent: PaymentIntent, merchant_slug: str) -> PaymentView:
+    return PaymentView(
+        transaction_id=intent.id,
+        merchant_slug=merchant_slug,
+        mode=intent.mode,
+        status=intent.status,
+        amount_minor=intent.amount_minor,
+        currency=intent.currency,
+        order_id=intent.order_id,
+        description=intent.description,
+        customer_name=intent.customer_name,
+        customer_email=intent.customer_email,
+        customer_phone=intent.customer_phone,
+        expires_at=intent.expires_at,
+        provider_reference=intent.provider_reference,
+        provider_txn_id=intent.provider_txn_id,
+        submission=intent.submission,
+        attempts=intent.attempts,
+    )
+
+
+# ---- the state machine --------------------------------------------------------------------
+
+
+async def transition(
+    session: AsyncSession,
+    *,
+    payment_id: str,
+    merchant_id: int,
+    expected: str,
+    to: str,
+    actor: str,
+    reason: str | None = None,
+    values: Mapping[str, Any] | None = None,
+    only_if_unexpired_at: datetime | None = None,
+    only_if_expired_at: datetime | None = None,
+    now: datetime | None = None,
+) -> PaymentIntent | None:
+    """Move a payment from ``expected`` to ``to``; None if someone else moved it first.
+
+    Raises :class:`IllegalTransition` (and logs) for a move the state machine forbids.
+    """
+    if not states.is_allowed(expected, to):
+        log.warning("illegal_transition", payment_id=payment_id, from_=expected, to=to, actor=actor)
+        raise IllegalTransition(f"A payment cannot move from {expected} to {to}.")
+    now = now or utcnow()
+    changes: dict[str, Any] = {"status": to, "updated_at": now, **(values or {})}
+    if to == states.COMPLETED:
+        changes.setdefault("paid_at", now)
+    if to == states.FAILED:
+        changes.setdefault("failure_reason", (reason or "")[:500] or None)
+    conditions = [
+        PaymentIntent.id == payment_id,
+        PaymentIntent.merchant_id == merchant_id,
+        PaymentIntent.status == expected,
+    ]
+    if only_if_unexpired_at is not None:
+        conditions.append(PaymentIntent.expires_at > only_if_unexpired_at)
+    if only_if_expired_at is not None:
+        conditions.append(PaymentIntent.expires_at <= only_if_expired_at)
+    stmt = (
+        update(PaymentIntent)
+        .where(and_(*conditions))
+        .values(**changes)
+        .returning(PaymentIntent)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    intent = (await session.scalars(stmt)).one_or_none()
+    if intent is None:
+        return None
+    session.add(
+        PaymentStatusHistory(
+            payment_id=payment_id,
+            merchant_id=merchant_id,
+            from_status=expected,
+            to_status=to,
+            actor=actor[:64],
+            reason=(reason or None) and reason[:500],
+            created_at=now,
+        )
+    )
+    await record_payment_event(session, intent, now=now, reason=reason)
+    await session.flush()
+    log.info("payment_transition", payment_id=payment_id, to=to, actor=actor)
+    return intent
+
+
+async def apply_result(
+    session: AsyncSession,
+    intent: PaymentIntent,
+    result: VerifiedResult,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> PaymentIntent:
+    """Act on a gateway's verified statement.  Returns the payment as it now stands."""
+    now = now or utcnow()
+    current = intent.status
+    moved: PaymentIntent | None = None
+    extra: dict[str, Any] = {}
+    if result.provider_reference:
+        extra["provider_reference"] = result.provider_reference
+    match result.outcome:
+        case Outcome.SUCCEEDED:
+            mismatch = _mismatch(intent, result)
+            if mismatch:
+                log.error("verification_mismatch", payment_id=intent.id, detail=mismatch)
+                return intent
+            if result.provider_txn_id:
+                extra["provider_txn_id"] = result.provider_txn_id
+            if current in (states.PENDING, states.PROCESSING):
+                moved = await transition(
+                    session, payment_id=intent.id, merchant_id=intent.merchant_id,
+                    expected=current, to=states.COMPLETED, actor=actor, reason=result.reason,
+                    values=extra, now=now,
+                )
+        case Outcome.PROCESSING:
+            if current == states.PENDING:
+                moved = await transition(
+                    session, payment_id=intent.id, merchant_id=intent.merchant_id,
+                    expected=current, to=states.PROCESSING, actor=actor, reason=result.reason,
+                    values=extra, only_if_unexpired_at=now, now=now,
+                )
+        case Outcome.AWAITING_VERIFICATION:
+            if current == states.PENDING:
+                if result.provider_txn_id:
+                    await _ensure_provider_txn_unused(session, intent, result.provider_txn_id)
+                    extra["provider_txn_id"] = result.provider_txn_id
+                extra["submission"] = dict(result.submission or {})
+                try:
+                    async with session.begin_nested():
+                        moved = await transition(
+                            session, payment_id=intent.id, merchant_id=intent.merchant_id,
+                            expected=current, to=states.AWAITING_VERIFICATION, actor=actor,
+                            reason=result.reason, values=extra, only_if_unexpired_at=now, now=now,
+                        )
+                except IntegrityError:
+                    raise DuplicateProviderTransaction() from None
+        case Outcome.FAILED:
+            if current in (states.PENDING, states.PROCESSING):
+                moved = await transition(
+                    session, payment_id=intent.id, merchant_id=intent.merchant_id,
+                    expected=current, to=states.FAILED, actor=actor, reason=result.reason,
+                    values=extra, now=now,
+                )
+        case Outcome.CANCELLED:
+            if current == states.PENDING:
+                moved = await transition(
+                    session, payment_id=intent.id, merchant_id=intent.merchant_id,
+                    expected=current, to=states.CANCELLED, actor=actor, reason=result.reason,
+                    values=extra, now=now,
+                )
+        case Outcome.PENDING | Outcome.UNKNOWN:
+            if extra and current == states.PENDING:
+                await session.execute(
+                    update(PaymentIntent)
+                    .where(PaymentIntent.id == intent.id, PaymentIntent.status == current)
+                    .values(**extra, updated_at=now)
+                )
+    if moved is not None:
+        return moved
+    await session.refresh(intent)
+    return intent
+
+
+def _mismatch(intent: PaymentIntent, result: VerifiedResult) -> str | None:
+    if result.amount_minor != intent.amount_minor:
+        return f"amount {result.amount_minor} != {intent.amount_minor}"
+    if (result.currency or "").upper() != intent.currency:
+        return f"currency {result.currency} != {intent.currency}"
+    if result.reference is not None and result.reference != intent.id:
+        return f"reference {result.reference} != {intent.id}"
+    return None
+
+
+async def _ensure_provider_txn_unused(
+    session: AsyncSession, intent: PaymentIntent, provider_txn_id: str
+) -> None:
+    used = await session.scalar(
+        select(PaymentIntent.id).where(
+            PaymentIntent.merchant_id == intent.merchant_id,
+            PaymentIntent.provider_txn_id == provider_txn_id,
+            PaymentIntent.id != intent.id,
+        )
+    )
+    if used is not None:
+        raise DuplicateProviderTransaction()
+
+
+async def cancel(
+    session: AsyncSession, intent: PaymentIntent, *, actor: str, reason: str | None = None
+) -> PaymentIntent:
+    if intent.status != states.PENDING:
+        raise InvalidState(f"Only a pending payment can be cancelled; this one is {intent.status}.")
+    moved = await transition(
+        session, payment_id=intent.id, merchant_id=intent.merchant_id, expected=states.PENDING,
+        to=states.CANCELLED, actor=actor, reason=reason or "cancelled",
+    )
+    if moved is None:
+        await session.refresh(intent)
+        raise InvalidState(f"Only a pending payment can be cancelled; this one is {intent.status}.")
+    return moved
+
+
+async def review_manual(
+    session: AsyncSession, intent: PaymentIntent, *, approve: bool, actor: str, reason: str | None
+) -> PaymentIntent:
+    """Operator decision on an offline payment awaiting verification."""
+    if intent.status != states.AWAITING_VERIFICATION:
+        raise InvalidState(
+            f"Only a payment awaiting verification can be reviewed; this one is {intent.status}."
+        )
+    to = states.COMPLETED if approve else states.FAILED
+    moved = await transition(
+        session, payment_id=intent.id, merchant_id=intent.merchant_id,
+        expected=states.AWAITING_VERIFICATION, to=to, actor=actor,
+        reason=reason or ("approved by operator" if approve else "rejected by operator"),
+    )
+    if moved is None:
+        await session.refresh(intent)
+        raise InvalidState(f"The payment is now {intent.status}.")
+    return moved
+
+
+async def retry(session: AsyncSession, intent: PaymentIntent, *, now: datetime) -> PaymentIntent | None:
+    """A failed attempt may be retried by the customer while the link has not expired."""
+    return await transition(
+        session, payment_id=intent.id, merchant_id=intent.merchant_id, expected=states.FAILED,
+        to=states.PENDING, actor="customer", reason="customer retried after a failed attempt",
+        values={"attempts": intent.attempts + 1, "provider_reference": None},
+        only_if_unexpired_at=now, now=now,
+    )
+
+
+async def expire_if_due(
+    session: AsyncSession, intent: PaymentIntent, *, actor: str, now: datetime
+) -> PaymentIntent | None:
+    if intent.status != states.PENDING or intent.expires_at > now:
+        return None
+    return await transition(
+        session, payment_id=intent.id, merchant_id=intent.merchant_id, expected=states.PENDING,
+        to=states.EXPIRED, actor=actor, reason="payment link expired",
+        only_if_expired_at=now, now=now,
+    )
+
+
+async def due_for_expiry(session: AsyncSession, *, now: datetime, limit: int = 200) -> list[PaymentIntent]:
+    stmt = (
+        select(PaymentIntent)
+        .where(PaymentIntent.status == states.PENDING, PaymentIntent.expires_at <= now)
+        .order_by(PaymentIntent.expires_at)
+        .limit(limit)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def stuck_processing(
+    session: AsyncSession, *, older_than: datetime, limit: int = 100
+) -> list[PaymentIntent]:
+    stmt = (
+        select(PaymentIntent)
+        .where(PaymentIntent.status == states.PROCESSING, PaymentIntent.updated_at <= older_than)
+        .order_by(PaymentIntent.updated_at)
+        .limit(limit)
+    )
+    return list(await session.scalars(stmt))

@@ -1,0 +1,69 @@
+"""``ownpay init``: idempotent first-run set-up of an installation with a demo merchant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from ownpay.context import AppContext
+from ownpay.db import utcnow
+from ownpay.merchants import service
+from ownpay.merchants.models import ApiKey, GatewayAccount, Merchant
+
+DEMO_SLUG = "demo"
+DEMO_GATEWAYS = (("test", "sandbox"), ("test", "manual"), ("live", "manual"))
+QUICKSTART_KEY_NAME = "quickstart"
+
+
+async def initialise(ctx: AppContext) -> dict[str, Any]:
+    """Create the demo merchant, its gateways and one key per mode -- once."""
+    keys: dict[str, str | None] = {"test": None, "live": None}
+    async with ctx.sessions() as session, session.begin():
+        merchant = await session.scalar(select(Merchant).where(Merchant.slug == DEMO_SLUG))
+        if merchant is None:
+            merchant = await service.create_merchant(
+                session, slug=DEMO_SLUG, name="Demo Store", primary_color="#4f46e5"
+            )
+        existing = {
+            (a.mode, a.gateway)
+            for a in await session.scalars(
+                select(GatewayAccount).where(GatewayAccount.merchant_id == merchant.id)
+            )
+        }
+        for mode, gateway in DEMO_GATEWAYS:
+            if (mode, gateway) not in existing:
+                await service.enable_gateway(
+                    session, ctx.keyring, merchant=merchant, mode=mode, gateway=gateway, values={}
+                )
+        modes_with_keys = set(
+            await session.scalars(select(ApiKey.mode).where(ApiKey.merchant_id == merchant.id))
+        )
+        for mode in ("test", "live"):
+            if mode not in modes_with_keys:
+                created = await service.create_api_key(session, merchant=merchant, mode=mode)
+                keys[mode] = created.api_key
+    return {"merchant": DEMO_SLUG, "api_keys": keys, "base_url": ctx.settings.base_url}
+
+
+async def quickstart_key(ctx: AppContext) -> str:
+    """A fresh demo test key for `make run`, revoking the previous quickstart key.
+
+    Keys are stored only as digests, so a later `make run` cannot re-print the first one;
+    it mints a replacement instead of keeping plaintext keys on disk.
+    """
+    async with ctx.sessions() as session, session.begin():
+        merchant = await service.get_merchant(session, DEMO_SLUG)
+        await session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.merchant_id == merchant.id,
+                ApiKey.name == QUICKSTART_KEY_NAME,
+                ApiKey.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+        )
+        created = await service.create_api_key(
+            session, merchant=merchant, mode="test", name=QUICKSTART_KEY_NAME
+        )
+    return created.api_key

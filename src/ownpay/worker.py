@@ -1,0 +1,97 @@
+"""The background worker: expiry sweep, reconciliation of stuck payments, housekeeping.
+
+Embedded in ``ownpay serve`` by default; ``ownpay worker`` runs it alone.  Every step is a
+compare-and-set through the payments service, so several workers on PostgreSQL can run
+side by side: a payment another worker already moved is simply skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from datetime import timedelta
+
+import structlog
+
+from ownpay.context import AppContext
+from ownpay.db import utcnow
+from ownpay.gateways import registry
+from ownpay.payments import service
+
+log = structlog.get_logger("ownpay.worker")
+
+
+async def expire_due(ctx: AppContext) -> int:
+    """Expire pending intents past ``expires_at``; returns how many this worker moved."""
+    now = utcnow()
+    async with ctx.sessions() as session:
+        due = await service.due_for_expiry(session, now=now)
+    moved = 0
+    for intent in due:
+        async with ctx.sessions() as session, session.begin():
+            if await service.expire_if_due(session, intent, actor="worker:expiry", now=now):
+                moved += 1
+    return moved
+
+
+async def reconcile_processing(ctx: AppContext) -> int:
+    """Ask providers about payments stuck in ``processing`` and settle what they confirm."""
+    from ownpay.checkout.gateway_calls import gateway_context_for
+
+    older_than = utcnow() - timedelta(seconds=ctx.settings.reconcile_after)
+    async with ctx.sessions() as session:
+        stuck = await service.stuck_processing(session, older_than=older_than)
+    settled = 0
+    for intent in stuck:
+        adapter = registry.get(intent.gateway)
+        if adapter is None or not adapter.supports_status_query:
+            continue
+        try:
+            gctx, slug = await gateway_context_for(ctx, intent)
+            result = await adapter.query_status(gctx, service.payment_view(intent, slug))
+        except Exception as exc:  # noqa: BLE001 - one provider's outage must not stop the loop
+            log.warning("reconcile_failed", payment_id=intent.id, error=str(exc))
+            continue
+        async with ctx.sessions() as session, session.begin():
+            fresh = await session.get(type(intent), intent.id)
+            if fresh is None:
+                continue
+            after = await service.apply_result(session, fresh, result, actor="worker:reconcile")
+            settled += int(after.status != "processing")
+    return settled
+
+
+async def housekeeping(ctx: AppContext) -> None:
+    async with ctx.sessions() as session, session.begin():
+        await service.purge_idempotency_keys(session, now=utcnow())
+
+
+async def run_once(ctx: AppContext) -> None:
+    await expire_due(ctx)
+    await reconcile_processing(ctx)
+
+
+async def run_worker(ctx: AppContext, *, stop: asyncio.Event) -> None:
+    """Loop until ``stop`` is set; errors are logged and the loop goes on."""
+    interval = max(ctx.settings.worker_interval, 0.05)
+    ticks = 0
+    while not stop.is_set():
+        try:
+            await run_once(ctx)
+            if ticks % 3600 == 0:
+                await housekeeping(ctx)
+        except Exception as exc:  # noqa: BLE001
+            log.error("worker_iteration_failed", error=str(exc))
+        ticks += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def run_forever(ctx: AppContext) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker_started")
+    await run_worker(ctx, stop=stop)
