@@ -94,7 +94,9 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         return json_response(200, {"status": "ok", "database": "ok", "version": __version__})
 
     app.include_router(payments_router)
+    from ownpay.checkout.endpoints import mount_static
     from ownpay.checkout.endpoints import router as checkout_router
 
     app.include_router(checkout_router)
+    mount_static(app)
     return app

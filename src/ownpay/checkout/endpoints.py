@@ -1,3 +1,235 @@
-from fastapi import APIRouter
+"""Hosted checkout pages at ``/checkout/{transaction_id}``.
 
-router = APIRouter()
+Works without JavaScript for form-based gateways (sandbox, manual); ``checkout.js`` only
+adds the countdown and status polling.  The amount and currency always come from the
+database: nothing the browser sends can change them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import RedirectResponse, Response
+
+from ownpay import money
+from ownpay.checkout import service
+from ownpay.checkout.pages import STATIC, brand, csrf_ok, render
+from ownpay.context import AppContext
+from ownpay.db import utcnow
+from ownpay.errors import GatewayNotFound, json_response
+from ownpay.gateways.base import CheckoutView, FormError, GatewayError
+from ownpay.payments import states
+from ownpay.payments.service import DuplicateProviderTransaction
+from ownpay.timefmt import iso
+
+log = structlog.get_logger("ownpay.checkout")
+router = APIRouter(include_in_schema=False)
+MAX_FORM_BYTES = 16 * 1024
+
+
+def mount_static(app: Any) -> None:
+    app.mount("/checkout-assets", StaticFiles(directory=STATIC), name="checkout-assets")
+
+
+def _ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+def _not_found(request: Request) -> Response:
+    return render(request, "not_found.html", {"brand": brand(None)}, status_code=404)
+
+
+def _page_context(loaded: service.Loaded, **extra: Any) -> dict[str, Any]:
+    intent, merchant = loaded.intent, loaded.merchant
+    return {
+        "merchant": {"name": merchant.name, "logo_url": merchant.logo_url},
+        "brand": brand(merchant.primary_color),
+        "payment": {
+            "id": intent.id,
+            "amount": money.format_amount(intent.amount_minor, intent.currency),
+            "currency": intent.currency,
+            "description": intent.description,
+            "order_id": intent.order_id,
+            "status": intent.status,
+            "expires_at": iso(intent.expires_at),
+            "failure_reason": intent.failure_reason,
+            "submission": intent.submission or {},
+        },
+        "gateway_name": loaded.adapter.display_name if loaded.adapter else intent.gateway,
+        "return_url": service.return_url_for(intent),
+        "cancel_url": service.cancel_url_for(intent),
+        "payable": service.is_payable(intent),
+        "retry_possible": intent.status == states.FAILED and intent.expires_at > utcnow(),
+        **extra,
+    }
+
+
+def _page(
+    request: Request,
+    loaded: service.Loaded,
+    template: str,
+    *,
+    status_code: int = 200,
+    view: CheckoutView | None = None,
+    **extra: Any,
+) -> Response:
+    ctx = _ctx(request)
+    intent = loaded.intent
+    return render(
+        request,
+        template,
+        _page_context(loaded, view=view, **extra),
+        status_code=status_code,
+        keyring=ctx.keyring,
+        transaction_id=intent.id,
+        form_targets=(intent.return_url, intent.cancel_url, view.redirect_url if view else None),
+        script_origins=view.script_origins if view else (),
+        image_origins=(loaded.merchant.logo_url,),
+    )
+
+
+def _status_page(request: Request, loaded: service.Loaded) -> Response:
+    return _page(request, loaded, "status.html")
+
+
+@router.get("/checkout/{transaction_id}")
+async def checkout_page(transaction_id: str, request: Request) -> Response:
+    ctx = _ctx(request)
+    try:
+        loaded = await service.load(ctx, transaction_id)
+    except service.CheckoutNotFound:
+        return _not_found(request)
+    if not service.is_payable(loaded.intent) or loaded.adapter is None:
+        return _status_page(request, loaded)
+    try:
+        view = await service.start(ctx, loaded)
+    except GatewayNotFound:
+        return _page(request, loaded, "status.html", status_code=503,
+                     notice="This payment method is not available right now. Please contact the merchant.")
+    except GatewayError as exc:
+        log.warning("gateway_unavailable", payment_id=transaction_id, error=str(exc))
+        return _page(request, loaded, "status.html", status_code=503, temporary_error=True,
+                     notice="The payment provider is temporarily unavailable. Please try again in a moment.")
+    if view.redirect_url:
+        return RedirectResponse(view.redirect_url, status_code=303)
+    return _page(request, loaded, "pay.html", view=view)
+
+
+async def _form(request: Request) -> dict[str, str] | None:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        return None
+    form = await request.form(max_files=0, max_fields=50)
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _forbidden(request: Request, loaded: service.Loaded) -> Response:
+    return _page(request, loaded, "status.html", status_code=403,
+                 notice="Your session expired. Please reload the page and try again.")
+
+
+def _after_action(loaded: service.Loaded, intent: Any) -> Response:
+    """Where the customer goes after acting: back to the merchant when it is over."""
+    if intent.status == states.COMPLETED:
+        return RedirectResponse(service.return_url_for(intent), status_code=303)
+    if intent.status == states.CANCELLED:
+        return RedirectResponse(service.cancel_url_for(intent), status_code=303)
+    return RedirectResponse(f"/checkout/{intent.id}", status_code=303)
+
+
+@router.post("/checkout/{transaction_id}/pay")
+async def pay(transaction_id: str, request: Request) -> Response:
+    ctx = _ctx(request)
+    try:
+        loaded = await service.load(ctx, transaction_id)
+    except service.CheckoutNotFound:
+        return _not_found(request)
+    form = await _form(request)
+    if form is None:
+        return _page(request, loaded, "status.html", status_code=413, notice="The form is too large.")
+    if not csrf_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
+        return _forbidden(request, loaded)
+    if not service.is_payable(loaded.intent) or loaded.adapter is None:
+        return RedirectResponse(f"/checkout/{transaction_id}", status_code=303)
+    try:
+        intent, result = await service.submit(ctx, loaded, form)
+    except FormError as exc:
+        view = await service.start(ctx, loaded)
+        return _page(request, loaded, "pay.html", status_code=422, view=view,
+                     form_errors=exc.errors, form_values=form)
+    except DuplicateProviderTransaction as exc:
+        view = await service.start(ctx, loaded)
+        return _page(request, loaded, "pay.html", status_code=409, view=view,
+                     form_errors={"provider_txn_id": [exc.message]}, form_values=form)
+    except (GatewayError, GatewayNotFound) as exc:
+        log.warning("gateway_unavailable", payment_id=transaction_id, error=str(exc))
+        return _page(request, loaded, "status.html", status_code=503, temporary_error=True,
+                     notice="The payment provider is temporarily unavailable. Nothing was charged; please try again.")
+    if result.redirect_url and intent.status == states.PENDING:
+        return RedirectResponse(result.redirect_url, status_code=303)
+    return _after_action(loaded, intent)
+
+
+@router.post("/checkout/{transaction_id}/cancel")
+async def cancel(transaction_id: str, request: Request) -> Response:
+    ctx = _ctx(request)
+    try:
+        loaded = await service.load(ctx, transaction_id)
+    except service.CheckoutNotFound:
+        return _not_found(request)
+    form = await _form(request) or {}
+    if not csrf_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
+        return _forbidden(request, loaded)
+    intent = await service.cancel(ctx, loaded)
+    return _after_action(loaded, intent)
+
+
+@router.post("/checkout/{transaction_id}/retry")
+async def retry(transaction_id: str, request: Request) -> Response:
+    ctx = _ctx(request)
+    try:
+        loaded = await service.load(ctx, transaction_id)
+    except service.CheckoutNotFound:
+        return _not_found(request)
+    form = await _form(request) or {}
+    if not csrf_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
+        return _forbidden(request, loaded)
+    await service.retry(ctx, loaded)
+    return RedirectResponse(f"/checkout/{transaction_id}", status_code=303)
+
+
+@router.get("/checkout/{transaction_id}/status")
+async def status(transaction_id: str, request: Request) -> Response:
+    try:
+        loaded = await service.load(_ctx(request), transaction_id)
+    except service.CheckoutNotFound:
+        return json_response(404, {"error": True, "message": "Not found.", "code": "NOT_FOUND"},
+                             {"Cache-Control": "no-store"})
+    return json_response(200, service.status_json(loaded.intent), {"Cache-Control": "no-store"})
+
+
+@router.get("/checkout/{transaction_id}/return")
+@router.get("/gateways/{gateway}/callback/{transaction_id}")
+async def provider_return(transaction_id: str, request: Request, gateway: str | None = None) -> Response:
+    """The customer's browser comes back from a provider: verify with the provider."""
+    ctx = _ctx(request)
+    try:
+        loaded = await service.load(ctx, transaction_id, expire=False)
+    except service.CheckoutNotFound:
+        return _not_found(request)
+    if loaded.adapter is None or (gateway is not None and gateway != loaded.intent.gateway):
+        return _not_found(request)
+    if loaded.intent.status in (states.PENDING, states.PROCESSING):
+        try:
+            intent, _ = await service.verify_return(ctx, loaded, dict(request.query_params))
+        except (GatewayError, GatewayNotFound) as exc:
+            log.warning("gateway_unavailable", payment_id=transaction_id, error=str(exc))
+            return _page(request, loaded, "status.html", status_code=503, temporary_error=True,
+                         notice="We could not confirm your payment with the provider yet. "
+                                "If you were charged, it will be confirmed automatically.")
+        return _after_action(loaded, intent)
+    return _after_action(loaded, loaded.intent)

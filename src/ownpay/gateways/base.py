@@ -115,6 +115,8 @@ class VerifiedResult:
     reason: str | None = None  # precise, for the status history
     customer_message: str | None = None  # readable, for the checkout page
     submission: Mapping[str, Any] | None = None
+    # With outcome PENDING: send the customer to the provider to act (e.g. bKash's page).
+    redirect_url: str | None = None
 
 
 @dataclass(frozen=True)

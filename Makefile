@@ -1,0 +1,45 @@
+# OwnPay: `make run` (install + demo server) and `make test` (install + whole suite).
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(shell command -v uv 2>/dev/null)
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+
+.PHONY: run test install install-system lint typecheck bench clean
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@if ! command -v uv >/dev/null 2>&1; then python3 -m pip install --quiet "uv==$(UV_VERSION)"; fi
+	uv sync --frozen
+	@touch $@
+
+install: $(VENV)/.installed
+
+# Debian packages the test suite drives: Chromium (browser tests), php-cli (the spec's PHP
+# example and webhook receiver snippets), wrk (benchmarks).  Installed only when missing.
+install-system:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v php >/dev/null 2>&1 || missing="$$missing php-cli"; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+run: install
+	$(VENV)/bin/ownpay quickstart
+
+test: install install-system
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy src
+
+bench: install install-system
+	$(PY) bench/create_intents.py
+
+clean:
+	rm -rf $(VENV) data test-output .pytest_cache

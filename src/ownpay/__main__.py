@@ -1,0 +1,3 @@
+from ownpay.cli import main
+
+main()

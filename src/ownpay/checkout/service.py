@@ -1,0 +1,161 @@
+"""Checkout flows: what the hosted page shows and what the customer's actions do.
+
+Database transactions never span a provider call: read the payment, ask the gateway
+(no transaction open), then apply the verified result in a short transaction whose
+compare-and-set makes double clicks and repeated callbacks harmless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import structlog
+from sqlalchemy import select
+
+from ownpay import ids
+from ownpay.checkout.gateway_calls import gateway_context_for
+from ownpay.context import AppContext
+from ownpay.db import utcnow
+from ownpay.gateways import registry
+from ownpay.gateways.base import CheckoutView, Gateway, Outcome, VerifiedResult
+from ownpay.merchants.models import Merchant
+from ownpay.payments import service as payments
+from ownpay.payments import states
+from ownpay.payments.models import PaymentIntent
+
+log = structlog.get_logger("ownpay.checkout")
+
+
+class CheckoutNotFound(Exception):
+    """Unknown or malformed payment link (the page reveals nothing more)."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    intent: PaymentIntent
+    merchant: Merchant
+    adapter: Gateway | None
+
+
+def with_result_params(url: str, intent: PaymentIntent, status: str) -> str:
+    """Append transaction_id, order_id and status to a URL, merging with its query."""
+    parts = urlsplit(url)
+    ours = {"transaction_id": intent.id, "order_id": intent.order_id, "status": status}
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ours]
+    query.extend(ours.items())
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def return_url_for(intent: PaymentIntent) -> str:
+    return with_result_params(intent.return_url, intent, intent.status)
+
+
+def cancel_url_for(intent: PaymentIntent) -> str:
+    if intent.cancel_url:
+        return with_result_params(intent.cancel_url, intent, "cancelled")
+    return with_result_params(intent.return_url, intent, "cancelled")
+
+
+async def load(ctx: AppContext, transaction_id: str, *, expire: bool = True) -> Loaded:
+    """The payment behind a link; an overdue pending one is expired on the spot."""
+    if not ids.is_transaction_id(transaction_id):
+        raise CheckoutNotFound()
+    async with ctx.sessions() as session, session.begin():
+        row = (
+            await session.execute(
+                select(PaymentIntent, Merchant)
+                .join(Merchant, Merchant.id == PaymentIntent.merchant_id)
+                .where(PaymentIntent.id == transaction_id)
+            )
+        ).first()
+        if row is None:
+            raise CheckoutNotFound()
+        intent, merchant = row
+        if expire and intent.status == states.PENDING and intent.expires_at <= utcnow():
+            moved = await payments.expire_if_due(session, intent, actor="checkout", now=utcnow())
+            if moved is not None:
+                intent = moved
+    return Loaded(intent=intent, merchant=merchant, adapter=registry.get(intent.gateway))
+
+
+def is_payable(intent: PaymentIntent, now: datetime | None = None) -> bool:
+    return intent.status == states.PENDING and intent.expires_at > (now or utcnow())
+
+
+async def start(ctx: AppContext, loaded: Loaded) -> CheckoutView:
+    """The gateway's part of the page (may raise GatewayError / GatewayNotFound)."""
+    assert loaded.adapter is not None  # noqa: S101 - checked by the caller
+    gctx, slug = await gateway_context_for(ctx, loaded.intent)
+    view = await loaded.adapter.start_checkout(gctx, payments.payment_view(loaded.intent, slug))
+    if view.provider_reference and view.provider_reference != loaded.intent.provider_reference:
+        await _apply(ctx, loaded.intent.id, VerifiedResult(
+            outcome=Outcome.PENDING, provider_reference=view.provider_reference,
+        ), actor=f"gateway:{loaded.intent.gateway}")
+    return view
+
+
+async def _apply(ctx: AppContext, transaction_id: str, result: VerifiedResult, *, actor: str) -> PaymentIntent:
+    async with ctx.sessions() as session, session.begin():
+        intent = await session.get(PaymentIntent, transaction_id, with_for_update=False)
+        assert intent is not None  # noqa: S101
+        return await payments.apply_result(session, intent, result, actor=actor)
+
+
+async def submit(ctx: AppContext, loaded: Loaded, form: dict[str, str]) -> tuple[PaymentIntent, VerifiedResult]:
+    """The customer submitted the gateway's form on our page."""
+    assert loaded.adapter is not None  # noqa: S101
+    gctx, slug = await gateway_context_for(ctx, loaded.intent)
+    result = await loaded.adapter.submit(gctx, payments.payment_view(loaded.intent, slug), form)
+    intent = await _apply(ctx, loaded.intent.id, result, actor=f"customer via {loaded.intent.gateway}")
+    return intent, result
+
+
+async def verify_return(ctx: AppContext, loaded: Loaded, params: dict[str, str]) -> tuple[PaymentIntent, VerifiedResult]:
+    """The customer came back from the provider: ask the provider, then act."""
+    assert loaded.adapter is not None  # noqa: S101
+    gctx, slug = await gateway_context_for(ctx, loaded.intent)
+    result = await loaded.adapter.verify_return(gctx, payments.payment_view(loaded.intent, slug), params)
+    intent = await _apply(ctx, loaded.intent.id, result, actor=f"gateway:{loaded.intent.gateway}")
+    return intent, result
+
+
+async def cancel(ctx: AppContext, loaded: Loaded) -> PaymentIntent:
+    async with ctx.sessions() as session, session.begin():
+        moved = await payments.transition(
+            session, payment_id=loaded.intent.id, merchant_id=loaded.intent.merchant_id,
+            expected=states.PENDING, to=states.CANCELLED, actor="customer",
+            reason="customer cancelled on the checkout page",
+        )
+        if moved is not None:
+            return moved
+        intent = await session.get(PaymentIntent, loaded.intent.id)
+        assert intent is not None  # noqa: S101
+        return intent
+
+
+async def retry(ctx: AppContext, loaded: Loaded) -> PaymentIntent:
+    async with ctx.sessions() as session, session.begin():
+        moved = await payments.retry(session, loaded.intent, now=utcnow())
+        if moved is not None:
+            return moved
+        intent = await session.get(PaymentIntent, loaded.intent.id)
+        assert intent is not None  # noqa: S101
+        return intent
+
+
+def status_json(intent: PaymentIntent) -> dict[str, Any]:
+    from ownpay.timefmt import iso
+
+    body: dict[str, Any] = {
+        "transaction_id": intent.id,
+        "status": intent.status,
+        "expires_at": iso(intent.expires_at),
+    }
+    if intent.status in (states.COMPLETED, states.EXPIRED, states.FAILED, states.CANCELLED):
+        body["return_url"] = (
+            cancel_url_for(intent) if intent.status == states.CANCELLED else return_url_for(intent)
+        )
+    return body

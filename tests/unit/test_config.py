@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ownpay.config import ConfigError, load_settings
+
+
+def test_defaults_and_url_mapping() -> None:
+    s = load_settings({})
+    assert s.base_url == "http://127.0.0.1:8000" and s.intent_lifetime == 1800 and s.port == 8000
+    assert s.resolved_database_url.startswith("sqlite+aiosqlite:///") and s.is_sqlite
+    s = load_settings({"OWNPAY_DATABASE_URL": "postgresql://u@h:5432/db"})
+    assert s.resolved_database_url == "postgresql+asyncpg://u@h:5432/db" and not s.is_sqlite
+    assert load_settings({"OWNPAY_DATABASE_URL": "sqlite:///x.db"}).database_url == "sqlite+aiosqlite:///x.db"
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"OWNPAY_PORT": "abc"}, "OWNPAY_PORT must be an integer"),
+        ({"OWNPAY_PORT": "70000"}, "OWNPAY_PORT must be between"),
+        ({"OWNPAY_BASE_URL": "pay.example.com"}, "OWNPAY_BASE_URL must be an absolute"),
+        ({"OWNPAY_DATABASE_URL": "mysql://x"}, "must start with sqlite:/// or postgresql://"),
+        ({"OWNPAY_INTENT_LIFETIME": "10"}, "between 60 and 604800"),
+        ({"OWNPAY_RUN_WORKER": "maybe"}, "true or false"),
+        ({"OWNPAY_WEBHOOK_RETRY_SCHEDULE": "5,x"}, "comma-separated seconds"),
+    ],
+)
+def test_bad_values_fail_with_one_line(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+def test_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "ownpay.toml"
+    path.write_text('base_url = "https://pay.example.com/"\nintent_lifetime = 600\n')
+    s = load_settings({"OWNPAY_CONFIG": str(path), "OWNPAY_INTENT_LIFETIME": "900"})
+    assert s.base_url == "https://pay.example.com" and s.intent_lifetime == 900  # env wins
+    path.write_text("nonsense = 1\n")
+    with pytest.raises(ConfigError, match="unknown setting"):
+        load_settings({"OWNPAY_CONFIG": str(path)})
