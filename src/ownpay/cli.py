@@ -49,11 +49,17 @@ def settings_from(database_url: str | None = None, data_dir: str | None = None,
 
 
 def run_async(settings: Settings, fn: Callable[[Any], Awaitable[T]], *, create_secret: bool = False,
-              migrate: bool = True) -> T:
-    """Open an app context, migrate, run ``fn(ctx)``, close; domain errors become one line."""
+              migrate: bool = False) -> T:
+    """Open an app context, optionally migrate, run ``fn(ctx)``, close.
+
+    Domain errors become one line on stderr and exit code 1.  Management commands do not
+    migrate (``init``, ``migrate`` and ``serve`` do); on a database that was never set up
+    they say so instead of printing a driver error.
+    """
+    from sqlalchemy.exc import DBAPIError
+
     from ownpay.context import AppContext
     from ownpay.errors import ApiError
-    from ownpay.migrate import upgrade
 
     async def main() -> T:
         if settings.is_sqlite:
@@ -61,6 +67,8 @@ def run_async(settings: Settings, fn: Callable[[Any], Awaitable[T]], *, create_s
         ctx = AppContext.create(settings, create_secret=create_secret)
         try:
             if migrate:
+                from ownpay.migrate import upgrade
+
                 await upgrade(ctx.engine)
             return await fn(ctx)
         finally:
@@ -70,6 +78,11 @@ def run_async(settings: Settings, fn: Callable[[Any], Awaitable[T]], *, create_s
         return asyncio.run(main())
     except ConfigError as exc:
         fail(str(exc))
+    except DBAPIError as exc:
+        text = str(exc.orig).lower()
+        if "no such table" in text or "does not exist" in text:
+            fail("the database is not set up: run `ownpay init` (or `ownpay migrate`) first")
+        fail(f"database error: {exc.orig}")
     except ApiError as exc:
         detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in (exc.errors or {}).items())
         fail(exc.message + (f" ({detail})" if detail else ""))
@@ -94,7 +107,7 @@ def migrate(database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
     async def noop(ctx: Any) -> None:
         return None
 
-    run_async(settings, noop, create_secret=True)
+    run_async(settings, noop, create_secret=True, migrate=True)
     typer.echo("database is up to date")
 
 
@@ -105,7 +118,7 @@ def init(as_json: JsonOpt = False, database_url: DbOpt = None, data_dir: DataOpt
     from ownpay.setup import initialise
 
     settings = settings_from(database_url, data_dir, base_url)
-    result = run_async(settings, initialise, create_secret=True)
+    result = run_async(settings, initialise, create_secret=True, migrate=True)
     out(result, as_json, lambda: _print_init(result))
 
 
@@ -123,7 +136,7 @@ def quickstart(database_url: DbOpt = None, data_dir: DataOpt = None, base_url: B
     from ownpay.setup import initialise, quickstart_key
 
     settings = settings_from(database_url, data_dir, base_url, host=host, port=port)
-    result = run_async(settings, initialise, create_secret=True)
+    result = run_async(settings, initialise, create_secret=True, migrate=True)
     key = result["api_keys"]["test"] or run_async(settings, quickstart_key)
     base = result["base_url"]
     typer.echo(
@@ -163,7 +176,7 @@ def _serve(settings: Settings, *, migrate_first: bool) -> None:
         async def noop(ctx: Any) -> None:
             return None
 
-        run_async(settings, noop, create_secret=False)
+        run_async(settings, noop, create_secret=False, migrate=True)
     if settings.workers > 1 and settings.is_sqlite:
         fail("SQLite allows one writer: use OWNPAY_WORKERS=1, or PostgreSQL to scale out")
     # Child processes rebuild settings from the environment: pass what the flags changed.

@@ -35,11 +35,12 @@ async def expire_due(ctx: AppContext) -> int:
     return moved
 
 
-async def reconcile_processing(ctx: AppContext) -> int:
+async def reconcile_processing(ctx: AppContext, *, min_age: float | None = None) -> int:
     """Ask providers about payments stuck in ``processing`` and settle what they confirm."""
     from ownpay.checkout.gateway_calls import gateway_context_for
 
-    older_than = utcnow() - timedelta(seconds=ctx.settings.reconcile_after)
+    age = ctx.settings.reconcile_after if min_age is None else min_age
+    older_than = utcnow() - timedelta(seconds=age)
     async with ctx.sessions() as session:
         stuck = await service.stuck_processing(session, older_than=older_than)
     settled = 0

@@ -325,3 +325,38 @@ async def test_health_and_openapi(client) -> None:
 async def test_unknown_route_uses_envelope(client) -> None:
     r = await client.get("/api/v1/nope")
     assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
+
+
+async def test_revocation_reaches_other_processes_within_cache_ttl(ctx) -> None:
+    """Another process's revoke is seen once this process's cache entry (TTL) runs out."""
+    from ownpay.cache import TTLCache
+    from ownpay.context import AppContext
+    from ownpay.errors import Unauthenticated
+    from ownpay.merchants import auth, service
+
+    m = await create_merchant(ctx)
+    other = AppContext(settings=ctx.settings, engine=ctx.engine, sessions=ctx.sessions, keyring=ctx.keyring,
+                       api_keys=TTLCache(0.3))
+    principal = await auth.load_principal(other, m.test_key)
+    async with ctx.sessions() as s, s.begin():
+        await service.revoke_api_key(s, key_id=principal.api_key_id)
+    # still cached in the other process: documented staleness of at most the TTL
+    assert (await auth.load_principal(other, m.test_key)).api_key_id == principal.api_key_id
+    await asyncio.sleep(0.35)
+    with pytest.raises(Unauthenticated):
+        await auth.load_principal(other, m.test_key)
+
+
+async def test_last_used_at_is_recorded(client, ctx) -> None:
+    from ownpay.merchants import service
+
+    m = await create_merchant(ctx)
+    await client.post("/api/v1/payment-intents", json=intent_body(), headers=m.auth())
+    for _ in range(50):  # written off the request path; bounded wait
+        async with ctx.sessions() as s:
+            merchant = await service.get_merchant(s, m.slug)
+            keys = {k.mode: k for k in await service.list_api_keys(s, merchant=merchant)}
+        if keys["test"].last_used_at is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert keys["test"].last_used_at is not None and keys["live"].last_used_at is None
