@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served below from vendored assets: no CDN at run time
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             )
         return json_response(200, {"status": "ok", "database": "ok", "version": __version__})
 
+    _mount_docs(app)
     app.include_router(payments_router)
     from ownpay.checkout.endpoints import mount_static
     from ownpay.checkout.endpoints import router as checkout_router
@@ -100,3 +101,25 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     app.include_router(checkout_router)
     mount_static(app)
     return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs with its JS/CSS served locally (from the fastapi-offline wheel)."""
+    from pathlib import Path
+
+    import fastapi_offline
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="OwnPay API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon.png",
+        )

@@ -319,7 +319,10 @@ async def test_health_and_openapi(client) -> None:
     assert {"201", "400", "401", "403", "404", "409", "413", "415"} <= set(op["responses"])
     schema = op["requestBody"]["content"]["application/json"]["schema"]
     assert {"gateway", "amount", "currency", "order_id", "customer_email", "return_url"} <= set(schema["required"])
-    assert (await client.get("/docs")).status_code == 200
+    docs = await client.get("/docs")
+    assert docs.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower()
+    assert (await client.get("/docs-assets/swagger-ui-bundle.js")).status_code == 200
 
 
 async def test_unknown_route_uses_envelope(client) -> None:
