@@ -124,7 +124,11 @@ def format_amount(minor: int, currency: str, locale: str = "en_US") -> str:
     exp = exponent(currency)
     pattern_digits = "0" * exp
     fmt = "¤#,##0" + (f".{pattern_digits}" if exp else "")
-    return format_currency(
+    text = format_currency(
         to_major(minor, currency), currency.upper(), format=fmt, locale=locale,
         currency_digits=False,
     )
+    # A code used as the symbol ("BDT1,500.00") reads better with a space: "BDT 1,500.00".
+    if len(text) > 3 and text[:3].isalpha() and text[3].isdigit():
+        text = text[:3] + "\u00a0" + text[3:]
+    return text
