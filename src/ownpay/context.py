@@ -25,6 +25,8 @@ class AppContext:
     gateway_accounts: TTLCache[tuple[int, str, str], Any] = field(
         default_factory=lambda: TTLCache(5.0)
     )
+    # When each API key's last_used_at was last written by this process (monotonic time).
+    key_touches: dict[int, float] = field(default_factory=dict)
     _http: httpx.AsyncClient | None = None
 
     @classmethod

@@ -23,7 +23,6 @@ from ownpay.merchants.service import touch_api_key
 from ownpay.security import api_key_digest, api_key_mode
 
 _TOUCH_INTERVAL = 60.0
-_last_touch: dict[int, float] = {}
 _background: set[asyncio.Task[None]] = set()
 
 
@@ -88,16 +87,16 @@ async def load_principal(ctx: AppContext, token: str) -> Principal:
 
 def _schedule_touch(ctx: AppContext, key_id: int) -> None:
     now = time.monotonic()
-    if now - _last_touch.get(key_id, 0.0) < _TOUCH_INTERVAL:
+    if now - ctx.key_touches.get(key_id, -_TOUCH_INTERVAL) < _TOUCH_INTERVAL:
         return
-    _last_touch[key_id] = now
+    ctx.key_touches[key_id] = now
 
     async def touch() -> None:
         try:
             async with ctx.sessions() as session, session.begin():
                 await touch_api_key(session, key_id)
         except Exception:  # noqa: BLE001,S110 - bookkeeping must never fail a request
-            _last_touch.pop(key_id, None)
+            ctx.key_touches.pop(key_id, None)
 
     task = asyncio.get_running_loop().create_task(touch())
     _background.add(task)
