@@ -1,6 +1,7 @@
 """Import every model so ``Base.metadata`` is complete (Alembic and tests use it)."""
 
 from ownpay.db import Base
+from ownpay.gateways.state import GatewayState
 from ownpay.merchants.models import ApiKey, GatewayAccount, Merchant
 from ownpay.payments.models import (
     IdempotencyRecord,
@@ -13,6 +14,7 @@ __all__ = [
     "ApiKey",
     "Base",
     "GatewayAccount",
+    "GatewayState",
     "IdempotencyRecord",
     "Merchant",
     "OutboxEvent",

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from ownpay.context import AppContext
 from ownpay.errors import GatewayNotFound
 from ownpay.gateways.base import GatewayContext
+from ownpay.gateways.state import DbStateStore
 from ownpay.merchants.models import Merchant
 from ownpay.payments.models import PaymentIntent
 from ownpay.payments.service import active_gateway
@@ -30,5 +31,6 @@ async def gateway_context_for(ctx: AppContext, intent: PaymentIntent) -> tuple[G
         http=ctx.http,
         public_base_url=base,
         checkout_url=f"{base}/checkout/{intent.id}",
+        store=DbStateStore(ctx, account.id),
     )
     return gctx, merchant.slug

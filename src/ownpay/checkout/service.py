@@ -20,7 +20,14 @@ from ownpay.checkout.gateway_calls import gateway_context_for
 from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.gateways import registry
-from ownpay.gateways.base import CheckoutView, Gateway, Outcome, VerifiedResult
+from ownpay.gateways.base import (
+    CheckoutView,
+    Gateway,
+    GatewayContext,
+    GatewayError,
+    Outcome,
+    VerifiedResult,
+)
 from ownpay.merchants.models import Merchant
 from ownpay.payments import service as payments
 from ownpay.payments import states
@@ -118,7 +125,47 @@ async def verify_return(ctx: AppContext, loaded: Loaded, params: dict[str, str])
     assert loaded.adapter is not None  # noqa: S101
     gctx, slug = await gateway_context_for(ctx, loaded.intent)
     result = await loaded.adapter.verify_return(gctx, payments.payment_view(loaded.intent, slug), params)
+    if result.outcome is Outcome.AUTHORIZED and loaded.adapter.supports_capture:
+        return await _capture_once(ctx, loaded, gctx, slug, result)
     intent = await _apply(ctx, loaded.intent.id, result, actor=f"gateway:{loaded.intent.gateway}")
+    return intent, result
+
+
+async def _capture_once(
+    ctx: AppContext, loaded: Loaded, gctx: GatewayContext, slug: str, authorized: VerifiedResult
+) -> tuple[PaymentIntent, VerifiedResult]:
+    """Claim the payment (pending -> processing) and capture it; only the claimant captures.
+
+    A duplicated callback loses the claim and does nothing.  If the capture call fails
+    ambiguously, the provider is asked for the status instead of capturing again; if that
+    fails too the payment stays ``processing`` and the worker's reconciliation settles it.
+    """
+    assert loaded.adapter is not None  # noqa: S101
+    actor = f"gateway:{loaded.intent.gateway}"
+    async with ctx.sessions() as session, session.begin():
+        claimed = await payments.transition(
+            session, payment_id=loaded.intent.id, merchant_id=loaded.intent.merchant_id,
+            expected=states.PENDING, to=states.PROCESSING, actor=actor,
+            reason=authorized.reason or "authorised at the provider; capturing",
+            values={"provider_reference": authorized.provider_reference}
+            if authorized.provider_reference else None,
+        )
+    if claimed is None:
+        async with ctx.sessions() as session:
+            current = await session.get(PaymentIntent, loaded.intent.id)
+        assert current is not None  # noqa: S101
+        return current, authorized
+    view = payments.payment_view(claimed, slug)
+    try:
+        result = await loaded.adapter.capture(gctx, view)
+    except GatewayError as exc:
+        log.warning("capture_ambiguous", payment_id=claimed.id, error=str(exc))
+        try:
+            result = await loaded.adapter.query_status(gctx, view)
+        except GatewayError as exc2:
+            log.warning("status_query_failed", payment_id=claimed.id, error=str(exc2))
+            result = VerifiedResult(outcome=Outcome.UNKNOWN, reason=f"capture outcome unknown: {exc}")
+    intent = await _apply(ctx, claimed.id, result, actor=actor)
     return intent, result
 
 

@@ -14,7 +14,7 @@ from abc import ABC
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import httpx
 
@@ -23,6 +23,7 @@ class Outcome(enum.StrEnum):
     """What a provider says about one payment, after server-side verification."""
 
     SUCCEEDED = "succeeded"  # money captured; amount/currency/reference given in the result
+    AUTHORIZED = "authorized"  # the customer approved at the provider; we must capture once
     PROCESSING = "processing"  # provider accepted it, final answer later
     AWAITING_VERIFICATION = "awaiting_verification"  # offline payment claimed, needs a human
     FAILED = "failed"  # declined / rejected: this attempt is over
@@ -88,6 +89,31 @@ class PaymentView:
     attempts: int = 0
 
 
+class StateStore(Protocol):
+    """Small per-gateway-account storage the core offers adapters (encrypted at rest).
+
+    Adapters use it for things all processes must share, such as provider access tokens,
+    so that every worker does not grant its own.
+    """
+
+    async def get(self, key: str) -> dict[str, Any] | None: ...
+
+    async def put(self, key: str, value: dict[str, Any]) -> None: ...
+
+
+class MemoryStateStore:
+    """A process-local store (tests, and a fallback when no database is involved)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, Any]] = {}
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        return self.data.get(key)
+
+    async def put(self, key: str, value: dict[str, Any]) -> None:
+        self.data[key] = dict(value)
+
+
 @dataclass(frozen=True)
 class GatewayContext:
     """Everything an adapter needs for one call: its decrypted config and one HTTP client."""
@@ -100,6 +126,7 @@ class GatewayContext:
     public_base_url: str
     # The checkout URL of the payment, for providers that redirect back to it.
     checkout_url: str = ""
+    store: StateStore = field(default_factory=MemoryStateStore)
 
 
 @dataclass(frozen=True)
@@ -160,6 +187,8 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
     supports_refunds: ClassVar[bool] = False
     supports_status_query: ClassVar[bool] = False
     supports_webhooks: ClassVar[bool] = False
+    # Two-step providers (bKash): the customer authorises, then we capture exactly once.
+    supports_capture: ClassVar[bool] = False
     works_without_javascript: ClassVar[bool] = True
 
     def validate_config(
@@ -207,6 +236,12 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
     ) -> VerifiedResult:
         """The customer came back from the provider; ask the provider what really happened."""
         return await self.query_status(ctx, payment)
+
+    async def capture(self, ctx: GatewayContext, payment: PaymentView) -> VerifiedResult:
+        """Capture an authorised payment.  The core calls this at most once per payment,
+        after claiming it (pending -> processing); on an ambiguous error the adapter must
+        not retry blindly but raise GatewayError, and the core then asks ``query_status``."""
+        raise NotImplementedError
 
     async def query_status(self, ctx: GatewayContext, payment: PaymentView) -> VerifiedResult:
         """Current provider status of the payment (reconciliation)."""

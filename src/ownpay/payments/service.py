@@ -447,7 +447,7 @@ async def apply_result(
                     expected=current, to=states.CANCELLED, actor=actor, reason=result.reason,
                     values=extra, now=now,
                 )
-        case Outcome.PENDING | Outcome.UNKNOWN:
+        case Outcome.PENDING | Outcome.UNKNOWN | Outcome.AUTHORIZED:
             if extra and current == states.PENDING:
                 await session.execute(
                     update(PaymentIntent)
