@@ -95,6 +95,9 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
 
     _mount_docs(app)
     app.include_router(payments_router)
+    from ownpay.webhooks.endpoints import router as webhooks_router
+
+    app.include_router(webhooks_router)
     from ownpay.checkout.endpoints import mount_static
     from ownpay.checkout.endpoints import router as checkout_router
 

@@ -417,6 +417,11 @@ def dev_bkash(port: Annotated[int, typer.Option()] = 8420, host: Annotated[str, 
     run_sim(host, port)
 
 
+from ownpay.webhooks.cli import webhooks_app  # noqa: E402 - needs the option types above
+
+app.add_typer(webhooks_app, name="webhooks")
+
+
 def main() -> None:
     try:
         app()

@@ -9,6 +9,7 @@ from ownpay.payments.models import (
     PaymentIntent,
     PaymentStatusHistory,
 )
+from ownpay.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: F401
 
 __all__ = [
     "ApiKey",

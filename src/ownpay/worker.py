@@ -18,6 +18,7 @@ from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.gateways import registry
 from ownpay.payments import service
+from ownpay.webhooks.delivery import deliver_due, dispatch_events
 
 log = structlog.get_logger("ownpay.worker")
 
@@ -71,6 +72,8 @@ async def housekeeping(ctx: AppContext) -> None:
 async def run_once(ctx: AppContext) -> None:
     await expire_due(ctx)
     await reconcile_processing(ctx)
+    await dispatch_events(ctx)
+    await deliver_due(ctx)
 
 
 async def run_worker(ctx: AppContext, *, stop: asyncio.Event) -> None:

@@ -1,0 +1,114 @@
+"""``ownpay webhooks …``: configure a merchant's webhook endpoints from the command line.
+
+The operator is not a tenant: commands name the merchant (``--merchant SLUG``) or an
+endpoint id, and then go through the same scoped service functions as the API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from ownpay.cli import DataOpt, DbOpt, JsonOpt, out, run_async, settings_from
+
+webhooks_app = typer.Typer(help="Webhook endpoints (where signed events are sent).",
+                           no_args_is_help=True)
+
+
+def _print_endpoint(row: dict[str, Any]) -> None:
+    state = "enabled" if row["enabled"] else "disabled"
+    events = ",".join(row["events"])
+    typer.echo(f"{row['id']}  {row['mode']:<4}  {state:<8}  {row['url']}  [{events}]")
+
+
+@webhooks_app.command("add")
+def add(merchant: Annotated[str, typer.Option(help="Merchant slug.")],
+        mode: Annotated[str, typer.Option(help="test or live.")],
+        url: Annotated[str, typer.Option(help="https:// URL (http:// in test mode only).")],
+        events: Annotated[str | None, typer.Option(
+            help="Comma-separated event types (default: all, '*').")] = None,
+        description: Annotated[str | None, typer.Option()] = None,
+        as_json: JsonOpt = False, database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+    """Add an endpoint; its signing secret is printed once and never again."""
+    from ownpay.merchants import service as merchants
+    from ownpay.webhooks import service
+
+    body: dict[str, Any] = {"url": url}
+    if events is not None:
+        body["events"] = [e.strip() for e in events.split(",") if e.strip()]
+    if description is not None:
+        body["description"] = description
+
+    async def go(ctx: Any) -> dict[str, Any]:
+        async with ctx.sessions() as s, s.begin():
+            m = await merchants.get_merchant(s, merchant)
+            endpoint, secret = await service.create_endpoint(
+                s, ctx.keyring, ctx.settings, merchant_id=m.id, mode=merchants.check_mode(mode),
+                body=body,
+            )
+            return service.serialize_endpoint(endpoint, secret=secret)
+
+    result = run_async(settings_from(database_url, data_dir), go)
+    out(result, as_json, lambda: typer.echo(
+        f"created webhook endpoint {result['id']} for {merchant} ({result['mode']})\n"
+        f"signing secret (shown once, keep it): {result['secret']}"))
+
+
+@webhooks_app.command("list")
+def list_(merchant: Annotated[str, typer.Option(help="Merchant slug.")],
+          mode: Annotated[str | None, typer.Option(help="test or live (default both).")] = None,
+          as_json: JsonOpt = False, database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+    """List a merchant's endpoints (secrets are never shown)."""
+    from ownpay.merchants import service as merchants
+    from ownpay.webhooks import service
+
+    async def go(ctx: Any) -> list[dict[str, Any]]:
+        async with ctx.sessions() as s:
+            m = await merchants.get_merchant(s, merchant)
+            modes = [merchants.check_mode(mode)] if mode else ["test", "live"]
+            return [
+                service.serialize_endpoint(endpoint)
+                for m_mode in modes
+                for endpoint in await service.list_endpoints(s, merchant_id=m.id, mode=m_mode)
+            ]
+
+    rows = run_async(settings_from(database_url, data_dir), go)
+    out(rows, as_json, lambda: [_print_endpoint(r) for r in rows] or typer.echo("no endpoints"))
+
+
+@webhooks_app.command("remove")
+def remove(endpoint_id: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonOpt = False,
+           database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+    """Delete an endpoint; deliveries not yet made to it are cancelled (the log is kept)."""
+    from ownpay.webhooks import service
+
+    async def go(ctx: Any) -> dict[str, Any]:
+        async with ctx.sessions() as s, s.begin():
+            merchant_id, mode = await service.endpoint_scope(s, endpoint_id)
+            await service.delete_endpoint(s, merchant_id=merchant_id, mode=mode,
+                                          endpoint_id=endpoint_id)
+            return {"id": endpoint_id, "deleted": True}
+
+    result = run_async(settings_from(database_url, data_dir), go)
+    out(result, as_json, lambda: typer.echo(f"removed webhook endpoint {endpoint_id}"))
+
+
+@webhooks_app.command("rotate")
+def rotate(endpoint_id: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonOpt = False,
+           database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+    """New signing secret (printed once); the old one keeps signing alongside for 24 h."""
+    from ownpay.webhooks import service
+
+    async def go(ctx: Any) -> dict[str, Any]:
+        async with ctx.sessions() as s, s.begin():
+            merchant_id, mode = await service.endpoint_scope(s, endpoint_id)
+            endpoint, secret = await service.rotate_secret(
+                s, ctx.keyring, merchant_id=merchant_id, mode=mode, endpoint_id=endpoint_id
+            )
+            return service.serialize_endpoint(endpoint, secret=secret)
+
+    result = run_async(settings_from(database_url, data_dir), go)
+    out(result, as_json, lambda: typer.echo(
+        f"new signing secret for {endpoint_id} (shown once): {result['secret']}\n"
+        f"the previous secret also signs until {result['previous_secret_expires_at']}"))

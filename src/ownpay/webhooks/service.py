@@ -1,0 +1,548 @@
+"""Webhook endpoints (configuration, secrets, rotation) and the delivery log.
+
+Every function takes the tenant scope (``merchant_id`` and ``mode``) as required keyword
+arguments: another merchant's or mode's endpoint or delivery is a plain 404.  Functions
+``flush`` at most; the caller (request or CLI command) owns the transaction.
+
+Secrets are generated here, returned to the caller exactly once (on creation and rotation)
+and stored only as AES-256-GCM ciphertext bound to the endpoint's identity.
+"""
+
+from __future__ import annotations
+
+import secrets as random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ownpay.config import Settings
+from ownpay.db import utcnow
+from ownpay.errors import ApiError, InvalidState, NotFound, ValidationFailed
+from ownpay.security import Keyring
+from ownpay.timefmt import iso
+from ownpay.webhooks import ssrf
+from ownpay.webhooks.models import (
+    CANCELLED,
+    DELIVERY_STATUSES,
+    OPEN_STATUSES,
+    PENDING,
+    RETRYING,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from ownpay.webhooks.signing import generate_secret
+
+# Event types an endpoint may subscribe to ("*" = all of them, including future ones).
+EVENT_TYPES = (
+    "payment.pending",
+    "payment.processing",
+    "payment.awaiting_verification",
+    "payment.completed",
+    "payment.failed",
+    "payment.cancelled",
+    "payment.expired",
+    "payment.refunded",
+    "payment.partially_refunded",
+    "link.visited",
+    "link.paid",
+)
+ALL_EVENTS = "*"
+MAX_ENDPOINTS = 16  # per merchant and mode: bounds the fan-out of every event
+ROTATION_OVERLAP = timedelta(hours=24)
+MAX_DESCRIPTION = 500
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+_ENDPOINT_FIELDS = {"url", "events", "description", "enabled"}
+
+
+class EndpointLimitReached(ApiError):
+    status_code = 409
+    code = "WEBHOOK_ENDPOINT_LIMIT"
+    message = f"At most {MAX_ENDPOINTS} webhook endpoints per merchant and mode."
+
+
+def new_endpoint_id() -> str:
+    return "we_" + random.token_hex(12)
+
+
+def new_delivery_id() -> str:
+    return "dlv_" + random.token_hex(12)
+
+
+def subscribed(events: Sequence[str], event_type: str) -> bool:
+    return ALL_EVENTS in events or event_type in events
+
+
+# ---- secrets -------------------------------------------------------------------------------
+
+
+def _secret_context(endpoint: WebhookEndpoint) -> bytes:
+    return f"webhook-endpoint:{endpoint.merchant_id}:{endpoint.mode}:{endpoint.id}".encode()
+
+
+def _seal(keyring: Keyring, endpoint: WebhookEndpoint, secret: str) -> bytes:
+    return keyring.encrypt(secret.encode(), context=_secret_context(endpoint))
+
+
+def active_secrets(keyring: Keyring, endpoint: WebhookEndpoint, *, now: datetime) -> list[str]:
+    """The secrets that sign a delivery now: the current one, then (during a rotation
+    overlap) the one it replaced."""
+    context = _secret_context(endpoint)
+    found = [keyring.decrypt(endpoint.secret_enc, context=context).decode()]
+    until = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret_enc and until is not None and until > now:
+        found.append(keyring.decrypt(endpoint.previous_secret_enc, context=context).decode())
+    return found
+
+
+# ---- validation ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EndpointChanges:
+    url: str | None = None
+    events: list[str] | None = None
+    description: str | None = None
+    description_set: bool = False
+    enabled: bool | None = None
+
+
+def _validate_events(value: Any, add: Any) -> list[str] | None:
+    if not isinstance(value, list) or not value:
+        add("events", 'The events field must be a non-empty list of event types, or ["*"].')
+        return None
+    if any(not isinstance(v, str) for v in value):
+        add("events", "Every event type must be a string.")
+        return None
+    events = list(dict.fromkeys(v.strip() for v in value))
+    if ALL_EVENTS in events and len(events) > 1:
+        add("events", '"*" subscribes to every event and cannot be combined with others.')
+        return None
+    unknown = [e for e in events if e != ALL_EVENTS and e not in EVENT_TYPES]
+    if unknown:
+        add("events", f"Unknown event type(s): {', '.join(unknown)}. "
+                      f"Known: {', '.join(EVENT_TYPES)}.")
+        return None
+    return events
+
+
+def validate_endpoint_body(
+    body: dict[str, Any], *, mode: str, allow_private: bool, partial: bool
+) -> EndpointChanges:
+    """Check a create (``partial=False``) or update body; every bad field is reported."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    for name in sorted(set(body) - _ENDPOINT_FIELDS):
+        add(name, "Unknown field.")
+    if not partial:
+        for name in sorted(set(body) & {"enabled"}):
+            add(name, "Set enabled with PATCH after creating the endpoint.")
+    url: str | None = None
+    if "url" in body or not partial:
+        raw = body.get("url")
+        if not isinstance(raw, str) or not raw.strip():
+            add("url", "The url field is required.")
+        else:
+            try:
+                url = ssrf.validate_url(raw, mode=mode, allow_private=allow_private)
+            except ssrf.UnsafeUrl as exc:
+                add("url", str(exc))
+    events: list[str] | None = None
+    if "events" in body:
+        events = _validate_events(body["events"], add)
+    elif not partial:
+        events = [ALL_EVENTS]
+    description: str | None = None
+    if "description" in body:
+        raw_desc = body["description"]
+        if raw_desc is not None and (
+            not isinstance(raw_desc, str) or len(raw_desc) > MAX_DESCRIPTION
+        ):
+            add("description",
+                f"The description must be a string of at most {MAX_DESCRIPTION} characters.")
+        else:
+            description = (raw_desc or "").strip() or None
+    enabled: bool | None = None
+    if partial and "enabled" in body:
+        if not isinstance(body["enabled"], bool):
+            add("enabled", "The enabled field must be true or false.")
+        else:
+            enabled = body["enabled"]
+    if partial and not errors and not body:
+        add("request", "Nothing to update: send url, events, description or enabled.")
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return EndpointChanges(url=url, events=events, description=description,
+                           description_set="description" in body, enabled=enabled)
+
+
+async def check_url_addresses(settings: Settings, url: str) -> None:
+    """Refuse (400) a URL whose host resolves to an address webhooks may not reach.
+
+    A host that does not resolve at all is accepted: DNS may simply not be set up yet, and
+    the same check runs again before every delivery attempt.
+    """
+    if settings.webhooks_allow_private:
+        return
+    try:
+        await ssrf.resolve(url, allow_private=False)
+    except ssrf.UnresolvableHost:
+        return
+    except ssrf.UnsafeUrl as exc:
+        raise ValidationFailed(errors={"url": [str(exc)]}) from None
+
+
+# ---- endpoints -----------------------------------------------------------------------------
+
+
+async def create_endpoint(
+    session: AsyncSession,
+    keyring: Keyring,
+    settings: Settings,
+    *,
+    merchant_id: int,
+    mode: str,
+    body: dict[str, Any],
+) -> tuple[WebhookEndpoint, str]:
+    """Create an endpoint; returns it with its secret (the only time the secret is shown)."""
+    changes = validate_endpoint_body(
+        body, mode=mode, allow_private=settings.webhooks_allow_private, partial=False
+    )
+    assert changes.url is not None and changes.events is not None
+    await check_url_addresses(settings, changes.url)  # before any SQL: no lock held over DNS
+    count = await session.scalar(
+        select(func.count()).select_from(WebhookEndpoint).where(
+            WebhookEndpoint.merchant_id == merchant_id,
+            WebhookEndpoint.mode == mode,
+            WebhookEndpoint.deleted_at.is_(None),
+        )
+    )
+    if (count or 0) >= MAX_ENDPOINTS:
+        raise EndpointLimitReached()
+    now = utcnow()
+    endpoint = WebhookEndpoint(
+        id=new_endpoint_id(), merchant_id=merchant_id, mode=mode, url=changes.url,
+        events=changes.events, description=changes.description, enabled=True,
+        secret_enc=b"", created_at=now, updated_at=now,
+    )
+    secret = generate_secret()
+    endpoint.secret_enc = _seal(keyring, endpoint, secret)
+    session.add(endpoint)
+    await session.flush()
+    return endpoint, secret
+
+
+async def list_endpoints(
+    session: AsyncSession, *, merchant_id: int, mode: str
+) -> list[WebhookEndpoint]:
+    stmt = (
+        select(WebhookEndpoint)
+        .where(
+            WebhookEndpoint.merchant_id == merchant_id,
+            WebhookEndpoint.mode == mode,
+            WebhookEndpoint.deleted_at.is_(None),
+        )
+        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def get_endpoint(
+    session: AsyncSession,
+    *,
+    merchant_id: int,
+    mode: str,
+    endpoint_id: str,
+    for_update: bool = False,
+) -> WebhookEndpoint:
+    stmt = select(WebhookEndpoint).where(
+        WebhookEndpoint.id == endpoint_id,
+        WebhookEndpoint.merchant_id == merchant_id,
+        WebhookEndpoint.mode == mode,
+        WebhookEndpoint.deleted_at.is_(None),
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    endpoint = await session.scalar(stmt)
+    if endpoint is None:
+        raise NotFound("Webhook endpoint not found.")
+    return endpoint
+
+
+async def update_endpoint(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    merchant_id: int,
+    mode: str,
+    endpoint_id: str,
+    body: dict[str, Any],
+) -> WebhookEndpoint:
+    changes = validate_endpoint_body(
+        body, mode=mode, allow_private=settings.webhooks_allow_private, partial=True
+    )
+    if changes.url is not None:
+        await check_url_addresses(settings, changes.url)
+    endpoint = await get_endpoint(
+        session, merchant_id=merchant_id, mode=mode, endpoint_id=endpoint_id, for_update=True
+    )
+    if changes.url is not None:
+        endpoint.url = changes.url
+    if changes.events is not None:
+        endpoint.events = changes.events
+    if changes.description_set:
+        endpoint.description = changes.description
+    if changes.enabled is not None:
+        endpoint.enabled = changes.enabled
+    endpoint.updated_at = utcnow()
+    await session.flush()
+    return endpoint
+
+
+async def delete_endpoint(
+    session: AsyncSession, *, merchant_id: int, mode: str, endpoint_id: str
+) -> WebhookEndpoint:
+    """Soft delete: its deliveries stay in the log; the ones not yet delivered are cancelled."""
+    endpoint = await get_endpoint(
+        session, merchant_id=merchant_id, mode=mode, endpoint_id=endpoint_id, for_update=True
+    )
+    now = utcnow()
+    endpoint.deleted_at = now
+    endpoint.enabled = False
+    endpoint.updated_at = now
+    endpoint.secret_enc = b""  # nothing left to sign with, nothing left to leak
+    endpoint.previous_secret_enc = None
+    endpoint.previous_secret_expires_at = None
+    await session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.endpoint_id == endpoint.id,
+            WebhookDelivery.merchant_id == merchant_id,
+            WebhookDelivery.status.in_(OPEN_STATUSES),
+        )
+        .values(status=CANCELLED, last_error="endpoint deleted", locked_until=None,
+                lease_token=None, updated_at=now)
+    )
+    await session.flush()
+    return endpoint
+
+
+async def rotate_secret(
+    session: AsyncSession, keyring: Keyring, *, merchant_id: int, mode: str, endpoint_id: str
+) -> tuple[WebhookEndpoint, str]:
+    """New secret now; the replaced one keeps signing (second signature) for 24 hours.
+
+    Rotating again within the overlap retires the oldest secret at once: at most two
+    secrets sign any delivery.
+    """
+    endpoint = await get_endpoint(
+        session, merchant_id=merchant_id, mode=mode, endpoint_id=endpoint_id, for_update=True
+    )
+    now = utcnow()
+    secret = generate_secret()
+    endpoint.previous_secret_enc = endpoint.secret_enc
+    endpoint.previous_secret_expires_at = now + ROTATION_OVERLAP
+    endpoint.secret_enc = _seal(keyring, endpoint, secret)
+    endpoint.updated_at = now
+    await session.flush()
+    return endpoint, secret
+
+
+async def endpoint_scope(session: AsyncSession, endpoint_id: str) -> tuple[int, str]:
+    """Operator (CLI) use only: the merchant and mode an endpoint belongs to."""
+    row = (
+        await session.execute(
+            select(WebhookEndpoint.merchant_id, WebhookEndpoint.mode).where(
+                WebhookEndpoint.id == endpoint_id, WebhookEndpoint.deleted_at.is_(None)
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"Webhook endpoint '{endpoint_id}' does not exist.")
+    return int(row[0]), str(row[1])
+
+
+def serialize_endpoint(endpoint: WebhookEndpoint, *, secret: str | None = None) -> dict[str, Any]:
+    now = utcnow()
+    overlap = endpoint.previous_secret_expires_at
+    if overlap is not None and overlap <= now:
+        overlap = None
+    out: dict[str, Any] = {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "events": list(endpoint.events),
+        "description": endpoint.description,
+        "enabled": endpoint.enabled,
+        "mode": endpoint.mode,
+        "created_at": iso(endpoint.created_at),
+        "updated_at": iso(endpoint.updated_at),
+        # While set, deliveries carry a second signature made with the replaced secret.
+        "previous_secret_expires_at": iso(overlap),
+    }
+    if secret is not None:
+        out["secret"] = secret
+    return out
+
+
+# ---- the delivery log ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryFilters:
+    status: str | None = None
+    event_type: str | None = None
+    transaction_id: str | None = None
+    endpoint_id: str | None = None
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    *,
+    merchant_id: int,
+    mode: str,
+    filters: DeliveryFilters,
+    limit: int = DEFAULT_PAGE,
+    starting_after: str | None = None,
+) -> tuple[list[WebhookDelivery], bool]:
+    """Newest first.  ``starting_after`` is the last id of the previous page."""
+    if filters.status is not None and filters.status not in DELIVERY_STATUSES:
+        allowed = ", ".join(DELIVERY_STATUSES)
+        raise ValidationFailed(errors={"status": [f"Status must be one of: {allowed}."]})
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationFailed(errors={"limit": [f"Limit must be between 1 and {MAX_PAGE}."]})
+    D = WebhookDelivery  # noqa: N806 - reads like the table
+    stmt = select(D).where(D.merchant_id == merchant_id, D.mode == mode)
+    if filters.status is not None:
+        stmt = stmt.where(D.status == filters.status)
+    if filters.event_type is not None:
+        stmt = stmt.where(D.event_type == filters.event_type)
+    if filters.transaction_id is not None:
+        stmt = stmt.where(D.payment_id == filters.transaction_id)
+    if filters.endpoint_id is not None:
+        stmt = stmt.where(D.endpoint_id == filters.endpoint_id)
+    if starting_after is not None:
+        cursor = await session.scalar(
+            select(D.created_at).where(
+                D.id == starting_after, D.merchant_id == merchant_id, D.mode == mode
+            )
+        )
+        if cursor is None:
+            raise ValidationFailed(errors={"starting_after": ["Unknown delivery id."]})
+        stmt = stmt.where(
+            or_(D.created_at < cursor, and_(D.created_at == cursor, D.id < starting_after))
+        )
+    stmt = stmt.order_by(D.created_at.desc(), D.id.desc()).limit(limit + 1)
+    rows = list(await session.scalars(stmt))
+    return rows[:limit], len(rows) > limit
+
+
+async def get_delivery(
+    session: AsyncSession,
+    *,
+    merchant_id: int,
+    mode: str,
+    delivery_id: str,
+    for_update: bool = False,
+) -> WebhookDelivery:
+    stmt = select(WebhookDelivery).where(
+        WebhookDelivery.id == delivery_id,
+        WebhookDelivery.merchant_id == merchant_id,
+        WebhookDelivery.mode == mode,
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    delivery = await session.scalar(stmt)
+    if delivery is None:
+        raise NotFound("Webhook delivery not found.")
+    return delivery
+
+
+async def attempts_of(session: AsyncSession, delivery: WebhookDelivery) -> list[WebhookAttempt]:
+    stmt = (
+        select(WebhookAttempt)
+        .where(
+            WebhookAttempt.delivery_id == delivery.id,
+            WebhookAttempt.merchant_id == delivery.merchant_id,
+        )
+        .order_by(WebhookAttempt.number)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def retry_delivery(
+    session: AsyncSession, *, merchant_id: int, mode: str, delivery_id: str
+) -> WebhookDelivery:
+    """Make a delivery due now (any status but cancelled); the worker sends it.
+
+    A dead-lettered delivery gets exactly one more attempt: if that fails too it is dead
+    again.  A delivery being attempted at this moment is a 409 (it is already being sent).
+    """
+    delivery = await get_delivery(
+        session, merchant_id=merchant_id, mode=mode, delivery_id=delivery_id, for_update=True
+    )
+    now = utcnow()
+    if delivery.status == CANCELLED:
+        raise InvalidState("The delivery's endpoint was deleted; it cannot be sent again.")
+    if delivery.locked_until is not None and delivery.locked_until > now:
+        raise InvalidState("The delivery is being attempted right now.")
+    endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
+    if endpoint is None or endpoint.deleted_at is not None:
+        raise InvalidState("The delivery's endpoint was deleted; it cannot be sent again.")
+    if not endpoint.enabled:
+        raise InvalidState("The endpoint is disabled: enable it first (PATCH enabled=true).")
+    delivery.status = PENDING if delivery.attempts == 0 else RETRYING
+    delivery.next_attempt_at = now
+    delivery.locked_until = None
+    delivery.lease_token = None
+    delivery.updated_at = now
+    await session.flush()
+    return delivery
+
+
+def serialize_attempt(attempt: WebhookAttempt) -> dict[str, Any]:
+    return {
+        "number": attempt.number,
+        "started_at": iso(attempt.started_at),
+        "duration_ms": attempt.duration_ms,
+        "success": attempt.success,
+        "status_code": attempt.status_code,
+        "response_body": attempt.response_body,
+        "error": attempt.error,
+    }
+
+
+def serialize_delivery(
+    delivery: WebhookDelivery, attempts: Sequence[WebhookAttempt] | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": delivery.id,
+        "endpoint_id": delivery.endpoint_id,
+        "event_id": delivery.event_id,
+        "event_type": delivery.event_type,
+        "transaction_id": delivery.payment_id,
+        "mode": delivery.mode,
+        "status": delivery.status,
+        "attempt_count": delivery.attempts,
+        "next_attempt_at": (
+            iso(delivery.next_attempt_at) if delivery.status in OPEN_STATUSES else None
+        ),
+        "last_attempt_at": iso(delivery.last_attempt_at),
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "delivered_at": iso(delivery.delivered_at),
+        "created_at": iso(delivery.created_at),
+    }
+    if attempts is not None:
+        out["payload"] = orjson.loads(delivery.body)
+        out["attempts"] = [serialize_attempt(a) for a in attempts]
+    return out
+
