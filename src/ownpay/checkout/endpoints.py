@@ -64,6 +64,8 @@ def _page_context(loaded: service.Loaded, **extra: Any) -> dict[str, Any]:
         "cancel_url": service.cancel_url_for(intent),
         "payable": service.is_payable(intent),
         "retry_possible": intent.status == states.FAILED and intent.expires_at > utcnow(),
+        "failure_message": loaded.adapter.describe_failure(intent.failure_reason)
+        if loaded.adapter and intent.status == states.FAILED else None,
         **extra,
     }
 
@@ -225,11 +227,17 @@ async def provider_return(transaction_id: str, request: Request, gateway: str | 
         return _not_found(request)
     if loaded.intent.status in (states.PENDING, states.PROCESSING):
         try:
-            intent, _ = await service.verify_return(ctx, loaded, dict(request.query_params))
+            intent, result = await service.verify_return(ctx, loaded, dict(request.query_params))
         except (GatewayError, GatewayNotFound) as exc:
             log.warning("gateway_unavailable", payment_id=transaction_id, error=str(exc))
             return _page(request, loaded, "status.html", status_code=503, temporary_error=True,
                          notice="We could not confirm your payment with the provider yet. "
                                 "If you were charged, it will be confirmed automatically.")
+        if intent.status == states.PENDING and result.customer_message and service.is_payable(intent):
+            # Back on our page with the provider's word (e.g. cancelled at bKash): try again.
+            fresh = service.Loaded(intent=intent, merchant=loaded.merchant, adapter=loaded.adapter)
+            view = await service.start(ctx, fresh)
+            return _page(request, fresh, "pay.html", view=view,
+                         form_errors={"provider": [result.customer_message]})
         return _after_action(loaded, intent)
     return _after_action(loaded, loaded.intent)

@@ -218,6 +218,10 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
             raise ConfigInvalid(errors)
         return creds, out_settings
 
+    def describe_failure(self, reason: str | None) -> str | None:
+        """A customer-readable sentence for a stored failure reason (None: generic text)."""
+        return None
+
     def currency_supported(self, currency: str) -> bool:
         return self.currencies is None or currency.upper() in self.currencies
 

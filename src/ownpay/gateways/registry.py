@@ -27,8 +27,9 @@ def all_gateways() -> dict[str, Gateway]:
 def _load_builtins() -> None:
     if _REGISTRY:
         return
+    from ownpay.gateways.bkash import BkashGateway
     from ownpay.gateways.manual import ManualGateway
     from ownpay.gateways.sandbox import SandboxGateway
 
-    for gateway in (SandboxGateway(), ManualGateway()):
+    for gateway in (SandboxGateway(), ManualGateway(), BkashGateway()):
         register(gateway)
