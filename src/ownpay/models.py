@@ -1,6 +1,7 @@
 """Import every model so ``Base.metadata`` is complete (Alembic and tests use it)."""
 
 from ownpay.db import Base
+from ownpay.gateways.provider_events import ProviderEventRecord
 from ownpay.gateways.state import GatewayState
 from ownpay.merchants.models import ApiKey, GatewayAccount, Merchant
 from ownpay.payments.models import (
@@ -21,4 +22,5 @@ __all__ = [
     "OutboxEvent",
     "PaymentIntent",
     "PaymentStatusHistory",
+    "ProviderEventRecord",
 ]
