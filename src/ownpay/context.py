@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,7 @@ from ownpay.cache import TTLCache
 from ownpay.config import Settings
 from ownpay.db import create_engine, session_factory
 from ownpay.security import Keyring, load_or_create_secret_key
+from ownpay.webhooks.wakeup import WAKEUP_KEY
 
 
 @dataclass
@@ -27,17 +29,21 @@ class AppContext:
     )
     # When each API key's last_used_at was last written by this process (monotonic time).
     key_touches: dict[int, float] = field(default_factory=dict)
+    # Set after a transaction that wrote outbox events commits (ownpay.webhooks.wakeup).
+    outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     _http: httpx.AsyncClient | None = None
 
     @classmethod
     def create(cls, settings: Settings, *, create_secret: bool = False) -> AppContext:
         engine = create_engine(settings.resolved_database_url)
         keyring = Keyring.from_master(load_or_create_secret_key(settings, create=create_secret))
+        wakeup = asyncio.Event()
         ctx = cls(
             settings=settings,
             engine=engine,
-            sessions=session_factory(engine),
+            sessions=session_factory(engine, info={WAKEUP_KEY: wakeup}),
             keyring=keyring,
+            outbox_wakeup=wakeup,
         )
         ctx.api_keys = TTLCache(settings.auth_cache_ttl)
         ctx.gateway_accounts = TTLCache(settings.auth_cache_ttl)

@@ -98,8 +98,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def session_factory(
+    engine: AsyncEngine, *, info: dict[str, Any] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """``info`` is copied into every session's ``Session.info`` (e.g. the outbox wake-up)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info or {})
 
 
 @asynccontextmanager

@@ -18,6 +18,7 @@ from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.gateways import registry
 from ownpay.payments import service
+from ownpay.webhooks import wakeup
 from ownpay.webhooks.delivery import deliver_due, dispatch_events
 
 log = structlog.get_logger("ownpay.worker")
@@ -77,19 +78,47 @@ async def run_once(ctx: AppContext) -> None:
 
 
 async def run_worker(ctx: AppContext, *, stop: asyncio.Event) -> None:
-    """Loop until ``stop`` is set; errors are logged and the loop goes on."""
+    """Loop until ``stop`` is set; errors are logged and the loop goes on.
+
+    A pass runs every ``worker_interval`` seconds, or at once when an outbox event commits
+    (``ctx.outbox_wakeup``: set in-process, and through PostgreSQL LISTEN/NOTIFY by other
+    processes), so a webhook leaves within milliseconds instead of up to one interval.
+    """
     interval = max(ctx.settings.worker_interval, 0.05)
+    wake = ctx.outbox_wakeup
+    listener: asyncio.Task[None] | None = None
+    if not ctx.settings.is_sqlite:
+        listener = asyncio.create_task(
+            wakeup.listen(wakeup.asyncpg_dsn(ctx.settings.resolved_database_url), wake, stop)
+        )
     ticks = 0
-    while not stop.is_set():
-        try:
-            await run_once(ctx)
-            if ticks % 3600 == 0:
-                await housekeeping(ctx)
-        except Exception as exc:  # noqa: BLE001
-            log.error("worker_iteration_failed", error=str(exc))
-        ticks += 1
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    try:
+        while not stop.is_set():
+            wake.clear()  # an event committed from now on triggers another pass
+            try:
+                await run_once(ctx)
+                if ticks % 3600 == 0:
+                    await housekeeping(ctx)
+            except Exception as exc:  # noqa: BLE001
+                log.error("worker_iteration_failed", error=str(exc))
+            ticks += 1
+            await _sleep_until(stop, wake, timeout=interval)
+    finally:
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await listener
+
+
+async def _sleep_until(stop: asyncio.Event, wake: asyncio.Event, *, timeout: float) -> None:
+    """Return after ``timeout`` seconds, or earlier when ``stop`` or ``wake`` is set."""
+    waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())}
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
 
 
 async def run_forever(ctx: AppContext) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownpay import ids, money
 from ownpay.payments.models import OutboxEvent, PaymentIntent
 from ownpay.timefmt import iso, iso_required
+from ownpay.webhooks.wakeup import note_outbox_write
 
 
 def payment_event_payload(
@@ -62,4 +63,5 @@ async def record_payment_event(
             created_at=now,
         )
     )
+    await note_outbox_write(session)
     return event_id
