@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,7 +15,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ownpay import __version__
+from ownpay import __version__, metrics
 from ownpay.config import Settings, load_settings
 from ownpay.context import AppContext
 from ownpay.errors import install_handlers, json_response
@@ -55,9 +56,14 @@ class RequestIdMiddleware:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = rid
         is_api = scope["path"].startswith("/api/")
+        started = time.perf_counter()
+        answered = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal answered
             if message["type"] == "http.response.start":
+                answered = True
+                metrics.observe_request(scope, message["status"], started)
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-Id"] = rid
                 if is_api:
@@ -65,7 +71,12 @@ class RequestIdMiddleware:
                     headers.setdefault("X-Content-Type-Options", "nosniff")
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            if not answered:  # the outer error handler answers 500
+                metrics.observe_request(scope, 500, started)
+            raise
 
 
 def create_app(settings: Settings | None = None, *, ctx: AppContext | None = None) -> FastAPI:
@@ -120,6 +131,24 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
                 503, {"status": "unavailable", "database": "unreachable", "version": __version__}
             )
         return json_response(200, {"status": "ok", "database": "ok", "version": __version__})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics(request: Request) -> Response:
+        """Prometheus exposition; see ``ownpay.metrics`` for who may scrape."""
+        context: AppContext = request.app.state.ctx
+        client = request.client.host if request.client else None
+        if not metrics.scrape_allowed(
+            context.settings.metrics_token, request.headers.get("authorization", ""), client
+        ):
+            return json_response(
+                403,
+                {"error": True, "code": "FORBIDDEN",
+                 "message": "Metrics need OWNPAY_METRICS_TOKEN, or a loopback client."},
+            )
+        with contextlib.suppress(Exception):  # the gauges are a bonus; counters still answer
+            await metrics.refresh_backlog(context)
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 
     _mount_docs(app)
     app.include_router(payments_router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -187,6 +188,12 @@ def _serve(settings: Settings, *, migrate_first: bool) -> None:
     })
     if settings.database_url:
         os.environ["OWNPAY_DATABASE_URL"] = settings.database_url
+    if settings.workers > 1:
+        # Each HTTP worker process writes its metrics here; a scrape aggregates them all.
+        prom_dir = settings.data_dir / "prometheus"
+        shutil.rmtree(prom_dir, ignore_errors=True)
+        prom_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom_dir.resolve())
     uvicorn.run(
         "ownpay.app:create_app",
         factory=True,
@@ -202,11 +209,18 @@ def _serve(settings: Settings, *, migrate_first: bool) -> None:
 
 
 @app.command()
-def worker(database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+def worker(database_url: DbOpt = None, data_dir: DataOpt = None,
+           metrics_port: Annotated[int | None, typer.Option(
+               envvar="OWNPAY_WORKER_METRICS_PORT",
+               help="Serve Prometheus metrics on 127.0.0.1:PORT.")] = None) -> None:
     """Run the background worker alone (expiry, reconciliation, webhook delivery)."""
     from ownpay.worker import run_forever
 
     settings = settings_from(database_url, data_dir)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
     run_async(settings, run_forever)
 
 

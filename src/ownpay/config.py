@@ -71,7 +71,7 @@ def normalize_database_url(raw: str) -> str:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Settings:
     """Every knob of an installation.  Field names map to ``OWNPAY_<NAME upper>``."""
 
@@ -90,6 +90,7 @@ class Settings:
     run_worker: bool = True  # embed the background worker in `ownpay serve`
     worker_interval: float = 1.0
     webhooks_allow_private: bool = False
+    metrics_token: str = ""  # bearer token for GET /metrics; empty: loopback clients only
     webhook_timeout: float = 10.0
     webhook_retry_schedule: tuple[int, ...] = (300, 900, 3600, 21600, 43200, 86400)
     webhook_lease: int = 60
@@ -98,6 +99,18 @@ class Settings:
     gateway_timeout: float = 15.0
     reconcile_after: int = 60
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """Never print secrets (a repr ends up in logs and tracebacks)."""
+        shown: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in _SECRET_FIELDS and value:
+                value = "***"
+            elif f.name == "database_url" and value:
+                value = _hide_password(value)
+            shown[f.name] = value
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     @property
     def resolved_database_url(self) -> str:
@@ -112,6 +125,16 @@ class Settings:
     def with_overrides(self, **values: Any) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
+
+_SECRET_FIELDS = frozenset({"secret_key", "metrics_token"})
+
+
+def _hide_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 _INT_BOUNDS: dict[str, tuple[int, int]] = {
     "port": (1, 65535),

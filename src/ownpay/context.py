@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ownpay import metrics
 from ownpay.cache import TTLCache
 from ownpay.config import Settings
 from ownpay.db import create_engine, session_factory
@@ -57,6 +58,10 @@ class AppContext:
                 timeout=httpx.Timeout(self.settings.gateway_timeout, connect=5.0),
                 follow_redirects=False,
                 headers={"User-Agent": "OwnPay/0.1"},
+                event_hooks={
+                    "request": [metrics.on_provider_request],
+                    "response": [metrics.on_provider_response],
+                },
             )
         return self._http
 

@@ -23,7 +23,7 @@ from sqlalchemy import Insert, Table, and_, bindparam, delete, exists, insert, s
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ownpay import ids, money
+from ownpay import ids, metrics, money
 from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.errors import (
@@ -395,6 +395,7 @@ async def transition(
     )
     await record_payment_event(session, intent, now=now, reason=reason)
     await session.flush()
+    metrics.count_transition(session, gateway=intent.gateway, to=to)
     log.info("payment_transition", payment_id=payment_id, to=to, actor=actor)
     return intent
 

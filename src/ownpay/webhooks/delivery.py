@@ -45,6 +45,7 @@ import structlog
 from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
+from ownpay import metrics
 from ownpay.config import Settings
 from ownpay.context import AppContext
 from ownpay.db import utcnow
@@ -404,6 +405,8 @@ async def record(ctx: AppContext, claim: Claim, result: AttemptResult) -> bool:
             status_code=result.status_code, response_body=result.response_body,
             error=result.error,
         ))
+    metrics.WEBHOOK_ATTEMPTS.labels(outcome=values["status"]).inc()
+    metrics.WEBHOOK_LATENCY.observe(result.duration_ms / 1000)
     log.info(
         "webhook_attempt", delivery_id=claim.delivery_id, endpoint_id=claim.endpoint_id,
         event_type=claim.event_type, attempt=number, status_code=result.status_code,

@@ -1,0 +1,177 @@
+"""Prometheus metrics at ``GET /metrics``.
+
+What an operator watches: request rate, errors and latency per route; payment status
+changes per gateway; webhook attempts and their outcome; provider (gateway) HTTP calls; and,
+read from the database at scrape time, the backlog gauges (undispatched outbox events,
+deliveries waiting or dead-lettered, payments stuck in ``processing``, refunds pending).
+
+Counters about database changes are counted only once the transaction commits (a rolled
+back transition is not a transition), through the same ``after_commit`` session hook idea
+as the outbox wake-up.
+
+Several ``ownpay serve`` worker processes: ``ownpay serve`` points
+``PROMETHEUS_MULTIPROC_DIR`` at ``<data_dir>/prometheus`` (emptied at start) before the
+workers start, and the scrape aggregates every process's files.
+
+Access: with ``OWNPAY_METRICS_TOKEN`` set, a scrape must send ``Authorization: Bearer
+<token>`` (compared in constant time); without it, only loopback clients may scrape.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import time
+from collections.abc import Callable, MutableMapping
+from ipaddress import ip_address
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prom_multiprocess
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_PENDING_KEY = "metrics_after_commit"
+
+HTTP_REQUESTS = Counter(
+    "ownpay_http_requests_total", "HTTP requests answered", ["route", "method", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "ownpay_http_request_duration_seconds",
+    "Time to answer an HTTP request (until the response starts)",
+    ["route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+PAYMENT_TRANSITIONS = Counter(
+    "ownpay_payment_transitions_total", "Committed payment status changes", ["gateway", "to"]
+)
+WEBHOOK_ATTEMPTS = Counter(
+    "ownpay_webhook_attempts_total", "Webhook delivery attempts", ["outcome"]
+)
+WEBHOOK_LATENCY = Histogram(
+    "ownpay_webhook_attempt_duration_seconds",
+    "Duration of one webhook POST",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+PROVIDER_REQUESTS = Counter(
+    "ownpay_provider_requests_total", "HTTP calls to payment providers", ["host", "outcome"]
+)
+PROVIDER_LATENCY = Histogram(
+    "ownpay_provider_request_duration_seconds", "Duration of one provider HTTP call", ["host"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+BACKLOG = Gauge(
+    "ownpay_backlog", "Work waiting, read from the database at scrape time", ["queue"],
+    multiprocess_mode="mostrecent",
+)
+
+
+# ---- counting after commit -----------------------------------------------------------------
+
+
+def after_commit(session: Any, action: Callable[[], None]) -> None:
+    """Run ``action`` (a metric update) once ``session``'s transaction commits."""
+    session.info.setdefault(_PENDING_KEY, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_pending(session: Session) -> None:
+    for action in session.info.pop(_PENDING_KEY, ()):
+        action()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+def count_transition(session: Any, *, gateway: str, to: str) -> None:
+    after_commit(session, PAYMENT_TRANSITIONS.labels(gateway=gateway, to=to).inc)
+
+
+# ---- HTTP ----------------------------------------------------------------------------------
+
+
+def route_label(scope: MutableMapping[str, Any]) -> str:
+    """The matched route's template (bounded cardinality), never the raw path."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"
+
+
+def observe_request(scope: MutableMapping[str, Any], status: int, started: float) -> None:
+    route = route_label(scope)
+    method = str(scope.get("method", ""))
+    HTTP_REQUESTS.labels(route=route, method=method, status=str(status)).inc()
+    HTTP_LATENCY.labels(route=route, method=method).observe(time.perf_counter() - started)
+
+
+async def on_provider_request(request: Any) -> None:
+    request.extensions["ownpay_started"] = time.perf_counter()
+
+
+async def on_provider_response(response: Any) -> None:
+    started = response.request.extensions.get("ownpay_started")
+    host = response.request.url.host
+    outcome = "ok" if response.status_code < 500 else "server_error"
+    PROVIDER_REQUESTS.labels(host=host, outcome=outcome).inc()
+    if started is not None:
+        PROVIDER_LATENCY.labels(host=host).observe(time.perf_counter() - started)
+
+
+# ---- the scrape ----------------------------------------------------------------------------
+
+
+def scrape_allowed(token: str | None, authorization: str, client_host: str | None) -> bool:
+    if token:
+        scheme, _, given = authorization.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+    try:
+        return client_host is not None and ip_address(client_host).is_loopback
+    except ValueError:
+        return False
+
+
+async def refresh_backlog(ctx: Any) -> None:
+    """Read the queue sizes an operator alerts on (one cheap query each)."""
+    from ownpay.payments.models import OutboxEvent, PaymentIntent
+    from ownpay.webhooks.models import WebhookDelivery
+
+    async with ctx.sessions() as session:
+        undispatched = await session.scalar(
+            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))
+        )
+        deliveries = dict(
+            (
+                await session.execute(
+                    select(WebhookDelivery.status, func.count())
+                    .where(WebhookDelivery.status.in_(("pending", "retrying", "dead")))
+                    .group_by(WebhookDelivery.status)
+                )
+            ).all()
+        )
+        processing = await session.scalar(
+            select(func.count()).select_from(PaymentIntent)
+            .where(PaymentIntent.status == "processing")
+        )
+    BACKLOG.labels(queue="outbox_undispatched").set(undispatched or 0)
+    for status in ("pending", "retrying", "dead"):
+        BACKLOG.labels(queue=f"webhook_deliveries_{status}").set(deliveries.get(status, 0))
+    BACKLOG.labels(queue="payments_processing").set(processing or 0)
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text, aggregated over processes in multi-process mode."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        prom_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST
