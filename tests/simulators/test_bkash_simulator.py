@@ -647,3 +647,28 @@ def test_main_runs_uvicorn(monkeypatch: pytest.MonkeyPatch) -> None:
     main("127.0.0.1", 8999)
     assert (seen["host"], seen["port"]) == ("127.0.0.1", 8999)
     assert isinstance(seen["app"].state.sim, BkashSimulator)
+
+
+async def test_refund_and_refund_status_faults_are_told_apart(
+    http: httpx.AsyncClient, sim: BkashSimulator
+) -> None:
+    headers = await auth(http)
+    paid = await completed_payment(http, headers)
+    ids = {"paymentID": paid["paymentID"], "trxID": paid["trxID"]}
+
+    sim.fail_next["payment/refund"] = 504  # only a refund itself, not a status query
+    assert (await api(http, "payment/refund", headers, **ids))["statusCode"] == "2033"
+    lost = await http.post(
+        f"{BASE}/tokenized/checkout/payment/refund",
+        json={**ids, "amount": "10", "sku": "s", "reason": "r"},
+        headers=headers,
+    )
+    assert lost.status_code == 504
+    assert sim.payments[paid["paymentID"]].refunds == []
+
+    sim.fail_next["refund/status"] = 503
+    down = await http.post(f"{BASE}/tokenized/checkout/payment/refund", json=ids, headers=headers)
+    assert down.status_code == 503
+    done = await api(http, "payment/refund", headers, **ids, amount="10", sku="s", reason="r")
+    assert done["statusCode"] == "0000"
+    assert sim.calls["/tokenized/checkout/payment/refund"] == 4

@@ -88,7 +88,8 @@ def _page(
         status_code=status_code,
         keyring=ctx.keyring,
         transaction_id=intent.id,
-        form_targets=(intent.return_url, intent.cancel_url, view.redirect_url if view else None),
+        form_targets=(intent.return_url, intent.cancel_url, view.redirect_url if view else None,
+                      *(view.context.get("form_origins", ()) if view else ())),
         script_origins=view.script_origins if view else (),
         image_origins=(loaded.merchant.logo_url,),
     )
@@ -236,7 +237,13 @@ async def provider_return(transaction_id: str, request: Request, gateway: str | 
         if intent.status == states.PENDING and result.customer_message and service.is_payable(intent):
             # Back on our page with the provider's word (e.g. cancelled at bKash): try again.
             fresh = service.Loaded(intent=intent, merchant=loaded.merchant, adapter=loaded.adapter)
-            view = await service.start(ctx, fresh)
+            try:
+                view = await service.start(ctx, fresh)
+            except (GatewayError, GatewayNotFound) as exc:
+                log.warning("gateway_unavailable", payment_id=transaction_id, error=str(exc))
+                return _page(request, fresh, "status.html", status_code=503, temporary_error=True,
+                             notice=f"{result.customer_message} The payment provider is "
+                                    "temporarily unavailable; please try again in a moment.")
             return _page(request, fresh, "pay.html", view=view,
                          form_errors={"provider": [result.customer_message]})
         return _after_action(loaded, intent)

@@ -149,6 +149,7 @@ async def _capture_once(
             reason=authorized.reason or "authorised at the provider; capturing",
             values={"provider_reference": authorized.provider_reference}
             if authorized.provider_reference else None,
+            only_if_unexpired_at=utcnow(),  # an expired link is never captured
         )
     if claimed is None:
         async with ctx.sessions() as session:

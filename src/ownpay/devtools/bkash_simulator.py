@@ -50,6 +50,7 @@ __all__ = [
     "API_VERSION",
     "MESSAGES",
     "PREFIX",
+    "REFUND_STATUS_FAULT",
     "BkashSimulator",
     "SimClock",
     "SimError",
@@ -71,6 +72,8 @@ CREATE = "/tokenized/checkout/create"
 EXECUTE = "/tokenized/checkout/execute"
 STATUS = "/tokenized/checkout/payment/status"
 REFUND = "/tokenized/checkout/payment/refund"
+# Not a URL: the fault key under which refund *status* queries (same URL) are matched.
+REFUND_STATUS_FAULT = REFUND + "/status"
 
 # bKash status codes used by the simulator and their published messages (the 2001-2069
 # table and 2116-2119 from bKash's developer portal; 9999 as the sandbox answers it).
@@ -300,7 +303,10 @@ class BkashSimulator:
     * ``calls`` (requests per API path), ``requests`` (every API request, in order)
     * ``execute_delay`` (seconds to stall *after* completing an execute)
     * ``fail_next[path] = 500`` (answer the next call with HTTP 500 without acting on it),
-      ``fail_after_next[path] = 500`` (act on the next call, then answer HTTP 500); a dict
+      ``fail_after_next[path] = 500`` (act on the next call, then answer HTTP 500); a refund
+      *status* query (the refund path with only paymentID and trxID) is matched as
+      ``payment/refund/status`` (:data:`REFUND_STATUS_FAULT`), so ``"payment/refund"``
+      targets refunds themselves; a dict
       value is sent as an HTTP 200 JSON body, a ``(status, dict)`` tuple as given
     * ``duplicate_execute_code`` ("2117", or "2062"), ``error_envelope``
     """
@@ -667,7 +673,7 @@ class BkashSimulator:
             raise SimError("2065")
         if payment.state != "completed" or trx_id != payment.trx_id:
             raise SimError("2028")
-        if all(body.get(name) is None for name in ("amount", "sku", "reason")):
+        if _is_refund_status(body):
             return self._refund_status(payment)
 
         amount = _text(body, "amount")
@@ -897,7 +903,8 @@ async def _dispatch(request: Request, path: str, operation: Operation, auth: boo
     sim.requests.append(
         SimRequest(path=path, headers=dict(request.headers), body=body, at=sim.clock.now())
     )
-    fault = sim.take_fault(sim.fail_next, path)
+    fault_path = REFUND_STATUS_FAULT if path == REFUND and _is_refund_status(body) else path
+    fault = sim.take_fault(sim.fail_next, fault_path)
     if fault is not None:
         return _fault_response(fault)
     if auth:
@@ -912,10 +919,16 @@ async def _dispatch(request: Request, path: str, operation: Operation, auth: boo
             data = await operation(sim, call)
         except SimError as exc:
             data = sim.error_body(exc.code, exc.message)
-    fault = sim.take_fault(sim.fail_after_next, path)
+    fault = sim.take_fault(sim.fail_after_next, fault_path)
     if fault is not None:
         return _fault_response(fault)
     return JSONResponse(data)
+
+
+def _is_refund_status(body: Any) -> bool:
+    return isinstance(body, dict) and all(
+        body.get(name) is None for name in ("amount", "sku", "reason")
+    )
 
 
 def _endpoint(
