@@ -159,6 +159,9 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     from ownpay.checkout.endpoints import router as checkout_router
 
     app.include_router(checkout_router)
+    from ownpay.gateways.endpoints import router as provider_webhooks_router
+
+    app.include_router(provider_webhooks_router)
     mount_static(app)
     return app
 

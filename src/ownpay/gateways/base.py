@@ -48,6 +48,10 @@ class ConfigInvalid(ValueError):
         self.errors = errors
 
 
+class WebhookRejected(ValueError):
+    """An inbound provider webhook failed verification (bad signature, stale, malformed)."""
+
+
 class FormError(ValueError):
     """The customer's input on our checkout page is unusable; ``errors`` per field."""
 
@@ -158,6 +162,14 @@ class CheckoutView:
     needs_javascript: bool = False
 
 
+class ProviderEventKind(enum.StrEnum):
+    """What the core does with a verified provider event (it never reads ``type`` itself)."""
+
+    PAYMENT = "payment"  # about a payment's status: re-fetch with query_status, then apply
+    REFUND = "refund"  # about a refund of a payment: handed to the refunds hook
+    IGNORED = "ignored"  # recorded for the operator, nothing to do
+
+
 @dataclass(frozen=True)
 class ProviderEvent:
     """A verified inbound provider webhook, before we act on it."""
@@ -166,6 +178,9 @@ class ProviderEvent:
     type: str
     provider_reference: str | None = None
     reference: str | None = None  # our transaction id, when the provider echoes it
+    kind: ProviderEventKind = ProviderEventKind.PAYMENT
+    # Non-secret facts the adapter extracted (e.g. refunded amount in our minor units).
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -185,6 +200,12 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
     credential_fields: ClassVar[tuple[ConfigField, ...]] = ()
     setting_fields: ClassVar[tuple[ConfigField, ...]] = ()
     supports_refunds: ClassVar[bool] = False
+    # ``query_refund`` can tell a refund's outcome after a timeout or a crash.
+    supports_refund_query: ClassVar[bool] = False
+    # Sending the same refund (same ``refund_id``) twice moves money once: the provider
+    # deduplicates by it (e.g. an idempotency key).  Only then may the core re-send a refund
+    # whose first request may or may not have arrived.
+    idempotent_refunds: ClassVar[bool] = False
     supports_status_query: ClassVar[bool] = False
     supports_webhooks: ClassVar[bool] = False
     # Two-step providers (bKash): the customer authorises, then we capture exactly once.
@@ -254,7 +275,9 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
     async def parse_webhook(
         self, ctx: GatewayContext, headers: Mapping[str, str], body: bytes
     ) -> ProviderEvent:
-        """Verify an inbound provider webhook's signature and say what it is about."""
+        """Verify an inbound provider webhook's signature and say what it is about.
+
+        Raises :class:`WebhookRejected` when the signature (or payload) does not verify."""
         raise NotImplementedError
 
     async def refund(
@@ -266,4 +289,24 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
         refund_id: str,
         reason: str | None,
     ) -> RefundResult:
+        """Ask the provider to pay ``amount_minor`` of the payment back.
+
+        ``refund_id`` is ours and stable: send it as the provider's idempotency key or
+        reference where there is one.  SUCCEEDED / FAILED are final; PROCESSING means the
+        provider accepted it (or, offline, an operator must confirm it); an ambiguous error
+        must raise GatewayError (or return UNKNOWN), never guess."""
         raise NotImplementedError
+
+    async def query_refund(
+        self,
+        ctx: GatewayContext,
+        payment: PaymentView,
+        *,
+        refund_id: str,
+        provider_refund_id: str | None,
+    ) -> RefundResult:
+        """The provider's current outcome of a refund we may have sent (reconciliation).
+
+        UNKNOWN when the provider cannot tell (or has no record of it): the core then keeps
+        the refund pending, and re-sends it only if ``idempotent_refunds``."""
+        return RefundResult(outcome=Outcome.UNKNOWN, reason="refund query not supported")

@@ -30,6 +30,7 @@ def _load_builtins() -> None:
     from ownpay.gateways.bkash import BkashGateway
     from ownpay.gateways.manual import ManualGateway
     from ownpay.gateways.sandbox import SandboxGateway
+    from ownpay.gateways.stripe import StripeGateway
 
-    for gateway in (SandboxGateway(), ManualGateway(), BkashGateway()):
+    for gateway in (SandboxGateway(), ManualGateway(), BkashGateway(), StripeGateway()):
         register(gateway)
