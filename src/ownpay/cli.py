@@ -62,6 +62,10 @@ def run_async(settings: Settings, fn: Callable[[Any], Awaitable[T]], *, create_s
     from ownpay.context import AppContext
     from ownpay.errors import ApiError
 
+    from ownpay.logs import configure_logging
+
+    configure_logging(settings)  # log lines go to stderr: stdout is for the command's output
+
     async def main() -> T:
         if settings.is_sqlite:
             Path(settings.data_dir).mkdir(parents=True, exist_ok=True)

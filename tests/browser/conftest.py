@@ -8,9 +8,10 @@ Fixtures:
 
 * ``browser`` -- one Chromium per session.
 * ``page`` -- a fresh context and page per test (desktop viewport); ``phone_page`` -- a
-  small phone viewport with touch.  In both, requests to the merchant's shop
-  (``https://shop.example/...``) are answered locally with a small page, so a redirect to
-  ``return_url`` lands somewhere real and ``page.url`` shows where the customer ended up.
+  small phone viewport with touch.  Requests the page itself makes to
+  ``https://shop.example/...`` are answered by a stub, but Playwright does not intercept the
+  request that follows a redirect (our ``303`` to ``return_url``), so tests that follow the
+  customer back to the shop serve the shop from a real HTTP server on loopback instead.
 * ``shot(page, name)`` -- saves a full-page screenshot under ``test-output/screenshots/``.
 """
 

@@ -6,34 +6,65 @@
   var status = script && script.getAttribute("data-status");
   var countdown = document.getElementById("countdown");
   var expires = document.getElementById("expires");
+  // The server's clock minus this device's, learnt from the Date header of our own status
+  // answers: a phone whose clock is off must neither show a wrong countdown nor believe
+  // the link expired while the server still accepts payment.
+  var skew = 0;
+
+  function now() { return Date.now() + skew; }
+
+  function fetchStatus() {
+    return fetch(statusUrl, { headers: { "Accept": "application/json" }, cache: "no-store" })
+      .then(function (r) {
+        var serverTime = Date.parse(r.headers.get("Date") || "");
+        if (!isNaN(serverTime)) { skew = serverTime - Date.now(); }
+        return r.ok ? r.json() : null;
+      });
+  }
+
+  // Reload only when the server says the status changed (never on the local clock alone).
+  // Paid meanwhile (the provider confirmed, an operator approved): back to the merchant at
+  // once, exactly as after a payment confirmed on the spot.
+  function reloadOnChange(nextDelay, attemptsLeft) {
+    if (!statusUrl || attemptsLeft <= 0) { return; }
+    fetchStatus()
+      .then(function (data) {
+        if (data && data.status !== status) {
+          if (data.status === "completed" && data.return_url) {
+            window.location.replace(data.return_url);
+          } else {
+            window.location.reload();
+          }
+          return;
+        }
+        window.setTimeout(function () { reloadOnChange(nextDelay, attemptsLeft - 1); }, nextDelay);
+      })
+      .catch(function () {
+        window.setTimeout(function () { reloadOnChange(nextDelay, attemptsLeft - 1); }, 5000);
+      });
+  }
 
   if (countdown && expires) {
     var deadline = Date.parse(expires.getAttribute("datetime"));
     var tick = function () {
-      var left = Math.max(0, Math.floor((deadline - Date.now()) / 1000));
+      var left = Math.max(0, Math.floor((deadline - now()) / 1000));
       var m = Math.floor(left / 60), s = left % 60;
-      countdown.textContent = left > 0 ? (m + ":" + (s < 10 ? "0" : "") + s + " left") : "expired";
+      countdown.textContent = left > 0 ? (m + ":" + (s < 10 ? "0" : "") + s + " left") : "expiring…";
       countdown.className = "countdown" + (left < 120 ? " urgent" : "");
-      if (left === 0) { window.location.reload(); return; }
+      if (left === 0) { reloadOnChange(2000, 450); return; }
       window.setTimeout(tick, 1000);
     };
-    tick();
+    if (statusUrl) {
+      // Learn the clock skew first; a failed request leaves the device's clock in charge.
+      fetchStatus().then(tick, tick);
+    } else {
+      tick();
+    }
   }
 
-  // While the provider decides, poll and reload when the status changes.
+  // While the provider (or an operator) decides, poll and reload when the status changes.
   if (statusUrl && (status === "processing" || status === "awaiting_verification" || status === "pending")) {
-    var polls = 0;
-    var poll = function () {
-      polls += 1;
-      if (polls > 400) { return; }
-      fetch(statusUrl, { headers: { "Accept": "application/json" }, cache: "no-store" })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (data) {
-          if (data && data.status !== status) { window.location.reload(); return; }
-          window.setTimeout(poll, status === "pending" ? 10000 : 3000);
-        })
-        .catch(function () { window.setTimeout(poll, 5000); });
-    };
-    window.setTimeout(poll, status === "pending" ? 10000 : 3000);
+    var delay = status === "pending" ? 10000 : 3000;
+    window.setTimeout(function () { reloadOnChange(delay, 400); }, delay);
   }
 })();
