@@ -155,6 +155,11 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     from ownpay.webhooks.endpoints import router as webhooks_router
 
     app.include_router(webhooks_router)
+    from ownpay.ledger.endpoints import router as ledger_router
+    from ownpay.refunds.endpoints import router as refunds_router
+
+    app.include_router(refunds_router)
+    app.include_router(ledger_router)
     from ownpay.checkout.endpoints import mount_static
     from ownpay.checkout.endpoints import router as checkout_router
 

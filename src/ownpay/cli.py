@@ -439,6 +439,13 @@ from ownpay.webhooks.cli import webhooks_app  # noqa: E402 - needs the option ty
 
 app.add_typer(webhooks_app, name="webhooks")
 
+from ownpay.ledger.cli import fees_app, ledger_app  # noqa: E402
+from ownpay.refunds.cli import refunds_app  # noqa: E402
+
+app.add_typer(refunds_app, name="refunds")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(fees_app, name="fees")
+
 
 def main() -> None:
     try:

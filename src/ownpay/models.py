@@ -3,6 +3,7 @@
 from ownpay.db import Base
 from ownpay.gateways.provider_events import ProviderEventRecord
 from ownpay.gateways.state import GatewayState
+from ownpay.ledger.models import FeeRule, LedgerEntry, LedgerJournal
 from ownpay.merchants.models import ApiKey, GatewayAccount, Merchant
 from ownpay.payments.models import (
     IdempotencyRecord,
@@ -10,17 +11,22 @@ from ownpay.payments.models import (
     PaymentIntent,
     PaymentStatusHistory,
 )
+from ownpay.refunds.models import Refund
 from ownpay.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: F401
 
 __all__ = [
     "ApiKey",
     "Base",
+    "FeeRule",
     "GatewayAccount",
     "GatewayState",
     "IdempotencyRecord",
+    "LedgerEntry",
+    "LedgerJournal",
     "Merchant",
     "OutboxEvent",
     "PaymentIntent",
     "PaymentStatusHistory",
     "ProviderEventRecord",
+    "Refund",
 ]

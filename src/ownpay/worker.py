@@ -1,4 +1,5 @@
-"""The background worker: expiry sweep, reconciliation of stuck payments, housekeeping.
+"""The background worker: expiry sweep, reconciliation of stuck payments and refunds,
+housekeeping.
 
 Embedded in ``ownpay serve`` by default; ``ownpay worker`` runs it alone.  Every step is a
 compare-and-set through the payments service, so several workers on PostgreSQL can run
@@ -70,9 +71,17 @@ async def housekeeping(ctx: AppContext) -> None:
         await service.purge_idempotency_keys(session, now=utcnow())
 
 
+async def reconcile_refunds(ctx: AppContext) -> int:
+    """Send refunds their request never sent, and settle unknown outcomes with the gateway."""
+    from ownpay.refunds.service import reconcile
+
+    return await reconcile(ctx)
+
+
 async def run_once(ctx: AppContext) -> None:
     await expire_due(ctx)
     await reconcile_processing(ctx)
+    await reconcile_refunds(ctx)
     await dispatch_events(ctx)
     await deliver_due(ctx)
 

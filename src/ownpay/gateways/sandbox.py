@@ -33,6 +33,8 @@ class SandboxGateway(Gateway):
     display_name = "Sandbox (test payments)"
     modes: ClassVar[frozenset[str]] = frozenset({"test"})
     supports_refunds = True
+    supports_refund_query = True
+    idempotent_refunds = True
     supports_status_query = True
 
     async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
@@ -76,4 +78,30 @@ class SandboxGateway(Gateway):
         refund_id: str,
         reason: str | None,
     ) -> RefundResult:
+        """Succeeds at once.  Like a real provider with idempotency keys, the sandbox keeps
+        its own record of each refund (in the account's shared state store), so a repeated
+        request for the same refund id moves no more money; ``requests`` counts them."""
+        key = _refund_key(refund_id)
+        record = await ctx.store.get(key)
+        if record is None:
+            record = {"amount_minor": amount_minor, "currency": payment.currency,
+                      "transaction_id": payment.transaction_id, "requests": 0}
+        record["requests"] = int(record.get("requests", 0)) + 1
+        await ctx.store.put(key, record)
         return RefundResult(outcome=Outcome.SUCCEEDED, provider_refund_id=f"sbx_{refund_id}")
+
+    async def query_refund(
+        self,
+        ctx: GatewayContext,
+        payment: PaymentView,
+        *,
+        refund_id: str,
+        provider_refund_id: str | None,
+    ) -> RefundResult:
+        if await ctx.store.get(_refund_key(refund_id)) is None:
+            return RefundResult(outcome=Outcome.UNKNOWN, reason="sandbox: no such refund")
+        return RefundResult(outcome=Outcome.SUCCEEDED, provider_refund_id=f"sbx_{refund_id}")
+
+
+def _refund_key(refund_id: str) -> str:
+    return f"refund:{refund_id}"

@@ -64,6 +64,15 @@ class PaymentIntent(Base):
     submission: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     failure_reason: Mapped[str | None] = mapped_column(String(500))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when the payment completes (ledger/fees.py): our fee and what the merchant nets.
+    fee_minor: Mapped[int | None] = mapped_column(BigInteger)
+    net_minor: Mapped[int | None] = mapped_column(BigInteger)
+    # Refunds (refunds/service.py): completed so far, and held by refunds still pending.
+    # refunded_minor + refund_reserved_minor <= amount_minor is kept by a conditional UPDATE.
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    refund_reserved_minor: Mapped[int] = mapped_column(
+        BigInteger, default=0, server_default=text("0")
+    )
 
 
 class PaymentStatusHistory(Base):

@@ -266,7 +266,8 @@ class Customer(BaseModel):
 
 class PaymentIntentOut(BaseModel):
     transaction_id: str
-    status: str = Field(description="pending, processing, awaiting_verification, completed, failed, cancelled, expired")
+    status: str = Field(description="pending, processing, awaiting_verification, completed, "
+                        "failed, cancelled, expired, partially_refunded, refunded")
     mode: Literal["test", "live"]
     gateway: str
     amount: float = Field(description="Major units, as a JSON number.")
@@ -284,6 +285,9 @@ class PaymentIntentOut(BaseModel):
     created_at: str
     expires_at: str
     paid_at: str | None
+    fee: float | None = Field(description="Our fee (major units), set when the payment completes.")
+    net_amount: float | None = Field(description="amount - fee, set when the payment completes.")
+    refunded_amount: float = Field(description="Sum of completed refunds (major units).")
     status_history: list[StatusChange]
 
 

@@ -21,7 +21,7 @@ import orjson
 import structlog
 from sqlalchemy import Insert, Table, and_, bindparam, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ownpay import ids, metrics, money
 from ownpay.context import AppContext
@@ -37,6 +37,7 @@ from ownpay.errors import (
 )
 from ownpay.gateways import registry
 from ownpay.gateways.base import Outcome, PaymentView, VerifiedResult
+from ownpay.ledger import service as ledger
 from ownpay.merchants.auth import Principal
 from ownpay.merchants.service import ActiveGateway, find_active_gateway
 from ownpay.payments import states
@@ -123,7 +124,9 @@ async def create_intent(
 
     request_hash = hashlib.sha256(raw_body).hexdigest() if idempotency_key else ""
     if idempotency_key:
-        replay = await _idempotent_replay(ctx, principal, idempotency_key, request_hash)
+        replay = await idempotent_replay(
+            ctx, principal, idempotency_key, request_hash, endpoint=CREATE_INTENT
+        )
         if replay is not None:
             return replay
 
@@ -170,23 +173,17 @@ async def create_intent(
                     f"Order '{new.order_id}' has already been paid.", code="ORDER_ALREADY_PAID"
                 )
             if idempotency_key:
-                await conn.execute(
-                    insert(IdempotencyRecord).values(
-                        merchant_id=principal.merchant_id,
-                        mode=principal.mode,
-                        key=idempotency_key,
-                        endpoint="payment_intents.create",
-                        request_hash=request_hash,
-                        status_code=201,
-                        response_body=response_bytes,
-                        created_at=now,
-                    )
+                await remember_response(
+                    conn, principal, idempotency_key, request_hash, endpoint=CREATE_INTENT,
+                    result=ApiResult(201, response_bytes), now=now,
                 )
     except IntegrityError:
         if not idempotency_key:
             raise
         # A concurrent request with the same key won the race; its answer is ours.
-        replay = await _idempotent_replay(ctx, principal, idempotency_key, request_hash)
+        replay = await idempotent_replay(
+            ctx, principal, idempotency_key, request_hash, endpoint=CREATE_INTENT
+        )
         if replay is None:
             raise
         return replay
@@ -218,19 +215,55 @@ def _insert_unless_order_paid() -> Insert:
     return insert(table).from_select(list(_INSERT_COLUMNS), values.where(~already_paid))
 
 
-async def _idempotent_replay(
-    ctx: AppContext, principal: Principal, key: str, request_hash: str
+# ---- idempotency (every creating endpoint) -------------------------------------------------
+#
+# ``Idempotency-Key``: the first request's response is stored in the same transaction as
+# what it created; the same key with the same body within 48 h replays it (``replayed``);
+# the same key with another body, or on another endpoint, is 409 IDEMPOTENCY_KEY_REUSED.
+# Of two concurrent first requests, the loser's transaction fails on the key's primary key,
+# rolls back everything it did, and replays the winner's answer.
+
+CREATE_INTENT = "payment_intents.create"
+
+
+async def idempotent_replay(
+    ctx: AppContext, principal: Principal, key: str, request_hash: str, *, endpoint: str
 ) -> ApiResult | None:
     async with ctx.sessions() as session:
         record = await session.get(IdempotencyRecord, (principal.merchant_id, principal.mode, key))
     if record is None or record.created_at < utcnow() - IDEMPOTENCY_TTL:
         return None
-    if record.request_hash != request_hash:
+    if record.request_hash != request_hash or record.endpoint != endpoint:
         raise Conflict(
             "This Idempotency-Key was already used with a different request body.",
             code="IDEMPOTENCY_KEY_REUSED",
         )
     return ApiResult(record.status_code, record.response_body, replayed=True)
+
+
+async def remember_response(
+    conn: AsyncSession | AsyncConnection,
+    principal: Principal,
+    key: str,
+    request_hash: str,
+    *,
+    endpoint: str,
+    result: ApiResult,
+    now: datetime,
+) -> None:
+    """Store ``result`` for ``key`` in the caller's transaction (IntegrityError: key taken)."""
+    await conn.execute(
+        insert(IdempotencyRecord).values(
+            merchant_id=principal.merchant_id,
+            mode=principal.mode,
+            key=key,
+            endpoint=endpoint,
+            request_hash=request_hash,
+            status_code=result.status_code,
+            response_body=result.body,
+            created_at=now,
+        )
+    )
 
 
 async def purge_idempotency_keys(session: AsyncSession, *, now: datetime) -> int:
@@ -308,8 +341,16 @@ def serialize_intent(
         "created_at": iso(intent.created_at),
         "expires_at": iso(intent.expires_at),
         "paid_at": iso(intent.paid_at),
+        # Known once paid: our fee and what the merchant nets (amount - fee).
+        "fee": _amount_or_none(intent.fee_minor, intent.currency),
+        "net_amount": _amount_or_none(intent.net_minor, intent.currency),
+        "refunded_amount": money.json_number(intent.refunded_minor or 0, intent.currency),
         "status_history": status_history,
     }
+
+
+def _amount_or_none(minor: int | None, currency: str) -> int | float | None:
+    return None if minor is None else money.json_number(minor, currency)
 
 
 def payment_view(intent: PaymentIntent, merchant_slug: str) -> PaymentView:
@@ -349,10 +390,14 @@ async def transition(
     only_if_unexpired_at: datetime | None = None,
     only_if_expired_at: datetime | None = None,
     now: datetime | None = None,
+    event_data: dict[str, Any] | None = None,
 ) -> PaymentIntent | None:
     """Move a payment from ``expected`` to ``to``; None if someone else moved it first.
 
     Raises :class:`IllegalTransition` (and logs) for a move the state machine forbids.
+    A move to ``completed`` also stores the fee and posts the ledger journals, in the same
+    transaction and only when the compare-and-set succeeded: exactly one posting.
+    ``event_data`` adds fields to the outbox event's payload.
     """
     if not states.is_allowed(expected, to):
         log.warning("illegal_transition", payment_id=payment_id, from_=expected, to=to, actor=actor)
@@ -382,6 +427,8 @@ async def transition(
     intent = (await session.scalars(stmt)).one_or_none()
     if intent is None:
         return None
+    if to == states.COMPLETED:
+        intent = await ledger.record_payment_completed(session, intent, now=now)
     session.add(
         PaymentStatusHistory(
             payment_id=payment_id,
@@ -393,7 +440,7 @@ async def transition(
             created_at=now,
         )
     )
-    await record_payment_event(session, intent, now=now, reason=reason)
+    await record_payment_event(session, intent, now=now, reason=reason, extra=event_data)
     await session.flush()
     metrics.count_transition(session, gateway=intent.gateway, to=to)
     log.info("payment_transition", payment_id=payment_id, to=to, actor=actor)

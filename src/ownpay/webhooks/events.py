@@ -43,15 +43,23 @@ def payment_event_payload(
         payload["reason"] = reason
     if intent.provider_txn_id:
         payload["provider_transaction_id"] = intent.provider_txn_id
+    if intent.status in {"refunded", "partially_refunded"}:
+        payload["refunded_amount"] = money.json_number(intent.refunded_minor, intent.currency)
     return payload
 
 
 async def record_payment_event(
-    session: AsyncSession, intent: PaymentIntent, *, now: datetime, reason: str | None = None
+    session: AsyncSession,
+    intent: PaymentIntent,
+    *,
+    now: datetime,
+    reason: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> str:
     event_type = f"payment.{intent.status}"
     event_id = ids.event_id()
     payload = payment_event_payload(intent, event_type, event_id=event_id, now=now, reason=reason)
+    payload.update(extra or {})
     await session.execute(
         insert(OutboxEvent).values(
             id=event_id,
@@ -64,4 +72,27 @@ async def record_payment_event(
         )
     )
     await note_outbox_write(session)
+    return event_id
+
+
+async def record_event(
+    session: AsyncSession,
+    *,
+    merchant_id: int,
+    mode: str,
+    event_type: str,
+    payment_id: str | None,
+    payload: dict[str, Any],
+    now: datetime,
+) -> str:
+    """Any other event (e.g. ``refund.failed``); ``payment_id`` keeps it in that payment's
+    delivery order.  ``id``, ``event`` and ``created_at`` are filled in here."""
+    event_id = ids.event_id()
+    body = {"id": event_id, "event": event_type, **payload, "created_at": iso_required(now)}
+    await session.execute(
+        insert(OutboxEvent).values(
+            id=event_id, merchant_id=merchant_id, mode=mode, type=event_type,
+            payment_id=payment_id, payload=body, created_at=now,
+        )
+    )
     return event_id

@@ -49,6 +49,7 @@ EVENT_TYPES = (
     "payment.expired",
     "payment.refunded",
     "payment.partially_refunded",
+    "refund.failed",
     "link.visited",
     "link.paid",
 )

@@ -1,0 +1,1 @@
+"""The double-entry ledger (journals of balanced entries) and the fee rules."""

@@ -1,0 +1,24 @@
+"""Refund test fixtures: test-only gateways (see ``fakes.py``) and a merchant using them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ownpay.context import AppContext
+from tests.conftest import MerchantKeys, create_merchant
+from tests.refunds import fakes
+
+
+@pytest.fixture
+def fake_gateways() -> Iterator[None]:
+    yield from fakes.registered()
+
+
+@pytest.fixture
+async def fake_merchant(ctx: AppContext, fake_gateways: None) -> MerchantKeys:
+    return await create_merchant(ctx, gateways=(
+        ("test", "sandbox"), ("test", "manual"),
+        *(("test", g.slug) for g in fakes.FAKES),
+    ))
