@@ -8,10 +8,12 @@ Fixtures:
 
 * ``browser`` -- one Chromium per session.
 * ``page`` -- a fresh context and page per test (desktop viewport); ``phone_page`` -- a
-  small phone viewport with touch.  Requests the page itself makes to
-  ``https://shop.example/...`` are answered by a stub, but Playwright does not intercept the
-  request that follows a redirect (our ``303`` to ``return_url``), so tests that follow the
-  customer back to the shop serve the shop from a real HTTP server on loopback instead.
+  small phone viewport with touch.
+* ``shop_site`` -- the merchant's website: a real HTTP server on loopback (a different origin
+  from the checkout) answering every path with a small "Back at the shop" page (and a logo at
+  ``/brand/logo.svg``).  Point ``return_url``/``cancel_url`` at it to follow the customer
+  back: it must be a real server, because Playwright does not intercept the request that
+  follows a redirect (our ``303`` to ``return_url``).
 * ``shot(page, name)`` -- saves a full-page screenshot under ``test-output/screenshots/``.
 """
 
@@ -20,7 +22,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,7 @@ from tests.conftest import OUTPUT
 playwright_api = pytest.importorskip("playwright.async_api")
 
 CHROMIUM = os.environ.get("OWNPAY_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FOUND = Path(CHROMIUM).exists()
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -42,13 +47,17 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 SCREENSHOTS = OUTPUT / "screenshots"
-SHOP_PAGE = "<!doctype html><title>Shop</title><h1>Back at the shop</h1>"
-SHOP_ORIGIN = "https://shop.example"
+SHOP_PAGE = b"<!doctype html><title>Shop</title><h1>Back at the shop</h1>"
+LOGO_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40" viewBox="0 0 120 40">'
+    '<rect width="120" height="40" rx="8" fill="#0f766e"/>'
+    '<text x="60" y="26" font-size="16" text-anchor="middle" fill="#fff">Northwind</text></svg>'
+)
 
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Any]:
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM_FOUND:
         pytest.fail(f"Chromium not found at {CHROMIUM}; run `make install-system`")
     async with playwright_api.async_playwright() as pw:
         browser = await pw.chromium.launch(
@@ -60,15 +69,44 @@ async def browser() -> AsyncIterator[Any]:
             await browser.close()
 
 
-async def _shop(route: Any) -> None:
-    await route.fulfill(status=200, content_type="text/html", body=SHOP_PAGE)
+class _ShopHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if self.path.startswith("/brand/logo.svg"):
+            body, ctype = LOGO_SVG.encode(), "image/svg+xml"
+        elif self.path == "/favicon.ico":
+            body, ctype = b"", "image/x-icon"
+        else:
+            body, ctype = SHOP_PAGE, "text/html; charset=utf-8"
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+        return None
+
+
+@pytest.fixture(scope="session")
+def shop_site() -> Iterator[str]:
+    """The merchant's website; its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ShopHandler)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+    )
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 async def _new_page(browser: Any, **context_options: Any) -> tuple[Any, Any]:
     context = await browser.new_context(**context_options)
     context.set_default_timeout(15_000)
     context.set_default_navigation_timeout(20_000)
-    await context.route(re.compile(r"^https?://shop\.example(/.*)?$"), _shop)
     page = await context.new_page()
     return context, page
 

@@ -18,8 +18,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
@@ -32,25 +30,10 @@ from tests.bkash.conftest import (
     bkash_intent,
     enable_bkash,
     running_simulator,
-    serving,
 )
 from tests.conftest import MerchantKeys, ServerProcess, create_merchant
 
 Shot = Callable[[Page, str], Awaitable[Path]]
-
-
-def shop_app() -> FastAPI:
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-
-    async def landing(request: Request) -> HTMLResponse:
-        status = request.query_params.get("status", "")
-        return HTMLResponse(
-            f"<!doctype html><title>Shop</title><h1>Back at the shop</h1>"
-            f"<p id='status'>{status if status.isalpha() else ''}</p>"
-        )
-
-    app.add_api_route("/return", landing, methods=["GET"])
-    return app
 
 
 @dataclass
@@ -62,8 +45,11 @@ class Setup:
 
 
 @pytest.fixture
-async def setup(live_server: ServerProcess, ctx: AppContext) -> AsyncIterator[Setup]:
-    async with running_simulator() as sim, serving(shop_app()) as shop_url:
+async def setup(
+    live_server: ServerProcess, ctx: AppContext, shop_site: str
+) -> AsyncIterator[Setup]:
+    shop_url = shop_site
+    async with running_simulator() as sim:
         merchant = await create_merchant(ctx, gateways=(), name="Dhaka Books")
         await enable_bkash(ctx, merchant, **CREDENTIALS, base_url=sim.base_url)
         yield Setup(server=live_server, sim=sim, shop_url=shop_url, merchant=merchant)

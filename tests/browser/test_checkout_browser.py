@@ -20,11 +20,9 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -40,7 +38,6 @@ from ownpay.payments.models import PaymentIntent
 from tests.browser.conftest import _new_page
 from tests.conftest import (
     ServerProcess,
-    free_port,
     intent_body,
     ownpay_cli,
     server_env,
@@ -49,11 +46,6 @@ from tests.conftest import (
 
 Shot = Callable[[Page, str], Awaitable[Path]]
 
-LOGO_SVG = (
-    '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40" viewBox="0 0 120 40">'
-    '<rect width="120" height="40" rx="8" fill="#0f766e"/>'
-    '<text x="60" y="26" font-size="16" text-anchor="middle" fill="#fff">Northwind</text></svg>'
-)
 MANUAL_INSTRUCTIONS = (
     "Send the amount with **bKash** to *01700-000000* (Northwind Coffee, merchant account), "
     "then enter the number you paid from and the transaction ID from your SMS."
@@ -65,45 +57,6 @@ SUBMIT_MANUAL = "I have paid — submit for verification"
 # an operator): polling every 3 s plus a worker pass; a bound, not a speed assertion.
 SETTLE_TIMEOUT_MS = 30_000
 EXPECTED_4XX = "Failed to load resource: the server responded with a status of 4"
-
-
-# ---- the merchant's shop: a real web server on loopback -------------------------------------
-
-
-class _ShopHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        if self.path.startswith("/brand/logo.svg"):
-            body, ctype = LOGO_SVG.encode(), "image/svg+xml"
-        elif self.path == "/favicon.ico":
-            body, ctype = b"", "image/x-icon"
-        else:
-            body, ctype = SHOP_PAGE, "text/html; charset=utf-8"
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
-        return None
-
-
-SHOP_PAGE = b"<!doctype html><title>Shop</title><h1>Back at the shop</h1>"
-
-
-@pytest.fixture(scope="module")
-def shop_site() -> Iterator[str]:
-    """The merchant's website; its base URL (a different origin from the checkout)."""
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _ShopHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              daemon=True)
-    thread.start()
-    try:
-        yield f"http://localhost:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 # ---- the server, the merchant and the API ---------------------------------------------------

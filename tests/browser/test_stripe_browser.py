@@ -11,13 +11,9 @@ route the follow-up request of a redirect (our 303 to ``return_url``).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-import pytest
 
 from ownpay.context import AppContext
 from tests.conftest import ServerProcess, intent_body
@@ -30,31 +26,6 @@ from tests.stripe.helpers import (
     standin,  # noqa: F401 - the session fixture
     stripe_merchant,
 )
-
-
-class _Landing(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        body = b"<!doctype html><title>Shop</title><h1>Back at the shop</h1>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        return
-
-
-@pytest.fixture(scope="module")
-def shop_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Landing)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 async def _payment_url(
@@ -86,10 +57,11 @@ async def test_pay_by_card_lands_on_return_url_completed(
     standin: StandIn,  # noqa: F811 - the imported fixture
     page: Any,
     shot: Any,
-    shop_url: str,
+    shop_site: str,
 ) -> None:
     url, txn = await _payment_url(
-        ctx, live_server, standin, shop_url, amount=42.5, currency="EUR", description="Wool blanket"
+        ctx, live_server, standin, shop_site, amount=42.5, currency="EUR",
+        description="Wool blanket",
     )
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -99,7 +71,7 @@ async def test_pay_by_card_lands_on_return_url_completed(
     await _type_card(page, CARD_OK)
     await shot(page, "card-entered")
     await page.get_by_role("button", name="Pay €42.50").click()
-    await page.wait_for_url(f"{shop_url}/return?**")
+    await page.wait_for_url(f"{shop_site}/return?**")
     assert "status=completed" in page.url and f"transaction_id={txn}" in page.url
     assert await history(ctx, txn) == [("pending", "completed", "gateway:stripe")]
     assert not [e for e in errors if "Content Security Policy" in e], errors
@@ -112,9 +84,11 @@ async def test_decline_then_another_card(
     standin: StandIn,  # noqa: F811 - the imported fixture
     page: Any,
     shot: Any,
-    shop_url: str,
+    shop_site: str,
 ) -> None:
-    url, txn = await _payment_url(ctx, live_server, standin, shop_url, amount=99.99, currency="USD")
+    url, txn = await _payment_url(
+        ctx, live_server, standin, shop_site, amount=99.99, currency="USD"
+    )
     await page.goto(url)
     pay = page.get_by_role("button", name="Pay $99.99")
     await pay.wait_for()
@@ -129,7 +103,7 @@ async def test_decline_then_another_card(
 
     await _type_card(page, CARD_OK)
     await pay.click()
-    await page.wait_for_url(f"{shop_url}/return?**")
+    await page.wait_for_url(f"{shop_site}/return?**")
     assert "status=completed" in page.url
 
 
@@ -139,9 +113,11 @@ async def test_three_d_secure_challenge(
     standin: StandIn,  # noqa: F811 - the imported fixture
     phone_page: Any,
     shot: Any,
-    shop_url: str,
+    shop_site: str,
 ) -> None:
-    url, txn = await _payment_url(ctx, live_server, standin, shop_url, amount=1500, currency="JPY")
+    url, txn = await _payment_url(
+        ctx, live_server, standin, shop_site, amount=1500, currency="JPY"
+    )
     page = phone_page
     await page.goto(url)
     pay = page.get_by_role("button", name="Pay ¥1,500")
@@ -152,6 +128,6 @@ async def test_three_d_secure_challenge(
     await challenge.wait_for()
     await shot(page, "3ds-challenge")
     await challenge.click()
-    await page.wait_for_url(f"{shop_url}/return?**")
+    await page.wait_for_url(f"{shop_site}/return?**")
     assert "status=completed" in page.url
     assert await history(ctx, txn) == [("pending", "completed", "gateway:stripe")]
