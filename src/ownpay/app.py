@@ -160,6 +160,9 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
 
     app.include_router(refunds_router)
     app.include_router(ledger_router)
+    from ownpay.transactions.endpoints import router as transactions_router
+
+    app.include_router(transactions_router)
     from ownpay.checkout.endpoints import mount_static
     from ownpay.checkout.endpoints import router as checkout_router
 

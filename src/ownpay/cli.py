@@ -446,6 +446,10 @@ app.add_typer(refunds_app, name="refunds")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(fees_app, name="fees")
 
+from ownpay.transactions.cli import transactions_app  # noqa: E402
+
+app.add_typer(transactions_app, name="transactions")
+
 
 def main() -> None:
     try:

@@ -24,8 +24,28 @@ from ownpay.merchants.models import BigId
 class PaymentIntent(Base):
     __tablename__ = "payment_intents"
     __table_args__ = (
-        Index("ix_payment_intents_merchant_mode_order", "merchant_id", "mode", "order_id"),
-        Index("ix_payment_intents_merchant_mode_created", "merchant_id", "mode", "created_at"),
+        # Transaction queries (migration 0005, docs/transactions.md): the keyset order
+        # (created_at, id) overall and after each equality filter.  The migration builds
+        # customer_email under a case-insensitive collation (NOCASE / ownpay_ci).
+        Index(
+            "ix_payment_intents_merchant_mode_created_id", "merchant_id", "mode", "created_at", "id"
+        ),
+        Index(
+            "ix_payment_intents_merchant_mode_status_created",
+            "merchant_id", "mode", "status", "created_at", "id",
+        ),
+        Index(
+            "ix_payment_intents_merchant_mode_gateway_created",
+            "merchant_id", "mode", "gateway", "created_at", "id",
+        ),
+        Index(
+            "ix_payment_intents_merchant_mode_order_created",
+            "merchant_id", "mode", "order_id", "created_at", "id",
+        ),
+        Index(
+            "ix_payment_intents_merchant_mode_email_created",
+            "merchant_id", "mode", "customer_email", "created_at", "id",
+        ),
         Index("ix_payment_intents_status_expires", "status", "expires_at"),
         Index(
             "uq_payment_intents_provider_txn",

@@ -1,0 +1,1 @@
+"""Transaction queries: filtered, cursor-paginated listing, detail, and streaming CSV export."""

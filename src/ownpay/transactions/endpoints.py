@@ -1,0 +1,84 @@
+"""``/api/v1/transactions``: thin routes over the transaction queries (scope ``read``).
+
+Everything is scoped to the API key's merchant and mode.  Query parameters are parsed by
+``schemas`` (every bad one reported at once); ``openapi_extra`` documents them.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response, StreamingResponse
+
+from ownpay.context import AppContext
+from ownpay.db import utcnow
+from ownpay.errors import ErrorResponses, json_response
+from ownpay.payments.endpoints import Reader, Session
+from ownpay.transactions import export, schemas, service
+from ownpay.transactions.schemas import (
+    FILTER_PARAMETERS,
+    PAGE_PARAMETERS,
+    TransactionDetail,
+    TransactionList,
+)
+
+router = APIRouter(prefix="/api/v1/transactions", tags=["Transactions"])
+
+
+@router.get(
+    "", summary="List transactions", response_model=TransactionList,
+    responses=ErrorResponses(400, 401, 403),
+    openapi_extra={"parameters": schemas.openapi_parameters(FILTER_PARAMETERS, PAGE_PARAMETERS)},
+)
+async def list_transactions(request: Request, principal: Reader, session: Session) -> Response:
+    """Newest first, filtered, `limit` per page (default 20, at most 100).
+
+    Pass `next_cursor` as `cursor` for the next page: pages stay stable while payments are
+    being created (no repeats, no gaps). `VALIDATION_ERROR` lists every bad parameter,
+    including unknown ones.
+    """
+    query = schemas.parse_list_query(request.query_params.multi_items())
+    page = await service.list_transactions(
+        session, merchant_id=principal.merchant_id, mode=principal.mode, query=query
+    )
+    return json_response(200, service.serialize_page(page))
+
+
+@router.get(
+    "/export", summary="Export transactions as CSV (streamed)",
+    responses={
+        200: {"description": "RFC 4180 CSV with a header row, newest first.",
+              "content": {"text/csv": {"schema": {"type": "string"}}}},
+        **ErrorResponses(400, 401, 403),
+    },
+    openapi_extra={"parameters": schemas.openapi_parameters(FILTER_PARAMETERS)},
+)
+async def export_transactions(request: Request, principal: Reader) -> Response:
+    """Every matching transaction (the listing's filters), streamed in batches in constant
+    memory. Cells a spreadsheet would run as formulas are prefixed with `'`."""
+    filters = schemas.parse_filters(request.query_params.multi_items())
+    ctx: AppContext = request.app.state.ctx
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    return StreamingResponse(
+        export.csv_stream(
+            ctx.sessions, merchant_id=principal.merchant_id, mode=principal.mode,
+            filters=filters,
+        ),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="transactions-{principal.mode}-'
+            f'{stamp}.csv"',
+        },
+    )
+
+
+@router.get(
+    "/{transaction_id}", summary="Retrieve a transaction", response_model=TransactionDetail,
+    responses=ErrorResponses(401, 403, 404),
+)
+async def get_transaction(transaction_id: str, principal: Reader, session: Session) -> Response:
+    """The listing's fields plus the status history. Another merchant's or mode's id is 404."""
+    body = await service.get_transaction(
+        session, merchant_id=principal.merchant_id, mode=principal.mode,
+        transaction_id=transaction_id,
+    )
+    return json_response(200, body)
