@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,8 @@ class AppContext:
     # Set after a transaction that wrote outbox events commits (ownpay.webhooks.wakeup).
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     _http: httpx.AsyncClient | None = None
+    # Fire-and-forget bookkeeping (e.g. API-key last_used_at) that close() lets finish.
+    _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
     def create(cls, settings: Settings, *, create_secret: bool = False) -> AppContext:
@@ -65,7 +68,15 @@ class AppContext:
             )
         return self._http
 
+    def track(self, task: asyncio.Task[Any]) -> None:
+        """Keep a reference to ``task`` until it ends; ``close()`` waits for it."""
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def close(self) -> None:
+        if self._background:  # let bookkeeping writes finish before the pool goes away
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait(set(self._background), timeout=5)
         if self._http is not None:
             await self._http.aclose()
             self._http = None

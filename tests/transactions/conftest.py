@@ -9,7 +9,6 @@ is compared with: the same rows, filtered and ordered in Python.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,7 +21,6 @@ from tests.conftest import MerchantKeys, create_merchant
 
 from ownpay.context import AppContext
 from ownpay.ids import transaction_id
-from ownpay.merchants import auth
 from ownpay.payments import service as payments
 from ownpay.payments.models import PaymentIntent
 from ownpay.transactions.schemas import Position, encode_cursor
@@ -185,20 +183,6 @@ async def refund_through_api(client: httpx.AsyncClient, merchant: MerchantKeys,
     r = await client.post("/api/v1/refunds", headers=merchant.auth(), json={
         "transaction_id": s.id, "amount": str(s.refunded_minor / 100)})
     assert r.status_code == 201 and r.json()["status"] == "completed", r.text
-
-
-@pytest.fixture(autouse=True)
-async def _settle_key_touches() -> AsyncIterator[None]:
-    """Let the API-key ``last_used_at`` writes a test scheduled finish inside it.
-
-    ``merchants.auth`` writes them from a background task after the request; one still in
-    flight when the SQLite context closes at the switch to PostgreSQL would open a
-    connection that is never closed (a ResourceWarning, an error under our filters).
-    """
-    yield
-    pending = list(auth._background)
-    if pending:
-        await asyncio.gather(*pending, return_exceptions=True)
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,6 @@ from ownpay.merchants.service import touch_api_key
 from ownpay.security import api_key_digest, api_key_mode
 
 _TOUCH_INTERVAL = 60.0
-_background: set[asyncio.Task[None]] = set()
 
 
 @dataclass(frozen=True)
@@ -98,9 +97,7 @@ def _schedule_touch(ctx: AppContext, key_id: int) -> None:
         except Exception:  # noqa: BLE001,S110 - bookkeeping must never fail a request
             ctx.key_touches.pop(key_id, None)
 
-    task = asyncio.get_running_loop().create_task(touch())
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+    ctx.track(asyncio.get_running_loop().create_task(touch()))
 
 
 def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
