@@ -7,9 +7,10 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
@@ -18,17 +19,56 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ownpay import __version__, metrics
 from ownpay.config import Settings, load_settings
 from ownpay.context import AppContext
-from ownpay.errors import install_handlers, json_response
+from ownpay.errors import error_code_tables, install_handlers, json_response
 from ownpay.logs import configure_logging
+from ownpay.openapi import install as install_openapi
 from ownpay.payments.endpoints import router as payments_router
 
 DESCRIPTION = """
-OwnPay's merchant API. Authenticate with `Authorization: Bearer op_test_…` (test mode) or
-`op_live_…` (live mode); a key only sees and creates data of its own mode.
+OwnPay's merchant API: create payment intents, follow them, refund them, and configure the
+signed webhooks that tell your server what happened.
 
-Every error uses one envelope: `{"error": true, "message": "…", "code": "UPPER_SNAKE",
-"errors": {"field": ["…"]}}` (`errors` only for `VALIDATION_ERROR`).
-"""
+## Authentication
+
+Send an API key as a bearer token: `Authorization: Bearer op_test_…` (test mode) or
+`op_live_…` (live mode). A key only sees and creates data of its own mode and merchant;
+another merchant's (or the other mode's) object is a plain `404`. Keys carry scopes —
+`read`, `write`, `admin` — and every operation says which one it needs. In this page, use
+**Authorize** to try operations with your key.
+
+## Amounts, times, retries
+
+Amounts are JSON numbers in major units (`99.99` USD; `500` JPY), never with more decimals
+than the currency has. Timestamps are ISO 8601 in UTC with `Z`. Creating a payment intent
+or a refund accepts an `Idempotency-Key` header: the same key and body within 48 hours
+replays the first answer (marked `Idempotent-Replayed: true`). Every answer carries
+`X-Request-Id`.
+
+## Errors
+
+Every error is one JSON envelope (schema `ErrorBody`):
+
+```json
+{"error": true, "message": "Validation failed.", "code": "VALIDATION_ERROR",
+ "errors": {"amount": ["The amount field is required."], "currency": ["Invalid currency code."]}}
+```
+
+`code` is stable (branch on it); `message` is for people. `errors` is present only for
+`VALIDATION_ERROR` and lists every bad field at once; `request_id` only for
+`INTERNAL_ERROR`. Each operation lists the codes it can answer, with examples.
+
+""" + error_code_tables()
+
+
+class Health(BaseModel):
+    """``GET /api/v1/health``."""
+
+    status: Literal["ok", "unavailable"] = Field(
+        description="`ok` (HTTP 200) or `unavailable` (HTTP 503).")
+    database: Literal["ok", "unreachable"] = Field(
+        description="Whether a `SELECT 1` on the database succeeded.")
+    version: str = Field(description="The OwnPay version serving the request.",
+                         examples=[__version__])
 
 
 class RequestIdMiddleware:
@@ -119,9 +159,21 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
 
     app.add_middleware(RequestIdMiddleware)
 
-    @app.get("/api/v1/health", tags=["Operations"], summary="Liveness and database check")
+    @app.get(
+        "/api/v1/health", tags=["Operations"], summary="Liveness and database check",
+        response_model=Health,
+        responses={
+            200: {"content": {"application/json": {"example": {
+                "status": "ok", "database": "ok", "version": __version__}}}},
+            503: {"description": "The database does not answer.", "model": Health,
+                  "content": {"application/json": {"example": {
+                      "status": "unavailable", "database": "unreachable",
+                      "version": __version__}}}},
+        },
+    )
     async def health(request: Request) -> Response:
-        """No authentication. 200 when the database answers, 503 otherwise."""
+        """No authentication. 200 when the database answers, 503 otherwise (for load
+        balancers and uptime checks; it reveals nothing but the version)."""
         context: AppContext = request.app.state.ctx
         try:
             async with context.engine.connect() as conn:
@@ -152,9 +204,11 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
 
     _mount_docs(app)
     app.include_router(payments_router)
+    from ownpay.webhooks.endpoints import events_router
     from ownpay.webhooks.endpoints import router as webhooks_router
 
     app.include_router(webhooks_router)
+    app.webhooks.include_router(events_router)  # the events we send: documentation only
     from ownpay.ledger.endpoints import router as ledger_router
     from ownpay.refunds.endpoints import router as refunds_router
 
@@ -171,6 +225,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
 
     app.include_router(provider_webhooks_router)
     mount_static(app)
+    install_openapi(app)
     return app
 
 

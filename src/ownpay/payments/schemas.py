@@ -41,7 +41,9 @@ _LABELS = {
     "return_url": "return url",
     "cancel_url": "cancel url",
 }
-REQUIRED = ("gateway", "amount", "currency", "order_id", "customer_name", "customer_email", "return_url")
+REQUIRED = (
+    "gateway", "amount", "currency", "order_id", "customer_name", "customer_email", "return_url"
+)
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,11 @@ def _validate_metadata(value: Any, add: Any) -> dict[str, Any] | None:
             add("metadata", f"Metadata key '{key[:40]}' must be 1 to 40 characters.")
             continue
         if isinstance(item, Decimal):
-            item = int(item) if item == item.to_integral_value() and "." not in str(item) else float(item)
+            whole = item == item.to_integral_value() and "." not in str(item)
+            item = int(item) if whole else float(item)
         if item is not None and not isinstance(item, str | int | float | bool):
-            add("metadata", f"Metadata value for '{key}' must be a string, number, boolean or null.")
+            add("metadata",
+                f"Metadata value for '{key}' must be a string, number, boolean or null.")
             continue
         if isinstance(item, str) and len(item) > 500:
             add("metadata", f"Metadata value for '{key}' must be at most 500 characters.")
@@ -105,7 +109,9 @@ def _validate_metadata(value: Any, add: Any) -> dict[str, Any] | None:
     return clean
 
 
-def validate_create(body: dict[str, Any], *, max_minor: int) -> tuple[NewIntent | None, dict[str, list[str]]]:
+def validate_create(
+    body: dict[str, Any], *, max_minor: int
+) -> tuple[NewIntent | None, dict[str, list[str]]]:
     """Validate every field; return the clean intent or the full error map."""
     errors: dict[str, list[str]] = {}
 
@@ -177,7 +183,8 @@ def validate_create(body: dict[str, Any], *, max_minor: int) -> tuple[NewIntent 
         ):
             add("expires_in", "The expires in must be a whole number of seconds.")
         elif not MIN_EXPIRES_IN <= int(raw_expires) <= MAX_EXPIRES_IN:
-            add("expires_in", f"The expires in must be between {MIN_EXPIRES_IN} and {MAX_EXPIRES_IN} seconds.")
+            add("expires_in", f"The expires in must be between {MIN_EXPIRES_IN} and "
+                              f"{MAX_EXPIRES_IN} seconds.")
         else:
             expires_in = int(raw_expires)
 
@@ -206,97 +213,179 @@ def validate_create(body: dict[str, Any], *, max_minor: int) -> tuple[NewIntent 
 
 # ---- OpenAPI descriptions (the contract, for /docs) ---------------------------------------
 
+# The examples of shared/spec/initiate-payment.md, verbatim.
+SPEC_CREATE_EXAMPLE: dict[str, Any] = {
+    "gateway": "stripe",
+    "amount": 99.99,
+    "currency": "USD",
+    "order_id": "ORDER-20240615-001",
+    "customer_name": "Jane Smith",
+    "customer_email": "jane@example.com",
+    "customer_phone": "+1-555-0100",
+    "description": "Annual subscription — Professional Plan",
+    "return_url": "https://yoursite.com/order/success",
+    "cancel_url": "https://yoursite.com/order/cancel",
+    "metadata": {"user_id": "42", "plan": "professional"},
+}
+SPEC_CREATED_EXAMPLE: dict[str, Any] = {
+    "success": True,
+    "transaction_id": "txn_9f2c3a4b5d6e7f8a",
+    "payment_url": "https://pay.yourstore.com/checkout/txn_9f2c3a4b5d6e7f8a",
+    "status": "pending",
+    "expires_at": "2024-06-15T14:30:00Z",
+}
+STATUSES_TEXT = ("`pending`, `processing`, `awaiting_verification` (an offline payment waits "
+                 "for an operator), `completed`, `failed`, `cancelled`, `expired`, "
+                 "`partially_refunded`, `refunded`")
+
 
 class PaymentIntentCreate(BaseModel):
     """Body of ``POST /api/v1/payment-intents``. Unknown fields are ignored."""
 
-    gateway: str = Field(max_length=32, description="Gateway slug (e.g. `stripe`, `bkash`, `manual`, `sandbox`).", examples=["stripe"])
-    amount: Decimal | str = Field(description="Amount in major units as a JSON number or numeric string; > 0, at most the currency's decimals (USD 2, JPY 0, KWD 3).", examples=[99.99])
+    gateway: str = Field(
+        max_length=32, examples=["stripe"],
+        description="Gateway slug (e.g. `stripe`, `bkash`, `manual`, `sandbox`); it must be "
+        "configured and active for the key's merchant and mode.")
+    amount: Decimal | str = Field(
+        examples=[99.99],
+        description="Amount in major units as a JSON number or numeric string; > 0, at most "
+        "the currency's decimals (USD 2, JPY 0, KWD 3).")
     currency: str = Field(description="ISO 4217 code, case-insensitive.", examples=["USD"])
-    order_id: str = Field(max_length=100, description="Your unique order/invoice reference.")
-    customer_name: str = Field(max_length=150)
-    customer_email: str = Field(description="A valid email address.")
-    customer_phone: str | None = Field(default=None, max_length=30)
-    description: str | None = Field(default=None, max_length=500, description="Shown on the checkout page.")
-    return_url: str = Field(description="Absolute http(s) URL; the customer returns here with `transaction_id`, `order_id` and `status` appended.")
-    cancel_url: str | None = Field(default=None, description="Absolute http(s) URL for cancellation; defaults to `return_url` with `status=cancelled`.")
-    metadata: dict[str, str | int | float | bool | None] | None = Field(default=None, description="Up to 50 keys (≤ 40 chars), values ≤ 500 chars.")
-    expires_in: int | None = Field(default=None, ge=MIN_EXPIRES_IN, le=MAX_EXPIRES_IN, description="Link lifetime in seconds (default: the merchant's, else 1800).")
+    order_id: str = Field(
+        max_length=100, examples=["ORDER-20240615-001"],
+        description="Your unique order/invoice reference. Several intents may share it until "
+        "one is paid; after that a new one is 409 `ORDER_ALREADY_PAID`.")
+    customer_name: str = Field(
+        max_length=150, examples=["Jane Smith"],
+        description="Customer's full name, shown on the checkout page.")
+    customer_email: str = Field(
+        examples=["jane@example.com"],
+        description="Customer's email address; must be a valid address.")
+    customer_phone: str | None = Field(
+        default=None, max_length=30, examples=["+1-555-0100"],
+        description="Customer's phone number, free-form.")
+    description: str | None = Field(
+        default=None, max_length=500,
+        description="Payment description shown on the checkout page.")
+    return_url: str = Field(
+        description="Absolute http(s) URL; the customer returns here with `transaction_id`, "
+        "`order_id` and `status` appended.")
+    cancel_url: str | None = Field(
+        default=None,
+        description="Absolute http(s) URL for cancellation; defaults to `return_url` with "
+        "`status=cancelled`.")
+    metadata: dict[str, str | int | float | bool | None] | None = Field(
+        default=None,
+        description="Arbitrary key-value pairs stored with the transaction and sent in its "
+        "webhooks: up to 50 keys (≤ 40 chars), values ≤ 500 chars.")
+    expires_in: int | None = Field(
+        default=None, ge=MIN_EXPIRES_IN, le=MAX_EXPIRES_IN,
+        description="Link lifetime in seconds (default: the merchant's, else 1800).")
 
-    model_config = {
-        "json_schema_extra": {
-            "example": {
-                "gateway": "stripe",
-                "amount": 99.99,
-                "currency": "USD",
-                "order_id": "ORDER-20240615-001",
-                "customer_name": "Jane Smith",
-                "customer_email": "jane@example.com",
-                "customer_phone": "+1-555-0100",
-                "description": "Annual subscription — Professional Plan",
-                "return_url": "https://yoursite.com/order/success",
-                "cancel_url": "https://yoursite.com/order/cancel",
-                "metadata": {"user_id": "42", "plan": "professional"},
-            }
-        }
-    }
+    model_config = {"json_schema_extra": {"example": SPEC_CREATE_EXAMPLE}}
 
 
 class PaymentIntentCreated(BaseModel):
-    success: Literal[True] = True
-    transaction_id: str = Field(examples=["txn_9f2c3a4b5d6e7f8a"])
-    payment_url: str = Field(examples=["https://pay.yourstore.com/checkout/txn_9f2c3a4b5d6e7f8a"])
-    status: Literal["pending"] = "pending"
-    expires_at: str = Field(examples=["2024-06-15T14:30:00Z"], description="ISO 8601, UTC.")
+    """``201 Created``: where to send the customer."""
+
+    success: Literal[True] = Field(default=True, description="Always `true`.")
+    transaction_id: str = Field(
+        examples=["txn_9f2c3a4b5d6e7f8a"],
+        description="OwnPay's unique transaction identifier (`txn_` + 16 hex digits); use it "
+        "in every later call.")
+    payment_url: str = Field(
+        examples=["https://pay.yourstore.com/checkout/txn_9f2c3a4b5d6e7f8a"],
+        description="Redirect the customer to this URL to complete payment (the hosted "
+        "checkout page).")
+    status: Literal["pending"] = Field(
+        default="pending", description="Always `pending` on creation.")
+    expires_at: str = Field(
+        examples=["2024-06-15T14:30:00Z"],
+        description="ISO 8601 (UTC): the link expires after this time and the intent "
+        "becomes `expired`.")
 
 
 class StatusChange(BaseModel):
-    from_status: str | None
-    to_status: str
-    actor: str
-    reason: str | None
-    at: str
+    """One entry of a payment's status history."""
+
+    from_status: str | None = Field(
+        examples=["pending"],
+        description="The status before; `null` for the first entry (the creation).")
+    to_status: str = Field(description="The status after.", examples=["completed"])
+    actor: str = Field(
+        examples=["customer via stripe"],
+        description="Who made the change: `api` (the creation), `customer via <gateway>`, "
+        "`gateway:<slug>`, `worker:expiry`, `merchant:key:<id>`, `operator:key:<id>`, "
+        "`operator:cli`, …")
+    reason: str | None = Field(
+        description="Why, when known: e.g. `cancelled by merchant`, a gateway's decline "
+        "reason, a refund's id and amount.")
+    at: str = Field(description="When, ISO 8601 (UTC).", examples=["2024-06-15T14:22:45Z"])
 
 
 class Customer(BaseModel):
-    name: str
-    email: str
-    phone: str | None
+    """The customer, as given when the intent was created."""
+
+    name: str = Field(description="Customer's full name.", examples=["Jane Smith"])
+    email: str = Field(description="Customer's email address.", examples=["jane@example.com"])
+    phone: str | None = Field(
+        description="Customer's phone number; `null` if none was given.",
+        examples=["+1-555-0100"])
 
 
 class PaymentIntentOut(BaseModel):
-    transaction_id: str
-    status: str = Field(description="pending, processing, awaiting_verification, completed, "
-                        "failed, cancelled, expired, partially_refunded, refunded")
-    mode: Literal["test", "live"]
-    gateway: str
-    amount: float = Field(description="Major units, as a JSON number.")
-    currency: str
-    order_id: str
-    customer: Customer
-    description: str | None
-    metadata: dict[str, Any] | None
-    payment_url: str
-    return_url: str
-    cancel_url: str | None
-    provider_reference: str | None
-    provider_transaction_id: str | None
-    failure_reason: str | None
-    created_at: str
-    expires_at: str
-    paid_at: str | None
-    fee: float | None = Field(description="Our fee (major units), set when the payment completes.")
-    net_amount: float | None = Field(description="amount - fee, set when the payment completes.")
+    """A payment intent as it stands now, with its whole status history."""
+
+    transaction_id: str = Field(
+        description="OwnPay's transaction identifier.", examples=["txn_9f2c3a4b5d6e7f8a"])
+    status: str = Field(description=f"One of {STATUSES_TEXT}.", examples=["completed"])
+    mode: Literal["test", "live"] = Field(
+        description="The mode of the API key that created it.")
+    gateway: str = Field(
+        description="The gateway slug the customer pays through.", examples=["stripe"])
+    amount: float = Field(description="Major units, as a JSON number.", examples=[99.99])
+    currency: str = Field(description="ISO 4217 code, upper case.", examples=["USD"])
+    order_id: str = Field(
+        description="Your order reference, as given.", examples=["ORDER-20240615-001"])
+    customer: Customer = Field(description="The customer, as given.")
+    description: str | None = Field(
+        description="Shown on the checkout page; `null` if none was given.")
+    metadata: dict[str, Any] | None = Field(
+        description="Your key-value pairs, as given; `null` if none.")
+    payment_url: str = Field(description="The hosted checkout page of this intent.")
+    return_url: str = Field(description="Where the customer returns after paying.")
+    cancel_url: str | None = Field(
+        description="Where the customer goes on cancelling; `null`: `return_url` with "
+        "`status=cancelled`.")
+    provider_reference: str | None = Field(
+        description="The gateway's id of the current attempt (e.g. a Stripe PaymentIntent "
+        "`pi_…`, a bKash paymentID), once one was started.")
+    provider_transaction_id: str | None = Field(
+        description="The provider's transaction id once known (e.g. a Stripe charge, a bKash "
+        "trxID, or the reference a customer entered for an offline payment).")
+    failure_reason: str | None = Field(
+        description="Why the last attempt failed (status `failed`); else `null`.")
+    created_at: str = Field(description="ISO 8601 (UTC).", examples=["2024-06-15T14:00:00Z"])
+    expires_at: str = Field(
+        description="ISO 8601 (UTC): the link expires after this time.",
+        examples=["2024-06-15T14:30:00Z"])
+    paid_at: str | None = Field(
+        description="ISO 8601 (UTC): when the payment completed; `null` until then.",
+        examples=["2024-06-15T14:22:45Z"])
+    fee: float | None = Field(
+        description="Our fee (major units), set when the payment completes (see the fee "
+        "rules).")
+    net_amount: float | None = Field(
+        description="`amount` - `fee`, set when the payment completes.")
     refunded_amount: float = Field(description="Sum of completed refunds (major units).")
-    status_history: list[StatusChange]
-
-
-class ErrorBody(BaseModel):
-    error: Literal[True] = True
-    message: str
-    code: str = Field(description="Stable UPPER_SNAKE code.")
-    errors: dict[str, list[str]] | None = Field(default=None, description="Per-field messages (VALIDATION_ERROR).")
+    status_history: list[StatusChange] = Field(
+        description="Every status change, oldest first, starting with the creation.")
 
 
 class ReasonBody(BaseModel):
-    reason: str | None = Field(default=None, max_length=500)
+    """Optional body of cancel, approve and reject."""
+
+    reason: str | None = Field(
+        default=None, max_length=500,
+        description="Why; kept in the status history (and sent in the webhook of a "
+        "cancellation or failure).")

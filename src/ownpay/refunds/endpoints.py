@@ -10,13 +10,30 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.responses import Response
 
 from ownpay.context import AppContext
-from ownpay.errors import ErrorResponses, ValidationFailed, json_response
+from ownpay.errors import (
+    JSON_BODY_ERRORS,
+    ErrorExample,
+    ErrorResponses,
+    ValidationFailed,
+    invalid_state_example,
+    json_response,
+    not_found_example,
+    validation_example,
+)
 from ownpay.merchants.auth import Principal
-from ownpay.payments.endpoints import Admin, Reader, Session, Writer, read_json_body
+from ownpay.payments.endpoints import (
+    HEADER_TOO_LONG,
+    INTENT_NOT_FOUND,
+    Admin,
+    Reader,
+    Session,
+    Writer,
+    read_json_body,
+)
 from ownpay.payments.service import parse_json_object
 from ownpay.refunds import service
 from ownpay.refunds.schemas import (
@@ -28,6 +45,54 @@ from ownpay.refunds.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/refunds", tags=["Refunds"])
+RefundId = Annotated[str, Path(description="The refund's `id` (`rf_…`).")]
+
+# The error answers each route documents, with the texts the code sends.
+REFUND_NOT_FOUND = not_found_example("Refund not found.")
+REASON_INVALID = validation_example(
+    "`reason` is not a string of at most 500 characters",
+    {"reason": ["The reason must be a string of at most 500 characters."]})
+CREATE_ERRORS: dict[int, list[str | ErrorExample]] = {
+    400: [
+        validation_example("More than is still refundable", {"amount": [
+            "The amount must not exceed the refundable remainder, 74.49 USD."]}),
+        validation_example("Every bad field at once", {
+            "transaction_id": ["The transaction id field is required."],
+            "amount": ["The amount must be a number."],
+            "reason": ["The reason must be a string of at most 500 characters."]}),
+        "INVALID_JSON",
+        HEADER_TOO_LONG,
+    ],
+    404: [INTENT_NOT_FOUND, "GATEWAY_NOT_FOUND"],
+    409: [
+        invalid_state_example("Only a paid payment can be refunded; this one is pending.",
+                              "The payment is not paid"),
+        invalid_state_example("This payment has already been fully refunded.",
+                              "Nothing left to refund"),
+        "REFUNDS_NOT_SUPPORTED",
+        "IDEMPOTENCY_KEY_REUSED",
+    ],
+}
+LIST_ERRORS: dict[int, list[str | ErrorExample]] = {400: [
+    validation_example("Bad query parameters", {
+        "status": ["Input should be 'pending', 'completed' or 'failed'"],
+        "limit": ["Input should be less than or equal to 100"]}),
+    validation_example("Not an ISO 8601 timestamp", {"created_from": [
+        "Use an ISO 8601 timestamp, e.g. 2026-01-31T00:00:00Z."]}),
+    validation_example("Unknown cursor", {"starting_after": ["Unknown refund id."]}),
+]}
+DECISION_ERRORS: dict[int, list[str | ErrorExample]] = {
+    400: [REASON_INVALID, "INVALID_JSON"],
+    404: [REFUND_NOT_FOUND],
+    409: [
+        invalid_state_example("This refund is already completed.", "Already settled"),
+        invalid_state_example(
+            "This refund is being settled with the gateway; it cannot be decided by hand.",
+            "The gateway is settling it"),
+        invalid_state_example("This refund was settled in the meantime.",
+                              "Settled a moment earlier by someone else"),
+    ],
+}
 
 
 def _body(model: Any, *, required: bool = True) -> dict[str, Any]:
@@ -54,7 +119,9 @@ def _timestamp(name: str, value: str | None, errors: dict[str, list[str]]) -> da
 
 @router.post(
     "", status_code=201, summary="Refund a payment, fully or in part",
-    response_model=RefundOut, responses=ErrorResponses(400, 401, 403, 404, 409, 413, 415),
+    response_model=RefundOut,
+    responses={201: {"description": "The refund, after the gateway was asked."},
+               **ErrorResponses(*JSON_BODY_ERRORS, codes=CREATE_ERRORS)},
     openapi_extra=_body(RefundCreate),
 )
 async def create_refund(
@@ -88,18 +155,21 @@ async def create_refund(
 
 @router.get(
     "", summary="List refunds", response_model=RefundList,
-    responses=ErrorResponses(400, 401, 403),
+    responses=ErrorResponses(codes=LIST_ERRORS),
 )
 async def list_refunds(
     principal: Reader,
     session: Session,
-    transaction_id: Annotated[str | None, Query(max_length=24)] = None,
-    status: Annotated[RefundStatus | None, Query()] = None,
+    transaction_id: Annotated[str | None, Query(
+        max_length=24, description="Only refunds of this payment.")] = None,
+    status: Annotated[RefundStatus | None, Query(description="Only this status.")] = None,
     created_from: Annotated[str | None, Query(
         max_length=40, description="ISO 8601; refunds created at or after it.")] = None,
     created_to: Annotated[str | None, Query(
         max_length=40, description="ISO 8601; refunds created before it.")] = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = service.DEFAULT_PAGE,
+    limit: Annotated[int, Query(
+        ge=1, le=service.MAX_PAGE, description=f"Page size, 1 to {service.MAX_PAGE}.",
+    )] = service.DEFAULT_PAGE,
     starting_after: Annotated[str | None, Query(
         max_length=24, description="`next_cursor` of the previous page.")] = None,
 ) -> Response:
@@ -126,9 +196,11 @@ async def list_refunds(
 
 @router.get(
     "/{refund_id}", summary="Retrieve a refund", response_model=RefundOut,
-    responses=ErrorResponses(401, 403, 404),
+    responses=ErrorResponses(codes={404: [REFUND_NOT_FOUND]}),
 )
-async def get_refund(refund_id: str, principal: Reader, session: Session) -> Response:
+async def get_refund(refund_id: RefundId, principal: Reader, session: Session) -> Response:
+    """One refund as it stands now: a `pending` one says why in `pending_reason`.
+    Another merchant's or mode's refund is 404."""
     refund = await service.get_refund(
         session, merchant_id=principal.merchant_id, mode=principal.mode, refund_id=refund_id
     )
@@ -157,10 +229,10 @@ async def _decide(
 
 @router.post(
     "/{refund_id}/confirm", summary="Confirm an offline refund (money was given back)",
-    response_model=RefundOut, responses=ErrorResponses(400, 401, 403, 404, 409),
+    response_model=RefundOut, responses=ErrorResponses(codes=DECISION_ERRORS),
     openapi_extra=_body(RefundDecision, required=False),
 )
-async def confirm_refund(refund_id: str, request: Request, principal: Admin) -> Response:
+async def confirm_refund(refund_id: RefundId, request: Request, principal: Admin) -> Response:
     """`pending` → `completed` for a refund awaiting an operator (`pending_reason` =
     `awaiting_operator`, e.g. every `manual` refund). 409 `INVALID_STATE` otherwise."""
     return await _decide(refund_id, request, principal, confirm=True)
@@ -168,10 +240,10 @@ async def confirm_refund(refund_id: str, request: Request, principal: Admin) -> 
 
 @router.post(
     "/{refund_id}/fail", summary="Fail an offline refund (no money was given back)",
-    response_model=RefundOut, responses=ErrorResponses(400, 401, 403, 404, 409),
+    response_model=RefundOut, responses=ErrorResponses(codes=DECISION_ERRORS),
     openapi_extra=_body(RefundDecision, required=False),
 )
-async def fail_refund(refund_id: str, request: Request, principal: Admin) -> Response:
+async def fail_refund(refund_id: RefundId, request: Request, principal: Admin) -> Response:
     """`pending` → `failed` for a refund awaiting an operator; its amount becomes
     refundable again and `refund.failed` is sent. 409 `INVALID_STATE` otherwise."""
     return await _decide(refund_id, request, principal, confirm=False)

@@ -12,40 +12,63 @@ RefundStatus = Literal["pending", "completed", "failed"]
 
 
 class RefundCreate(BaseModel):
-    transaction_id: str = Field(description="The paid payment to refund.",
-                                examples=["txn_9f2c3a4b5d6e7f8a"])
+    """Body of ``POST /api/v1/refunds``."""
+
+    transaction_id: str = Field(
+        examples=["txn_9f2c3a4b5d6e7f8a"],
+        description="The payment to refund; it must be `completed` or `partially_refunded`.")
     amount: Decimal | str | None = Field(
-        default=None,
+        default=None, examples=[25.5],
         description="Major units, like payment amounts (at most the currency's decimals). "
-        "Default: everything still refundable.", examples=[25.5])
-    reason: str | None = Field(default=None, max_length=500)
+        "Default: everything still refundable.")
+    reason: str | None = Field(
+        default=None, max_length=500, examples=["Item arrived damaged"],
+        description="Why; sent to the gateway and kept with the refund.")
 
 
 class RefundOut(BaseModel):
-    id: str = Field(examples=["rf_3c9a0e1b7d5f2a64"])
-    transaction_id: str
-    status: RefundStatus
+    """A refund as it stands now."""
+
+    id: str = Field(examples=["rf_3c9a0e1b7d5f2a64"],
+                    description="OwnPay's refund id (`rf_` + 16 hex digits).")
+    transaction_id: str = Field(description="The refunded payment.",
+                                examples=["txn_9f2c3a4b5d6e7f8a"])
+    status: RefundStatus = Field(
+        description="`pending` (see `pending_reason`), `completed` (the money went back) or "
+        "`failed` (nothing went back; the amount is refundable again).")
     pending_reason: Literal["queued", "awaiting_gateway", "awaiting_operator"] | None = Field(
         description="Why a pending refund is pending: not sent yet, the gateway's answer is "
-        "awaited, or an operator must confirm it (offline refunds).")
-    amount: float = Field(description="Major units, as a JSON number.")
-    currency: str
-    reason: str | None
-    gateway: str
-    mode: Literal["test", "live"]
-    provider_refund_id: str | None
-    failure_reason: str | None
-    created_at: str
-    updated_at: str
-    completed_at: str | None
-    failed_at: str | None
+        "awaited, or an operator must confirm it (offline refunds); `null` once settled.")
+    amount: float = Field(description="Major units, as a JSON number.", examples=[25.5])
+    currency: str = Field(description="The payment's currency (ISO 4217).", examples=["USD"])
+    reason: str | None = Field(description="As given when created; `null` if none.")
+    gateway: str = Field(description="The payment's gateway, which performs the refund.",
+                         examples=["stripe"])
+    mode: Literal["test", "live"] = Field(description="The mode of the payment (and key).")
+    provider_refund_id: str | None = Field(
+        description="The gateway's id of the refund, once it gave one (e.g. Stripe `re_…`).")
+    failure_reason: str | None = Field(
+        description="Why it failed (status `failed`); else `null`.")
+    created_at: str = Field(description="ISO 8601 (UTC).", examples=["2024-06-16T09:00:00Z"])
+    updated_at: str = Field(description="ISO 8601 (UTC): the last change.")
+    completed_at: str | None = Field(description="ISO 8601 (UTC) once `completed`.")
+    failed_at: str | None = Field(description="ISO 8601 (UTC) once `failed`.")
 
 
 class RefundList(BaseModel):
-    data: list[RefundOut]
-    has_more: bool
-    next_cursor: str | None = Field(description="Pass as starting_after for the next page.")
+    """One page of refunds."""
+
+    data: list[RefundOut] = Field(description="Refunds, newest first.")
+    has_more: bool = Field(description="Whether another page follows.")
+    next_cursor: str | None = Field(
+        description="Pass as `starting_after` for the next page; `null` on the last page.")
 
 
 class RefundDecision(BaseModel):
-    reason: str | None = Field(default=None, max_length=500)
+    """Optional body of ``…/confirm`` and ``…/fail``."""
+
+    reason: str | None = Field(
+        default=None, max_length=500,
+        description="`fail`: becomes the refund's `failure_reason` (default `failed by "
+        "operator`) and is sent in `refund.failed`. `confirm` accepts it but does not store "
+        "it.")

@@ -7,140 +7,101 @@ and mode: another merchant's (or the other mode's) endpoint or delivery is a 404
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import inspect
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from ownpay.context import AppContext
-from ownpay.errors import ErrorResponses, ValidationFailed, json_response
+from ownpay.errors import (
+    JSON_BODY_ERRORS,
+    ErrorExample,
+    ErrorResponses,
+    ValidationFailed,
+    invalid_state_example,
+    json_response,
+    not_found_example,
+    validation_example,
+)
 from ownpay.payments.endpoints import Admin, Reader, Session, read_json_body
 from ownpay.payments.service import parse_json_object
 from ownpay.webhooks import delivery, service
+from ownpay.webhooks.schemas import (
+    DeliveryStatus,
+    PaymentEvent,
+    PingEvent,
+    RefundFailedEvent,
+    WebhookDeliveryDetail,
+    WebhookDeliveryList,
+    WebhookDeliveryOut,
+    WebhookEndpointCreate,
+    WebhookEndpointDeleted,
+    WebhookEndpointList,
+    WebhookEndpointOut,
+    WebhookEndpointUpdate,
+    WebhookEndpointWithSecret,
+    WebhookTestRequest,
+    WebhookTestResult,
+)
 
 router = APIRouter()
 ENDPOINTS = "/api/v1/webhook-endpoints"
 DELIVERIES = "/api/v1/webhooks/deliveries"
 ENDPOINT_TAG = "Webhook endpoints"
 LOG_TAG = "Webhook deliveries"
+EndpointId = Annotated[str, Path(description="The endpoint's `id` (`we_…`).")]
+DeliveryId = Annotated[str, Path(description="The delivery's `id` (`dlv_…`).")]
 
-EventName = Literal[
-    "*",
-    "payment.pending",
-    "payment.processing",
-    "payment.awaiting_verification",
-    "payment.completed",
-    "payment.failed",
-    "payment.cancelled",
-    "payment.expired",
-    "payment.refunded",
-    "payment.partially_refunded",
-    "link.visited",
-    "link.paid",
-]
-DeliveryStatus = Literal["pending", "retrying", "succeeded", "dead", "cancelled"]
-
-
-# ---- OpenAPI shapes (validation itself is in the service, so every bad field is reported) --
-
-
-class WebhookEndpointCreate(BaseModel):
-    url: str = Field(description="https:// URL (http:// is accepted in test mode only).",
-                     max_length=2048, examples=["https://shop.example/ownpay/webhooks"])
-    events: list[EventName] = Field(
-        default=["*"], description='Event types to receive, or ["*"] for all (the default).')
-    description: str | None = Field(default=None, max_length=500)
-
-
-class WebhookEndpointUpdate(BaseModel):
-    url: str | None = Field(default=None, max_length=2048)
-    events: list[EventName] | None = None
-    description: str | None = Field(default=None, max_length=500)
-    enabled: bool | None = Field(
-        default=None, description="false stops deliveries (already queued ones wait).")
-
-
-class WebhookEndpointOut(BaseModel):
-    id: str = Field(examples=["we_5f0c3a9e2b7d4c1a8e6f0b3d"])
-    url: str
-    events: list[str]
-    description: str | None
-    enabled: bool
-    mode: Literal["test", "live"]
-    created_at: str
-    updated_at: str
-    previous_secret_expires_at: str | None = Field(
-        description="While set, deliveries are also signed with the secret replaced by the "
-        "last rotation (a second, space-separated signature).")
-
-
-class WebhookEndpointWithSecret(WebhookEndpointOut):
-    secret: str = Field(description="The signing secret. Shown only in this response.",
-                        examples=["whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="])
-
-
-class WebhookEndpointList(BaseModel):
-    data: list[WebhookEndpointOut]
-
-
-class WebhookEndpointDeleted(BaseModel):
-    id: str
-    deleted: bool
-
-
-class WebhookAttemptOut(BaseModel):
-    number: int
-    started_at: str
-    duration_ms: int
-    success: bool
-    status_code: int | None
-    response_body: str | None = Field(description="The first 2 KiB of the receiver's answer.")
-    error: str | None = Field(description="Timeout, connection error, refused address, …")
-
-
-class WebhookDeliveryOut(BaseModel):
-    id: str = Field(description="Sent as X-OwnPay-Delivery; the same for every attempt.")
-    endpoint_id: str
-    event_id: str
-    event_type: str
-    transaction_id: str | None
-    mode: Literal["test", "live"]
-    status: DeliveryStatus
-    attempt_count: int
-    next_attempt_at: str | None
-    last_attempt_at: str | None
-    last_status_code: int | None
-    last_error: str | None
-    delivered_at: str | None
-    created_at: str
-
-
-class WebhookDeliveryDetail(WebhookDeliveryOut):
-    payload: dict[str, Any] = Field(description="The JSON body every attempt sends.")
-    attempts: list[WebhookAttemptOut]
-
-
-class WebhookDeliveryList(BaseModel):
-    data: list[WebhookDeliveryOut]
-    has_more: bool
-    next_cursor: str | None = Field(description="Pass as starting_after for the next page.")
-
-
-class WebhookTestRequest(BaseModel):
-    endpoint_id: str
-
-
-class WebhookTestResult(BaseModel):
-    endpoint_id: str
-    delivery_id: str
-    event: Literal["test.ping"]
-    success: bool = Field(description="true when the receiver answered 2xx in time.")
-    status_code: int | None
-    duration_ms: int
-    response_body: str | None
-    error: str | None
-
+# The error answers each route documents, with the texts the code sends.
+ENDPOINT_NOT_FOUND = not_found_example("Webhook endpoint not found.")
+DELIVERY_NOT_FOUND = not_found_example("Webhook delivery not found.")
+BAD_ENDPOINT = validation_example("Every bad field at once", {
+    "enable": ["Unknown field."],
+    "url": ["The URL must start with https:// (or http:// in test mode)."],
+    "events": ["Unknown event type(s): payment.done. Known: payment.pending, "
+               "payment.processing, payment.awaiting_verification, payment.completed, "
+               "payment.failed, payment.cancelled, payment.expired, payment.refunded, "
+               "payment.partially_refunded, refund.failed, link.visited, link.paid."],
+})
+LIVE_NEEDS_HTTPS = validation_example(
+    "A live-mode endpoint without https://", {"url": ["Live-mode endpoints must use https://."]})
+CREATE_ERRORS: dict[int, list[str | ErrorExample]] = {
+    400: [BAD_ENDPOINT, LIVE_NEEDS_HTTPS, "INVALID_JSON"],
+    409: ["WEBHOOK_ENDPOINT_LIMIT"],
+}
+UPDATE_ERRORS: dict[int, list[str | ErrorExample]] = {
+    400: [validation_example("An empty body", {"request": [
+              "Nothing to update: send url, events, description or enabled."]}),
+          LIVE_NEEDS_HTTPS, "INVALID_JSON"],
+    404: [ENDPOINT_NOT_FOUND],
+}
+LIST_ERRORS: dict[int, list[str | ErrorExample]] = {400: [
+    validation_example("Bad query parameters", {
+        "status": ["Input should be 'pending', 'retrying', 'succeeded', 'dead' or "
+                   "'cancelled'"],
+        "limit": ["Input should be greater than or equal to 1"]}),
+    validation_example("Unknown cursor", {"starting_after": ["Unknown delivery id."]}),
+]}
+RETRY_ERRORS: dict[int, list[str | ErrorExample]] = {
+    404: [DELIVERY_NOT_FOUND],
+    409: [
+        invalid_state_example("The delivery is being attempted right now.",
+                              "An attempt is in flight"),
+        invalid_state_example(
+            "The endpoint is disabled: enable it first (PATCH enabled=true).",
+            "Its endpoint is disabled"),
+        invalid_state_example("The delivery's endpoint was deleted; it cannot be sent again.",
+                              "Its endpoint was deleted"),
+    ],
+}
+TEST_ERRORS: dict[int, list[str | ErrorExample]] = {
+    400: [validation_example("No endpoint_id", {"endpoint_id": [
+              "The endpoint_id field is required."]}),
+          "INVALID_JSON"],
+    404: [ENDPOINT_NOT_FOUND],
+}
 
 def _body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -159,7 +120,8 @@ def _ctx(request: Request) -> AppContext:
 @router.post(
     ENDPOINTS, status_code=201, tags=[ENDPOINT_TAG], summary="Create a webhook endpoint",
     response_model=WebhookEndpointWithSecret,
-    responses=ErrorResponses(400, 401, 403, 409, 413, 415),
+    responses={201: {"description": "Created; `secret` is shown only now."},
+               **ErrorResponses(*JSON_BODY_ERRORS, codes=CREATE_ERRORS)},
     openapi_extra=_body(WebhookEndpointCreate),
 )
 async def create_webhook_endpoint(request: Request, principal: Admin, session: Session) -> Response:
@@ -182,7 +144,7 @@ async def create_webhook_endpoint(request: Request, principal: Admin, session: S
 
 @router.get(
     ENDPOINTS, tags=[ENDPOINT_TAG], summary="List webhook endpoints",
-    response_model=WebhookEndpointList, responses=ErrorResponses(401, 403),
+    response_model=WebhookEndpointList,
 )
 async def list_webhook_endpoints(principal: Admin, session: Session) -> Response:
     """All endpoints of the key's merchant and mode, oldest first. Secrets are never shown."""
@@ -193,9 +155,12 @@ async def list_webhook_endpoints(principal: Admin, session: Session) -> Response
 
 @router.get(
     ENDPOINTS + "/{endpoint_id}", tags=[ENDPOINT_TAG], summary="Retrieve a webhook endpoint",
-    response_model=WebhookEndpointOut, responses=ErrorResponses(401, 403, 404),
+    response_model=WebhookEndpointOut,
+    responses=ErrorResponses(codes={404: [ENDPOINT_NOT_FOUND]}),
 )
-async def get_webhook_endpoint(endpoint_id: str, principal: Admin, session: Session) -> Response:
+async def get_webhook_endpoint(
+    endpoint_id: EndpointId, principal: Admin, session: Session
+) -> Response:
     """One endpoint (without its secret). Other merchants' or modes' ids are 404."""
     endpoint = await service.get_endpoint(
         session, merchant_id=principal.merchant_id, mode=principal.mode, endpoint_id=endpoint_id
@@ -205,11 +170,12 @@ async def get_webhook_endpoint(endpoint_id: str, principal: Admin, session: Sess
 
 @router.patch(
     ENDPOINTS + "/{endpoint_id}", tags=[ENDPOINT_TAG], summary="Update a webhook endpoint",
-    response_model=WebhookEndpointOut, responses=ErrorResponses(400, 401, 403, 404, 413, 415),
+    response_model=WebhookEndpointOut,
+    responses=ErrorResponses(*JSON_BODY_ERRORS, codes=UPDATE_ERRORS),
     openapi_extra=_body(WebhookEndpointUpdate),
 )
 async def update_webhook_endpoint(
-    endpoint_id: str, request: Request, principal: Admin, session: Session
+    endpoint_id: EndpointId, request: Request, principal: Admin, session: Session
 ) -> Response:
     """Change `url`, `events`, `description` or `enabled` (only the fields sent).
 
@@ -226,9 +192,12 @@ async def update_webhook_endpoint(
 
 @router.delete(
     ENDPOINTS + "/{endpoint_id}", tags=[ENDPOINT_TAG], summary="Delete a webhook endpoint",
-    response_model=WebhookEndpointDeleted, responses=ErrorResponses(401, 403, 404),
+    response_model=WebhookEndpointDeleted,
+    responses=ErrorResponses(codes={404: [ENDPOINT_NOT_FOUND]}),
 )
-async def delete_webhook_endpoint(endpoint_id: str, principal: Admin, session: Session) -> Response:
+async def delete_webhook_endpoint(
+    endpoint_id: EndpointId, principal: Admin, session: Session
+) -> Response:
     """Stop sending to this endpoint and forget its secret. Its deliveries stay in the log;
     those not yet delivered become `cancelled`."""
     endpoint = await service.delete_endpoint(
@@ -240,10 +209,11 @@ async def delete_webhook_endpoint(endpoint_id: str, principal: Admin, session: S
 @router.post(
     ENDPOINTS + "/{endpoint_id}/rotate-secret", tags=[ENDPOINT_TAG],
     summary="Rotate a webhook endpoint's signing secret",
-    response_model=WebhookEndpointWithSecret, responses=ErrorResponses(401, 403, 404),
+    response_model=WebhookEndpointWithSecret,
+    responses=ErrorResponses(codes={404: [ENDPOINT_NOT_FOUND]}),
 )
 async def rotate_webhook_secret(
-    endpoint_id: str, request: Request, principal: Admin, session: Session
+    endpoint_id: EndpointId, request: Request, principal: Admin, session: Session
 ) -> Response:
     """Returns a new secret (shown only here). For the next 24 hours every delivery is signed
     with both the new and the old secret (two space-separated signatures, newest first),
@@ -260,16 +230,22 @@ async def rotate_webhook_secret(
 
 @router.get(
     DELIVERIES, tags=[LOG_TAG], summary="List webhook deliveries (the delivery log)",
-    response_model=WebhookDeliveryList, responses=ErrorResponses(400, 401, 403),
+    response_model=WebhookDeliveryList, responses=ErrorResponses(codes=LIST_ERRORS),
 )
 async def list_webhook_deliveries(
     principal: Reader,
     session: Session,
     status: Annotated[DeliveryStatus | None, Query(description="Only this status.")] = None,
-    event_type: Annotated[str | None, Query(max_length=64, examples=["payment.completed"])] = None,
-    transaction_id: Annotated[str | None, Query(max_length=24)] = None,
-    endpoint_id: Annotated[str | None, Query(max_length=32)] = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = service.DEFAULT_PAGE,
+    event_type: Annotated[str | None, Query(
+        max_length=64, examples=["payment.completed"], description="Only this event type.",
+    )] = None,
+    transaction_id: Annotated[str | None, Query(
+        max_length=24, description="Only events of this payment.")] = None,
+    endpoint_id: Annotated[str | None, Query(
+        max_length=32, description="Only deliveries to this endpoint.")] = None,
+    limit: Annotated[int, Query(
+        ge=1, le=service.MAX_PAGE, description=f"Page size, 1 to {service.MAX_PAGE}.",
+    )] = service.DEFAULT_PAGE,
     starting_after: Annotated[
         str | None, Query(max_length=32, description="`next_cursor` of the previous page.")
     ] = None,
@@ -292,9 +268,12 @@ async def list_webhook_deliveries(
 
 @router.get(
     DELIVERIES + "/{delivery_id}", tags=[LOG_TAG], summary="Retrieve a delivery with its attempts",
-    response_model=WebhookDeliveryDetail, responses=ErrorResponses(401, 403, 404),
+    response_model=WebhookDeliveryDetail,
+    responses=ErrorResponses(codes={404: [DELIVERY_NOT_FOUND]}),
 )
-async def get_webhook_delivery(delivery_id: str, principal: Reader, session: Session) -> Response:
+async def get_webhook_delivery(
+    delivery_id: DeliveryId, principal: Reader, session: Session
+) -> Response:
     """The delivery, the exact payload it sends and every attempt: status code, duration,
     the first 2 KiB of the receiver's answer and the error, if any."""
     found = await service.get_delivery(
@@ -307,9 +286,13 @@ async def get_webhook_delivery(delivery_id: str, principal: Reader, session: Ses
 @router.post(
     DELIVERIES + "/{delivery_id}/retry", status_code=202, tags=[LOG_TAG],
     summary="Replay a delivery now", response_model=WebhookDeliveryOut,
-    responses=ErrorResponses(401, 403, 404, 409),
+    responses={202: {"description": "Accepted: due now; the worker sends it within a "
+                     "moment."},
+               **ErrorResponses(codes=RETRY_ERRORS)},
 )
-async def retry_webhook_delivery(delivery_id: str, principal: Admin, session: Session) -> Response:
+async def retry_webhook_delivery(
+    delivery_id: DeliveryId, principal: Admin, session: Session
+) -> Response:
     """Make the delivery due now — dead-lettered ones included; the worker sends it within a
     moment (same `X-OwnPay-Delivery` id, fresh timestamp and signature). A dead-lettered
     delivery gets one more attempt. 409 `INVALID_STATE` while it is being attempted, or when
@@ -322,7 +305,8 @@ async def retry_webhook_delivery(delivery_id: str, principal: Admin, session: Se
 
 @router.post(
     "/api/v1/webhooks/tests", tags=[LOG_TAG], summary="Send a test event to an endpoint",
-    response_model=WebhookTestResult, responses=ErrorResponses(400, 401, 403, 404, 413, 415),
+    response_model=WebhookTestResult,
+    responses=ErrorResponses(*JSON_BODY_ERRORS, codes=TEST_ERRORS),
     openapi_extra=_body(WebhookTestRequest),
 )
 async def send_test_event(request: Request, principal: Admin) -> Response:
@@ -339,3 +323,69 @@ async def send_test_event(request: Request, principal: Admin) -> Response:
         endpoint_id=endpoint_id,
     )
     return json_response(200, result)
+
+
+# ---- the events OwnPay sends: documented as OpenAPI `webhooks`, never served ---------------
+
+events_router = APIRouter(tags=["Events sent to your endpoints"])
+_SIGNED_HEADERS = [
+    {"name": name, "in": "header", "required": True, "schema": {"type": "string"},
+     "description": description}
+    for name, description in (
+        ("X-OwnPay-Event", "The event type, as in the body's `event`."),
+        ("X-OwnPay-Delivery", "The delivery id (`dlv_…`): the same for every retry; "
+                              "deduplicate on it."),
+        ("X-OwnPay-Timestamp", "Unix seconds when this attempt was signed; reject it if more "
+                               "than 5 minutes from your clock."),
+        ("X-OwnPay-Signature", "`sha256=` + hex HMAC-SHA256 of `timestamp + \".\" + raw body` "
+                               "with the endpoint secret; several, space-separated, during a "
+                               "secret rotation."),
+        ("webhook-id", "Standard Webhooks: the same value as `X-OwnPay-Delivery`."),
+        ("webhook-timestamp", "Standard Webhooks: the same value as `X-OwnPay-Timestamp`."),
+        ("webhook-signature", "Standard Webhooks: `v1,<base64>`; several during a rotation."),
+    )
+]
+_RECEIVER_ANSWERS: dict[int | str, dict[str, Any]] = {
+    "2XX": {"description": "Received: any 2xx within 10 seconds ends the delivery."},
+    "default": {"description": "Anything else (or no answer in 10 s) is a failed attempt: "
+                "retried (by default after 5 min, 15 min, 1 h, 6 h, 12 h and 24 h), then "
+                "dead-lettered."},
+}
+_PAYMENT_EVENT_WHEN = {
+    "payment.pending": "A customer retries after a failed attempt (the link is still valid).",
+    "payment.processing": "The gateway accepted the payment but has not settled it yet.",
+    "payment.awaiting_verification": "A customer submitted an offline (`manual`) payment; an "
+    "operator must approve or reject it.",
+    "payment.completed": "The payment was verified with the gateway: fulfil the order.",
+    "payment.failed": "The attempt failed (declined, rejected by an operator, …).",
+    "payment.cancelled": "The customer or the merchant cancelled the payment.",
+    "payment.expired": "The link expired before the payment completed.",
+    "payment.partially_refunded": "A refund completed; money remains paid.",
+    "payment.refunded": "A refund completed and the whole amount is now refunded.",
+}
+
+
+def _document_event(name: str, body: type[BaseModel], description: str) -> None:
+    async def event(payload: Any) -> None:
+        """Documentation only: OwnPay POSTs this; it is not a route of the server."""
+
+    # The body's model is only known here, so the signature FastAPI reads is built here.
+    event.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("payload", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                           annotation=body)], return_annotation=None)
+    events_router.add_api_route(
+        name, event, methods=["POST"], summary=name, description=description,
+        status_code=200, response_model=None, responses=_RECEIVER_ANSWERS,
+        operation_id="event_" + name.replace(".", "_"),
+        openapi_extra={"parameters": _SIGNED_HEADERS},
+    )
+
+
+for _name, _when in _PAYMENT_EVENT_WHEN.items():
+    _document_event(_name, PaymentEvent, _when)
+_document_event("refund.failed", RefundFailedEvent,
+                "A refund failed (the gateway refused it, or an operator failed an offline "
+                "one): nothing went back to the customer and the amount is refundable again.")
+_document_event("test.ping", PingEvent,
+                "Sent only by `POST /api/v1/webhooks/tests`, to check a receiver; not stored "
+                "in the delivery log.")

@@ -1,0 +1,308 @@
+"""OpenAPI shapes of the webhooks API and of the events it sends.
+
+Validation itself is in the service, so that every bad field is reported at once; these
+models describe the same contract for ``/docs``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
+
+# Keep in step with ``service.EVENT_TYPES`` (a test compares them).
+EventName = Literal[
+    "*",
+    "payment.pending",
+    "payment.processing",
+    "payment.awaiting_verification",
+    "payment.completed",
+    "payment.failed",
+    "payment.cancelled",
+    "payment.expired",
+    "payment.refunded",
+    "payment.partially_refunded",
+    "refund.failed",
+    "link.visited",
+    "link.paid",
+]
+DeliveryStatus = Literal["pending", "retrying", "succeeded", "dead", "cancelled"]
+EVENTS_TEXT = ('Event types to receive, or `["*"]` for every type (including types added '
+               "later).")
+
+
+class WebhookEndpointCreate(BaseModel):
+    """Body of ``POST /api/v1/webhook-endpoints``. Unknown fields are a `VALIDATION_ERROR`."""
+
+    url: str = Field(
+        max_length=2048, examples=["https://shop.example/ownpay/webhooks"],
+        description="https:// URL (http:// is accepted in test mode only). Private, loopback "
+        "and other internal addresses are refused (unless the installation allows them).")
+    events: list[EventName] = Field(
+        default=["*"], description=EVENTS_TEXT + " Default `[\"*\"]`.")
+    description: str | None = Field(
+        default=None, max_length=500, examples=["order fulfilment"],
+        description="Your note about the endpoint.")
+
+
+class WebhookEndpointUpdate(BaseModel):
+    """Body of ``PATCH /api/v1/webhook-endpoints/{endpoint_id}``: only the fields sent
+    change; at least one is needed. Unknown fields are a `VALIDATION_ERROR`."""
+
+    url: str | None = Field(default=None, max_length=2048,
+                            description="A new URL (same rules as on creation).")
+    events: list[EventName] | None = Field(default=None, description=EVENTS_TEXT)
+    description: str | None = Field(default=None, max_length=500,
+                                    description="Your note; `null` clears it.")
+    enabled: bool | None = Field(
+        default=None, description="`false` stops new deliveries (already queued ones wait "
+        "until it is `true` again).")
+
+
+class WebhookEndpointOut(BaseModel):
+    """A webhook endpoint (never with its secret)."""
+
+    id: str = Field(examples=["we_5f0c3a9e2b7d4c1a8e6f0b3d"],
+                    description="The endpoint's id (`we_` + 24 hex digits).")
+    url: str = Field(description="Where events are POSTed.",
+                     examples=["https://shop.example/ownpay/webhooks"])
+    events: list[str] = Field(description='The subscribed event types, or `["*"]`.',
+                              examples=[["payment.completed", "payment.failed"]])
+    description: str | None = Field(description="Your note; `null` if none.")
+    enabled: bool = Field(description="Whether new events are delivered to it.")
+    mode: Literal["test", "live"] = Field(
+        description="The mode of the key that created it: it receives that mode's events "
+        "only.")
+    created_at: str = Field(description="ISO 8601 (UTC).", examples=["2024-06-15T14:00:00Z"])
+    updated_at: str = Field(description="ISO 8601 (UTC): the last change.")
+    previous_secret_expires_at: str | None = Field(
+        description="While set, deliveries are also signed with the secret replaced by the "
+        "last rotation (a second, space-separated signature); ISO 8601 (UTC).")
+
+
+class WebhookEndpointWithSecret(WebhookEndpointOut):
+    """The endpoint with its signing secret: only when created and when rotated."""
+
+    secret: str = Field(description="The signing secret. Shown only in this response.",
+                        examples=["whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="])
+
+
+class WebhookEndpointList(BaseModel):
+    """All endpoints of the key's merchant and mode."""
+
+    data: list[WebhookEndpointOut] = Field(description="Oldest first.")
+
+
+class WebhookEndpointDeleted(BaseModel):
+    """``DELETE`` answer."""
+
+    id: str = Field(description="The deleted endpoint's id.",
+                    examples=["we_5f0c3a9e2b7d4c1a8e6f0b3d"])
+    deleted: bool = Field(description="Always `true`.")
+
+
+class WebhookAttemptOut(BaseModel):
+    """One try of a delivery."""
+
+    number: int = Field(description="1 for the first attempt, then 2, 3, …")
+    started_at: str = Field(description="ISO 8601 (UTC).")
+    duration_ms: int = Field(description="From the start until the answer (or the error).")
+    success: bool = Field(description="`true` when the receiver answered 2xx in time.")
+    status_code: int | None = Field(
+        description="The receiver's HTTP status; `null` when there was no answer.")
+    response_body: str | None = Field(description="The first 2 KiB of the receiver's answer.")
+    error: str | None = Field(description="Timeout, connection error, refused address, …")
+
+
+class WebhookDeliveryOut(BaseModel):
+    """One event to one endpoint: every attempt of it shares the id."""
+
+    id: str = Field(description="Sent as `X-OwnPay-Delivery` and `webhook-id`; the same for "
+                    "every attempt.", examples=["dlv_0e4b7c2a9f1d3e5b6a8c7d9e"])
+    endpoint_id: str = Field(description="The endpoint it goes to.")
+    event_id: str = Field(description="The event's `id` (also in the body).",
+                          examples=["evt_5c1d9e7a3b2f4c6d8e0a1b2c"])
+    event_type: str = Field(description="The event type (also in `X-OwnPay-Event`).",
+                            examples=["payment.completed"])
+    transaction_id: str | None = Field(
+        description="The payment the event is about; `null` for events of no payment.")
+    mode: Literal["test", "live"] = Field(description="The event's mode.")
+    status: DeliveryStatus = Field(
+        description="`pending` (not attempted yet), `retrying` (failed; next try at "
+        "`next_attempt_at`), `succeeded`, `dead` (retry schedule exhausted; replayable) or "
+        "`cancelled` (its endpoint was deleted).")
+    attempt_count: int = Field(description="Attempts made so far.")
+    next_attempt_at: str | None = Field(
+        description="ISO 8601 (UTC) of the next try while `pending` or `retrying`.")
+    last_attempt_at: str | None = Field(description="ISO 8601 (UTC) of the last try.")
+    last_status_code: int | None = Field(description="The receiver's status at the last try.")
+    last_error: str | None = Field(description="The last try's error, if it had no answer.")
+    delivered_at: str | None = Field(description="ISO 8601 (UTC) once `succeeded`.")
+    created_at: str = Field(description="ISO 8601 (UTC): when the event was queued for it.")
+
+
+class WebhookDeliveryDetail(WebhookDeliveryOut):
+    """A delivery with its body and its attempts."""
+
+    payload: dict[str, Any] = Field(description="The JSON body every attempt sends.")
+    attempts: list[WebhookAttemptOut] = Field(description="Every attempt, oldest first.")
+
+
+class WebhookDeliveryList(BaseModel):
+    """One page of the delivery log."""
+
+    data: list[WebhookDeliveryOut] = Field(description="Deliveries, newest first.")
+    has_more: bool = Field(description="Whether another page follows.")
+    next_cursor: str | None = Field(
+        description="Pass as `starting_after` for the next page; `null` on the last page.")
+
+
+class WebhookTestRequest(BaseModel):
+    """Body of ``POST /api/v1/webhooks/tests``."""
+
+    endpoint_id: str = Field(description="The endpoint to ping (disabled ones too).",
+                             examples=["we_5f0c3a9e2b7d4c1a8e6f0b3d"])
+
+
+class WebhookTestResult(BaseModel):
+    """What the receiver answered to a `test.ping`."""
+
+    endpoint_id: str = Field(description="The pinged endpoint.")
+    delivery_id: str = Field(description="The `X-OwnPay-Delivery` id the ping carried (not "
+                             "kept in the delivery log).")
+    event: Literal["test.ping"] = Field(description="Always `test.ping`.")
+    success: bool = Field(description="`true` when the receiver answered 2xx in time.")
+    status_code: int | None = Field(
+        description="The receiver's HTTP status; `null` when there was no answer.")
+    duration_ms: int = Field(description="From the start until the answer (or the error).")
+    response_body: str | None = Field(description="The first 2 KiB of the receiver's answer.")
+    error: str | None = Field(description="Timeout, connection error, refused address, …")
+
+
+# ---- the events OwnPay sends (the OpenAPI document's `webhooks`) ------------------------------
+
+PAYMENT_EVENTS = (
+    "payment.pending",
+    "payment.processing",
+    "payment.awaiting_verification",
+    "payment.completed",
+    "payment.failed",
+    "payment.cancelled",
+    "payment.expired",
+    "payment.partially_refunded",
+    "payment.refunded",
+)
+PaymentEventName = Literal[
+    "payment.pending",
+    "payment.processing",
+    "payment.awaiting_verification",
+    "payment.completed",
+    "payment.failed",
+    "payment.cancelled",
+    "payment.expired",
+    "payment.partially_refunded",
+    "payment.refunded",
+]
+
+
+def _absent_unless_set(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # an optional field is left out, never sent as null
+
+
+def _sometimes(description: str, **extra: Any) -> Any:
+    """A payload field present only in some events (absent otherwise, never null)."""
+    return Field(default=None, description=description, json_schema_extra=_absent_unless_set,
+                 **extra)
+
+
+class RefundBrief(BaseModel):
+    """The refund that moved a payment to `partially_refunded` or `refunded`."""
+
+    id: str = Field(description="The refund's id.", examples=["rf_3c9a0e1b7d5f2a64"])
+    amount: float = Field(description="The refund's amount, major units.", examples=[25.5])
+    currency: str = Field(description="ISO 4217 code.", examples=["USD"])
+    reason: str | None = Field(description="The reason given when it was created.")
+    status: Literal["completed"] = Field(description="Always `completed`.")
+
+
+class PaymentEvent(BaseModel):
+    """Body of every `payment.*` event: the spec's `payment.completed` fields plus `id`,
+    `mode`, `created_at`, `metadata` and the fields of the event's status."""
+
+    id: str = Field(description="The event's id; the same in every delivery of it.",
+                    examples=["evt_5c1d9e7a3b2f4c6d8e0a1b2c"])
+    event: PaymentEventName = Field(description="`payment.<status>`: the new status.")
+    transaction_id: str = Field(description="The payment.", examples=["txn_9f2c3a4b5d6e7f8a"])
+    order_id: str = Field(description="Your order reference.",
+                          examples=["ORDER-20240615-001"])
+    amount: float = Field(description="The payment's amount, major units.", examples=[99.99])
+    currency: str = Field(description="ISO 4217 code.", examples=["USD"])
+    status: str = Field(description="The payment's new status.", examples=["completed"])
+    paid_at: str | None = Field(description="ISO 8601 (UTC) once the payment completed; "
+                                "else `null`.", examples=["2024-06-15T14:22:45Z"])
+    gateway: str = Field(description="The gateway slug.", examples=["stripe"])
+    mode: Literal["test", "live"] = Field(description="The payment's mode.")
+    created_at: str = Field(description="ISO 8601 (UTC): when the event happened.",
+                            examples=["2024-06-15T14:22:45Z"])
+    metadata: dict[str, Any] = Field(description="Your key-value pairs (`{}` if none).")
+    pending_at: str | SkipJsonSchema[None] = _sometimes(
+        "`payment.pending` (a failed attempt retried): when.")
+    processing_at: str | SkipJsonSchema[None] = _sometimes("`payment.processing`: when.")
+    awaiting_verification_at: str | SkipJsonSchema[None] = _sometimes(
+        "`payment.awaiting_verification`: when the customer submitted an offline payment.")
+    failed_at: str | SkipJsonSchema[None] = _sometimes("`payment.failed`: when.")
+    cancelled_at: str | SkipJsonSchema[None] = _sometimes("`payment.cancelled`: when.")
+    expired_at: str | SkipJsonSchema[None] = _sometimes("`payment.expired`: when.")
+    partially_refunded_at: str | SkipJsonSchema[None] = _sometimes(
+        "`payment.partially_refunded`: when.")
+    refunded_at: str | SkipJsonSchema[None] = _sometimes("`payment.refunded`: when.")
+    reason: str | SkipJsonSchema[None] = _sometimes(
+        "`payment.failed` and `payment.cancelled`: why, when known.",
+        examples=["card_declined"])
+    provider_transaction_id: str | SkipJsonSchema[None] = _sometimes(
+        "The provider's transaction id, once known.", examples=["ch_3PQ9xYz"])
+    refunded_amount: float | SkipJsonSchema[None] = _sometimes(
+        "`payment.partially_refunded` and `payment.refunded`: all completed refunds so far, "
+        "major units.", examples=[25.5])
+    refund: RefundBrief | SkipJsonSchema[None] = _sometimes(
+        "`payment.partially_refunded` and `payment.refunded`: the refund that just "
+        "completed.")
+
+
+class RefundFailedEvent(BaseModel):
+    """Body of `refund.failed`: a refund gave no money back; its amount is refundable
+    again. `amount` and `status` are the refund's, not the payment's."""
+
+    id: str = Field(description="The event's id; the same in every delivery of it.",
+                    examples=["evt_2d4f6a8c0e1b3d5f7a9c1e3b"])
+    event: Literal["refund.failed"] = Field(description="Always `refund.failed`.")
+    refund_id: str = Field(description="The refund.", examples=["rf_3c9a0e1b7d5f2a64"])
+    transaction_id: str = Field(description="The payment it was refunding.",
+                                examples=["txn_9f2c3a4b5d6e7f8a"])
+    order_id: str = Field(description="The payment's order reference.",
+                          examples=["ORDER-20240615-001"])
+    amount: float = Field(description="The refund's amount, major units.", examples=[25.5])
+    currency: str = Field(description="ISO 4217 code.", examples=["USD"])
+    status: Literal["failed"] = Field(description="The refund's status: always `failed`.")
+    reason: str | None = Field(description="Why it failed (the refund's `failure_reason`).",
+                               examples=["customer account closed"])
+    gateway: str = Field(description="The gateway that was asked.", examples=["stripe"])
+    mode: Literal["test", "live"] = Field(description="The refund's mode.")
+    refunded_amount: float = Field(
+        description="The payment's completed refunds so far (this one not included), major "
+        "units.", examples=[0])
+    metadata: dict[str, Any] = Field(description="The payment's key-value pairs (`{}` if "
+                                     "none).")
+    created_at: str = Field(description="ISO 8601 (UTC): when it failed.",
+                            examples=["2024-06-16T09:00:05Z"])
+
+
+class PingEvent(BaseModel):
+    """Body of `test.ping`, sent only by ``POST /api/v1/webhooks/tests``."""
+
+    id: str = Field(description="A fresh event id.", examples=["evt_7b9d1f3a5c7e9b1d3f5a7c9e"])
+    event: Literal["test.ping"] = Field(description="Always `test.ping`.")
+    endpoint_id: str = Field(description="The pinged endpoint.")
+    mode: Literal["test", "live"] = Field(description="The endpoint's mode.")
+    created_at: str = Field(description="ISO 8601 (UTC).")
