@@ -121,12 +121,6 @@ CAN_ANSWER: dict[tuple[str, str], set[str]] = {
 # overrides with its own code.
 NEVER_SENT = {"BAD_REQUEST", "CONFLICT"}
 
-# The transactions routes belong to work in progress elsewhere (src/ownpay/transactions/ is
-# not edited here): their response schemas lack field descriptions and their default error
-# examples are not their real texts.  ``test_pending_exceptions_are_still_needed`` fails as
-# soon as one of these is fixed, so the exception is removed with it.
-PENDING_SCHEMAS = {"TransactionOut", "TransactionDetail", "TransactionList"}
-PENDING_PARAMETERS = {("GET", "/api/v1/transactions/{transaction_id}", "transaction_id")}
 TRANSACTIONS = "/api/v1/transactions"
 
 # Documented examples the generic checks below cannot provoke, each with the reason.
@@ -149,10 +143,6 @@ UNPROVOKED: dict[tuple[str, str, str], str] = {
         "a race with the worker",
     ("POST", DELIVERIES + "/{delivery_id}/retry", "An attempt is in flight"):
         "a race with a worker's lease",
-    ("GET", TRANSACTIONS, "Every bad field at once (the spec's example)"): "pending transactions",
-    ("GET", TRANSACTIONS + "/export", "Every bad field at once (the spec's example)"):
-        "pending transactions",
-    ("GET", TRANSACTIONS + "/{transaction_id}", "Unknown path"): "pending transactions",
 }
 PLACEHOLDERS = {
     "transaction_id": "txn_0000000000000000",
@@ -499,26 +489,14 @@ def _described(where: str, schema: dict[str, Any]) -> list[str]:
 async def test_every_field_and_parameter_is_described(spec: dict[str, Any]) -> None:
     bare: list[str] = []
     for name, schema in spec["components"]["schemas"].items():
-        if name not in PENDING_SCHEMAS:
-            bare += _described(name, schema)
+        bare += _described(name, schema)
     for method, path, op in all_operations(spec):
         for media in op.get("requestBody", {}).get("content", {}).values():
             bare += _described(f"{method} {path} body", resolve(spec, media["schema"]))
         for p in op.get("parameters", []):
-            if not p.get("description") and (method, path, p["name"]) not in PENDING_PARAMETERS:
+            if not p.get("description"):
                 bare.append(f"{method} {path} parameter {p['name']}")
     assert bare == []
-
-
-async def test_pending_exceptions_are_still_needed(spec: dict[str, Any]) -> None:
-    """Fails once the transactions docs are fixed: then drop the PENDING_ exceptions."""
-    for name in PENDING_SCHEMAS:
-        assert _described(name, spec["components"]["schemas"][name]), (
-            f"{name} is fully described now: remove it from PENDING_SCHEMAS")
-    for method, path, name in PENDING_PARAMETERS:
-        params = {p["name"]: p for p in spec["paths"][path][method.lower()]["parameters"]}
-        assert not params[name].get("description"), (
-            f"{method} {path} {name} is described now: remove it from PENDING_PARAMETERS")
 
 
 async def test_events_are_documented_and_the_event_enum_matches_the_service(
@@ -629,8 +607,6 @@ async def test_every_documented_error_example_is_a_real_answer(
             await check(method, path, headers=headers)
         for scope in by_route[(method, path)]:
             await check(method, path, headers=bearer(lacking[scope]))
-        if path.startswith(TRANSACTIONS):
-            continue  # pending: see PENDING_SCHEMAS
         if "UNSUPPORTED_MEDIA_TYPE" in codes:
             await check(method, path, content=b"{}", headers={**m.auth(),
                                                             "Content-Type": "text/plain"})
@@ -670,6 +646,14 @@ async def test_every_documented_error_example_is_a_real_answer(
         ("POST", "/api/v1/webhooks/tests", {"json": {}}),
         ("PUT", "/api/v1/fee-rules", {"json": {"gateway": "nope", "percent": 200,
                                                "flat": 0.3}}),
+    ] + [
+        (method, path, kw) for path in (TRANSACTIONS, TRANSACTIONS + "/export") for method, kw in (
+            ("GET", {"params": {"status": "paid", "amount_min": "1"}}),
+            ("GET", {"params": {"stauts": "completed"}}),
+        )
+    ] + [
+        ("GET", TRANSACTIONS, {"params": {"limit": 500}}),
+        ("GET", TRANSACTIONS, {"params": {"cursor": "not-ours"}}),
     ] + [
         ("POST", path, {"json": {"reason": 5}}) for path in (
             INTENTS + "/{transaction_id}/cancel", INTENTS + "/{transaction_id}/approve",

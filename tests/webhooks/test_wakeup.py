@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from ownpay.db import utcnow
 from ownpay.payments.models import PaymentIntent
-from ownpay.webhooks.events import record_payment_event
+from ownpay.webhooks.events import record_event, record_payment_event
 from ownpay.worker import run_worker
 from tests.conftest import MerchantKeys, server_env
 from tests.webhooks.conftest import Contexts, add_endpoint, client_for, create_intent, move
@@ -102,3 +103,15 @@ async def test_notify_wakes_a_separate_worker_process(
         assert {json.loads(r.body)["transaction_id"] for r in got} == set(txns)
     finally:
         stop(worker)
+
+
+async def test_every_kind_of_event_wakes_the_worker(contexts: Contexts, shop: MerchantKeys) -> None:
+    """Not only payment status events: e.g. ``refund.failed`` goes through the same door."""
+    ctx = contexts(worker_interval=LONG_POLL)
+    ctx.outbox_wakeup.clear()
+    async with ctx.sessions() as s, s.begin():
+        await record_event(
+            s, merchant_id=shop.id, mode="test", event_type="refund.failed", payment_id=None,
+            payload={"refund_id": "rf_0000000000000000"}, now=utcnow(),
+        )
+    assert ctx.outbox_wakeup.is_set()

@@ -6,12 +6,14 @@ Everything is scoped to the API key's merchant and mode.  Query parameters are p
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
 from starlette.responses import Response, StreamingResponse
 
 from ownpay.context import AppContext
 from ownpay.db import utcnow
-from ownpay.errors import ErrorResponses, json_response
+from ownpay.errors import ErrorResponses, json_response, not_found_example, validation_example
 from ownpay.payments.endpoints import Reader, Session
 from ownpay.transactions import export, schemas, service
 from ownpay.transactions.schemas import (
@@ -23,10 +25,28 @@ from ownpay.transactions.schemas import (
 
 router = APIRouter(prefix="/api/v1/transactions", tags=["Transactions"])
 
+TransactionId = Annotated[str, Path(description="The transaction's id (`txn_…`).")]
+FILTER_ERRORS = [
+    validation_example("Bad filters, every one at once", {
+        "status": ["Unknown status 'paid'; use one of: " + ", ".join(schemas.states.STATUSES)
+                   + "."],
+        "amount_min": ["The amount_min is in major units of a currency: give currency too."],
+    }),
+    validation_example("A misspelt parameter (never silently ignored)",
+                       {"stauts": ["Unknown parameter."]}),
+]
+LIST_ERRORS = {400: [
+    *FILTER_ERRORS,
+    validation_example("A bad page size", {"limit": [
+        f"The limit must be a whole number from 1 to {schemas.MAX_LIMIT}."]}),
+    validation_example("A cursor that is not ours", {"cursor": [
+        "The cursor is not valid: pass next_cursor of the previous page unchanged."]}),
+]}
+
 
 @router.get(
     "", summary="List transactions", response_model=TransactionList,
-    responses=ErrorResponses(400, 401, 403),
+    responses=ErrorResponses(codes=LIST_ERRORS),
     openapi_extra={"parameters": schemas.openapi_parameters(FILTER_PARAMETERS, PAGE_PARAMETERS)},
 )
 async def list_transactions(request: Request, principal: Reader, session: Session) -> Response:
@@ -48,7 +68,7 @@ async def list_transactions(request: Request, principal: Reader, session: Sessio
     responses={
         200: {"description": "RFC 4180 CSV with a header row, newest first.",
               "content": {"text/csv": {"schema": {"type": "string"}}}},
-        **ErrorResponses(400, 401, 403),
+        **ErrorResponses(codes={400: FILTER_ERRORS}),
     },
     openapi_extra={"parameters": schemas.openapi_parameters(FILTER_PARAMETERS)},
 )
@@ -73,9 +93,11 @@ async def export_transactions(request: Request, principal: Reader) -> Response:
 
 @router.get(
     "/{transaction_id}", summary="Retrieve a transaction", response_model=TransactionDetail,
-    responses=ErrorResponses(401, 403, 404),
+    responses=ErrorResponses(codes={404: [not_found_example("Payment intent not found.")]}),
 )
-async def get_transaction(transaction_id: str, principal: Reader, session: Session) -> Response:
+async def get_transaction(
+    transaction_id: TransactionId, principal: Reader, session: Session
+) -> Response:
     """The listing's fields plus the status history. Another merchant's or mode's id is 404."""
     body = await service.get_transaction(
         session, merchant_id=principal.merchant_id, mode=principal.mode,

@@ -326,31 +326,38 @@ def parse_filters(items: Iterable[tuple[str, str]]) -> TransactionFilters:
 
 
 class TransactionOut(BaseModel):
-    transaction_id: str = Field(examples=["txn_9f2c3a4b5d6e7f8a"])
+    """One payment as the transaction listing shows it."""
+
+    transaction_id: str = Field(description="OwnPay's id of the payment.",
+                                examples=["txn_9f2c3a4b5d6e7f8a"])
     status: str = Field(description=", ".join(states.STATUSES))
     mode: str = Field(description="test or live")
-    gateway: str
+    gateway: str = Field(description="The gateway slug the payment was created for.")
     amount: float = Field(description="Major units, as a JSON number.")
-    currency: str
+    currency: str = Field(description="ISO 4217 code, upper case.")
     fee: float | None = Field(description="Our fee (major units), set when the payment "
                               "completes.")
     net_amount: float | None = Field(description="amount - fee, set when the payment completes.")
     refunded_amount: float = Field(description="Sum of completed refunds (major units).")
-    order_id: str
-    customer: Customer
-    description: str | None
-    metadata: dict[str, Any] | None
+    order_id: str = Field(description="The merchant's order reference.")
+    customer: Customer = Field(description="Who pays: name, email, phone.")
+    description: str | None = Field(description="Shown on the checkout page.")
+    metadata: dict[str, Any] | None = Field(description="The merchant's key-value pairs.")
     created_at: str = Field(description="ISO 8601, UTC.")
     paid_at: str | None = Field(description="ISO 8601, UTC; when the payment completed.")
 
 
 class TransactionDetail(TransactionOut):
-    status_history: list[StatusChange]
+    """One transaction with every status change it went through."""
+
+    status_history: list[StatusChange] = Field(description="Oldest first, from creation on.")
 
 
 class TransactionList(BaseModel):
-    data: list[TransactionOut]
-    has_more: bool
+    """One page of transactions, newest first."""
+
+    data: list[TransactionOut] = Field(description="At most `limit` transactions.")
+    has_more: bool = Field(description="Whether another page follows.")
     next_cursor: str | None = Field(
         description="Pass as `cursor` (with the same filters) for the next page; null on the "
         "last page."

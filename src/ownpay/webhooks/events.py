@@ -60,18 +60,10 @@ async def record_payment_event(
     event_id = ids.event_id()
     payload = payment_event_payload(intent, event_type, event_id=event_id, now=now, reason=reason)
     payload.update(extra or {})
-    await session.execute(
-        insert(OutboxEvent).values(
-            id=event_id,
-            merchant_id=intent.merchant_id,
-            mode=intent.mode,
-            type=event_type,
-            payment_id=intent.id,
-            payload=payload,
-            created_at=now,
-        )
+    await _insert(
+        session, event_id=event_id, merchant_id=intent.merchant_id, mode=intent.mode,
+        event_type=event_type, payment_id=intent.id, payload=payload, now=now,
     )
-    await note_outbox_write(session)
     return event_id
 
 
@@ -89,10 +81,30 @@ async def record_event(
     delivery order.  ``id``, ``event`` and ``created_at`` are filled in here."""
     event_id = ids.event_id()
     body = {"id": event_id, "event": event_type, **payload, "created_at": iso_required(now)}
+    await _insert(
+        session, event_id=event_id, merchant_id=merchant_id, mode=mode, event_type=event_type,
+        payment_id=payment_id, payload=body, now=now,
+    )
+    return event_id
+
+
+async def _insert(
+    session: AsyncSession,
+    *,
+    event_id: str,
+    merchant_id: int,
+    mode: str,
+    event_type: str,
+    payment_id: str | None,
+    payload: dict[str, Any],
+    now: datetime,
+) -> None:
+    """The one way an event enters the outbox: in the caller's transaction, and the worker
+    is woken once that transaction commits."""
     await session.execute(
         insert(OutboxEvent).values(
             id=event_id, merchant_id=merchant_id, mode=mode, type=event_type,
-            payment_id=payment_id, payload=body, created_at=now,
+            payment_id=payment_id, payload=payload, created_at=now,
         )
     )
-    return event_id
+    await note_outbox_write(session)
