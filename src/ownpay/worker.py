@@ -26,15 +26,26 @@ log = structlog.get_logger("ownpay.worker")
 
 
 async def expire_due(ctx: AppContext) -> int:
-    """Expire pending intents past ``expires_at``; returns how many this worker moved."""
+    """Settle pending intents past ``expires_at``; returns how many are no longer pending.
+
+    Provider-aware (``service.expire_overdue``): a payment whose provider object may still
+    take money is asked about and cancelled first, and one the provider took is completed
+    (or moved to processing) instead of expired.  A provider that cannot be asked leaves
+    the payment pending; it is asked again after ``reconcile_after`` seconds and expired,
+    flagged for an operator, ``service.EXPIRY_UNCONFIRMED_AFTER`` past ``expires_at``.
+    """
     now = utcnow()
+    waiting = service.expiry_backoff.waiting(now)
     async with ctx.sessions() as session:
-        due = await service.due_for_expiry(session, now=now)
+        due = await service.due_for_expiry(session, now=now, exclude=waiting)
     moved = 0
     for intent in due:
-        async with ctx.sessions() as session, session.begin():
-            if await service.expire_if_due(session, intent, actor="worker:expiry", now=now):
-                moved += 1
+        try:
+            after = await service.expire_overdue(ctx, intent, actor="worker:expiry", now=now)
+        except Exception as exc:  # noqa: BLE001 - one payment's trouble must not stop the sweep
+            log.warning("expiry_failed", payment_id=intent.id, error=str(exc))
+            continue
+        moved += int(after.status != "pending")
     return moved
 
 
@@ -111,7 +122,7 @@ async def run_worker(ctx: AppContext, *, stop: asyncio.Event) -> None:
             except Exception as exc:  # noqa: BLE001
                 log.error("worker_iteration_failed", error=str(exc))
             ticks += 1
-            await _sleep_until(stop, wake, timeout=interval)
+            await _sleep_until(stop, wake, seconds=interval)
     finally:
         if listener is not None:
             listener.cancel()
@@ -119,11 +130,11 @@ async def run_worker(ctx: AppContext, *, stop: asyncio.Event) -> None:
                 await listener
 
 
-async def _sleep_until(stop: asyncio.Event, wake: asyncio.Event, *, timeout: float) -> None:
-    """Return after ``timeout`` seconds, or earlier when ``stop`` or ``wake`` is set."""
+async def _sleep_until(stop: asyncio.Event, wake: asyncio.Event, *, seconds: float) -> None:
+    """Return after ``seconds``, or earlier when ``stop`` or ``wake`` is set."""
     waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())}
     try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for waiter in waiters:
             waiter.cancel()

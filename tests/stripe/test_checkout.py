@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from ownpay.context import AppContext
+from tests.conftest import intent_body
 from tests.stripe.helpers import (
     CARD_3DS,
     CARD_DECLINED,
@@ -167,14 +168,13 @@ async def test_currencies_are_sent_in_stripes_unit(
 async def test_amount_stripe_cannot_represent_is_refused_clearly(
     ctx: AppContext, client: httpx.AsyncClient, standin: StandIn
 ) -> None:
+    # Refused when the intent is created (validate_amount; more cases in
+    # test_create_validation.py), so no customer ever reaches a page that cannot charge it.
     merchant = await stripe_merchant(ctx, standin)
-    txn = await create_intent(client, merchant, currency="KWD", amount="12.345")
-    r = await client.get(f"/checkout/{txn}")
-    assert r.status_code == 200
-    assert "This amount cannot be paid by card" in r.text and "12.345 KWD" in r.text
-    assert 'id="stripe-card-form"' not in r.text and "stripe-checkout.js" not in r.text
-    got = await api_intent(client, merchant, txn)
-    assert got["status"] == "pending" and got["provider_reference"] is None
+    body = intent_body(gateway="stripe", currency="KWD", amount="12.345")
+    r = await client.post("/api/v1/payment-intents", json=body, headers=merchant.auth())
+    assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR"
+    assert "12.345 KWD cannot be charged exactly" in r.json()["errors"]["amount"][0]
 
 
 @pytest.mark.parametrize(

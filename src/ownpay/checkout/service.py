@@ -67,10 +67,13 @@ def cancel_url_for(intent: PaymentIntent) -> str:
 
 
 async def load(ctx: AppContext, transaction_id: str, *, expire: bool = True) -> Loaded:
-    """The payment behind a link; an overdue pending one is expired on the spot."""
+    """The payment behind a link.  An overdue pending one is settled on the spot the way the
+    worker does it (``payments.expire_overdue``: the provider is asked, and its object
+    cancelled, before the payment expires); while the provider cannot be asked it stays
+    pending -- no longer payable -- and the page says so."""
     if not ids.is_transaction_id(transaction_id):
         raise CheckoutNotFound()
-    async with ctx.sessions() as session, session.begin():
+    async with ctx.sessions() as session:
         row = (
             await session.execute(
                 select(PaymentIntent, Merchant)
@@ -78,13 +81,11 @@ async def load(ctx: AppContext, transaction_id: str, *, expire: bool = True) -> 
                 .where(PaymentIntent.id == transaction_id)
             )
         ).first()
-        if row is None:
-            raise CheckoutNotFound()
-        intent, merchant = row
-        if expire and intent.status == states.PENDING and intent.expires_at <= utcnow():
-            moved = await payments.expire_if_due(session, intent, actor="checkout", now=utcnow())
-            if moved is not None:
-                intent = moved
+    if row is None:
+        raise CheckoutNotFound()
+    intent, merchant = row
+    if expire and intent.status == states.PENDING and intent.expires_at <= utcnow():
+        intent = await payments.expire_overdue(ctx, intent, actor="checkout")
     return Loaded(intent=intent, merchant=merchant, adapter=registry.get(intent.gateway))
 
 

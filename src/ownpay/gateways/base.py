@@ -190,6 +190,20 @@ class RefundResult:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class ProviderRefund:
+    """One refund of a payment as the provider holds it (see ``Gateway.list_refunds``),
+    whoever made it: OwnPay, or someone in the provider's dashboard."""
+
+    provider_refund_id: str
+    outcome: Outcome  # SUCCEEDED, PROCESSING, FAILED or UNKNOWN, as in RefundResult
+    amount_minor: int | None  # in our minor units; None when it has no exact equivalent
+    currency: str
+    # Our refund id when OwnPay sent it (e.g. from the provider object's metadata).
+    refund_id: str | None = None
+    reason: str | None = None
+
+
 class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pick theirs
     """Base class for adapters.  Override what the gateway supports; the defaults refuse."""
 
@@ -207,6 +221,11 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
     # whose first request may or may not have arrived.
     idempotent_refunds: ClassVar[bool] = False
     supports_status_query: ClassVar[bool] = False
+    # ``list_refunds`` reports every refund the provider holds for a payment, so refunds
+    # made outside OwnPay (the provider's dashboard) reach our books.  Declare it only if
+    # the listing tells OwnPay's refunds apart (``ProviderRefund.refund_id``): a refund of
+    # ours it cannot recognise would be booked a second time.
+    supports_refund_listing: ClassVar[bool] = False
     supports_webhooks: ClassVar[bool] = False
     # Two-step providers (bKash): the customer authorises, then we capture exactly once.
     supports_capture: ClassVar[bool] = False
@@ -246,6 +265,13 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
     def currency_supported(self, currency: str) -> bool:
         return self.currencies is None or currency.upper() in self.currencies
 
+    def validate_amount(self, amount_minor: int, currency: str) -> str | None:
+        """Why the provider cannot charge exactly this amount (a readable sentence), or None.
+
+        Asked when a payment intent is created, after ``currency_supported``: an amount the
+        gateway cannot represent is refused then, not on the customer's checkout page."""
+        return None
+
     async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
         """What the checkout page shows (or where it redirects) to start a payment."""
         raise NotImplementedError
@@ -271,6 +297,26 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
     async def query_status(self, ctx: GatewayContext, payment: PaymentView) -> VerifiedResult:
         """Current provider status of the payment (reconciliation)."""
         return VerifiedResult(outcome=Outcome.UNKNOWN, reason="status query not supported")
+
+    async def cancel_provider_payment(
+        self, ctx: GatewayContext, payment: PaymentView
+    ) -> VerifiedResult:
+        """Make sure the provider's object for this payment can no longer take money; the
+        core calls it (no transaction open) before it expires a pending payment that has a
+        ``provider_reference``, after ``query_status`` said nothing was paid.
+
+        Returns CANCELLED when nothing can be charged any more (cancelled now, cancelled
+        before, or nothing to cancel); SUCCEEDED or PROCESSING, verified as ``query_status``
+        would, when the provider took the money first (the core then applies that instead
+        of expiring); UNKNOWN when it cannot tell.  Raises GatewayError when the provider
+        cannot be reached (the payment then stays pending and is tried again).
+
+        The default is for providers whose objects cannot be completed without us (bKash:
+        an unexecuted payment is never executed once our link has expired)."""
+        return VerifiedResult(
+            outcome=Outcome.CANCELLED, provider_reference=payment.provider_reference,
+            reason="nothing to cancel at the provider",
+        )
 
     async def parse_webhook(
         self, ctx: GatewayContext, headers: Mapping[str, str], body: bytes
@@ -310,3 +356,11 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
         UNKNOWN when the provider cannot tell (or has no record of it): the core then keeps
         the refund pending, and re-sends it only if ``idempotent_refunds``."""
         return RefundResult(outcome=Outcome.UNKNOWN, reason="refund query not supported")
+
+    async def list_refunds(
+        self, ctx: GatewayContext, payment: PaymentView
+    ) -> list[ProviderRefund]:
+        """Every refund the provider holds for this payment, newest first, with amounts in
+        our minor units (only when ``supports_refund_listing``).  Raises GatewayError when
+        the provider cannot be asked."""
+        raise NotImplementedError

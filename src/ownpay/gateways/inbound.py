@@ -49,6 +49,7 @@ from ownpay.merchants.service import ActiveGateway
 from ownpay.payments import service as payments
 from ownpay.payments import states
 from ownpay.payments.models import PaymentIntent
+from ownpay.refunds.service import sync_provider_refunds
 
 log = structlog.get_logger("ownpay.gateways.inbound")
 
@@ -265,6 +266,11 @@ async def _settle_payment(
                 outcome = "ATTENTION: paid at the provider, not completed here; " + outcome
                 log.error("provider_paid_payment_not_completed", gateway=account.gateway,
                           payment_id=intent.id, status=after.status, event_id=event.event_id)
+                payments.flag_for_operator(
+                    session, gateway=account.gateway,
+                    kind="paid_after_expiry" if after.status == states.EXPIRED
+                    else "paid_not_completed",
+                )
         await _mark(session, record_id, payment_id=intent.id, outcome=outcome)
     log.info("provider_webhook_processed", gateway=account.gateway, event_id=event.event_id,
              payment_id=intent.id, outcome=outcome)
@@ -273,13 +279,18 @@ async def _settle_payment(
 async def on_provider_refund(
     ctx: AppContext, *, account: ActiveGateway, payment_id: str, event: ProviderEvent
 ) -> str:
-    """Hook for refunds reported by the provider (Stripe ``charge.refunded``).
+    """A provider reports a refund of one of our payments (Stripe ``charge.refunded``, …).
 
-    Refunds are built in ``ownpay.refunds``; until that module reconciles provider-side
-    refunds here, the event is only recorded (``provider_events``) and logged for the
-    operator.  Returns the outcome text stored on the event row.
+    The event body decides nothing: the refunds service re-lists the payment's refunds at
+    the provider, settles those OwnPay sent and books those made outside OwnPay (e.g. in
+    the provider's dashboard), each exactly once.  Returns the outcome text stored on the
+    event row; a GatewayError (provider unreachable, or booking deferred) leaves the event
+    unprocessed for the provider's retry.
     """
     log.info("provider_refund_event", gateway=account.gateway, merchant_id=account.merchant_id,
              mode=account.mode, payment_id=payment_id, event_id=event.event_id,
              details=dict(event.details))
-    return f"{event.type}: recorded only (provider refund reconciliation not wired in yet)"
+    summary = await sync_provider_refunds(
+        ctx, payment_id, actor=f"gateway:{account.gateway} webhook"
+    )
+    return f"{event.type}: {summary}"

@@ -38,13 +38,14 @@ from ownpay.gateways.base import (
     PaymentView,
     ProviderEvent,
     ProviderEventKind,
+    ProviderRefund,
     RefundResult,
     VerifiedResult,
     WebhookRejected,
 )
 
 if TYPE_CHECKING:
-    from stripe.params import PaymentIntentCreateParams, RefundCreateParams
+    from stripe.params import PaymentIntentCreateParams, RefundCreateParams, RefundListParams
 
 log = structlog.get_logger("ownpay.gateways.stripe")
 
@@ -74,7 +75,15 @@ _PAYMENT_EVENTS = frozenset({
     "payment_intent.processing",
     "payment_intent.canceled",
 })
-_REFUND_EVENTS = frozenset({"charge.refunded"})
+# Refund events (on the charge or on the refund object): re-list the payment's refunds.
+_REFUND_EVENTS = frozenset({
+    "charge.refunded",
+    "charge.refund.updated",
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
+})
+_REFUND_PAGES = 10  # at most 1,000 refunds of one payment are read per listing
 
 GENERIC_DECLINE = "Your card was declined. Please try another card."
 # Stripe decline/error codes -> what the customer reads.  Codes that should not be revealed
@@ -330,6 +339,7 @@ class StripeGateway(Gateway):
     supports_refund_query = True
     idempotent_refunds = True  # our refund id is the Stripe idempotency key
     supports_status_query = True
+    supports_refund_listing = True
     supports_webhooks = True
     works_without_javascript = False
 
@@ -368,6 +378,14 @@ class StripeGateway(Gateway):
         if errors:
             raise ConfigInvalid(errors)
         return creds, out
+
+    def validate_amount(self, amount_minor: int, currency: str) -> str | None:
+        """The same conversion the charge and the refunds use, so the rule lives once."""
+        try:
+            to_stripe_amount(amount_minor, currency)
+        except AmountNotRepresentable as exc:
+            return str(exc)
+        return None
 
     def describe_failure(self, reason: str | None) -> str | None:
         if reason and reason.startswith("Stripe declined: "):
@@ -550,6 +568,48 @@ class StripeGateway(Gateway):
                 return VerifiedResult(outcome=Outcome.UNKNOWN, provider_reference=pi_id,
                                       reason=f"unmapped Stripe status {status!r}")
 
+    async def cancel_provider_payment(
+        self, ctx: GatewayContext, payment: PaymentView
+    ) -> VerifiedResult:
+        """Cancel the PaymentIntent before our link expires it: a customer still in 3-D
+        Secure can then no longer complete it.  Stripe refuses to cancel one that succeeded
+        (or is processing) meanwhile; its current state then decides."""
+        pi_id = payment.provider_reference
+        if not pi_id:
+            return VerifiedResult(outcome=Outcome.CANCELLED, reason="no Stripe PaymentIntent")
+        client = _client(ctx)
+        try:
+            pi = await _call("cancel", client.v1.payment_intents.cancel_async(pi_id))
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404:
+                return VerifiedResult(
+                    outcome=Outcome.CANCELLED, provider_reference=pi_id,
+                    reason=f"Stripe has no PaymentIntent {pi_id} on this account",
+                )
+            log.info("stripe_cancel_refused", payment_id=payment.transaction_id,
+                     code=exc.code, status=exc.http_status)
+            try:
+                pi = await _call("retrieve", client.v1.payment_intents.retrieve_async(pi_id))
+            except stripe.InvalidRequestError as again:
+                return VerifiedResult(
+                    outcome=Outcome.UNKNOWN, provider_reference=pi_id,
+                    reason=f"Stripe refused to cancel {pi_id} and to show it: "
+                           f"{again.code or again.http_status}",
+                )
+        status = _str(pi.get("status"))
+        if status == "canceled":
+            return VerifiedResult(
+                outcome=Outcome.CANCELLED, provider_reference=pi_id,
+                reason=f"Stripe PaymentIntent {pi_id} canceled",
+            )
+        result = self.map_payment_intent(pi, payment)
+        if result.outcome in (Outcome.SUCCEEDED, Outcome.PROCESSING):
+            return result
+        return VerifiedResult(
+            outcome=Outcome.UNKNOWN, provider_reference=pi_id,
+            reason=f"Stripe did not cancel PaymentIntent {pi_id} (status {status!r})",
+        )
+
     # ---- provider webhooks ---------------------------------------------------------------
 
     async def parse_webhook(
@@ -581,18 +641,13 @@ class StripeGateway(Gateway):
                 reference=_str(_metadata(obj).get("transaction_id")) or None,
             )
         if event_type in _REFUND_EVENTS:
-            currency = _str(obj.get("currency")).upper()
+            # Informational only: the refunds are re-listed from Stripe before anything is
+            # booked (the body may be stale or reordered).
             return ProviderEvent(
                 event_id=event_id, type=event_type, kind=ProviderEventKind.REFUND,
                 provider_reference=_object_id(obj.get("payment_intent")),
                 reference=_str(_metadata(obj).get("transaction_id")) or None,
-                details={
-                    "charge": _str(obj.get("id")),
-                    "currency": currency,
-                    "amount_refunded_minor": from_stripe_amount(obj.get("amount_refunded"),
-                                                                currency) if currency else None,
-                    "fully_refunded": bool(obj.get("refunded")),
-                },
+                details={"object": _str(obj.get("object")), "id": _str(obj.get("id"))},
             )
         return ProviderEvent(event_id=event_id, type=event_type, kind=ProviderEventKind.IGNORED)
 
@@ -665,6 +720,43 @@ class StripeGateway(Gateway):
                 return self.map_refund(item)
         return RefundResult(outcome=Outcome.UNKNOWN,
                             reason="Stripe has no refund with this id (yet)")
+
+    async def list_refunds(
+        self, ctx: GatewayContext, payment: PaymentView
+    ) -> list[ProviderRefund]:
+        """``GET /v1/refunds?payment_intent=…``, every page (bounded): refunds made in
+        Stripe's dashboard included.  Ours carry our refund id in their metadata."""
+        if not payment.provider_reference:
+            return []
+        client = _client(ctx)
+        found: list[ProviderRefund] = []
+        params: RefundListParams = {"payment_intent": payment.provider_reference, "limit": 100}
+        for _ in range(_REFUND_PAGES):
+            try:
+                page = await _call("refund list", client.v1.refunds.list_async(params))
+            except stripe.InvalidRequestError as exc:
+                raise GatewayError(f"Stripe refund listing refused: {exc.code or exc.http_status}",
+                                   retryable=False) from exc
+            items = [item for item in page.get("data") or [] if isinstance(item, Mapping)]
+            for item in items:
+                refund_id = _str(item.get("id"))
+                if not refund_id:
+                    continue
+                currency = _str(item.get("currency")).upper()
+                mapped = self.map_refund(item)
+                found.append(ProviderRefund(
+                    provider_refund_id=refund_id,
+                    outcome=mapped.outcome,
+                    amount_minor=from_stripe_amount(item.get("amount"), currency)
+                    if currency else None,
+                    currency=currency,
+                    refund_id=_str(_metadata(item).get("refund_id")) or None,
+                    reason=mapped.reason,
+                ))
+            if not page.get("has_more") or not items:
+                break
+            params = {**params, "starting_after": _str(items[-1].get("id"))}
+        return found
 
     @staticmethod
     def map_refund(data: Mapping[str, Any]) -> RefundResult:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,6 +19,7 @@ from typing import Any, cast
 
 import orjson
 import structlog
+from prometheus_client import Counter
 from sqlalchemy import Insert, Table, and_, bindparam, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -36,7 +37,7 @@ from ownpay.errors import (
     ValidationFailed,
 )
 from ownpay.gateways import registry
-from ownpay.gateways.base import Outcome, PaymentView, VerifiedResult
+from ownpay.gateways.base import Gateway, GatewayError, Outcome, PaymentView, VerifiedResult
 from ownpay.ledger import service as ledger
 from ownpay.merchants.auth import Principal
 from ownpay.merchants.service import ActiveGateway, find_active_gateway
@@ -50,6 +51,29 @@ log = structlog.get_logger("ownpay.payments")
 
 IDEMPOTENCY_TTL = timedelta(hours=48)
 _ORDER_PAID_STATUSES = ("completed", "refunded", "partially_refunded")
+
+# A pending payment past ``expires_at`` whose provider cannot be asked (outage, gateway
+# disabled, an answer that settles nothing) stays pending, because it may have been paid;
+# this long after ``expires_at`` it is expired anyway, flagged for an operator.
+EXPIRY_UNCONFIRMED_AFTER = timedelta(hours=24)
+EXPIRED_REASON = "payment link expired"
+ATTENTION = "ATTENTION: "
+
+# Money a provider holds that OwnPay could not book or confirm (docs/operations.md).
+PAYMENTS_NEEDING_ATTENTION = Counter(
+    "ownpay_payments_attention_total",
+    "Payments an operator must look at: paid after expiry, expired unconfirmed, mismatches",
+    ["gateway", "kind"],
+)
+
+
+def flag_for_operator(session: AsyncSession | None, *, gateway: str, kind: str) -> None:
+    """Count a payment that needs an operator (after the commit when a session is given)."""
+    counter = PAYMENTS_NEEDING_ATTENTION.labels(gateway=gateway, kind=kind)
+    if session is None:
+        counter.inc()
+    else:
+        metrics.after_commit(session, counter.inc)
 
 
 class IllegalTransition(InvalidState):
@@ -109,10 +133,9 @@ async def create_intent(
     new, errors = validate_create(body, max_minor=ctx.settings.max_amount_minor)
     gateway_slug = body.get("gateway") if isinstance(body.get("gateway"), str) else None
     adapter = registry.get(gateway_slug.strip()) if gateway_slug else None
-    if adapter is not None and new is not None and not adapter.currency_supported(new.currency):
-        allowed = ", ".join(sorted(adapter.currencies or ()))
-        errors = {"currency": [f"Gateway '{adapter.slug}' accepts only: {allowed}."]}
-        new = None
+    if adapter is not None and new is not None:
+        errors = _gateway_refusals(adapter, new.amount_minor, new.currency)
+        new = None if errors else new
     if new is None:
         raise ValidationFailed(errors=errors)
 
@@ -188,6 +211,15 @@ async def create_intent(
             raise
         return replay
     return ApiResult(201, response_bytes)
+
+
+def _gateway_refusals(adapter: Gateway, amount_minor: int, currency: str) -> dict[str, list[str]]:
+    """What the chosen gateway cannot charge, asked through its declared checks."""
+    if not adapter.currency_supported(currency):
+        allowed = ", ".join(sorted(adapter.currencies or ()))
+        return {"currency": [f"Gateway '{adapter.slug}' accepts only: {allowed}."]}
+    reason = adapter.validate_amount(amount_minor, currency)
+    return {"amount": [reason]} if reason else {}
 
 
 _INSERT_COLUMNS = (
@@ -584,7 +616,9 @@ async def review_manual(
     return moved
 
 
-async def retry(session: AsyncSession, intent: PaymentIntent, *, now: datetime) -> PaymentIntent | None:
+async def retry(
+    session: AsyncSession, intent: PaymentIntent, *, now: datetime
+) -> PaymentIntent | None:
     """A failed attempt may be retried by the customer while the link has not expired."""
     return await transition(
         session, payment_id=intent.id, merchant_id=intent.merchant_id, expected=states.FAILED,
@@ -595,24 +629,201 @@ async def retry(session: AsyncSession, intent: PaymentIntent, *, now: datetime) 
 
 
 async def expire_if_due(
-    session: AsyncSession, intent: PaymentIntent, *, actor: str, now: datetime
+    session: AsyncSession, intent: PaymentIntent, *, actor: str, now: datetime,
+    reason: str = EXPIRED_REASON,
 ) -> PaymentIntent | None:
+    """The compare-and-set ``pending -> expired`` alone.  Callers that may face a provider
+    object use :func:`expire_overdue`, which asks the provider first."""
     if intent.status != states.PENDING or intent.expires_at > now:
         return None
     return await transition(
         session, payment_id=intent.id, merchant_id=intent.merchant_id, expected=states.PENDING,
-        to=states.EXPIRED, actor=actor, reason="payment link expired",
-        only_if_expired_at=now, now=now,
+        to=states.EXPIRED, actor=actor, reason=reason, only_if_expired_at=now, now=now,
     )
 
 
-async def due_for_expiry(session: AsyncSession, *, now: datetime, limit: int = 200) -> list[PaymentIntent]:
+# ---- provider-aware expiry ----------------------------------------------------------------
+#
+# A payment is expired only when its provider cannot take the money any more.  For a
+# pending payment with a provider object (``provider_reference``) whose adapter can be
+# asked: query the provider (no transaction open); if it says succeeded or processing,
+# apply that instead; otherwise ask the adapter to cancel the provider's object, and expire
+# only once that is done -- unless the cancel found the money taken, which is applied.  An
+# undecided payment stays pending and is asked again ``reconcile_after`` seconds later (by
+# this process; see :class:`ExpiryBackoff`), for at most ``EXPIRY_UNCONFIRMED_AFTER``.
+
+
+class ExpiryBackoff:
+    """When each payment whose provider left its expiry undecided may be asked again.
+
+    Process-local on purpose: it only spares a provider (and the worker's loop) repeated
+    questions during an outage; another process asking once more is harmless, because
+    every step is a compare-and-set."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._until: dict[str, datetime] = {}
+
+    def waiting(self, now: datetime) -> list[str]:
+        """Payments not to be asked yet (forgetting those whose wait is over)."""
+        for payment_id, until in list(self._until.items()):
+            if until <= now:
+                del self._until[payment_id]
+        return list(self._until)
+
+    def is_waiting(self, payment_id: str, now: datetime) -> bool:
+        until = self._until.get(payment_id)
+        return until is not None and until > now
+
+    def defer(self, payment_id: str, until: datetime) -> None:
+        if len(self._until) >= self.MAX_ENTRIES and payment_id not in self._until:
+            self._until.pop(min(self._until, key=self._until.__getitem__))
+        self._until[payment_id] = until
+
+    def forget(self, payment_id: str) -> None:
+        self._until.pop(payment_id, None)
+
+
+expiry_backoff = ExpiryBackoff()
+
+
+def needs_provider_before_expiry(intent: PaymentIntent, adapter: Gateway | None) -> bool:
+    return bool(
+        adapter is not None and intent.provider_reference and adapter.supports_status_query
+    )
+
+
+async def expire_overdue(
+    ctx: AppContext, intent: PaymentIntent, *, actor: str, now: datetime | None = None
+) -> PaymentIntent:
+    """Expire an overdue pending payment the provider has not taken; returns the payment as
+    it now stands (expired, completed, processing, or still pending when undecided)."""
+    from ownpay.checkout.gateway_calls import gateway_context_for  # imports this module
+
+    now = now or utcnow()
+    if intent.status != states.PENDING or intent.expires_at > now:
+        return intent
+    adapter = registry.get(intent.gateway)
+    if adapter is None or not needs_provider_before_expiry(intent, adapter):
+        return await _expire(ctx, intent, actor=actor, now=now, reason=EXPIRED_REASON)
+    if expiry_backoff.is_waiting(intent.id, now):
+        return await _unconfirmed(ctx, intent, actor=actor, now=now, detail=None)
+    try:
+        gctx, slug = await gateway_context_for(ctx, intent)
+        view = payment_view(intent, slug)
+        result = await adapter.query_status(gctx, view)
+        if result.outcome not in (Outcome.SUCCEEDED, Outcome.PROCESSING):
+            result = await adapter.cancel_provider_payment(gctx, view)
+    except (GatewayError, GatewayNotFound) as exc:
+        log.warning("expiry_provider_unavailable", payment_id=intent.id, error=str(exc))
+        return await _unconfirmed(ctx, intent, actor=actor, now=now,
+                                  detail=f"provider could not be asked: {exc}")
+    match result.outcome:
+        case Outcome.SUCCEEDED | Outcome.PROCESSING:
+            after = await _paid_at_expiry(ctx, intent, result, actor=actor, now=now)
+        case Outcome.CANCELLED:
+            detail = f"{EXPIRED_REASON}; {result.reason}" if result.reason else EXPIRED_REASON
+            after = await _expire(ctx, intent, actor=actor, now=now, reason=detail)
+        case (Outcome.PENDING | Outcome.UNKNOWN | Outcome.FAILED | Outcome.AUTHORIZED
+              | Outcome.AWAITING_VERIFICATION):
+            return await _unconfirmed(ctx, intent, actor=actor, now=now,
+                                      detail=result.reason or f"provider said {result.outcome}")
+    expiry_backoff.forget(intent.id)
+    return after
+
+
+async def _expire(
+    ctx: AppContext, intent: PaymentIntent, *, actor: str, now: datetime, reason: str
+) -> PaymentIntent:
+    async with ctx.sessions() as session, session.begin():
+        moved = await expire_if_due(session, intent, actor=actor, now=now, reason=reason)
+        if moved is not None:
+            return moved
+        fresh = await session.get(PaymentIntent, intent.id, populate_existing=True)
+        assert fresh is not None  # noqa: S101 - payments are never deleted
+        return fresh
+
+
+async def _unconfirmed(
+    ctx: AppContext, intent: PaymentIntent, *, actor: str, now: datetime, detail: str | None
+) -> PaymentIntent:
+    """The provider did not settle it (``detail``; None: not asked, it is waiting): keep
+    it pending, or past the bound, expire it flagged for an operator."""
+    if now >= intent.expires_at + EXPIRY_UNCONFIRMED_AFTER:
+        hours = int(EXPIRY_UNCONFIRMED_AFTER.total_seconds() // 3600)
+        reason = (f"{EXPIRED_REASON} without the provider's confirmation after {hours} h "
+                  f"({detail or 'no answer'}); {ATTENTION}check the payment at the provider")
+        after = await _expire(ctx, intent, actor=actor, now=now, reason=reason)
+        if after.status == states.EXPIRED:
+            expiry_backoff.forget(intent.id)
+            log.error("payment_expired_unconfirmed", payment_id=intent.id,
+                      gateway=intent.gateway, detail=detail)
+            flag_for_operator(None, gateway=intent.gateway, kind="expired_unconfirmed")
+        return after
+    if detail is not None:
+        expiry_backoff.defer(intent.id, now + timedelta(seconds=ctx.settings.reconcile_after))
+        log.info("expiry_deferred", payment_id=intent.id, detail=detail)
+    async with ctx.sessions() as session:
+        fresh = await session.get(PaymentIntent, intent.id)
+    assert fresh is not None  # noqa: S101
+    return fresh
+
+
+async def _paid_at_expiry(
+    ctx: AppContext, intent: PaymentIntent, result: VerifiedResult, *, actor: str,
+    now: datetime,
+) -> PaymentIntent:
+    """The provider took (or is taking) the money: record that instead of expiring."""
+    async with ctx.sessions() as session, session.begin():
+        fresh = await session.get(PaymentIntent, intent.id, populate_existing=True)
+        assert fresh is not None  # noqa: S101
+        if fresh.status != states.PENDING:
+            return fresh
+        if result.outcome is Outcome.SUCCEEDED:
+            after = await apply_result(session, fresh, result, actor=actor, now=now)
+            if after.status != states.PENDING:
+                return after
+            # Money taken that does not match the payment: it can never complete, and the
+            # provider will not take more.  Stop the link, loudly.
+            reason = (f"{EXPIRED_REASON}; {ATTENTION}the provider reports a payment that does "
+                      f"not match ({_mismatch(fresh, result)}): refund it at the provider")
+            moved = await expire_if_due(session, fresh, actor=actor, now=now, reason=reason)
+            if moved is not None:
+                flag_for_operator(session, gateway=fresh.gateway, kind="mismatch_at_expiry")
+                return moved
+            await session.refresh(fresh)
+            return fresh
+        # Processing at the provider: money is moving, so the payment must not expire.  The
+        # link's time is over, but reconciliation settles processing payments.
+        values = {"provider_reference": result.provider_reference} \
+            if result.provider_reference else None
+        moved = await transition(
+            session, payment_id=fresh.id, merchant_id=fresh.merchant_id,
+            expected=states.PENDING, to=states.PROCESSING, actor=actor,
+            reason=f"{result.reason or 'processing at the provider'} (found at expiry)",
+            values=values, now=now,
+        )
+        if moved is not None:
+            return moved
+        await session.refresh(fresh)
+        return fresh
+
+
+async def due_for_expiry(
+    session: AsyncSession, *, now: datetime, exclude: Sequence[str] = (), limit: int = 200
+) -> list[PaymentIntent]:
+    """Pending payments past ``expires_at``, leaving out ``exclude`` (payments whose
+    provider is not to be asked again yet, so they never starve the others)."""
+    P = PaymentIntent  # noqa: N806
     stmt = (
-        select(PaymentIntent)
-        .where(PaymentIntent.status == states.PENDING, PaymentIntent.expires_at <= now)
-        .order_by(PaymentIntent.expires_at)
+        select(P)
+        .where(P.status == states.PENDING, P.expires_at <= now)
+        .order_by(P.expires_at)
         .limit(limit)
     )
+    if exclude:
+        stmt = stmt.where(P.id.not_in(list(exclude)))
     return list(await session.scalars(stmt))
 
 

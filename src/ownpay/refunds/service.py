@@ -42,7 +42,7 @@ from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.errors import ApiError, GatewayNotFound, InvalidState, NotFound, ValidationFailed
 from ownpay.gateways import registry
-from ownpay.gateways.base import Gateway, Outcome, RefundResult
+from ownpay.gateways.base import Gateway, GatewayError, Outcome, ProviderRefund, RefundResult
 from ownpay.ledger import service as ledger
 from ownpay.merchants.auth import Principal
 from ownpay.payments import service as payments
@@ -67,6 +67,7 @@ from ownpay.webhooks.events import record_event
 log = structlog.get_logger("ownpay.refunds")
 
 CREATE_REFUND = "refunds.create"
+PROVIDER_ACTOR = "provider"  # refunds made at the provider, outside OwnPay
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 MAX_BACKOFF = 3600.0
@@ -804,3 +805,126 @@ async def reconcile_payment(ctx: AppContext, payment_id: str) -> int:
         after = await _reconcile_one(ctx, refund, now=now)
         settled += int(after.status != PENDING)
     return settled
+
+
+# ---- refunds the provider reports (its webhooks) --------------------------------------------
+#
+# The provider's list of a payment's refunds is the truth: one of ours it reports settled is
+# settled here; one nobody sent through OwnPay (made in the provider's dashboard) becomes a
+# refund record of ours, created by ``provider``, with the payment's status, event and
+# ledger journal -- under the payment's row lock, once per provider refund id, however
+# often and however concurrently the provider reports it.
+
+
+class ProviderRefundsDeferred(GatewayError):
+    """The provider's refunds cannot be booked yet; the provider's event stays unprocessed
+    (the webhook is answered 503) so the provider sends it again later."""
+
+
+async def sync_provider_refunds(ctx: AppContext, payment_id: str, *, actor: str) -> str:
+    """Re-list the payment's refunds at its provider and bring our books in line.
+
+    Returns a summary for the provider event's row.  Raises GatewayError (or
+    :class:`ProviderRefundsDeferred`) when it must be tried again later."""
+    async with ctx.sessions() as session:
+        payment = await session.get(PaymentIntent, payment_id)
+    assert payment is not None  # noqa: S101 - found by the caller
+    adapter = registry.get(payment.gateway)
+    if adapter is None or not adapter.supports_refund_listing:
+        return "recorded only (this gateway cannot list its refunds)"
+    gctx, slug = await gateway_context_for(ctx, payment)
+    listed = await adapter.list_refunds(gctx, payments.payment_view(payment, slug))
+    async with ctx.sessions() as session:
+        ours = list(await session.scalars(select(Refund).where(Refund.payment_id == payment_id)))
+    by_id = {r.id: r for r in ours}
+    by_provider_id = {r.provider_refund_id: r for r in ours if r.provider_refund_id}
+    notes: list[str] = []
+    outside: list[ProviderRefund] = []
+    for item in listed:
+        mine = by_id.get(item.refund_id or "") or by_provider_id.get(item.provider_refund_id)
+        if mine is None:
+            if item.outcome in (Outcome.SUCCEEDED, Outcome.PROCESSING):
+                outside.append(item)
+            continue
+        if mine.status != PENDING:
+            continue
+        final = item.outcome in (Outcome.SUCCEEDED, Outcome.FAILED)
+        if final or (item.outcome is Outcome.PROCESSING and mine.stage != PROCESSING):
+            after = await record_outcome(ctx, mine.id, RefundResult(
+                outcome=item.outcome, provider_refund_id=item.provider_refund_id,
+                reason=item.reason,
+            ), actor=actor)
+            notes.append(f"refund {mine.id} {after.status}")
+    for item in reversed(outside):  # the provider lists newest first; book oldest first
+        notes.append(await _book_provider_refund(ctx, payment_id, item))
+    return "; ".join(notes) or "nothing to book"
+
+
+async def _book_provider_refund(ctx: AppContext, payment_id: str, item: ProviderRefund) -> str:
+    """Record a refund made at the provider (once per provider refund id)."""
+    pid = item.provider_refund_id
+    now = utcnow()
+    async with ctx.sessions() as session, session.begin():
+        payment = await _lock_payment(session, payment_id)
+        booked = await session.scalar(
+            select(Refund.id).where(Refund.payment_id == payment_id,
+                                    Refund.provider_refund_id == pid)
+        )
+        if booked is not None:
+            return f"provider refund {pid} already booked as {booked}"
+        amount = item.amount_minor
+        if amount is None or amount <= 0 or item.currency.upper() != payment.currency:
+            log.error("provider_refund_unbookable", payment_id=payment_id,
+                      provider_refund_id=pid, currency=item.currency, amount_minor=amount)
+            payments.flag_for_operator(None, gateway=payment.gateway, kind="refund_not_booked")
+            return (f"ATTENTION: provider refund {pid} ({amount} {item.currency}) cannot be "
+                    f"booked against a {payment.currency} payment")
+        shown = f"{money.to_major(amount, payment.currency)} {payment.currency}"
+        if payment.status in (states.PENDING, states.PROCESSING):
+            # Paid at the provider, but its payment event has not been applied here yet.
+            raise ProviderRefundsDeferred(
+                f"provider refund {pid}: payment {payment_id} is still {payment.status} here")
+        if payment.status not in states.REFUNDABLE:
+            if payment.status != states.REFUNDED:
+                log.warning("provider_refund_of_unbooked_payment", payment_id=payment_id,
+                            provider_refund_id=pid, status=payment.status)
+                return (f"provider refund {pid} of {shown}: the payment is {payment.status} "
+                        "here (never booked as paid), nothing to book")
+        remaining = payment.amount_minor - payment.refunded_minor - payment.refund_reserved_minor
+        if payment.status == states.REFUNDED or amount > remaining:
+            if payment.refund_reserved_minor > 0:
+                # A refund of ours in flight holds part of the amount; the provider refused
+                # it or will: book this once that one is settled.
+                raise ProviderRefundsDeferred(
+                    f"provider refund {pid} of {shown} does not fit next to refunds in flight")
+            log.error("provider_refund_exceeds_books", payment_id=payment_id,
+                      provider_refund_id=pid, amount_minor=amount, remaining_minor=remaining)
+            payments.flag_for_operator(None, gateway=payment.gateway, kind="refund_not_booked")
+            return (f"ATTENTION: provider refund {pid} of {shown} exceeds what is left to "
+                    f"refund here ({money.to_major(max(remaining, 0), payment.currency)} "
+                    f"{payment.currency}); nothing booked")
+        refund = Refund(
+            id=new_refund_id(), merchant_id=payment.merchant_id, mode=payment.mode,
+            payment_id=payment.id, gateway=payment.gateway, amount_minor=amount,
+            currency=payment.currency, reason=f"refunded at the provider ({pid})"[:500],
+            status=PENDING, stage=PROCESSING, provider_refund_id=pid,
+            created_by=PROVIDER_ACTOR, send_count=0, check_count=0, created_at=now,
+            updated_at=now,
+            # Still settling at the provider: the worker asks about it like one of ours.
+            next_check_at=None if item.outcome is Outcome.SUCCEEDED else now + _lease(ctx),
+        )
+        session.add(refund)
+        await session.flush()
+        P = PaymentIntent  # noqa: N806
+        await session.execute(
+            update(P).where(P.id == payment.id, P.merchant_id == payment.merchant_id)
+            .values(refund_reserved_minor=P.refund_reserved_minor + amount, updated_at=now)
+        )
+        if item.outcome is Outcome.SUCCEEDED:
+            done = await complete(session, refund.id, provider_refund_id=pid,
+                                  actor=PROVIDER_ACTOR, now=now)
+            assert done is not None  # noqa: S101 - inserted pending just now, under the lock
+    log.info("provider_refund_booked", refund_id=refund.id, payment_id=payment_id,
+             provider_refund_id=pid, amount_minor=amount, outcome=str(item.outcome))
+    state = "completed" if item.outcome is Outcome.SUCCEEDED else "pending at the provider"
+    return f"provider refund {pid} of {shown} booked as {refund.id} ({state})"
