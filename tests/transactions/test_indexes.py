@@ -144,3 +144,37 @@ async def test_migration_0005_goes_down_and_up(backend: str, tmp_path: Path) -> 
         await engine.dispose()
         if backend != "sqlite":
             await _drop_pg_database(PG_URL, url)
+
+
+PAID_ORDERS = "ix_payment_intents_paid_orders"
+
+
+async def test_create_intent_order_check_probes_only_paid_orders(
+    ctx: AppContext, client: httpx.AsyncClient, world: World,
+) -> None:
+    """Migration 0006: the "order already paid" probe of POST /payment-intents uses the
+    partial index of paid orders (a PostgreSQL planner without statistics once chose a
+    listing index and filtered every intent of the merchant, so creates slowed as the table
+    grew)."""
+    captured: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+               executemany: bool) -> None:
+        if statement.startswith("INSERT INTO payment_intents"):
+            captured.append((statement, parameters))
+
+    body = {"amount": "5.00", "currency": "USD", "order_id": "ORD-1", "gateway": "sandbox",
+            "customer_name": "Jane", "customer_email": "jane@example.com",
+            "return_url": "https://shop.example/back"}
+    engine = ctx.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        r = await client.post("/api/v1/payment-intents", json=body, headers=world.a.auth())
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert r.status_code in (201, 409), r.text
+    (sent,) = captured
+    shown = await plan(ctx, *sent)
+    assert PAID_ORDERS in shown, shown
+    for listing in (MAIN, STATUS, GATEWAY, EMAIL, ORDER):
+        assert listing not in shown, shown

@@ -20,6 +20,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ownpay.db import Base, UTCDateTime, utcnow
 from ownpay.merchants.models import BigId
 
+# A payment that has taken the customer's money for its order: a new intent for that order
+# is refused (ORDER_ALREADY_PAID).  Literal SQL on purpose: the create-intent check uses
+# exactly this text, so both engines' planners can prove it implies the partial index
+# ``ix_payment_intents_paid_orders``'s predicate (a bound IN list could not be matched).
+PAID_ORDER_CONDITION = (
+    "status IN ('completed', 'partially_refunded', 'refunded') AND order_id IS NOT NULL"
+)
+
 
 class PaymentIntent(Base):
     __tablename__ = "payment_intents"
@@ -47,6 +55,14 @@ class PaymentIntent(Base):
             "merchant_id", "mode", "customer_email", "created_at", "id",
         ),
         Index("ix_payment_intents_status_expires", "status", "expires_at"),
+        # The create-intent "order already paid" check (migration 0006): only paid rows, so
+        # it stays a one-row probe however many intents a merchant has, and no planner
+        # without statistics can prefer walking a listing index instead.
+        Index(
+            "ix_payment_intents_paid_orders", "order_id", "merchant_id", "mode",
+            sqlite_where=text(PAID_ORDER_CONDITION),
+            postgresql_where=text(PAID_ORDER_CONDITION),
+        ),
         Index(
             "uq_payment_intents_provider_txn",
             "merchant_id",

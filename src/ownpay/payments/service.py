@@ -20,7 +20,7 @@ from typing import Any, cast
 import orjson
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import Insert, Table, and_, bindparam, delete, exists, insert, select, update
+from sqlalchemy import Insert, Table, and_, bindparam, delete, exists, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -42,7 +42,12 @@ from ownpay.ledger import service as ledger
 from ownpay.merchants.auth import Principal
 from ownpay.merchants.service import ActiveGateway, find_active_gateway
 from ownpay.payments import states
-from ownpay.payments.models import IdempotencyRecord, PaymentIntent, PaymentStatusHistory
+from ownpay.payments.models import (
+    PAID_ORDER_CONDITION,
+    IdempotencyRecord,
+    PaymentIntent,
+    PaymentStatusHistory,
+)
 from ownpay.payments.schemas import validate_create
 from ownpay.timefmt import iso, iso_required
 from ownpay.webhooks.events import record_payment_event
@@ -50,7 +55,6 @@ from ownpay.webhooks.events import record_payment_event
 log = structlog.get_logger("ownpay.payments")
 
 IDEMPOTENCY_TTL = timedelta(hours=48)
-_ORDER_PAID_STATUSES = ("completed", "refunded", "partially_refunded")
 
 # A pending payment past ``expires_at`` whose provider cannot be asked (outage, gateway
 # disabled, an answer that settles nothing) stays pending, because it may have been paid;
@@ -241,7 +245,7 @@ def _insert_unless_order_paid() -> Insert:
         table.c.merchant_id == bindparam("merchant_id"),
         table.c.mode == bindparam("mode"),
         table.c.order_id == bindparam("order_id"),
-        table.c.status.in_(_ORDER_PAID_STATUSES),
+        text(PAID_ORDER_CONDITION),
     )
     values = select(*[bindparam(name, type_=table.c[name].type) for name in _INSERT_COLUMNS])
     return insert(table).from_select(list(_INSERT_COLUMNS), values.where(~already_paid))
