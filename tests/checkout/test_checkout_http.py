@@ -252,6 +252,25 @@ async def test_branding_and_manual_markdown(client, ctx) -> None:
     assert "img-src 'self' data: https://cdn.brand.example" in r.headers["content-security-policy"]
 
 
+async def test_the_gateway_accounts_display_name_names_the_method(client, ctx) -> None:
+    from ownpay.merchants import service as merchants
+
+    m = await create_merchant(ctx)
+    async with ctx.sessions() as s, s.begin():
+        row = await merchants.get_merchant(s, m.slug)
+        await merchants.enable_gateway(s, ctx.keyring, merchant=row, mode="test", gateway="manual",
+                                       values={"instructions": "Pay at the desk."},
+                                       display_name="Bank transfer <City Bank>")
+    ctx.gateway_accounts.invalidate()
+    txn = (await create(client, m, gateway="manual"))["transaction_id"]
+    r = await client.get(f"/checkout/{txn}")
+    assert '<h2 id="method-title">Bank transfer &lt;City Bank&gt;</h2>' in r.text
+    # A gateway without a named account shows the gateway's own name.
+    plain = (await create(client, m, gateway="sandbox"))["transaction_id"]
+    r = await client.get(f"/checkout/{plain}")
+    assert '<h2 id="method-title">Sandbox (test payments)</h2>' in r.text
+
+
 async def test_status_json(client, merchant) -> None:
     txn = (await create(client, merchant))["transaction_id"]
     r = await client.get(f"/checkout/{txn}/status")

@@ -7,6 +7,7 @@ database: nothing the browser sends can change them.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import structlog
@@ -59,7 +60,7 @@ def _page_context(loaded: service.Loaded, **extra: Any) -> dict[str, Any]:
             "failure_reason": intent.failure_reason,
             "submission": intent.submission or {},
         },
-        "gateway_name": loaded.adapter.display_name if loaded.adapter else intent.gateway,
+        "gateway_name": loaded.method_name,
         "return_url": service.return_url_for(intent),
         "cancel_url": service.cancel_url_for(intent),
         "payable": service.is_payable(intent),
@@ -236,7 +237,7 @@ async def provider_return(transaction_id: str, request: Request, gateway: str | 
                                 "If you were charged, it will be confirmed automatically.")
         if intent.status == states.PENDING and result.customer_message and service.is_payable(intent):
             # Back on our page with the provider's word (e.g. cancelled at bKash): try again.
-            fresh = service.Loaded(intent=intent, merchant=loaded.merchant, adapter=loaded.adapter)
+            fresh = dataclasses.replace(loaded, intent=intent)
             try:
                 view = await service.start(ctx, fresh)
             except (GatewayError, GatewayNotFound) as exc:

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from ownpay import ids
 from ownpay.checkout.gateway_calls import gateway_context_for
@@ -28,7 +28,7 @@ from ownpay.gateways.base import (
     Outcome,
     VerifiedResult,
 )
-from ownpay.merchants.models import Merchant
+from ownpay.merchants.models import GatewayAccount, Merchant
 from ownpay.payments import service as payments
 from ownpay.payments import states
 from ownpay.payments.models import PaymentIntent
@@ -45,6 +45,15 @@ class Loaded:
     intent: PaymentIntent
     merchant: Merchant
     adapter: Gateway | None
+    # What the customer sees as the payment method: the merchant's name for its gateway
+    # account (``--display-name`` / the ``display_name`` setting), else the gateway's own.
+    gateway_name: str = ""
+
+    @property
+    def method_name(self) -> str:
+        if self.gateway_name:
+            return self.gateway_name
+        return self.adapter.display_name if self.adapter else self.intent.gateway
 
 
 def with_result_params(url: str, intent: PaymentIntent, status: str) -> str:
@@ -76,17 +85,23 @@ async def load(ctx: AppContext, transaction_id: str, *, expire: bool = True) -> 
     async with ctx.sessions() as session:
         row = (
             await session.execute(
-                select(PaymentIntent, Merchant)
+                select(PaymentIntent, Merchant, GatewayAccount.display_name)
                 .join(Merchant, Merchant.id == PaymentIntent.merchant_id)
+                .outerjoin(GatewayAccount, and_(
+                    GatewayAccount.merchant_id == PaymentIntent.merchant_id,
+                    GatewayAccount.mode == PaymentIntent.mode,
+                    GatewayAccount.gateway == PaymentIntent.gateway,
+                ))
                 .where(PaymentIntent.id == transaction_id)
             )
         ).first()
     if row is None:
         raise CheckoutNotFound()
-    intent, merchant = row
+    intent, merchant, gateway_name = row
     if expire and intent.status == states.PENDING and intent.expires_at <= utcnow():
         intent = await payments.expire_overdue(ctx, intent, actor="checkout")
-    return Loaded(intent=intent, merchant=merchant, adapter=registry.get(intent.gateway))
+    return Loaded(intent=intent, merchant=merchant, adapter=registry.get(intent.gateway),
+                  gateway_name=gateway_name or "")
 
 
 def is_payable(intent: PaymentIntent, now: datetime | None = None) -> bool:
