@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +45,7 @@ from ownpay.gateways import registry
 from ownpay.gateways.base import Gateway, GatewayError, Outcome, ProviderRefund, RefundResult
 from ownpay.ledger import service as ledger
 from ownpay.merchants.auth import Principal
+from ownpay.pagination import check_page_params, newest_first
 from ownpay.payments import service as payments
 from ownpay.payments import states
 from ownpay.payments.models import PaymentIntent
@@ -258,11 +259,7 @@ async def list_refunds(
 
     ``merchant_id=None`` (every merchant) is for the operator's CLI only.
     """
-    if filters.status is not None and filters.status not in STATUSES:
-        allowed = ", ".join(STATUSES)
-        raise ValidationFailed(errors={"status": [f"Status must be one of: {allowed}."]})
-    if not 1 <= limit <= MAX_PAGE:
-        raise ValidationFailed(errors={"limit": [f"Limit must be between 1 and {MAX_PAGE}."]})
+    check_page_params(limit=limit, maximum=MAX_PAGE, status=filters.status, statuses=STATUSES)
     R = Refund  # noqa: N806 - reads like the table
     scope = []
     if merchant_id is not None:
@@ -278,16 +275,8 @@ async def list_refunds(
         stmt = stmt.where(R.created_at >= filters.created_from)
     if filters.created_to is not None:
         stmt = stmt.where(R.created_at < filters.created_to)
-    if starting_after is not None:
-        cursor = await session.scalar(select(R.created_at).where(R.id == starting_after, *scope))
-        if cursor is None:
-            raise ValidationFailed(errors={"starting_after": ["Unknown refund id."]})
-        stmt = stmt.where(
-            or_(R.created_at < cursor, and_(R.created_at == cursor, R.id < starting_after))
-        )
-    stmt = stmt.order_by(R.created_at.desc(), R.id.desc()).limit(limit + 1)
-    rows = list(await session.scalars(stmt))
-    return rows[:limit], len(rows) > limit
+    return await newest_first(session, stmt, R, scope=scope, limit=limit,
+                              starting_after=starting_after, noun="refund")
 
 
 # ---- creating --------------------------------------------------------------------------------

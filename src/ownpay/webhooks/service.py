@@ -17,12 +17,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownpay.config import Settings
 from ownpay.db import utcnow
 from ownpay.errors import ApiError, InvalidState, NotFound, ValidationFailed
+from ownpay.pagination import check_page_params, newest_first
 from ownpay.security import Keyring
 from ownpay.timefmt import iso
 from ownpay.webhooks import ssrf
@@ -415,13 +416,11 @@ async def list_deliveries(
     starting_after: str | None = None,
 ) -> tuple[list[WebhookDelivery], bool]:
     """Newest first.  ``starting_after`` is the last id of the previous page."""
-    if filters.status is not None and filters.status not in DELIVERY_STATUSES:
-        allowed = ", ".join(DELIVERY_STATUSES)
-        raise ValidationFailed(errors={"status": [f"Status must be one of: {allowed}."]})
-    if not 1 <= limit <= MAX_PAGE:
-        raise ValidationFailed(errors={"limit": [f"Limit must be between 1 and {MAX_PAGE}."]})
+    check_page_params(limit=limit, maximum=MAX_PAGE, status=filters.status,
+                      statuses=DELIVERY_STATUSES)
     D = WebhookDelivery  # noqa: N806 - reads like the table
-    stmt = select(D).where(D.merchant_id == merchant_id, D.mode == mode)
+    scope = (D.merchant_id == merchant_id, D.mode == mode)
+    stmt = select(D).where(*scope)
     if filters.status is not None:
         stmt = stmt.where(D.status == filters.status)
     if filters.event_type is not None:
@@ -430,20 +429,8 @@ async def list_deliveries(
         stmt = stmt.where(D.payment_id == filters.transaction_id)
     if filters.endpoint_id is not None:
         stmt = stmt.where(D.endpoint_id == filters.endpoint_id)
-    if starting_after is not None:
-        cursor = await session.scalar(
-            select(D.created_at).where(
-                D.id == starting_after, D.merchant_id == merchant_id, D.mode == mode
-            )
-        )
-        if cursor is None:
-            raise ValidationFailed(errors={"starting_after": ["Unknown delivery id."]})
-        stmt = stmt.where(
-            or_(D.created_at < cursor, and_(D.created_at == cursor, D.id < starting_after))
-        )
-    stmt = stmt.order_by(D.created_at.desc(), D.id.desc()).limit(limit + 1)
-    rows = list(await session.scalars(stmt))
-    return rows[:limit], len(rows) > limit
+    return await newest_first(session, stmt, D, scope=scope, limit=limit,
+                              starting_after=starting_after, noun="delivery")
 
 
 async def get_delivery(
