@@ -56,3 +56,13 @@ async def newest_first(
     stmt = stmt.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)
     rows = list(await session.scalars(stmt))
     return rows[:limit], len(rows) > limit
+
+
+def page_body(rows: Sequence[Any], has_more: bool, serialize: Any) -> dict[str, Any]:
+    """The list envelope: ``data``, ``has_more`` and the ``next_cursor`` to pass back as
+    ``starting_after`` (the last row's id, when more follow)."""
+    return {
+        "data": [serialize(row) for row in rows],
+        "has_more": has_more,
+        "next_cursor": rows[-1].id if has_more and rows else None,
+    }

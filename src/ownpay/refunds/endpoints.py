@@ -25,6 +25,7 @@ from ownpay.errors import (
     validation_example,
 )
 from ownpay.merchants.auth import Principal
+from ownpay.pagination import page_body
 from ownpay.payments.endpoints import (
     HEADER_TOO_LONG,
     INTENT_NOT_FOUND,
@@ -187,11 +188,7 @@ async def list_refunds(
         session, merchant_id=principal.merchant_id, mode=principal.mode, filters=filters,
         limit=limit, starting_after=starting_after,
     )
-    return json_response(200, {
-        "data": [service.serialize_refund(r) for r in rows],
-        "has_more": has_more,
-        "next_cursor": rows[-1].id if has_more and rows else None,
-    })
+    return json_response(200, page_body(rows, has_more, service.serialize_refund))
 
 
 @router.get(

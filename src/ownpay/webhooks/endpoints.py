@@ -25,6 +25,7 @@ from ownpay.errors import (
     not_found_example,
     validation_example,
 )
+from ownpay.pagination import page_body
 from ownpay.payments.endpoints import Admin, Reader, Session, read_json_body
 from ownpay.payments.service import parse_json_object
 from ownpay.webhooks import delivery, service
@@ -259,11 +260,7 @@ async def list_webhook_deliveries(
                                         transaction_id=transaction_id, endpoint_id=endpoint_id),
         limit=limit, starting_after=starting_after,
     )
-    return json_response(200, {
-        "data": [service.serialize_delivery(d) for d in rows],
-        "has_more": has_more,
-        "next_cursor": rows[-1].id if has_more and rows else None,
-    })
+    return json_response(200, page_body(rows, has_more, service.serialize_delivery))
 
 
 @router.get(

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 
-# Keep in step with ``service.EVENT_TYPES`` (a test compares them).
+# Every event type an endpoint may subscribe to; ``service.EVENT_TYPES`` is this list.
 EventName = Literal[
     "*",
     "payment.pending",

@@ -14,7 +14,7 @@ import secrets as random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 import orjson
 from sqlalchemy import func, select, update
@@ -37,23 +37,12 @@ from ownpay.webhooks.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from ownpay.webhooks.schemas import EventName
 from ownpay.webhooks.signing import generate_secret
 
-# Event types an endpoint may subscribe to ("*" = all of them, including future ones).
-EVENT_TYPES = (
-    "payment.pending",
-    "payment.processing",
-    "payment.awaiting_verification",
-    "payment.completed",
-    "payment.failed",
-    "payment.cancelled",
-    "payment.expired",
-    "payment.refunded",
-    "payment.partially_refunded",
-    "refund.failed",
-    "link.visited",
-    "link.paid",
-)
+# Event types an endpoint may subscribe to ("*" = all of them, including future ones); the
+# API schema's ``EventName`` is the one list.
+EVENT_TYPES = tuple(name for name in get_args(EventName) if name != "*")
 ALL_EVENTS = "*"
 MAX_ENDPOINTS = 16  # per merchant and mode: bounds the fan-out of every event
 ROTATION_OVERLAP = timedelta(hours=24)
