@@ -8,7 +8,6 @@ sharing a database between tests is itself a check of it).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import socket
@@ -73,7 +72,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+async def database_url(backend: str,
+                       tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     if backend == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "ownpay.db"
         yield f"sqlite+aiosqlite:///{path}"
@@ -137,14 +137,18 @@ class MerchantKeys:
 async def create_merchant(
     ctx: AppContext,
     *,
-    gateways: tuple[tuple[str, str], ...] = (("test", "sandbox"), ("test", "manual"), ("live", "manual")),
+    gateways: tuple[tuple[str, str], ...] = (
+        ("test", "sandbox"), ("test", "manual"), ("live", "manual"),
+    ),
     **fields: Any,
 ) -> MerchantKeys:
     slug = "m-" + secrets.token_hex(5)
     async with ctx.sessions() as s, s.begin():
-        m = await merchants.create_merchant(s, slug=slug, name=fields.pop("name", f"Shop {slug}"), **fields)
+        m = await merchants.create_merchant(s, slug=slug, name=fields.pop("name", f"Shop {slug}"),
+                                            **fields)
         for mode, gw in gateways:
-            await merchants.enable_gateway(s, ctx.keyring, merchant=m, mode=mode, gateway=gw, values={})
+            await merchants.enable_gateway(s, ctx.keyring, merchant=m, mode=mode, gateway=gw,
+                                           values={})
         test_key = await merchants.create_api_key(s, merchant=m, mode="test")
         live_key = await merchants.create_api_key(s, merchant=m, mode="live")
     return MerchantKeys(id=m.id, slug=slug, test_key=test_key.api_key, live_key=live_key.api_key)
@@ -195,7 +199,8 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def ownpay_cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def ownpay_cli(env: dict[str, str], *args: str,
+               check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ownpay", *args], env=env, capture_output=True, text=True,
         timeout=120, check=check,
@@ -244,7 +249,8 @@ def server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def live_server(database_url: str,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One real `ownpay serve` process per backend, sharing the test database."""
     data = tmp_path_factory.mktemp("server-data")
     env = server_env(database_url, data)

@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -30,9 +30,14 @@ app.add_typer(payments_app, name="payments")
 app.add_typer(dev_app, name="dev")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-DbOpt = Annotated[str | None, typer.Option("--database-url", envvar="OWNPAY_DATABASE_URL", show_envvar=True, help="sqlite:///… or postgresql://…")]
-DataOpt = Annotated[str | None, typer.Option("--data-dir", envvar="OWNPAY_DATA_DIR", show_envvar=True)]
-BaseOpt = Annotated[str | None, typer.Option("--base-url", envvar="OWNPAY_BASE_URL", show_envvar=True, help="Public base URL of this installation.")]
+DbOpt = Annotated[str | None, typer.Option(
+    "--database-url", envvar="OWNPAY_DATABASE_URL", show_envvar=True,
+    help="sqlite:///… or postgresql://…")]
+DataOpt = Annotated[str | None, typer.Option(
+    "--data-dir", envvar="OWNPAY_DATA_DIR", show_envvar=True)]
+BaseOpt = Annotated[str | None, typer.Option(
+    "--base-url", envvar="OWNPAY_BASE_URL", show_envvar=True,
+    help="Public base URL of this installation.")]
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -43,14 +48,15 @@ def fail(message: str, code: int = 1) -> None:
 def settings_from(database_url: str | None = None, data_dir: str | None = None,
                   base_url: str | None = None, **extra: Any) -> Settings:
     try:
-        return load_settings(database_url=database_url, data_dir=data_dir, base_url=base_url, **extra)
+        return load_settings(database_url=database_url, data_dir=data_dir, base_url=base_url,
+                             **extra)
     except ConfigError as exc:
         fail(str(exc))
         raise  # unreachable
 
 
-def run_async(settings: Settings, fn: Callable[[Any], Awaitable[T]], *, create_secret: bool = False,
-              migrate: bool = False) -> T:
+def run_async(settings: Settings, fn: Callable[[Any], Awaitable[T]], *,
+              create_secret: bool = False, migrate: bool = False) -> T:
     """Open an app context, optionally migrate, run ``fn(ctx)``, close.
 
     Domain errors become one line on stderr and exit code 1.  Management commands do not
@@ -61,14 +67,11 @@ def run_async(settings: Settings, fn: Callable[[Any], Awaitable[T]], *, create_s
 
     from ownpay.context import AppContext
     from ownpay.errors import ApiError
-
     from ownpay.logs import configure_logging
 
     configure_logging(settings)  # log lines go to stderr: stdout is for the command's output
 
     async def main() -> T:
-        if settings.is_sqlite:
-            Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         ctx = AppContext.create(settings, create_secret=create_secret)
         try:
             if migrate:
@@ -80,6 +83,8 @@ def run_async(settings: Settings, fn: Callable[[Any], Awaitable[T]], *, create_s
             await ctx.close()
 
     try:
+        if settings.is_sqlite:  # before the event loop starts: mkdir is a blocking call
+            Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         return asyncio.run(main())
     except ConfigError as exc:
         fail(str(exc))
@@ -144,6 +149,11 @@ def quickstart(database_url: DbOpt = None, data_dir: DataOpt = None, base_url: B
     result = run_async(settings, initialise, create_secret=True, migrate=True)
     key = result["api_keys"]["test"] or run_async(settings, quickstart_key)
     base = result["base_url"]
+    body = (
+        '{"gateway": "sandbox", "amount": 99.99, "currency": "USD", "order_id": "ORDER-001", '
+        '"customer_name": "Jane Smith", "customer_email": "jane@example.com", '
+        '"return_url": "https://example.com/success"}'
+    )
     typer.echo(
         f"""
 OwnPay is starting on {base}  (API docs: {base}/docs)
@@ -156,7 +166,7 @@ Create a payment intent, then open the payment_url it returns:
 curl -s -X POST {base}/api/v1/payment-intents \\
   -H "Authorization: Bearer {key}" \\
   -H "Content-Type: application/json" \\
-  -d '{{"gateway": "sandbox", "amount": 99.99, "currency": "USD", "order_id": "ORDER-001", "customer_name": "Jane Smith", "customer_email": "jane@example.com", "return_url": "https://example.com/success"}}'
+  -d '{body}'
 """
     )
     _serve(settings, migrate_first=False)
@@ -165,12 +175,15 @@ curl -s -X POST {base}/api/v1/payment-intents \\
 @app.command()
 def serve(host: Annotated[str | None, typer.Option(envvar="OWNPAY_HOST")] = None,
           port: Annotated[int | None, typer.Option(envvar="OWNPAY_PORT")] = None,
-          workers: Annotated[int | None, typer.Option(envvar="OWNPAY_WORKERS", help="HTTP worker processes (PostgreSQL only for >1).")] = None,
-          no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not embed the background worker.")] = False,
+          workers: Annotated[int | None, typer.Option(
+              envvar="OWNPAY_WORKERS",
+              help="HTTP worker processes (PostgreSQL only for >1).")] = None,
+          no_worker: Annotated[bool, typer.Option(
+              "--no-worker", help="Do not embed the background worker.")] = False,
           database_url: DbOpt = None, data_dir: DataOpt = None, base_url: BaseOpt = None) -> None:
     """Apply pending migrations and serve the API and checkout pages."""
-    settings = settings_from(database_url, data_dir, base_url, host=host, port=port, workers=workers,
-                             run_worker=False if no_worker else None)
+    settings = settings_from(database_url, data_dir, base_url, host=host, port=port,
+                             workers=workers, run_worker=False if no_worker else None)
     _serve(settings, migrate_first=True)
 
 
@@ -236,23 +249,28 @@ def merchants_create(slug: Annotated[str, typer.Option()], name: Annotated[str, 
                      base_url: Annotated[str | None, typer.Option("--base-url")] = None,
                      logo_url: Annotated[str | None, typer.Option("--logo-url")] = None,
                      primary_color: Annotated[str | None, typer.Option("--primary-color")] = None,
-                     intent_lifetime: Annotated[int | None, typer.Option("--intent-lifetime", help="Seconds.")] = None,
-                     as_json: JsonOpt = False, database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+                     intent_lifetime: Annotated[int | None, typer.Option(
+                         "--intent-lifetime", help="Seconds.")] = None,
+                     as_json: JsonOpt = False, database_url: DbOpt = None,
+                     data_dir: DataOpt = None) -> None:
     """Create a merchant (brand)."""
     from ownpay.merchants import service
 
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s, s.begin():
-            m = await service.create_merchant(s, slug=slug, name=name, base_url=base_url, logo_url=logo_url,
-                                              primary_color=primary_color, intent_lifetime=intent_lifetime)
+            m = await service.create_merchant(s, slug=slug, name=name, base_url=base_url,
+                                              logo_url=logo_url, primary_color=primary_color,
+                                              intent_lifetime=intent_lifetime)
             return {"id": m.id, "slug": m.slug, "name": m.name, "base_url": m.base_url}
 
     result = run_async(settings_from(database_url, data_dir), go)
-    out(result, as_json, lambda: typer.echo(f"created merchant {result['slug']} (id {result['id']})"))
+    out(result, as_json,
+        lambda: typer.echo(f"created merchant {result['slug']} (id {result['id']})"))
 
 
 @merchants_app.command("list")
-def merchants_list(as_json: JsonOpt = False, database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+def merchants_list(as_json: JsonOpt = False, database_url: DbOpt = None,
+                   data_dir: DataOpt = None) -> None:
     """List merchants."""
     from ownpay.merchants import service
 
@@ -262,14 +280,21 @@ def merchants_list(as_json: JsonOpt = False, database_url: DbOpt = None, data_di
                      "base_url": m.base_url} for m in await service.list_merchants(s)]
 
     rows = run_async(settings_from(database_url, data_dir), go)
-    out(rows, as_json, lambda: [typer.echo(f"{r['slug']:<20} {r['status']:<8} {r['name']}") for r in rows])
+
+    def human() -> None:
+        for r in rows:
+            typer.echo(f"{r['slug']:<20} {r['status']:<8} {r['name']}")
+
+    out(rows, as_json, human)
 
 
 @keys_app.command("create")
 def keys_create(merchant: Annotated[str, typer.Option()], mode: Annotated[str, typer.Option()],
-                scopes: Annotated[str | None, typer.Option(help="Comma-separated: read,write,admin (default all).")] = None,
+                scopes: Annotated[str | None, typer.Option(
+                    help="Comma-separated: read,write,admin (default all).")] = None,
                 name: Annotated[str | None, typer.Option()] = None,
-                as_json: JsonOpt = False, database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+                as_json: JsonOpt = False, database_url: DbOpt = None,
+                data_dir: DataOpt = None) -> None:
     """Create an API key; the key is printed once and never again."""
     from ownpay.merchants import service
 
@@ -278,10 +303,12 @@ def keys_create(merchant: Annotated[str, typer.Option()], mode: Annotated[str, t
             m = await service.get_merchant(s, merchant)
             key = await service.create_api_key(s, merchant=m, mode=service.check_mode(mode),
                                                scopes=service.parse_scopes(scopes), name=name)
-            return {"api_key": key.api_key, "id": key.id, "mode": key.mode, "scopes": list(key.scopes)}
+            return {"api_key": key.api_key, "id": key.id, "mode": key.mode,
+                    "scopes": list(key.scopes)}
 
     result = run_async(settings_from(database_url, data_dir), go)
-    out(result, as_json, lambda: typer.echo(f"{result['api_key']}\n(id {result['id']}; shown once)"))
+    out(result, as_json,
+        lambda: typer.echo(f"{result['api_key']}\n(id {result['id']}; shown once)"))
 
 
 @keys_app.command("list")
@@ -294,14 +321,20 @@ def keys_list(merchant: Annotated[str, typer.Option()], as_json: JsonOpt = False
     async def go(ctx: Any) -> list[dict[str, Any]]:
         async with ctx.sessions() as s:
             m = await service.get_merchant(s, merchant)
-            return [{"id": k.id, "prefix": k.prefix + "…", "mode": k.mode, "scopes": k.scopes.split(","),
-                     "name": k.name, "created_at": iso(k.created_at), "last_used_at": iso(k.last_used_at),
-                     "revoked_at": iso(k.revoked_at)} for k in await service.list_api_keys(s, merchant=m)]
+            return [{"id": k.id, "prefix": k.prefix + "…", "mode": k.mode,
+                     "scopes": k.scopes.split(","), "name": k.name,
+                     "created_at": iso(k.created_at), "last_used_at": iso(k.last_used_at),
+                     "revoked_at": iso(k.revoked_at)}
+                    for k in await service.list_api_keys(s, merchant=m)]
 
     rows = run_async(settings_from(database_url, data_dir), go)
-    out(rows, as_json, lambda: [typer.echo(
-        f"{r['id']:>5} {r['prefix']:<16} {r['mode']:<5} {','.join(r['scopes']):<18} "
-        f"{'revoked' if r['revoked_at'] else 'active'}") for r in rows])
+
+    def human() -> None:
+        for r in rows:
+            typer.echo(f"{r['id']:>5} {r['prefix']:<16} {r['mode']:<5} "
+                       f"{','.join(r['scopes']):<18} {'revoked' if r['revoked_at'] else 'active'}")
+
+    out(rows, as_json, human)
 
 
 @keys_app.command("revoke")
@@ -332,9 +365,11 @@ def _parse_sets(pairs: list[str]) -> dict[str, str]:
 @gateways_app.command("enable")
 def gateways_enable(gateway: Annotated[str, typer.Argument(metavar="GATEWAY")],
                     merchant: Annotated[str, typer.Option()], mode: Annotated[str, typer.Option()],
-                    set_: Annotated[list[str] | None, typer.Option("--set", help="key=value (repeatable)")] = None,
+                    set_: Annotated[list[str] | None, typer.Option(
+                        "--set", help="key=value (repeatable)")] = None,
                     display_name: Annotated[str | None, typer.Option("--display-name")] = None,
-                    as_json: JsonOpt = False, database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+                    as_json: JsonOpt = False, database_url: DbOpt = None,
+                    data_dir: DataOpt = None) -> None:
     """Enable (or reconfigure) a gateway; secret values are stored encrypted, never shown again."""
     from ownpay.merchants import service
 
@@ -343,10 +378,11 @@ def gateways_enable(gateway: Annotated[str, typer.Argument(metavar="GATEWAY")],
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s, s.begin():
             m = await service.get_merchant(s, merchant)
-            acc = await service.enable_gateway(s, ctx.keyring, merchant=m, mode=mode, gateway=gateway,
-                                               values=values, display_name=display_name)
-            return {"merchant": merchant, "mode": acc.mode, "gateway": acc.gateway, "active": acc.active,
-                    "display_name": acc.display_name}
+            acc = await service.enable_gateway(s, ctx.keyring, merchant=m, mode=mode,
+                                               gateway=gateway, values=values,
+                                               display_name=display_name)
+            return {"merchant": merchant, "mode": acc.mode, "gateway": acc.gateway,
+                    "active": acc.active, "display_name": acc.display_name}
 
     result = run_async(settings_from(database_url, data_dir), go)
     out(result, as_json, lambda: typer.echo(f"enabled {gateway} for {merchant} ({mode})"))
@@ -355,7 +391,8 @@ def gateways_enable(gateway: Annotated[str, typer.Argument(metavar="GATEWAY")],
 @gateways_app.command("disable")
 def gateways_disable(gateway: Annotated[str, typer.Argument(metavar="GATEWAY")],
                      merchant: Annotated[str, typer.Option()], mode: Annotated[str, typer.Option()],
-                     as_json: JsonOpt = False, database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+                     as_json: JsonOpt = False, database_url: DbOpt = None,
+                     data_dir: DataOpt = None) -> None:
     """Disable a gateway (new intents for it get 404 GATEWAY_NOT_FOUND)."""
     from ownpay.merchants import service
 
@@ -363,7 +400,8 @@ def gateways_disable(gateway: Annotated[str, typer.Argument(metavar="GATEWAY")],
         async with ctx.sessions() as s, s.begin():
             m = await service.get_merchant(s, merchant)
             acc = await service.disable_gateway(s, merchant=m, mode=mode, gateway=gateway)
-            return {"merchant": merchant, "mode": acc.mode, "gateway": acc.gateway, "active": acc.active}
+            return {"merchant": merchant, "mode": acc.mode, "gateway": acc.gateway,
+                    "active": acc.active}
 
     result = run_async(settings_from(database_url, data_dir), go)
     out(result, as_json, lambda: typer.echo(f"disabled {gateway} for {merchant} ({mode})"))
@@ -378,14 +416,19 @@ def gateways_list(merchant: Annotated[str, typer.Option()], as_json: JsonOpt = F
     async def go(ctx: Any) -> list[dict[str, Any]]:
         async with ctx.sessions() as s:
             m = await service.get_merchant(s, merchant)
-            return [{"gateway": a.gateway, "mode": a.mode, "active": a.active, "display_name": a.display_name,
+            return [{"gateway": a.gateway, "mode": a.mode, "active": a.active,
+                     "display_name": a.display_name,
                      "has_credentials": bool(a.credentials_enc and len(a.credentials_enc) > 30)}
                     for a in await service.list_gateway_accounts(s, merchant=m)]
 
     rows = run_async(settings_from(database_url, data_dir), go)
-    out(rows, as_json, lambda: [typer.echo(
-        f"{r['gateway']:<10} {r['mode']:<5} {'active' if r['active'] else 'inactive':<9} {r['display_name']}")
-        for r in rows])
+
+    def human() -> None:
+        for r in rows:
+            state = "active" if r["active"] else "inactive"
+            typer.echo(f"{r['gateway']:<10} {r['mode']:<5} {state:<9} {r['display_name']}")
+
+    out(rows, as_json, human)
 
 
 # ---- payments -------------------------------------------------------------------------------
@@ -404,11 +447,13 @@ def _review(txn: str, approve: bool, reason: str | None, as_json: bool, database
             if intent is None:
                 fail(f"payment {txn} not found")
             assert intent is not None  # noqa: S101
-            intent = await service.review_manual(s, intent, approve=approve, actor="operator:cli", reason=reason)
+            intent = await service.review_manual(s, intent, approve=approve, actor="operator:cli",
+                                                 reason=reason)
             return {"transaction_id": intent.id, "status": intent.status}
 
     result = run_async(settings_from(database_url, data_dir), go)
-    out(result, as_json, lambda: typer.echo(f"{result['transaction_id']} is now {result['status']}"))
+    out(result, as_json,
+        lambda: typer.echo(f"{result['transaction_id']} is now {result['status']}"))
 
 
 @payments_app.command("approve")
@@ -428,7 +473,8 @@ def payments_reject(txn: Annotated[str, typer.Argument(metavar="TXN")],
 
 
 @dev_app.command("bkash-simulator")
-def dev_bkash(port: Annotated[int, typer.Option()] = 8420, host: Annotated[str, typer.Option()] = "127.0.0.1") -> None:
+def dev_bkash(port: Annotated[int, typer.Option()] = 8420,
+              host: Annotated[str, typer.Option()] = "127.0.0.1") -> None:
     """Run the bKash Tokenized Checkout simulator for local demos."""
     from ownpay.devtools.bkash_simulator import main as run_sim
 

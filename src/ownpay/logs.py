@@ -11,13 +11,14 @@ import sys
 from typing import Any
 
 import structlog
+from structlog.typing import EventDict
 
 from ownpay.config import Settings
 
 _SECRET_KEYS = {"api_key", "secret", "password", "app_secret", "secret_key", "authorization"}
 
 
-def _mask(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _mask(_logger: Any, _name: str, event: EventDict) -> EventDict:
     for key in list(event):
         if key.lower() in _SECRET_KEYS:
             event[key] = "***"

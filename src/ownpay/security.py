@@ -49,7 +49,8 @@ def load_or_create_secret_key(settings: Settings, *, create: bool) -> bytes:
     """The installation key: ``OWNPAY_SECRET_KEY`` (base64, 32 bytes) or ``data_dir/secret.key``."""
     if settings.secret_key:
         try:
-            raw = base64.urlsafe_b64decode(settings.secret_key + "=" * (-len(settings.secret_key) % 4))
+            padding = "=" * (-len(settings.secret_key) % 4)
+            raw = base64.urlsafe_b64decode(settings.secret_key + padding)
         except ValueError:
             raise ConfigError("OWNPAY_SECRET_KEY must be base64 of 32 bytes") from None
         if len(raw) != 32:
@@ -62,7 +63,9 @@ def load_or_create_secret_key(settings: Settings, *, create: bool) -> bytes:
             raise ConfigError(f"{path} is corrupt: expected base64 of 32 bytes")
         return raw
     if not create:
-        raise ConfigError(f"no secret key: run `ownpay init` or set OWNPAY_SECRET_KEY ({path} missing)")
+        raise ConfigError(
+            f"no secret key: run `ownpay init` or set OWNPAY_SECRET_KEY ({path} missing)"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = secrets.token_bytes(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -98,7 +101,9 @@ class Keyring:
         try:
             return AESGCM(self.encryption).decrypt(blob[:12], blob[12:], context)
         except InvalidTag:
-            raise ValueError("credentials cannot be decrypted with this installation's key") from None
+            raise ValueError(
+                "credentials cannot be decrypted with this installation's key"
+            ) from None
 
     def sign(self, message: bytes) -> str:
         return hmac.new(self.csrf, message, hashlib.sha256).hexdigest()

@@ -41,10 +41,12 @@ async def test_spec_example_gets_201_with_exact_shape(client, merchant: Merchant
     expires = datetime.strptime(data["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert before + timedelta(minutes=30) <= expires <= before + timedelta(minutes=30, seconds=5)
 
-    got = (await client.get(f"/api/v1/payment-intents/{data['transaction_id']}", headers=merchant.auth())).json()
+    got = (await client.get(f"/api/v1/payment-intents/{data['transaction_id']}",
+                            headers=merchant.auth())).json()
     assert got["amount"] == 99.99 and got["currency"] == "USD"
     assert got["order_id"] == "ORDER-20240615-001"
-    assert got["customer"] == {"name": "Jane Smith", "email": "jane@example.com", "phone": "+1-555-0100"}
+    assert got["customer"] == {"name": "Jane Smith", "email": "jane@example.com",
+                               "phone": "+1-555-0100"}
     assert got["metadata"] == {"user_id": "42", "plan": "professional"}
     assert got["description"] == "Annual subscription — Professional Plan"
     assert got["cancel_url"] == "https://yoursite.com/order/cancel"
@@ -61,7 +63,8 @@ async def test_spec_validation_example_reproduced_exactly(client, merchant: Merc
         "error": True,
         "message": "Validation failed.",
         "code": "VALIDATION_ERROR",
-        "errors": {"amount": ["The amount field is required."], "currency": ["Invalid currency code."]},
+        "errors": {"amount": ["The amount field is required."],
+                   "currency": ["Invalid currency code."]},
     }
 
 
@@ -118,7 +121,8 @@ async def test_every_bad_field_reported_at_once(client, merchant: MerchantKeys) 
 )
 async def test_amount_rules(client, merchant: MerchantKeys, amount, currency, message) -> None:
     r = await client.post(
-        "/api/v1/payment-intents", json=intent_body(amount=amount, currency=currency), headers=merchant.auth()
+        "/api/v1/payment-intents", json=intent_body(amount=amount, currency=currency),
+        headers=merchant.auth(),
     )
     assert r.status_code == 400
     assert r.json()["errors"] == {"amount": [message]}
@@ -128,18 +132,25 @@ async def test_amount_rules(client, merchant: MerchantKeys, amount, currency, me
     ("amount", "currency", "expected"),
     [("500", "JPY", 500), (1.234, "kwd", 1.234), ("0.01", "USD", 0.01), (10, "BDT", 10)],
 )
-async def test_amounts_round_trip_exactly(client, merchant: MerchantKeys, amount, currency, expected) -> None:
+async def test_amounts_round_trip_exactly(client, merchant: MerchantKeys, amount, currency,
+                                          expected) -> None:
     r = await client.post(
-        "/api/v1/payment-intents", json=intent_body(amount=amount, currency=currency), headers=merchant.auth()
+        "/api/v1/payment-intents", json=intent_body(amount=amount, currency=currency),
+        headers=merchant.auth(),
     )
     assert r.status_code == 201, r.text
-    got = (await client.get(f"/api/v1/payment-intents/{r.json()['transaction_id']}", headers=merchant.auth())).json()
+    got = (await client.get(f"/api/v1/payment-intents/{r.json()['transaction_id']}",
+                            headers=merchant.auth())).json()
     assert got["amount"] == expected and got["currency"] == currency.upper()
 
 
 async def test_exact_decimal_text_never_goes_through_float(client, merchant: MerchantKeys) -> None:
     # 0.1 + float noise: a float-based parser would accept this as 0.10.
-    raw = b'{"gateway":"sandbox","amount":0.1000000000000000055511151231257827,"currency":"USD","order_id":"F1","customer_name":"J","customer_email":"j@example.com","return_url":"https://x.example/r"}'
+    raw = (
+        b'{"gateway":"sandbox","amount":0.1000000000000000055511151231257827,"currency":"USD",'
+        b'"order_id":"F1","customer_name":"J","customer_email":"j@example.com",'
+        b'"return_url":"https://x.example/r"}'
+    )
     r = await client.post(
         "/api/v1/payment-intents", content=raw,
         headers={**merchant.auth(), "Content-Type": "application/json"},
@@ -149,11 +160,13 @@ async def test_exact_decimal_text_never_goes_through_float(client, merchant: Mer
 
 
 async def test_expires_in(client, merchant: MerchantKeys) -> None:
-    r = await client.post("/api/v1/payment-intents", json=intent_body(expires_in=3600), headers=merchant.auth())
+    r = await client.post("/api/v1/payment-intents", json=intent_body(expires_in=3600),
+                          headers=merchant.auth())
     expires = datetime.strptime(r.json()["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert timedelta(minutes=59) < expires - datetime.now(UTC) <= timedelta(hours=1)
     for bad in (59, 7 * 86400 + 1, "60", 100.5):
-        r = await client.post("/api/v1/payment-intents", json=intent_body(expires_in=bad), headers=merchant.auth())
+        r = await client.post("/api/v1/payment-intents", json=intent_body(expires_in=bad),
+                              headers=merchant.auth())
         assert r.status_code == 400 and "expires_in" in r.json()["errors"], bad
 
 
@@ -169,7 +182,8 @@ async def test_expires_in(client, merchant: MerchantKeys) -> None:
 )
 async def test_body_errors(client, merchant: MerchantKeys, content, ctype, status, code) -> None:
     r = await client.post(
-        "/api/v1/payment-intents", content=content, headers={**merchant.auth(), "Content-Type": ctype}
+        "/api/v1/payment-intents", content=content,
+        headers={**merchant.auth(), "Content-Type": ctype},
     )
     assert r.status_code == status
     assert r.json()["code"] == code and r.json()["error"] is True
@@ -177,7 +191,8 @@ async def test_body_errors(client, merchant: MerchantKeys, content, ctype, statu
 
 @pytest.mark.parametrize(
     "header",
-    [None, "Bearer", "Basic abc", "Bearer op_test_short", "Bearer op_test_" + "a" * 39, "Bearer sk_live_xyz"],
+    [None, "Bearer", "Basic abc", "Bearer op_test_short", "Bearer op_test_" + "a" * 39,
+     "Bearer sk_live_xyz"],
 )
 async def test_unauthenticated(client, header) -> None:
     headers = {"Authorization": header} if header else {}
@@ -192,12 +207,14 @@ async def test_scopes(client, ctx) -> None:
     m = await create_merchant(ctx)
     async with ctx.sessions() as s, s.begin():
         merchant = await service.get_merchant(s, m.slug)
-        read_only = await service.create_api_key(s, merchant=merchant, mode="test", scopes=("read",))
+        read_only = await service.create_api_key(s, merchant=merchant, mode="test",
+                                                 scopes=("read",))
     headers = {"Authorization": f"Bearer {read_only.api_key}"}
     r = await client.post("/api/v1/payment-intents", json=intent_body(), headers=headers)
     assert r.status_code == 403 and r.json()["code"] == "INSUFFICIENT_SCOPE"
     created = await client.post("/api/v1/payment-intents", json=intent_body(), headers=m.auth())
-    r = await client.get(f"/api/v1/payment-intents/{created.json()['transaction_id']}", headers=headers)
+    r = await client.get(f"/api/v1/payment-intents/{created.json()['transaction_id']}",
+                         headers=headers)
     assert r.status_code == 200
 
 
@@ -209,14 +226,17 @@ async def test_tenant_and_mode_isolation(client, ctx) -> None:
     for headers in (b.auth("test"), b.auth("live"), a.auth("live")):
         r = await client.get(f"/api/v1/payment-intents/{txn}", headers=headers)
         assert r.status_code == 404
-        assert r.json() == {"error": True, "message": "Payment intent not found.", "code": "NOT_FOUND"}
+        assert r.json() == {"error": True, "message": "Payment intent not found.",
+                            "code": "NOT_FOUND"}
     assert (await client.get(f"/api/v1/payment-intents/{txn}", headers=a.auth())).status_code == 200
     # sandbox is test-only: a live key cannot use it even though the slug exists
     r = await client.post("/api/v1/payment-intents", json=intent_body(), headers=a.auth("live"))
     assert r.status_code == 404 and r.json()["code"] == "GATEWAY_NOT_FOUND"
-    r = await client.post("/api/v1/payment-intents", json=intent_body(gateway="manual"), headers=a.auth("live"))
+    r = await client.post("/api/v1/payment-intents", json=intent_body(gateway="manual"),
+                          headers=a.auth("live"))
     assert r.status_code == 201
-    got = await client.get(f"/api/v1/payment-intents/{r.json()['transaction_id']}", headers=a.auth("live"))
+    got = await client.get(f"/api/v1/payment-intents/{r.json()['transaction_id']}",
+                           headers=a.auth("live"))
     assert got.json()["mode"] == "live"
 
 
@@ -224,10 +244,12 @@ async def test_revoked_key_is_rejected(client, ctx) -> None:
     from ownpay.merchants import service
 
     m = await create_merchant(ctx)
-    assert (await client.post("/api/v1/payment-intents", json=intent_body(), headers=m.auth())).status_code == 201
+    created = await client.post("/api/v1/payment-intents", json=intent_body(), headers=m.auth())
+    assert created.status_code == 201
     async with ctx.sessions() as s, s.begin():
         merchant = await service.get_merchant(s, m.slug)
-        key_id = [k.id for k in await service.list_api_keys(s, merchant=merchant) if k.mode == "test"][0]
+        key_id = [k.id for k in await service.list_api_keys(s, merchant=merchant)
+                  if k.mode == "test"][0]
         await service.revoke_api_key(s, key_id=key_id)
     ctx.api_keys.invalidate()
     r = await client.post("/api/v1/payment-intents", json=intent_body(), headers=m.auth())
@@ -243,7 +265,8 @@ async def test_disabled_gateway_is_not_found(client, ctx) -> None:
         await service.disable_gateway(s, merchant=merchant, mode="test", gateway="sandbox")
     ctx.gateway_accounts.invalidate()
     r = await client.post("/api/v1/payment-intents", json=intent_body(), headers=m.auth())
-    assert r.status_code == 404 and r.json()["message"] == "Gateway 'sandbox' is not configured or inactive."
+    assert r.status_code == 404
+    assert r.json()["message"] == "Gateway 'sandbox' is not configured or inactive."
 
 
 async def test_idempotency_replay_and_reuse(client, merchant: MerchantKeys) -> None:
@@ -266,13 +289,15 @@ async def test_idempotency_replay_and_reuse(client, merchant: MerchantKeys) -> N
     assert live.status_code == 201
 
 
-async def test_idempotency_under_20_concurrent_requests(client, ctx, merchant: MerchantKeys) -> None:
+async def test_idempotency_under_20_concurrent_requests(client, ctx,
+                                                        merchant: MerchantKeys) -> None:
     from sqlalchemy import func, select
 
     from ownpay.payments.models import PaymentIntent
 
     body = orjson.dumps(intent_body(order_id="CONCURRENT-1"))
-    headers = {**merchant.auth(), "Content-Type": "application/json", "Idempotency-Key": "concurrent"}
+    headers = {**merchant.auth(), "Content-Type": "application/json",
+               "Idempotency-Key": "concurrent"}
     responses = await asyncio.gather(
         *[client.post("/api/v1/payment-intents", content=body, headers=headers) for _ in range(20)]
     )
@@ -290,18 +315,24 @@ async def test_idempotency_under_20_concurrent_requests(client, ctx, merchant: M
 async def test_order_already_paid(client, ctx, merchant: MerchantKeys) -> None:
     from ownpay.payments import service
 
-    first = await client.post("/api/v1/payment-intents", json=intent_body(order_id="PAID-1"), headers=merchant.auth())
-    again = await client.post("/api/v1/payment-intents", json=intent_body(order_id="PAID-1"), headers=merchant.auth())
+    first = await client.post("/api/v1/payment-intents", json=intent_body(order_id="PAID-1"),
+                              headers=merchant.auth())
+    again = await client.post("/api/v1/payment-intents", json=intent_body(order_id="PAID-1"),
+                              headers=merchant.auth())
     assert again.status_code == 201  # unpaid order: a new intent is fine
     async with ctx.sessions() as s, s.begin():
         await service.transition(
             s, payment_id=first.json()["transaction_id"], merchant_id=merchant.id,
             expected="pending", to="completed", actor="test",
         )
-    r = await client.post("/api/v1/payment-intents", json=intent_body(order_id="PAID-1"), headers=merchant.auth())
+    r = await client.post("/api/v1/payment-intents", json=intent_body(order_id="PAID-1"),
+                          headers=merchant.auth())
     assert r.status_code == 409
-    assert r.json() == {"error": True, "message": "Order 'PAID-1' has already been paid.", "code": "ORDER_ALREADY_PAID"}
-    live = await client.post("/api/v1/payment-intents", json=intent_body(order_id="PAID-1", gateway="manual"), headers=merchant.auth("live"))
+    assert r.json() == {"error": True, "message": "Order 'PAID-1' has already been paid.",
+                        "code": "ORDER_ALREADY_PAID"}
+    live = await client.post("/api/v1/payment-intents",
+                             json=intent_body(order_id="PAID-1", gateway="manual"),
+                             headers=merchant.auth("live"))
     assert live.status_code == 201  # another mode is another book
 
 
@@ -318,7 +349,8 @@ async def test_health_and_openapi(client) -> None:
     op = spec["paths"]["/api/v1/payment-intents"]["post"]
     assert {"201", "400", "401", "403", "404", "409", "413", "415"} <= set(op["responses"])
     schema = op["requestBody"]["content"]["application/json"]["schema"]
-    assert {"gateway", "amount", "currency", "order_id", "customer_email", "return_url"} <= set(schema["required"])
+    required = {"gateway", "amount", "currency", "order_id", "customer_email", "return_url"}
+    assert required <= set(schema["required"])
     docs = await client.get("/docs")
     assert docs.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in docs.text
     assert "cdn" not in docs.text.lower()
@@ -338,8 +370,8 @@ async def test_revocation_reaches_other_processes_within_cache_ttl(ctx) -> None:
     from ownpay.merchants import auth, service
 
     m = await create_merchant(ctx)
-    other = AppContext(settings=ctx.settings, engine=ctx.engine, sessions=ctx.sessions, keyring=ctx.keyring,
-                       api_keys=TTLCache(0.3))
+    other = AppContext(settings=ctx.settings, engine=ctx.engine, sessions=ctx.sessions,
+                       keyring=ctx.keyring, api_keys=TTLCache(0.3))
     principal = await auth.load_principal(other, m.test_key)
     async with ctx.sessions() as s, s.begin():
         await service.revoke_api_key(s, key_id=principal.api_key_id)

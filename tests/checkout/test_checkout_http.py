@@ -13,7 +13,8 @@ CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
 
 async def create(client, merchant: MerchantKeys, **overrides) -> dict:
-    r = await client.post("/api/v1/payment-intents", json=intent_body(**overrides), headers=merchant.auth())
+    r = await client.post("/api/v1/payment-intents", json=intent_body(**overrides),
+                          headers=merchant.auth())
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -38,16 +39,19 @@ async def test_sandbox_success_redirects_to_return_url_with_merged_query(client,
     r = await client.post(f"/checkout/{txn}/pay", data={"csrf_token": token, "outcome": "succeed"})
     assert r.status_code == 303
     target = urlsplit(r.headers["location"])
-    assert (target.scheme, target.netloc, target.path, target.fragment) == ("https", "shop.example", "/done", "top")
+    assert (target.scheme, target.netloc, target.path, target.fragment) == (
+        "https", "shop.example", "/done", "top")
     query = parse_qs(target.query)
-    assert query["ref"] == ["abc"] and query["transaction_id"] == [txn] and query["status"] == ["completed"]
+    assert query["ref"] == ["abc"] and query["transaction_id"] == [txn]
+    assert query["status"] == ["completed"]
     got = await api_status(client, merchant, txn)
     assert got["status"] == "completed" and got["paid_at"]
     assert [h["to_status"] for h in got["status_history"]] == ["pending", "completed"]
     # never paid twice: the page now says so and a replayed POST changes nothing
     html, _ = await open_page(client, txn)
     assert "Payment received" in html and 'value="succeed"' not in html
-    again = await client.post(f"/checkout/{txn}/pay", data={"csrf_token": token, "outcome": "succeed"})
+    again = await client.post(f"/checkout/{txn}/pay",
+                              data={"csrf_token": token, "outcome": "succeed"})
     assert again.status_code == 303 and again.headers["location"] == f"/checkout/{txn}"
     assert len((await api_status(client, merchant, txn))["status_history"]) == 2
 
@@ -89,19 +93,22 @@ async def test_processing_then_reconciled(client, ctx, merchant) -> None:
     assert status["status"] == "processing"
     await reconcile_processing(ctx, min_age=0)
     assert (await api_status(client, merchant, txn))["status"] == "completed"
-    assert (await client.get(f"/checkout/{txn}/status")).json()["return_url"].endswith("status=completed")
+    status = (await client.get(f"/checkout/{txn}/status")).json()
+    assert status["return_url"].endswith("status=completed")
 
 
 async def test_cancel_goes_to_cancel_url_or_return_url(client, merchant) -> None:
     txn = (await create(client, merchant, cancel_url="https://shop.example/cancel"))["transaction_id"]
     _, token = await open_page(client, txn)
     r = await client.post(f"/checkout/{txn}/cancel", data={"csrf_token": token})
-    assert r.headers["location"].startswith("https://shop.example/cancel?") and "status=cancelled" in r.headers["location"]
+    assert r.headers["location"].startswith("https://shop.example/cancel?")
+    assert "status=cancelled" in r.headers["location"]
     assert (await api_status(client, merchant, txn))["status"] == "cancelled"
     txn = (await create(client, merchant))["transaction_id"]
     _, token = await open_page(client, txn)
     r = await client.post(f"/checkout/{txn}/cancel", data={"csrf_token": token})
-    assert r.headers["location"].startswith("https://shop.example/return?") and "status=cancelled" in r.headers["location"]
+    assert r.headers["location"].startswith("https://shop.example/return?")
+    assert "status=cancelled" in r.headers["location"]
 
 
 async def test_csrf_required_on_every_form(client, merchant) -> None:
@@ -115,19 +122,24 @@ async def test_csrf_required_on_every_form(client, merchant) -> None:
     # a token minted for another payment does not work here
     other = (await create(client, merchant))["transaction_id"]
     _, other_token = await open_page(client, other)
-    assert (await client.post(f"/checkout/{txn}/pay", data={"csrf_token": other_token, "outcome": "succeed"})).status_code == 403
+    r = await client.post(f"/checkout/{txn}/pay",
+                          data={"csrf_token": other_token, "outcome": "succeed"})
+    assert r.status_code == 403
     # without the cookie the token is worthless (a cross-site attacker lacks it)
     client.cookies.clear()
-    assert (await client.post(f"/checkout/{txn}/pay", data={"csrf_token": token, "outcome": "succeed"})).status_code == 403
+    r = await client.post(f"/checkout/{txn}/pay", data={"csrf_token": token, "outcome": "succeed"})
+    assert r.status_code == 403
     assert (await api_status(client, merchant, txn))["status"] == "pending"
 
 
 async def test_security_headers(client, merchant) -> None:
-    txn = (await create(client, merchant, return_url="https://shop.example/r", cancel_url="https://cancel.example/c"))["transaction_id"]
+    txn = (await create(client, merchant, return_url="https://shop.example/r",
+                        cancel_url="https://cancel.example/c"))["transaction_id"]
     r = await client.get(f"/checkout/{txn}")
     csp = r.headers["content-security-policy"]
     nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
-    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "base-uri 'none'" in csp
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert "base-uri 'none'" in csp
     assert "'unsafe-inline'" not in csp
     assert "form-action 'self' https://shop.example https://cancel.example" in csp
     assert r.headers["x-content-type-options"] == "nosniff"
@@ -144,18 +156,20 @@ async def test_security_headers(client, merchant) -> None:
 async def test_tampered_amount_in_form_is_ignored(client, merchant) -> None:
     txn = (await create(client, merchant, amount="50.00"))["transaction_id"]
     _, token = await open_page(client, txn)
-    await client.post(f"/checkout/{txn}/pay", data={"csrf_token": token, "outcome": "succeed", "amount": "0.01",
-                                                    "currency": "JPY", "amount_minor": "1"})
+    await client.post(f"/checkout/{txn}/pay", data={"csrf_token": token, "outcome": "succeed",
+                                                    "amount": "0.01", "currency": "JPY",
+                                                    "amount_minor": "1"})
     got = await api_status(client, merchant, txn)
     assert got["status"] == "completed" and got["amount"] == 50 and got["currency"] == "USD"
 
 
-@pytest.mark.parametrize("path", ["/checkout/txn_0000000000000000", "/checkout/not-an-id", "/checkout/txn_ABC",
-                                  "/checkout/%3Cscript%3E"])
+@pytest.mark.parametrize("path", ["/checkout/txn_0000000000000000", "/checkout/not-an-id",
+                                  "/checkout/txn_ABC", "/checkout/%3Cscript%3E"])
 async def test_unknown_ids_are_an_uninformative_404(client, path) -> None:
     r = await client.get(path)
     assert r.status_code == 404
-    assert "Payment link not found" in r.text and "txn_" not in r.text.split("<main", 1)[1].split("</main>")[0]
+    assert "Payment link not found" in r.text
+    assert "txn_" not in r.text.split("<main", 1)[1].split("</main>")[0]
     assert "<script>" not in r.text
     r = await client.post(path + "/pay", data={"outcome": "succeed"})
     assert r.status_code == 404
@@ -172,7 +186,8 @@ async def test_expired_link_cannot_be_paid(client, ctx, merchant) -> None:
     txn = (await create(client, merchant))["transaction_id"]
     _, token = await open_page(client, txn)
     async with ctx.sessions() as s, s.begin():
-        await s.execute(update(PaymentIntent).where(PaymentIntent.id == txn).values(expires_at=utcnow() - timedelta(seconds=1)))
+        await s.execute(update(PaymentIntent).where(PaymentIntent.id == txn)
+                        .values(expires_at=utcnow() - timedelta(seconds=1)))
     r = await client.post(f"/checkout/{txn}/pay", data={"csrf_token": token, "outcome": "succeed"})
     assert r.status_code == 303 and r.headers["location"] == f"/checkout/{txn}"
     page = (await client.get(f"/checkout/{txn}")).text
@@ -186,16 +201,19 @@ async def test_manual_flow_with_api_approval(client, ctx, merchant) -> None:
     assert 'for="f-sender_account"' in html and 'for="f-provider_txn_id"' in html
     r = await client.post(f"/checkout/{txn}/pay", data={"csrf_token": token, "sender_account": ""})
     assert r.status_code == 422 and "is required" in r.text
-    r = await client.post(f"/checkout/{txn}/pay", data={"csrf_token": token, "sender_account": "01700000000",
+    r = await client.post(f"/checkout/{txn}/pay", data={"csrf_token": token,
+                                                        "sender_account": "01700000000",
                                                         "provider_txn_id": "abc123XYZ"})
     assert r.status_code == 303
     got = await api_status(client, merchant, txn)
-    assert got["status"] == "awaiting_verification" and got["provider_transaction_id"] == "ABC123XYZ"
+    assert got["status"] == "awaiting_verification"
+    assert got["provider_transaction_id"] == "ABC123XYZ"
     assert "Verifying your payment" in (await client.get(f"/checkout/{txn}")).text
     # the same provider transaction id cannot pay a second payment of this merchant
     txn2 = (await create(client, merchant, gateway="manual", amount="25"))["transaction_id"]
     _, token2 = await open_page(client, txn2)
-    r = await client.post(f"/checkout/{txn2}/pay", data={"csrf_token": token2, "sender_account": "017",
+    r = await client.post(f"/checkout/{txn2}/pay", data={"csrf_token": token2,
+                                                         "sender_account": "017",
                                                          "provider_txn_id": "ABC123xyz"})
     assert r.status_code == 409 and "already been used" in r.text
     assert (await api_status(client, merchant, txn2))["status"] == "pending"
@@ -204,10 +222,13 @@ async def test_manual_flow_with_api_approval(client, ctx, merchant) -> None:
 
     async with ctx.sessions() as s, s.begin():
         m = await merchants.get_merchant(s, merchant.slug)
-        writer = await merchants.create_api_key(s, merchant=m, mode="test", scopes=("read", "write"))
-    r = await client.post(f"/api/v1/payment-intents/{txn}/approve", headers={"Authorization": f"Bearer {writer.api_key}"})
+        writer = await merchants.create_api_key(s, merchant=m, mode="test",
+                                                scopes=("read", "write"))
+    r = await client.post(f"/api/v1/payment-intents/{txn}/approve",
+                          headers={"Authorization": f"Bearer {writer.api_key}"})
     assert r.status_code == 403
-    r = await client.post(f"/api/v1/payment-intents/{txn}/approve", json={"reason": "seen in bank statement"}, headers=merchant.auth())
+    r = await client.post(f"/api/v1/payment-intents/{txn}/approve",
+                          json={"reason": "seen in bank statement"}, headers=merchant.auth())
     assert r.status_code == 200 and r.json()["status"] == "completed"
     assert r.json()["status_history"][-1]["reason"] == "seen in bank statement"
     r = await client.post(f"/api/v1/payment-intents/{txn}/reject", headers=merchant.auth())
@@ -217,9 +238,12 @@ async def test_manual_flow_with_api_approval(client, ctx, merchant) -> None:
 async def test_manual_reject(client, merchant) -> None:
     txn = (await create(client, merchant, gateway="manual"))["transaction_id"]
     _, token = await open_page(client, txn)
-    await client.post(f"/checkout/{txn}/pay", data={"csrf_token": token, "sender_account": "x", "provider_txn_id": "REJ-1"})
-    r = await client.post(f"/api/v1/payment-intents/{txn}/reject", json={"reason": "no such transfer"}, headers=merchant.auth())
-    assert r.status_code == 200 and r.json()["status"] == "failed" and r.json()["failure_reason"] == "no such transfer"
+    await client.post(f"/checkout/{txn}/pay",
+                      data={"csrf_token": token, "sender_account": "x", "provider_txn_id": "REJ-1"})
+    r = await client.post(f"/api/v1/payment-intents/{txn}/reject",
+                          json={"reason": "no such transfer"}, headers=merchant.auth())
+    assert r.status_code == 200 and r.json()["status"] == "failed"
+    assert r.json()["failure_reason"] == "no such transfer"
 
 
 async def test_api_cancel(client, merchant) -> None:
@@ -237,11 +261,14 @@ async def test_api_cancel(client, merchant) -> None:
 async def test_branding_and_manual_markdown(client, ctx) -> None:
     from ownpay.merchants import service as merchants
 
-    m = await create_merchant(ctx, logo_url="https://cdn.brand.example/logo.png", primary_color="#ffcc00")
+    m = await create_merchant(ctx, logo_url="https://cdn.brand.example/logo.png",
+                              primary_color="#ffcc00")
     async with ctx.sessions() as s, s.begin():
         row = await merchants.get_merchant(s, m.slug)
         await merchants.enable_gateway(s, ctx.keyring, merchant=row, mode="test", gateway="manual",
-                                       values={"instructions": "Send to **bKash 01700000000** <script>alert(1)</script> [x](javascript:alert(1))"})
+                                       values={"instructions": "Send to **bKash 01700000000** "
+                                                               "<script>alert(1)</script> "
+                                                               "[x](javascript:alert(1))"})
     ctx.gateway_accounts.invalidate()
     txn = (await create(client, m, gateway="manual"))["transaction_id"]
     r = await client.get(f"/checkout/{txn}")
@@ -274,5 +301,6 @@ async def test_the_gateway_accounts_display_name_names_the_method(client, ctx) -
 async def test_status_json(client, merchant) -> None:
     txn = (await create(client, merchant))["transaction_id"]
     r = await client.get(f"/checkout/{txn}/status")
-    assert r.json() == {"transaction_id": txn, "status": "pending", "expires_at": r.json()["expires_at"]}
+    assert r.json() == {"transaction_id": txn, "status": "pending",
+                        "expires_at": r.json()["expires_at"]}
     assert (await client.get("/checkout/txn_0000000000000000/status")).status_code == 404

@@ -26,7 +26,8 @@ def test_init_is_idempotent_and_prints_keys_once(cli_env, backend) -> None:
     if data["api_keys"]["test"] is None:
         pytest.skip("the shared test database already has a demo merchant from another test")
     assert data["merchant"] == "demo" and data["base_url"] == cli_env["OWNPAY_BASE_URL"]
-    assert data["api_keys"]["test"].startswith("op_test_") and data["api_keys"]["live"].startswith("op_live_")
+    assert data["api_keys"]["test"].startswith("op_test_")
+    assert data["api_keys"]["live"].startswith("op_live_")
     again = json.loads(ownpay_cli(cli_env, "init", "--json").stdout)
     assert again["api_keys"] == {"test": None, "live": None}
     gateways = run_json(cli_env, "gateways", "list", "--merchant", "demo")
@@ -48,18 +49,26 @@ def test_merchant_keys_and_gateways(cli_env) -> None:
     dup = ownpay_cli(cli_env, "merchants", "create", "--slug", slug, "--name", "Again", check=False)
     assert dup.returncode == 1 and "already exists" in dup.stderr and "Traceback" not in dup.stderr
 
-    key = run_json(cli_env, "api-keys", "create", "--merchant", slug, "--mode", "live", "--scopes", "read,write")
-    assert key["api_key"].startswith("op_live_") and key["scopes"] == ["read", "write"] and isinstance(key["id"], int)
-    bad = ownpay_cli(cli_env, "api-keys", "create", "--merchant", slug, "--mode", "live", "--scopes", "root", check=False)
+    key = run_json(cli_env, "api-keys", "create", "--merchant", slug, "--mode", "live",
+                   "--scopes", "read,write")
+    assert key["api_key"].startswith("op_live_") and key["scopes"] == ["read", "write"]
+    assert isinstance(key["id"], int)
+    bad = ownpay_cli(cli_env, "api-keys", "create", "--merchant", slug, "--mode", "live",
+                     "--scopes", "root", check=False)
     assert bad.returncode == 1 and "Unknown scope" in bad.stderr
 
-    enabled = run_json(cli_env, "gateways", "enable", "manual", "--merchant", slug, "--mode", "live",
-                       "--set", "instructions=Send to bank account 123", "--set", "fields=sender:Sender,ref:Reference")
+    enabled = run_json(cli_env, "gateways", "enable", "manual", "--merchant", slug,
+                       "--mode", "live", "--set", "instructions=Send to bank account 123",
+                       "--set", "fields=sender:Sender,ref:Reference")
     assert enabled["active"] is True
-    assert run_json(cli_env, "gateways", "disable", "manual", "--merchant", slug, "--mode", "live")["active"] is False
-    nope = ownpay_cli(cli_env, "gateways", "enable", "sandbox", "--merchant", slug, "--mode", "live", check=False)
+    disabled = run_json(cli_env, "gateways", "disable", "manual", "--merchant", slug,
+                        "--mode", "live")
+    assert disabled["active"] is False
+    nope = ownpay_cli(cli_env, "gateways", "enable", "sandbox", "--merchant", slug,
+                      "--mode", "live", check=False)
     assert nope.returncode == 1 and "test mode only" in nope.stderr
-    unknown = ownpay_cli(cli_env, "gateways", "enable", "paypal", "--merchant", slug, "--mode", "test", check=False)
+    unknown = ownpay_cli(cli_env, "gateways", "enable", "paypal", "--merchant", slug,
+                         "--mode", "test", check=False)
     assert unknown.returncode == 1 and "Unknown gateway" in unknown.stderr
 
     revoked = run_json(cli_env, "api-keys", "revoke", str(key["id"]))

@@ -26,7 +26,8 @@ async def _pay(client: httpx.AsyncClient, txn: str) -> None:
     page = await client.get(f"/checkout/{txn}")
     token = CSRF.search(page.text)
     if token:
-        await client.post(f"/checkout/{txn}/pay", data={"csrf_token": token.group(1), "outcome": "succeed"})
+        await client.post(f"/checkout/{txn}/pay",
+                          data={"csrf_token": token.group(1), "outcome": "succeed"})
 
 
 async def _hammer(url: str, key: str, created: list[str], stop_after: int) -> None:
@@ -47,7 +48,8 @@ async def _hammer(url: str, key: str, created: list[str], stop_after: int) -> No
                 return  # the server is gone
 
 
-async def test_sigkill_mid_payments_loses_nothing_and_completes_once(database_url: str, tmp_path: Path) -> None:
+async def test_sigkill_mid_payments_loses_nothing_and_completes_once(database_url: str,
+                                                                     tmp_path: Path) -> None:
     env = server_env(database_url, tmp_path / "data", OWNPAY_RUN_WORKER="false")
     slug = "crash-" + secrets.token_hex(4)
     ownpay_cli(env, "migrate")
@@ -55,11 +57,13 @@ async def test_sigkill_mid_payments_loses_nothing_and_completes_once(database_ur
     ownpay_cli(env, "gateways", "enable", "sandbox", "--merchant", slug, "--mode", "test")
     import json
 
-    key = json.loads(ownpay_cli(env, "api-keys", "create", "--merchant", slug, "--mode", "test", "--json").stdout)["api_key"]
+    key = json.loads(ownpay_cli(env, "api-keys", "create", "--merchant", slug, "--mode", "test",
+                                "--json").stdout)["api_key"]
     server = start_server(env, tmp_path / "server1.log")
     created: list[str] = []
     load = asyncio.create_task(_hammer(server.url, key, created, stop_after=10_000))
-    while len(created) < 15 and not load.done():
+    # Polls a list the load task fills; SIGKILL must land while requests are in flight.
+    while len(created) < 15 and not load.done():  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     server.stop(signal.SIGKILL)  # mid-flight: requests are in progress
     await asyncio.wait_for(load, timeout=30)
@@ -68,7 +72,8 @@ async def test_sigkill_mid_payments_loses_nothing_and_completes_once(database_ur
     ctx = AppContext.create(make_settings(database_url, tmp_path / "data"))
     try:
         async with ctx.sessions() as s:
-            rows = {p.id: p.status for p in await s.scalars(select(PaymentIntent).where(PaymentIntent.id.in_(created)))}
+            intents = await s.scalars(select(PaymentIntent).where(PaymentIntent.id.in_(created)))
+            rows = {p.id: p.status for p in intents}
         assert set(rows) == set(created)  # every 201 is durable
         assert set(rows.values()) <= {"pending", "completed"}
 
@@ -85,7 +90,8 @@ async def test_sigkill_mid_payments_loses_nothing_and_completes_once(database_ur
                 history = await s.scalar(select(func.count()).select_from(PaymentStatusHistory)
                                          .where(PaymentStatusHistory.payment_id == txn))
                 events = await s.scalar(select(func.count()).select_from(OutboxEvent)
-                                        .where(OutboxEvent.payment_id == txn, OutboxEvent.type == "payment.completed"))
+                                        .where(OutboxEvent.payment_id == txn,
+                                               OutboxEvent.type == "payment.completed"))
                 assert (status, history, events) == ("completed", 1, 1), txn
     finally:
         await ctx.close()

@@ -26,9 +26,11 @@ def stripe_merchant(live_server: ServerProcess) -> dict[str, str]:
     slug = "spec-" + secrets.token_hex(4)
     ownpay_cli(env, "merchants", "create", "--slug", slug, "--name", "Spec Shop")
     ownpay_cli(env, "gateways", "enable", "stripe", "--merchant", slug, "--mode", "test",
-               "--set", "secret_key=sk_test_" + "x" * 24, "--set", "publishable_key=pk_test_" + "x" * 24,
+               "--set", "secret_key=sk_test_" + "x" * 24,
+               "--set", "publishable_key=pk_test_" + "x" * 24,
                "--set", "webhook_secret=whsec_" + "x" * 24)
-    key = json.loads(ownpay_cli(env, "api-keys", "create", "--merchant", slug, "--mode", "test", "--json").stdout)
+    key = json.loads(ownpay_cli(env, "api-keys", "create", "--merchant", slug, "--mode", "test",
+                                "--json").stdout)
     return {"OWNPAY_API_KEY": key["api_key"], "OWNPAY_BASE_URL": live_server.url}
 
 
@@ -49,18 +51,22 @@ def _check_payment_url(url: str, server: ServerProcess, api_key: str) -> None:
     assert got.json()["amount"] == 99.99 and got.json()["gateway"] == "stripe"
 
 
-@pytest.mark.skipif(shutil.which("php") is None, reason="php-cli is installed by `make test` (install-system)")
-def test_php_example_unchanged(live_server: ServerProcess, stripe_merchant: dict[str, str]) -> None:
+@pytest.mark.skipif(shutil.which("php") is None,
+                    reason="php-cli is installed by `make test` (install-system)")
+def test_php_example_unchanged(live_server: ServerProcess,
+                               stripe_merchant: dict[str, str]) -> None:
     env = {"PATH": os.environ["PATH"], **stripe_merchant}
     result = subprocess.run(
-        ["php", "-d", f"auto_prepend_file={EXAMPLES / 'prepend.php'}", str(EXAMPLES / "initiate.php")],
+        ["php", "-d", f"auto_prepend_file={EXAMPLES / 'prepend.php'}",
+         str(EXAMPLES / "initiate.php")],
         env=env, capture_output=True, text=True, timeout=60, check=True,
     )
     out = json.loads(result.stdout)
     _check_payment_url(out["payment_url"], live_server, stripe_merchant["OWNPAY_API_KEY"])
 
 
-def test_node_example_unchanged(live_server: ServerProcess, stripe_merchant: dict[str, str], tmp_path: Path) -> None:
+def test_node_example_unchanged(live_server: ServerProcess, stripe_merchant: dict[str, str],
+                                tmp_path: Path) -> None:
     node = shutil.which("node")
     assert node, "node is part of this machine's toolchain"
     harness = tmp_path / "example.mjs"
@@ -69,6 +75,8 @@ def test_node_example_unchanged(live_server: ServerProcess, stripe_merchant: dic
         "const res = { redirect: (url) => console.log(JSON.stringify({ redirect: url })) };\n"
         + (EXAMPLES / "initiate.js").read_text()
     )
-    result = subprocess.run([node, str(harness)], env={"PATH": os.environ["PATH"], **stripe_merchant},
+    result = subprocess.run([node, str(harness)],
+                            env={"PATH": os.environ["PATH"], **stripe_merchant},
                             capture_output=True, text=True, timeout=60, check=True)
-    _check_payment_url(json.loads(result.stdout)["redirect"], live_server, stripe_merchant["OWNPAY_API_KEY"])
+    _check_payment_url(json.loads(result.stdout)["redirect"], live_server,
+                       stripe_merchant["OWNPAY_API_KEY"])

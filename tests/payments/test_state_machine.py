@@ -14,7 +14,8 @@ from tests.conftest import MerchantKeys, intent_body
 
 
 async def new_intent(client, merchant: MerchantKeys, **overrides) -> str:
-    r = await client.post("/api/v1/payment-intents", json=intent_body(**overrides), headers=merchant.auth())
+    r = await client.post("/api/v1/payment-intents", json=intent_body(**overrides),
+                          headers=merchant.auth())
     assert r.status_code == 201, r.text
     return str(r.json()["transaction_id"])
 
@@ -29,8 +30,10 @@ async def force_status(ctx, txn: str, status: str) -> None:
 
 async def counts(ctx, txn: str) -> tuple[int, int]:
     async with ctx.sessions() as s:
-        h = await s.scalar(select(func.count()).select_from(PaymentStatusHistory).where(PaymentStatusHistory.payment_id == txn))
-        e = await s.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.payment_id == txn))
+        h = await s.scalar(select(func.count()).select_from(PaymentStatusHistory)
+                           .where(PaymentStatusHistory.payment_id == txn))
+        e = await s.scalar(select(func.count()).select_from(OutboxEvent)
+                           .where(OutboxEvent.payment_id == txn))
     return int(h or 0), int(e or 0)
 
 
@@ -42,11 +45,12 @@ async def test_legal_transition_writes_history_and_event(client, ctx, merchant, 
     txn = await new_intent(client, merchant)
     await force_status(ctx, txn, src)
     async with ctx.sessions() as s, s.begin():
-        moved = await service.transition(s, payment_id=txn, merchant_id=merchant.id, expected=src, to=dst,
-                                         actor="test", reason="because")
+        moved = await service.transition(s, payment_id=txn, merchant_id=merchant.id, expected=src,
+                                         to=dst, actor="test", reason="because")
     assert moved is not None and moved.status == dst
     async with ctx.sessions() as s:
-        row = (await s.scalars(select(PaymentStatusHistory).where(PaymentStatusHistory.payment_id == txn))).one()
+        row = (await s.scalars(select(PaymentStatusHistory)
+                               .where(PaymentStatusHistory.payment_id == txn))).one()
         event = (await s.scalars(select(OutboxEvent).where(OutboxEvent.payment_id == txn))).one()
     assert (row.from_status, row.to_status, row.actor, row.reason) == (src, dst, "test", "because")
     assert event.type == f"payment.{dst}" and event.payload["status"] == dst
@@ -56,12 +60,14 @@ async def test_legal_transition_writes_history_and_event(client, ctx, merchant, 
 
 
 @pytest.mark.parametrize(("src", "dst"), [p for p in ALL_PAIRS if p not in states.ALLOWED])
-async def test_illegal_transition_refused_and_changes_nothing(client, ctx, merchant, src, dst) -> None:
+async def test_illegal_transition_refused_and_changes_nothing(client, ctx, merchant, src,
+                                                              dst) -> None:
     txn = await new_intent(client, merchant)
     await force_status(ctx, txn, src)
     with pytest.raises(service.IllegalTransition):
         async with ctx.sessions() as s, s.begin():
-            await service.transition(s, payment_id=txn, merchant_id=merchant.id, expected=src, to=dst, actor="test")
+            await service.transition(s, payment_id=txn, merchant_id=merchant.id, expected=src,
+                                     to=dst, actor="test")
     async with ctx.sessions() as s:
         assert (await s.get(PaymentIntent, txn)).status == src
     assert await counts(ctx, txn) == (0, 0)
@@ -70,8 +76,9 @@ async def test_illegal_transition_refused_and_changes_nothing(client, ctx, merch
 async def test_stale_expectation_is_a_noop(client, ctx, merchant) -> None:
     txn = await new_intent(client, merchant)
     async with ctx.sessions() as s, s.begin():
-        assert await service.transition(s, payment_id=txn, merchant_id=merchant.id, expected="processing",
-                                        to="completed", actor="test") is None
+        assert await service.transition(s, payment_id=txn, merchant_id=merchant.id,
+                                        expected="processing", to="completed",
+                                        actor="test") is None
     assert await counts(ctx, txn) == (0, 0)
 
 
@@ -90,8 +97,9 @@ async def test_fifty_concurrent_completions_complete_once(client, ctx, merchant)
 
     async def attempt(i: int) -> bool:
         async with ctx.sessions() as s, s.begin():
-            moved = await service.transition(s, payment_id=txn, merchant_id=merchant.id, expected="pending",
-                                             to="completed", actor=f"attempt-{i}")
+            moved = await service.transition(s, payment_id=txn, merchant_id=merchant.id,
+                                             expected="pending", to="completed",
+                                             actor=f"attempt-{i}")
             return moved is not None
 
     results = await asyncio.gather(*[attempt(i) for i in range(50)])
@@ -120,11 +128,13 @@ async def test_fifty_concurrent_results_through_apply_result(client, ctx, mercha
     ("amount", "currency", "reference"),
     [(999, "USD", None), (1000, "EUR", None), (1000, "USD", "txn_0000000000000000")],
 )
-async def test_mismatched_verification_never_completes(client, ctx, merchant, amount, currency, reference) -> None:
+async def test_mismatched_verification_never_completes(client, ctx, merchant, amount, currency,
+                                                       reference) -> None:
     from ownpay.gateways.base import Outcome, VerifiedResult
 
     txn = await new_intent(client, merchant, amount="10.00")
-    result = VerifiedResult(outcome=Outcome.SUCCEEDED, amount_minor=amount, currency=currency, reference=reference)
+    result = VerifiedResult(outcome=Outcome.SUCCEEDED, amount_minor=amount, currency=currency,
+                            reference=reference)
     async with ctx.sessions() as s, s.begin():
         intent = await s.get(PaymentIntent, txn)
         after = await service.apply_result(s, intent, result, actor="gateway:test")

@@ -13,7 +13,8 @@ from ownpay import money
 CURRENCIES = st.sampled_from(["USD", "JPY", "KWD", "BDT", "EUR", "BHD", "CLP"])
 
 
-@given(currency=CURRENCIES, minor=st.integers(min_value=1, max_value=10**14), as_string=st.booleans())
+@given(currency=CURRENCIES, minor=st.integers(min_value=1, max_value=10**14),
+       as_string=st.booleans())
 def test_valid_amount_round_trips(currency: str, minor: int, as_string: bool) -> None:
     exp = money.exponent(currency)
     text = str(Decimal(minor).scaleb(-exp).quantize(Decimal(1).scaleb(-exp)))
@@ -21,10 +22,12 @@ def test_valid_amount_round_trips(currency: str, minor: int, as_string: bool) ->
     assert money.parse_minor(value, currency) == minor
     assert money.to_major(minor, currency) == Decimal(text)
     # and the JSON rendering parses back to the same minor units
-    assert money.parse_minor(Decimal(repr(money.json_number(minor, currency))), currency) == minor
+    rendered = Decimal(repr(money.json_number(minor, currency)))
+    assert money.parse_minor(rendered, currency) == minor
 
 
-@given(currency=CURRENCIES, minor=st.integers(min_value=1, max_value=10**12), extra=st.integers(1, 9))
+@given(currency=CURRENCIES, minor=st.integers(min_value=1, max_value=10**12),
+       extra=st.integers(1, 9))
 def test_over_precise_amount_rejected(currency: str, minor: int, extra: int) -> None:
     exp = money.exponent(currency)
     # one more decimal digit than allowed, non-zero
@@ -35,28 +38,33 @@ def test_over_precise_amount_rejected(currency: str, minor: int, extra: int) -> 
         money.parse_minor(str(value), currency)
 
 
-@given(currency=CURRENCIES, value=st.decimals(max_value=0, allow_nan=False, allow_infinity=False, places=2))
+@given(currency=CURRENCIES,
+       value=st.decimals(max_value=0, allow_nan=False, allow_infinity=False, places=2))
 def test_non_positive_rejected(currency: str, value: Decimal) -> None:
     with pytest.raises(money.AmountError):
         money.parse_minor(value, currency)
 
 
-@pytest.mark.parametrize("value", [None, True, False, "", "  ", "1,5", "0x10", "NaN", "Infinity", "1e99999999", [], {}])
+@pytest.mark.parametrize("value", [None, True, False, "", "  ", "1,5", "0x10", "NaN", "Infinity",
+                                   "1e99999999", [], {}])
 def test_garbage_rejected(value: object) -> None:
     with pytest.raises(money.AmountError):
         money.parse_minor(value, "USD")
 
 
 def test_exponents_follow_iso_4217() -> None:
-    assert [money.exponent(c) for c in ("USD", "JPY", "KWD", "BDT", "IQD", "ISK")] == [2, 0, 3, 2, 3, 0]
-    assert money.is_currency("usd") and not money.is_currency("XAU") and not money.is_currency("ABC")
+    currencies = ("USD", "JPY", "KWD", "BDT", "IQD", "ISK")
+    assert [money.exponent(c) for c in currencies] == [2, 0, 3, 2, 3, 0]
+    assert money.is_currency("usd")
+    assert not money.is_currency("XAU") and not money.is_currency("ABC")
 
 
 def test_format() -> None:
     assert money.format_amount(9999, "USD") == "$99.99"
     assert money.format_amount(500, "JPY") == "¥500"
     assert money.format_amount(1234, "KWD").endswith("1.234")
-    assert money.json_number(10000, "USD") == 100 and isinstance(money.json_number(10000, "USD"), int)
+    assert money.json_number(10000, "USD") == 100
+    assert isinstance(money.json_number(10000, "USD"), int)
 
 
 def test_max_amount() -> None:

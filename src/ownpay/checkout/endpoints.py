@@ -113,11 +113,13 @@ async def checkout_page(transaction_id: str, request: Request) -> Response:
         view = await service.start(ctx, loaded)
     except GatewayNotFound:
         return _page(request, loaded, "status.html", status_code=503,
-                     notice="This payment method is not available right now. Please contact the merchant.")
+                     notice="This payment method is not available right now. "
+                            "Please contact the merchant.")
     except GatewayError as exc:
         log.warning("gateway_unavailable", payment_id=transaction_id, error=str(exc))
         return _page(request, loaded, "status.html", status_code=503, temporary_error=True,
-                     notice="The payment provider is temporarily unavailable. Please try again in a moment.")
+                     notice="The payment provider is temporarily unavailable. "
+                            "Please try again in a moment.")
     if view.redirect_url:
         return RedirectResponse(view.redirect_url, status_code=303)
     return _page(request, loaded, "pay.html", view=view)
@@ -154,7 +156,8 @@ async def pay(transaction_id: str, request: Request) -> Response:
         return _not_found(request)
     form = await _form(request)
     if form is None:
-        return _page(request, loaded, "status.html", status_code=413, notice="The form is too large.")
+        return _page(request, loaded, "status.html", status_code=413,
+                     notice="The form is too large.")
     if not csrf_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
         return _forbidden(request, loaded)
     if not service.is_payable(loaded.intent) or loaded.adapter is None:
@@ -172,7 +175,8 @@ async def pay(transaction_id: str, request: Request) -> Response:
     except (GatewayError, GatewayNotFound) as exc:
         log.warning("gateway_unavailable", payment_id=transaction_id, error=str(exc))
         return _page(request, loaded, "status.html", status_code=503, temporary_error=True,
-                     notice="The payment provider is temporarily unavailable. Nothing was charged; please try again.")
+                     notice="The payment provider is temporarily unavailable. "
+                            "Nothing was charged; please try again.")
     if result.redirect_url and intent.status == states.PENDING:
         return RedirectResponse(result.redirect_url, status_code=303)
     return _after_action(loaded, intent)
@@ -218,7 +222,8 @@ async def status(transaction_id: str, request: Request) -> Response:
 
 @router.get("/checkout/{transaction_id}/return")
 @router.get("/gateways/{gateway}/callback/{transaction_id}")
-async def provider_return(transaction_id: str, request: Request, gateway: str | None = None) -> Response:
+async def provider_return(transaction_id: str, request: Request,
+                          gateway: str | None = None) -> Response:
     """The customer's browser comes back from a provider: verify with the provider."""
     ctx = _ctx(request)
     try:
@@ -235,7 +240,8 @@ async def provider_return(transaction_id: str, request: Request, gateway: str | 
             return _page(request, loaded, "status.html", status_code=503, temporary_error=True,
                          notice="We could not confirm your payment with the provider yet. "
                                 "If you were charged, it will be confirmed automatically.")
-        if intent.status == states.PENDING and result.customer_message and service.is_payable(intent):
+        if (intent.status == states.PENDING and result.customer_message
+                and service.is_payable(intent)):
             # Back on our page with the provider's word (e.g. cancelled at bKash): try again.
             fresh = dataclasses.replace(loaded, intent=intent)
             try:

@@ -120,27 +120,32 @@ async def start(ctx: AppContext, loaded: Loaded) -> CheckoutView:
     return view
 
 
-async def _apply(ctx: AppContext, transaction_id: str, result: VerifiedResult, *, actor: str) -> PaymentIntent:
+async def _apply(ctx: AppContext, transaction_id: str, result: VerifiedResult, *,
+                 actor: str) -> PaymentIntent:
     async with ctx.sessions() as session, session.begin():
         intent = await session.get(PaymentIntent, transaction_id, with_for_update=False)
         assert intent is not None  # noqa: S101
         return await payments.apply_result(session, intent, result, actor=actor)
 
 
-async def submit(ctx: AppContext, loaded: Loaded, form: dict[str, str]) -> tuple[PaymentIntent, VerifiedResult]:
+async def submit(ctx: AppContext, loaded: Loaded,
+                 form: dict[str, str]) -> tuple[PaymentIntent, VerifiedResult]:
     """The customer submitted the gateway's form on our page."""
     assert loaded.adapter is not None  # noqa: S101
     gctx, slug = await gateway_context_for(ctx, loaded.intent)
     result = await loaded.adapter.submit(gctx, payments.payment_view(loaded.intent, slug), form)
-    intent = await _apply(ctx, loaded.intent.id, result, actor=f"customer via {loaded.intent.gateway}")
+    intent = await _apply(ctx, loaded.intent.id, result,
+                          actor=f"customer via {loaded.intent.gateway}")
     return intent, result
 
 
-async def verify_return(ctx: AppContext, loaded: Loaded, params: dict[str, str]) -> tuple[PaymentIntent, VerifiedResult]:
+async def verify_return(ctx: AppContext, loaded: Loaded,
+                        params: dict[str, str]) -> tuple[PaymentIntent, VerifiedResult]:
     """The customer came back from the provider: ask the provider, then act."""
     assert loaded.adapter is not None  # noqa: S101
     gctx, slug = await gateway_context_for(ctx, loaded.intent)
-    result = await loaded.adapter.verify_return(gctx, payments.payment_view(loaded.intent, slug), params)
+    result = await loaded.adapter.verify_return(gctx, payments.payment_view(loaded.intent, slug),
+                                                params)
     if result.outcome is Outcome.AUTHORIZED and loaded.adapter.supports_capture:
         return await _capture_once(ctx, loaded, gctx, slug, result)
     intent = await _apply(ctx, loaded.intent.id, result, actor=f"gateway:{loaded.intent.gateway}")
@@ -181,7 +186,8 @@ async def _capture_once(
             result = await loaded.adapter.query_status(gctx, view)
         except GatewayError as exc2:
             log.warning("status_query_failed", payment_id=claimed.id, error=str(exc2))
-            result = VerifiedResult(outcome=Outcome.UNKNOWN, reason=f"capture outcome unknown: {exc}")
+            result = VerifiedResult(outcome=Outcome.UNKNOWN,
+                                    reason=f"capture outcome unknown: {exc}")
     intent = await _apply(ctx, claimed.id, result, actor=actor)
     return intent, result
 

@@ -172,10 +172,13 @@ async def enable_gateway(
     adapter = registry.get(gateway)
     if adapter is None:
         known = ", ".join(sorted(registry.all_gateways()))
-        raise ValidationFailed(errors={"gateway": [f"Unknown gateway '{gateway}'. Known: {known}."]})
-    if mode not in adapter.modes:
         raise ValidationFailed(
-            errors={"mode": [f"Gateway '{gateway}' is available in {', '.join(sorted(adapter.modes))} mode only."]}
+            errors={"gateway": [f"Unknown gateway '{gateway}'. Known: {known}."]}
+        )
+    if mode not in adapter.modes:
+        modes = ", ".join(sorted(adapter.modes))
+        raise ValidationFailed(
+            errors={"mode": [f"Gateway '{gateway}' is available in {modes} mode only."]}
         )
     try:
         credentials, settings = adapter.validate_config(
@@ -230,7 +233,8 @@ async def disable_gateway(
     return account
 
 
-async def list_gateway_accounts(session: AsyncSession, *, merchant: Merchant) -> list[GatewayAccount]:
+async def list_gateway_accounts(session: AsyncSession, *,
+                                merchant: Merchant) -> list[GatewayAccount]:
     stmt = (
         select(GatewayAccount)
         .where(GatewayAccount.merchant_id == merchant.id)

@@ -141,7 +141,9 @@ class OutboxEvent(Base):
     """An event written in the same transaction as the change it describes."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_merchant_mode_created", "merchant_id", "mode", "created_at"),)
+    __table_args__ = (
+        Index("ix_events_merchant_mode_created", "merchant_id", "mode", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)  # evt_ + hex
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))

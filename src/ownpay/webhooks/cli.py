@@ -12,8 +12,8 @@ import typer
 
 from ownpay.cli import DataOpt, DbOpt, JsonOpt, out, run_async, settings_from
 
-webhooks_app = typer.Typer(help="Webhook endpoints (where signed events are sent).",
-                           no_args_is_help=True)
+webhooks_app: typer.Typer = typer.Typer(help="Webhook endpoints (where signed events are sent).",
+                                         no_args_is_help=True)
 
 
 def _print_endpoint(row: dict[str, Any]) -> None:
@@ -74,7 +74,14 @@ def list_(merchant: Annotated[str, typer.Option(help="Merchant slug.")],
             ]
 
     rows = run_async(settings_from(database_url, data_dir), go)
-    out(rows, as_json, lambda: [_print_endpoint(r) for r in rows] or typer.echo("no endpoints"))
+
+    def human() -> None:
+        for r in rows:
+            _print_endpoint(r)
+        if not rows:
+            typer.echo("no endpoints")
+
+    out(rows, as_json, human)
 
 
 @webhooks_app.command("remove")

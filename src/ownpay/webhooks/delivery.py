@@ -37,12 +37,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
 import structlog
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import Table, and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from ownpay import metrics
@@ -388,7 +388,7 @@ async def record(ctx: AppContext, claim: Claim, result: AttemptResult) -> bool:
         values.update(status=RETRYING, next_attempt_at=now + delay)
     else:
         values.update(status=DEAD)
-    d = WebhookDelivery.__table__
+    d = cast(Table, WebhookDelivery.__table__)
     # Core statements on a plain connection: this runs once per attempt, and the ORM unit
     # of work would cost more CPU than the HTTP request itself.
     async with ctx.engine.begin() as conn:
@@ -399,7 +399,7 @@ async def record(ctx: AppContext, claim: Claim, result: AttemptResult) -> bool:
         if moved.rowcount != 1:
             log.warning("webhook_lease_lost", delivery_id=claim.delivery_id)
             return False
-        await conn.execute(insert(WebhookAttempt.__table__).values(
+        await conn.execute(insert(cast(Table, WebhookAttempt.__table__)).values(
             delivery_id=claim.delivery_id, merchant_id=claim.merchant_id, number=number,
             started_at=result.started_at, duration_ms=result.duration_ms, success=result.success,
             status_code=result.status_code, response_body=result.response_body,
