@@ -98,6 +98,7 @@ class Settings:
     webhook_per_endpoint: int = 4
     gateway_timeout: float = 15.0
     reconcile_after: int = 60
+    database_pool_size: int = 20  # PostgreSQL connections per process (SQLite: always 1)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -145,6 +146,7 @@ _INT_BOUNDS: dict[str, tuple[int, int]] = {
     "webhook_concurrency": (1, 1000),
     "webhook_per_endpoint": (1, 100),
     "reconcile_after": (1, 86400),
+    "database_pool_size": (1, 1000),
 }
 
 

@@ -39,7 +39,8 @@ class AppContext:
 
     @classmethod
     def create(cls, settings: Settings, *, create_secret: bool = False) -> AppContext:
-        engine = create_engine(settings.resolved_database_url)
+        engine = create_engine(settings.resolved_database_url,
+                               pool_size=settings.database_pool_size)
         keyring = Keyring.from_master(load_or_create_secret_key(settings, create=create_secret))
         wakeup = asyncio.Event()
         ctx = cls(

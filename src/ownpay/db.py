@@ -4,7 +4,7 @@ SQLite: WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for every tra
 so that two writers queue on the lock instead of failing with SQLITE_BUSY when a
 read transaction tries to upgrade.  One pooled connection per process (SQLite allows one
 writer anyway and a bigger pool only adds lock contention).
-PostgreSQL: asyncpg with a modest pool.
+PostgreSQL: asyncpg with a fixed pool (``OWNPAY_DATABASE_POOL_SIZE``, no overflow).
 """
 
 from __future__ import annotations
@@ -62,7 +62,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+# PostgreSQL connections one process keeps open.  A fixed pool without overflow: overflow
+# connections are opened for a burst and closed right after it (a PostgreSQL backend fork
+# and authentication each time), which was most of the create-intent p99 under load
+# (docs/benchmarks.md).  A request beyond the pool waits for a free connection.
+DEFAULT_POOL_SIZE = 20
+
+
+def create_engine(url: str, *, echo: bool = False,
+                  pool_size: int = DEFAULT_POOL_SIZE) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(
             url,
@@ -77,8 +85,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(
         url,
         echo=echo,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=30,
         pool_pre_ping=False,
         pool_recycle=1800,
     )

@@ -146,5 +146,8 @@ async def run_forever(ctx: AppContext) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    from ownpay.app import freeze_startup_heap
+
+    freeze_startup_heap()
     log.info("worker_started")
     await run_worker(ctx, stop=stop)

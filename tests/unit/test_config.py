@@ -26,6 +26,7 @@ def test_defaults_and_url_mapping() -> None:
         ({"OWNPAY_INTENT_LIFETIME": "10"}, "between 60 and 604800"),
         ({"OWNPAY_RUN_WORKER": "maybe"}, "true or false"),
         ({"OWNPAY_WEBHOOK_RETRY_SCHEDULE": "5,x"}, "comma-separated seconds"),
+        ({"OWNPAY_DATABASE_POOL_SIZE": "0"}, "OWNPAY_DATABASE_POOL_SIZE must be between"),
     ],
 )
 def test_bad_values_fail_with_one_line(env: dict[str, str], fragment: str) -> None:
@@ -42,3 +43,21 @@ def test_config_file(tmp_path: Path) -> None:
     path.write_text("nonsense = 1\n")
     with pytest.raises(ConfigError, match="unknown setting"):
         load_settings({"OWNPAY_CONFIG": str(path)})
+
+
+async def test_postgresql_pool_is_fixed_and_sized_by_the_setting() -> None:
+    """No overflow connections: a burst waits for the pool instead of opening (and then
+    closing) extra PostgreSQL connections, which cost a backend fork each."""
+    from ownpay.context import AppContext
+
+    settings = load_settings({"OWNPAY_DATABASE_URL": "postgresql://u@127.0.0.1:9/db",
+                              "OWNPAY_DATABASE_POOL_SIZE": "7",
+                              "OWNPAY_SECRET_KEY": "A" * 43})
+    ctx = AppContext.create(settings)
+    try:
+        pool = ctx.engine.pool
+        assert pool.size() == 7  # type: ignore[attr-defined]
+        assert pool._max_overflow == 0  # type: ignore[attr-defined]
+    finally:
+        await ctx.close()
+    assert load_settings({}).database_pool_size == 20
