@@ -12,11 +12,13 @@ import httpx
 from sqlalchemy import select
 
 from ownpay.app import create_app
+from ownpay.checkout.gateway_calls import gateway_context_for
 from ownpay.context import AppContext
 from ownpay.devtools.bkash_simulator import CREATE, EXECUTE, GRANT, REFRESH
-from ownpay.gateways.bkash import TOKEN_STATE_KEY
+from ownpay.gateways.bkash import TOKEN_STATE_KEY, BkashGateway
 from ownpay.gateways.state import DbStateStore, GatewayState
 from ownpay.merchants.models import GatewayAccount
+from ownpay.payments.models import PaymentIntent
 from tests.bkash.conftest import (
     CREDENTIALS,
     SimServer,
@@ -94,6 +96,31 @@ async def test_concurrent_checkouts_grant_once(
     urls = await asyncio.gather(*[pay_with_bkash(customer, t) for t in txns])
     assert len(set(urls)) == 4
     assert sim_server.sim.grant_calls == 1 and sim_server.sim.calls[CREATE] == 4
+
+
+async def test_two_processes_renewing_at_once_grant_once(
+    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
+    bkash_ctx: AppContext, database_url: str, tmp_path: Path,
+) -> None:
+    """Two processes that both find no token at the same moment: the store's cross-process
+    lock (PostgreSQL advisory lock / SQLite data-dir file lock) lets one grant, and the
+    other uses what it stored.  Two contexts and two adapter instances stand for the two
+    processes: nothing in-process is shared between them."""
+    txn = await new_payment(customer, shop)
+    other = AppContext.create(make_settings(database_url, bkash_ctx.settings.data_dir,
+                                            gateway_timeout=1.5))
+    try:
+        contexts = []
+        for process in (bkash_ctx, other):
+            async with process.sessions() as s:
+                intent = await s.get(PaymentIntent, txn)
+            assert intent is not None
+            contexts.append((await gateway_context_for(process, intent))[0])
+        tokens = await asyncio.gather(*(BkashGateway()._token(g) for g in contexts * 2))
+    finally:
+        await other.close()
+    assert len(set(tokens)) == 1
+    assert sim_server.sim.grant_calls == 1
 
 
 async def test_token_expiring_mid_payment_is_refreshed(

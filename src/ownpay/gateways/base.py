@@ -9,9 +9,11 @@ The core never branches on a gateway's slug; it reads the adapter's declared cap
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from abc import ABC
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
@@ -97,12 +99,16 @@ class StateStore(Protocol):
     """Small per-gateway-account storage the core offers adapters (encrypted at rest).
 
     Adapters use it for things all processes must share, such as provider access tokens,
-    so that every worker does not grant its own.
+    so that every worker does not grant its own.  ``exclusive(key)`` holds a lock on
+    ``key`` across every process of the installation (bounded wait), so that a read, a
+    provider call and a write of ``key`` happen in one process at a time.
     """
 
     async def get(self, key: str) -> dict[str, Any] | None: ...
 
     async def put(self, key: str, value: dict[str, Any]) -> None: ...
+
+    def exclusive(self, key: str) -> AbstractAsyncContextManager[None]: ...
 
 
 class MemoryStateStore:
@@ -110,12 +116,16 @@ class MemoryStateStore:
 
     def __init__(self) -> None:
         self.data: dict[str, dict[str, Any]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def get(self, key: str) -> dict[str, Any] | None:
         return self.data.get(key)
 
     async def put(self, key: str, value: dict[str, Any]) -> None:
         self.data[key] = dict(value)
+
+    def exclusive(self, key: str) -> AbstractAsyncContextManager[None]:
+        return self._locks.setdefault(key, asyncio.Lock())
 
 
 @dataclass(frozen=True)

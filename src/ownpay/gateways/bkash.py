@@ -410,7 +410,9 @@ class BkashGateway(Gateway):
         record = await ctx.store.get(TOKEN_STATE_KEY)
         if _usable(record, fingerprint, rejected):
             return str(record["id_token"])  # type: ignore[index]
-        async with self._lock(fingerprint):
+        # One renewal at a time: per process (the asyncio lock), then across processes (the
+        # store's lock), so a token another process just stored is used, not granted again.
+        async with self._lock(fingerprint), ctx.store.exclusive(TOKEN_STATE_KEY):
             record = await ctx.store.get(TOKEN_STATE_KEY)  # renewed while we waited?
             if _usable(record, fingerprint, rejected):
                 return str(record["id_token"])  # type: ignore[index]

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import hashlib
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import ForeignKey, LargeBinary, String, select, update
+import structlog
+from sqlalchemy import ForeignKey, LargeBinary, String, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ownpay.context import AppContext
 from ownpay.db import Base, UTCDateTime, utcnow
+
+log = structlog.get_logger("ownpay.gateways")
+
+_LOCK_POLL = 0.02  # seconds between attempts to take a held lock
 
 
 class GatewayState(Base):
@@ -69,3 +82,85 @@ class DbStateStore:
                     .where(GatewayState.account_id == self.account_id, GatewayState.key == key)
                     .values(value_enc=blob, updated_at=now)
                 )
+
+    # ---- one process at a time ---------------------------------------------------------
+    #
+    # PostgreSQL (many processes, maybe many hosts): a session-level advisory lock on a
+    # connection of its own.  SQLite (one host): flock() on a file under the data dir.  Both
+    # are released by the operating system / the server if the holder dies.  Taking the lock
+    # polls without blocking, so a cancelled request stops waiting at once; the wait is
+    # bounded (the holder only makes provider calls bounded by OWNPAY_GATEWAY_TIMEOUT), and
+    # past the bound the caller proceeds unlocked, which at worst repeats the holder's work.
+
+    def _lock_name(self, key: str) -> bytes:
+        return hashlib.sha256(f"gateway-state:{self.account_id}:{key}".encode()).digest()
+
+    def _lock_deadline(self) -> float:
+        return time.monotonic() + 2 * self.ctx.settings.gateway_timeout + 1
+
+    @asynccontextmanager
+    async def exclusive(self, key: str) -> AsyncIterator[None]:
+        if self.ctx.engine.dialect.name == "postgresql":
+            async with self._pg_lock(key):
+                yield
+        else:
+            async with self._file_lock(key):
+                yield
+
+    @asynccontextmanager
+    async def _pg_lock(self, key: str) -> AsyncIterator[None]:
+        lock_id = int.from_bytes(self._lock_name(key)[:8], "big", signed=True)
+        deadline = self._lock_deadline()
+        async with self.ctx.engine.connect() as conn:
+            held = False
+            while True:
+                held = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:id)"),
+                                              {"id": lock_id}))
+                await conn.commit()
+                if held or time.monotonic() >= deadline:
+                    break
+                await asyncio.sleep(_LOCK_POLL)
+            if not held:
+                log.warning("gateway_state_lock_timeout", account_id=self.account_id, key=key)
+            try:
+                yield
+            finally:
+                if held:
+                    try:
+                        await conn.scalar(text("SELECT pg_advisory_unlock(:id)"),
+                                          {"id": lock_id})
+                        await conn.commit()
+                    except BaseException:
+                        await conn.invalidate()  # never pool a connection holding the lock
+                        raise
+
+    @asynccontextmanager
+    async def _file_lock(self, key: str) -> AsyncIterator[None]:
+        path = Path(self.ctx.settings.data_dir) / "locks" / f"{self._lock_name(key).hex()[:32]}"
+        fd = await asyncio.to_thread(_open_lock_file, path)
+        deadline = self._lock_deadline()
+        try:
+            held = False
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    held = True
+                except BlockingIOError:
+                    if time.monotonic() < deadline:
+                        await asyncio.sleep(_LOCK_POLL)
+                        continue
+                    log.warning("gateway_state_lock_timeout", account_id=self.account_id,
+                                key=key)
+                break
+            try:
+                yield
+            finally:
+                if held:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
+def _open_lock_file(path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
