@@ -33,8 +33,9 @@ from ownpay.context import AppContext
 from ownpay.devtools.bkash_simulator import PREFIX, BkashSimulator
 from ownpay.devtools.bkash_simulator import create_app as create_simulator
 from ownpay.merchants import service as merchants
-from ownpay.payments.models import OutboxEvent, PaymentIntent, PaymentStatusHistory
+from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
 from tests.conftest import MerchantKeys, create_merchant, free_port, make_settings
+from tests.records import outbox_types, status_history
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 WALLET = "01770618575"
@@ -252,23 +253,10 @@ async def api_payment(
 
 
 async def history(ctx: AppContext, txn: str) -> list[tuple[str, str, str]]:
-    async with ctx.sessions() as s:
-        rows = await s.scalars(
-            select(PaymentStatusHistory)
-            .where(PaymentStatusHistory.payment_id == txn)
-            .order_by(PaymentStatusHistory.id)
-        )
-        return [(r.from_status, r.to_status, r.reason or "") for r in rows]
+    return [(r.from_status, r.to_status, r.reason or "") for r in await status_history(ctx, txn)]
 
 
-async def events(ctx: AppContext, txn: str) -> list[str]:
-    async with ctx.sessions() as s:
-        rows = await s.scalars(
-            select(OutboxEvent.type)
-            .where(OutboxEvent.payment_id == txn)
-            .order_by(OutboxEvent.created_at)
-        )
-        return list(rows)
+events = outbox_types
 
 
 async def history_count(ctx: AppContext, txn: str) -> int:

@@ -25,8 +25,8 @@ from sqlalchemy import func, select
 from ownpay.context import AppContext
 from ownpay.gateways.provider_events import ProviderEventRecord
 from ownpay.merchants import service as merchants
-from ownpay.payments.models import OutboxEvent, PaymentStatusHistory
 from tests.conftest import MerchantKeys, create_merchant, free_port, intent_body
+from tests.records import outbox_types, status_history
 
 STANDIN = Path(__file__).with_name("standin.py")
 SECRET_KEY = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc"
@@ -245,23 +245,10 @@ async def api_intent(
 
 
 async def history(ctx: AppContext, txn: str) -> list[tuple[str, str, str]]:
-    async with ctx.sessions() as s:
-        rows = await s.scalars(
-            select(PaymentStatusHistory)
-            .where(PaymentStatusHistory.payment_id == txn)
-            .order_by(PaymentStatusHistory.id)
-        )
-        return [(r.from_status, r.to_status, r.actor) for r in rows]
+    return [(r.from_status, r.to_status, r.actor) for r in await status_history(ctx, txn)]
 
 
-async def outbox_events(ctx: AppContext, txn: str) -> list[str]:
-    async with ctx.sessions() as s:
-        rows = await s.scalars(
-            select(OutboxEvent.type)
-            .where(OutboxEvent.payment_id == txn)
-            .order_by(OutboxEvent.created_at)
-        )
-        return list(rows)
+outbox_events = outbox_types
 
 
 async def provider_events(ctx: AppContext, merchant_id: int) -> list[ProviderEventRecord]:

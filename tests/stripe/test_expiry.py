@@ -14,14 +14,15 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.payments import service as payments
-from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
+from ownpay.payments.models import PaymentIntent
 from ownpay.worker import expire_due, reconcile_processing
 from tests.isolated import Isolated, isolated
+from tests.records import status_history, until
 from tests.stripe.helpers import (
     CARD_3DS,
     CARD_OK,
@@ -98,22 +99,7 @@ def _attention(gateway: str, kind: str) -> float:
 
 
 async def _reasons(ctx: AppContext, txn: str) -> list[str]:
-    async with ctx.sessions() as s:
-        rows = await s.scalars(
-            select(PaymentStatusHistory.reason)
-            .where(PaymentStatusHistory.payment_id == txn)
-            .order_by(PaymentStatusHistory.id)
-        )
-        return [r or "" for r in rows]
-
-
-async def _until(predicate: Any, within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not reached within {within} s")
+    return [r.reason or "" for r in await status_history(ctx, txn)]
 
 
 async def test_expiry_cancels_the_payment_intent_first(
@@ -200,7 +186,7 @@ async def test_processing_at_stripe_is_kept_and_settled_later(
     async def settled() -> bool:
         return (await standin.payment_intent(pi))["status"] == "succeeded"
 
-    await _until(settled)
+    await until(settled)
     await reconcile_processing(ctx, min_age=0)
     assert (await api_intent(client, merchant, txn))["status"] == "completed"
     assert await outbox_events(ctx, txn) == ["payment.processing", "payment.completed"]

@@ -4,7 +4,6 @@ by a real server process (``live_server``, same database as ``ctx``)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from datetime import timedelta
@@ -19,6 +18,7 @@ from ownpay.payments.models import PaymentIntent
 from ownpay.payments.service import EXPIRY_UNCONFIRMED_AFTER
 from ownpay.worker import reconcile_processing
 from tests.conftest import ServerProcess
+from tests.records import until
 from tests.stripe.helpers import (
     CARD_DECLINED,
     CARD_OK,
@@ -35,15 +35,6 @@ from tests.stripe.helpers import (
     stripe_merchant,
 )
 from tests.webhooks.receiver import Receiver
-
-
-async def _until(predicate: Any, within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not reached within {within} s")
 
 
 async def test_processing_then_completed_by_signed_webhook(
@@ -70,7 +61,7 @@ async def test_processing_then_completed_by_signed_webhook(
     async def completed() -> bool:
         return (await api_intent(client, merchant, txn))["status"] == "completed"
 
-    await _until(completed)
+    await until(completed)
     assert await history(ctx, txn) == [
         ("pending", "processing", "gateway:stripe"),
         ("processing", "completed", "gateway:stripe webhook"),
@@ -100,7 +91,7 @@ async def test_closed_browser_then_replayed_webhook_completes_once(
         async def completed() -> bool:
             return (await api_intent(client, merchant, txn))["status"] == "completed"
 
-        await _until(completed)
+        await until(completed)
         copies = await receiver.wait_for(lambda got: len(got) >= 1)
     finally:
         receiver.close()
@@ -213,7 +204,7 @@ async def test_declined_payment_event_keeps_payment_payable(
         rows = await provider_events(ctx, merchant.keys.id)
         return bool(rows) and rows[0].processed_at is not None
 
-    await _until(recorded)
+    await until(recorded)
     [row] = await provider_events(ctx, merchant.keys.id)
     assert row.event_type == "payment_intent.payment_failed"
     assert "no change (pending)" in (row.outcome or "") and "card_declined" in (row.outcome or "")
@@ -365,7 +356,7 @@ async def test_worker_reconciles_a_processing_payment(
     async def settled_at_stripe() -> bool:
         return (await standin.payment_intent(pi))["status"] == "succeeded"
 
-    await _until(settled_at_stripe)
+    await until(settled_at_stripe)
     assert await reconcile_processing(ctx, min_age=0) >= 1
     assert (await api_intent(client, merchant, txn))["status"] == "completed"
     assert (await history(ctx, txn))[-1] == ("processing", "completed", "worker:reconcile")
