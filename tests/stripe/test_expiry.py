@@ -27,6 +27,7 @@ from tests.stripe.helpers import (
     CARD_3DS,
     CARD_OK,
     StandIn,
+    StripeMerchant,
     api_intent,
     create_intent,
     event_body,
@@ -96,6 +97,16 @@ def _attention(gateway: str, kind: str) -> float:
         "ownpay_payments_attention_total", {"gateway": gateway, "kind": kind}
     )
     return value or 0.0
+
+
+async def started_payment(
+    ctx: AppContext, client: httpx.AsyncClient, standin: StandIn
+) -> tuple[StripeMerchant, str, str]:
+    """A Stripe merchant's payment whose checkout was opened: (merchant, txn, PaymentIntent)."""
+    merchant = await stripe_merchant(ctx, standin)
+    txn = await create_intent(client, merchant)
+    _, pi, _ = await open_checkout(client, txn)
+    return merchant, txn, pi
 
 
 async def _reasons(ctx: AppContext, txn: str) -> list[str]:
@@ -169,9 +180,7 @@ async def test_paid_at_stripe_before_the_sweep_is_completed_not_expired(
 async def test_processing_at_stripe_is_kept_and_settled_later(
     ctx: AppContext, client: httpx.AsyncClient, standin: StandIn
 ) -> None:
-    merchant = await stripe_merchant(ctx, standin)
-    txn = await create_intent(client, merchant)
-    _, pi, _ = await open_checkout(client, txn)
+    merchant, txn, pi = await started_payment(ctx, client, standin)
     await standin.hold_settlements()
     assert (await standin.pay_by_sepa_debit(pi))["status"] == "processing"
     await _overdue(ctx, txn)
@@ -195,9 +204,7 @@ async def test_processing_at_stripe_is_kept_and_settled_later(
 async def test_outage_keeps_the_payment_pending_and_does_not_ask_at_once_again(
     ctx: AppContext, client: httpx.AsyncClient, standin: StandIn
 ) -> None:
-    merchant = await stripe_merchant(ctx, standin)
-    txn = await create_intent(client, merchant)
-    _, pi, _ = await open_checkout(client, txn)
+    merchant, txn, pi = await started_payment(ctx, client, standin)
     await _overdue(ctx, txn)
     standin.stop()
     try:
@@ -222,9 +229,7 @@ async def test_outage_keeps_the_payment_pending_and_does_not_ask_at_once_again(
 async def test_after_an_outage_the_payment_expires_once_the_provider_answers(
     ctx: AppContext, quick: AppContext, client: httpx.AsyncClient, standin: StandIn
 ) -> None:
-    merchant = await stripe_merchant(ctx, standin)
-    txn = await create_intent(client, merchant)
-    _, pi, _ = await open_checkout(client, txn)
+    merchant, txn, pi = await started_payment(ctx, client, standin)
     await _overdue(ctx, txn)
     standin.stop()
     try:
@@ -242,9 +247,7 @@ async def test_after_an_outage_the_payment_expires_once_the_provider_answers(
 async def test_unreachable_provider_cannot_keep_a_payment_pending_forever(
     ctx: AppContext, quick: AppContext, client: httpx.AsyncClient, standin: StandIn
 ) -> None:
-    merchant = await stripe_merchant(ctx, standin)
-    txn = await create_intent(client, merchant)
-    _, pi, _ = await open_checkout(client, txn)
+    merchant, txn, pi = await started_payment(ctx, client, standin)
     await _overdue(ctx, txn, ago=payments.EXPIRY_UNCONFIRMED_AFTER - timedelta(minutes=1))
     flagged = _attention("stripe", "expired_unconfirmed")
     standin.stop()
@@ -268,9 +271,7 @@ async def test_unreachable_provider_cannot_keep_a_payment_pending_forever(
 async def test_checkout_page_expires_through_the_provider(
     ctx: AppContext, client: httpx.AsyncClient, standin: StandIn
 ) -> None:
-    merchant = await stripe_merchant(ctx, standin)
-    txn = await create_intent(client, merchant)
-    _, pi, _ = await open_checkout(client, txn)
+    merchant, txn, pi = await started_payment(ctx, client, standin)
     await _overdue(ctx, txn)
     page = await client.get(f"/checkout/{txn}")
     assert page.status_code == 200 and "Payment link expired" in page.text
