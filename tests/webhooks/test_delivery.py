@@ -370,6 +370,7 @@ async def test_a_lease_is_reclaimed_after_it_runs_out_and_a_stale_result_is_disc
     assert abs((held.locked_until - expected).total_seconds()) < 5
     r = await wclient.post(f"/api/v1/webhooks/deliveries/{delivery.id}/retry", headers=shop.auth())
     assert r.status_code == 409 and r.json()["code"] == "INVALID_STATE"
+    assert "being attempted right now" in r.text
 
     async with wctx.sessions() as s, s.begin():  # the lease runs out
         await s.execute(

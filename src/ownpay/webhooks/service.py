@@ -467,15 +467,17 @@ async def retry_delivery(
         session, merchant_id=merchant_id, mode=mode, delivery_id=delivery_id, for_update=True
     )
     now = utcnow()
+    # Lasting reasons first: they tell the operator what to do, whereas an attempt in
+    # flight is over within the lease (and answering that instead would depend on timing).
     if delivery.status == CANCELLED:
         raise InvalidState("The delivery's endpoint was deleted; it cannot be sent again.")
-    if delivery.locked_until is not None and delivery.locked_until > now:
-        raise InvalidState("The delivery is being attempted right now.")
     endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
     if endpoint is None or endpoint.deleted_at is not None:
         raise InvalidState("The delivery's endpoint was deleted; it cannot be sent again.")
     if not endpoint.enabled:
         raise InvalidState("The endpoint is disabled: enable it first (PATCH enabled=true).")
+    if delivery.locked_until is not None and delivery.locked_until > now:
+        raise InvalidState("The delivery is being attempted right now.")
     delivery.status = PENDING if delivery.attempts == 0 else RETRYING
     delivery.next_attempt_at = now
     delivery.locked_until = None
