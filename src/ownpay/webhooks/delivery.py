@@ -437,7 +437,9 @@ async def deliver_due(ctx: AppContext, *, budget: float = SESSION_BUDGET) -> int
     settings = ctx.settings
     per_endpoint = settings.webhook_per_endpoint
     poll = max(min(settings.worker_interval, 0.25), CLAIM_GAP)
-    pool = ClientPool(settings)
+    if ctx.webhook_clients is None:
+        ctx.webhook_clients = ClientPool(settings)
+    pool: ClientPool = ctx.webhook_clients  # kept for the next pass; ctx.close() closes it
     in_flight: dict[asyncio.Task[bool], str] = {}
     busy: Counter[str] = Counter()
     attempts = 0
@@ -485,7 +487,6 @@ async def deliver_due(ctx: AppContext, *, budget: float = SESSION_BUDGET) -> int
             task.cancel()
         if in_flight:
             await asyncio.gather(*in_flight, return_exceptions=True)
-        await pool.aclose()
     return attempts
 
 
