@@ -125,9 +125,9 @@ def freeze_startup_heap() -> None:
     Pydantic models: ~160,000 objects) out of the garbage collector's reach.
 
     Nothing of it becomes garbage while the process runs, but every full (generation 2)
-    collection walked all of it: 90-190 ms pauses on a busy 2-core machine, which were the
-    create-intent p99 at a steady rate (docs/benchmarks.md).  Server and worker processes
-    only -- an app given a context (tests, embedding) leaves the collector alone."""
+    collection walked all of it: pauses of tens of milliseconds on a busy 2-core machine
+    (docs/benchmarks.md).  Server and worker processes only -- an app given a context
+    (tests, embedding) leaves the collector alone."""
     gc.collect()
     gc.freeze()
 
