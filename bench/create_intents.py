@@ -38,7 +38,6 @@ import platform
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -51,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common import create_database, drop_database, free_port  # bench/common.py
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -75,12 +75,6 @@ BODY = json.dumps(
 
 
 # ---- processes -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, *, post: bool = False) -> None:
@@ -124,26 +118,11 @@ def database(engine: str, pg_url: str, workdir: Path) -> Iterator[Database]:
     if engine == "sqlite":
         yield Database(engine, f"sqlite+aiosqlite:///{workdir / 'bench.db'}")
         return
-    base = pg_url.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"ownpay_bench_{secrets.token_hex(4)}"
-    asyncio.run(_pg_admin(base, f'CREATE DATABASE "{name}"'))
-    url = base.rsplit("/", 1)[0] + "/" + name
+    url = asyncio.run(create_database(pg_url))
     try:
-        yield Database(engine, url.replace("postgresql://", "postgresql+asyncpg://"))
+        yield Database(engine, url)
     finally:
-        asyncio.run(_pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _pg_admin(url: str, sql: str) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(
-        url.replace("postgresql://", "postgresql+asyncpg://"), isolation_level="AUTOCOMMIT"
-    )
-    async with engine.connect() as conn:
-        await conn.execute(text(sql))
-    await engine.dispose()
+        asyncio.run(drop_database(pg_url, url))
 
 
 async def _create_reference_table(url: str) -> None:

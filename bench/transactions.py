@@ -38,9 +38,7 @@ import json
 import math
 import os
 import random
-import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,8 +52,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common import create_database, drop_database, free_port  # bench/common.py
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -182,33 +181,6 @@ async def load(engine: AsyncEngine, count: int, merchants: list[int],
 
 
 # ---- set-up --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def create_database(base_url: str) -> str:
-    from ownpay.config import normalize_database_url
-
-    url = normalize_database_url(base_url)
-    name = f"ownpay_bench_tx_{secrets.token_hex(4)}"
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    return url.rsplit("/", 1)[0] + "/" + name
-
-
-async def drop_database(base_url: str, url: str) -> None:
-    from ownpay.config import normalize_database_url
-
-    admin = create_async_engine(normalize_database_url(base_url), isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    await admin.dispose()
 
 
 async def create_merchants(ctx: Any, count: int) -> list[tuple[int, str]]:
@@ -444,7 +416,7 @@ async def run(args: argparse.Namespace) -> None:
     print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs; load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; PostgreSQL at "
           f"{args.database_url.rsplit('@', 1)[-1]}")
-    url = await create_database(args.database_url)
+    url = await create_database(args.database_url, "ownpay_bench_tx")
     env = {k: v for k, v in os.environ.items() if not k.startswith("OWNPAY_")}
     env.update({"OWNPAY_DATABASE_URL": url, "OWNPAY_SECRET_KEY": SECRET_KEY,
                 "OWNPAY_DATA_DIR": str(ROOT / "test-output" / "bench-data"),

@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from common import create_database, drop_database, free_port  # bench/common.py
+from sqlalchemy import insert
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "B" * 43
@@ -91,12 +91,6 @@ def run_receiver(port: int) -> None:
 # ---- set-up ----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_port(port: int, within: float = 20) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -106,27 +100,6 @@ def wait_port(port: int, within: float = 20) -> None:
         except OSError:
             time.sleep(0.05)
     raise SystemExit(f"nothing listens on port {port}")
-
-
-async def create_database(base_url: str) -> str:
-    from ownpay.config import normalize_database_url
-
-    url = normalize_database_url(base_url)
-    name = f"ownpay_bench_{secrets.token_hex(4)}"
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    return url.rsplit("/", 1)[0] + "/" + name
-
-
-async def drop_database(base_url: str, url: str) -> None:
-    from ownpay.config import normalize_database_url
-
-    admin = create_async_engine(normalize_database_url(base_url), isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    await admin.dispose()
 
 
 async def setup(ctx: Any, receiver_url: str, endpoints: int) -> int:

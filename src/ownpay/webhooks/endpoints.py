@@ -61,10 +61,7 @@ DELIVERY_NOT_FOUND = not_found_example("Webhook delivery not found.")
 BAD_ENDPOINT = validation_example("Every bad field at once", {
     "enable": ["Unknown field."],
     "url": ["The URL must start with https:// (or http:// in test mode)."],
-    "events": ["Unknown event type(s): payment.done. Known: payment.pending, "
-               "payment.processing, payment.awaiting_verification, payment.completed, "
-               "payment.failed, payment.cancelled, payment.expired, payment.refunded, "
-               "payment.partially_refunded, refund.failed, link.visited, link.paid."],
+    "events": [f"Unknown event type(s): payment.done. Known: {', '.join(service.EVENT_TYPES)}."],
 })
 LIVE_NEEDS_HTTPS = validation_example(
     "A live-mode endpoint without https://", {"url": ["Live-mode endpoints must use https://."]})

@@ -6,14 +6,13 @@ models describe the same contract for ``/docs``.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 
-# Every event type an endpoint may subscribe to; ``service.EVENT_TYPES`` is this list.
-EventName = Literal[
-    "*",
+# The payment events OwnPay sends (also the OpenAPI document's `webhooks`).
+PaymentEventName = Literal[
     "payment.pending",
     "payment.processing",
     "payment.awaiting_verification",
@@ -21,8 +20,15 @@ EventName = Literal[
     "payment.failed",
     "payment.cancelled",
     "payment.expired",
-    "payment.refunded",
     "payment.partially_refunded",
+    "payment.refunded",
+]
+PAYMENT_EVENTS: tuple[str, ...] = get_args(PaymentEventName)
+# Every event type an endpoint may subscribe to ("*": all of them); ``service.EVENT_TYPES``
+# is this list.  Literal flattens the nested PaymentEventName.
+EventName = Literal[
+    "*",
+    PaymentEventName,
     "refund.failed",
     "link.visited",
     "link.paid",
@@ -181,30 +187,6 @@ class WebhookTestResult(BaseModel):
 
 
 # ---- the events OwnPay sends (the OpenAPI document's `webhooks`) ------------------------------
-
-PAYMENT_EVENTS = (
-    "payment.pending",
-    "payment.processing",
-    "payment.awaiting_verification",
-    "payment.completed",
-    "payment.failed",
-    "payment.cancelled",
-    "payment.expired",
-    "payment.partially_refunded",
-    "payment.refunded",
-)
-PaymentEventName = Literal[
-    "payment.pending",
-    "payment.processing",
-    "payment.awaiting_verification",
-    "payment.completed",
-    "payment.failed",
-    "payment.cancelled",
-    "payment.expired",
-    "payment.partially_refunded",
-    "payment.refunded",
-]
-
 
 def _absent_unless_set(schema: dict[str, Any]) -> None:
     schema.pop("default", None)  # an optional field is left out, never sent as null
