@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import orjson
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +20,8 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+
+from ownpay import jsoncodec
 
 log = structlog.get_logger("ownpay.errors")
 
@@ -115,7 +116,7 @@ class GatewayUnavailable(ApiError):
 
 def json_response(status_code: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        content=orjson.dumps(body),
+        content=jsoncodec.dumps(body),
         status_code=status_code,
         media_type="application/json",
         headers=headers,
@@ -190,7 +191,11 @@ class ErrorCode:
 API_ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("VALIDATION_ERROR", 400, "A field, query parameter or header is missing or "
               "invalid. `errors` maps every bad field to all of its messages, at once."),
-    ErrorCode("INVALID_JSON", 400, "The body is not valid JSON, or not a JSON object."),
+    ErrorCode("INVALID_JSON", 400, "The body is not valid UTF-8 JSON, not a JSON object, or "
+              "holds what OwnPay refuses to store: a number literal over 100 characters or "
+              "beyond 10^±308, `NaN`/`Infinity`, a key twice in one object, a NUL character or "
+              "lone surrogate in a string, nesting deeper than 32 levels, more than 10,000 "
+              "values. `message` says which."),
     ErrorCode("UNAUTHENTICATED", 401, "No API key, or a malformed, unknown or revoked one "
               "(answered with `WWW-Authenticate: Bearer`)."),
     ErrorCode("INSUFFICIENT_SCOPE", 403, "The key is valid but lacks the scope the operation "

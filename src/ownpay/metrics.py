@@ -61,6 +61,11 @@ WEBHOOK_LATENCY = Histogram(
     "Duration of one webhook POST",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+OUTBOX_EVENTS_FAILED = Counter(
+    "ownpay_outbox_events_failed_total",
+    "Outbox events set aside because no webhook body could be made from them (see the "
+    "events.dispatch_error column)",
+)
 PROVIDER_REQUESTS = Counter(
     "ownpay_provider_requests_total", "HTTP calls to payment providers", ["host", "outcome"]
 )

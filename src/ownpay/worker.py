@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import structlog
@@ -90,11 +91,20 @@ async def reconcile_refunds(ctx: AppContext) -> int:
 
 
 async def run_once(ctx: AppContext) -> None:
-    await expire_due(ctx)
-    await reconcile_processing(ctx)
-    await reconcile_refunds(ctx)
-    await dispatch_events(ctx)
-    await deliver_due(ctx)
+    """One pass.  Each step is guarded on its own: a failing step is logged and the others
+    still run, so (for instance) a failing expiry sweep never stops webhook delivery."""
+    steps: tuple[tuple[str, Callable[[AppContext], Awaitable[object]]], ...] = (
+        ("expiry", expire_due),
+        ("reconcile_payments", reconcile_processing),
+        ("reconcile_refunds", reconcile_refunds),
+        ("webhook_fanout", dispatch_events),
+        ("webhook_delivery", deliver_due),
+    )
+    for name, step in steps:
+        try:
+            await step(ctx)
+        except Exception as exc:  # noqa: BLE001 - logged; the next step and pass go on
+            log.error("worker_step_failed", step=name, error=str(exc), exc_info=exc)
 
 
 async def run_worker(ctx: AppContext, *, stop: asyncio.Event) -> None:

@@ -154,3 +154,5 @@ class OutboxEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set once the worker has fanned the event out into per-endpoint deliveries.
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Why the event could not be fanned out (it was set aside; migration 0007).
+    dispatch_error: Mapped[str | None] = mapped_column(String(500))

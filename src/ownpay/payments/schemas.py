@@ -8,6 +8,7 @@ models below describe the same contract for the OpenAPI document.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -19,6 +20,7 @@ from pydantic import BaseModel, Field
 from ownpay import money
 
 MAX_EXPIRES_IN = 7 * 86400
+MAX_SAFE_INTEGER = 2**53 - 1  # the largest integer every JSON parser reads exactly
 MIN_EXPIRES_IN = 60
 _LIMITS = {
     "customer_name": 150,
@@ -96,11 +98,20 @@ def _validate_metadata(value: Any, add: Any) -> dict[str, Any] | None:
             add("metadata", f"Metadata key '{key[:40]}' must be 1 to 40 characters.")
             continue
         if isinstance(item, Decimal):
+            # The JSON reader bounded the exponent, so int() here is cheap.
             whole = item == item.to_integral_value() and "." not in str(item)
             item = int(item) if whole else float(item)
         if item is not None and not isinstance(item, str | int | float | bool):
             add("metadata",
                 f"Metadata value for '{key}' must be a string, number, boolean or null.")
+            continue
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_SAFE_INTEGER:
+            # Beyond 2**53 - 1 receivers' JSON parsers (JavaScript's among them) round it.
+            add("metadata", f"Metadata number for '{key}' must be between -{MAX_SAFE_INTEGER} "
+                            f"and {MAX_SAFE_INTEGER}; send larger numbers as strings.")
+            continue
+        if isinstance(item, float) and not math.isfinite(item):
+            add("metadata", f"Metadata number for '{key}' is out of range.")
             continue
         if isinstance(item, str) and len(item) > 500:
             add("metadata", f"Metadata value for '{key}' must be at most 500 characters.")
@@ -182,7 +193,7 @@ def validate_create(
             isinstance(raw_expires, Decimal) and raw_expires != raw_expires.to_integral_value()
         ):
             add("expires_in", "The expires in must be a whole number of seconds.")
-        elif not MIN_EXPIRES_IN <= int(raw_expires) <= MAX_EXPIRES_IN:
+        elif not MIN_EXPIRES_IN <= raw_expires <= MAX_EXPIRES_IN:  # no int() of 1e300000
             add("expires_in", f"The expires in must be between {MIN_EXPIRES_IN} and "
                               f"{MAX_EXPIRES_IN} seconds.")
         else:
@@ -277,7 +288,9 @@ class PaymentIntentCreate(BaseModel):
     metadata: dict[str, str | int | float | bool | None] | None = Field(
         default=None,
         description="Arbitrary key-value pairs stored with the transaction and sent in its "
-        "webhooks: up to 50 keys (≤ 40 chars), values ≤ 500 chars.")
+        "webhooks: up to 50 keys (≤ 40 chars); values are strings (≤ 500 chars), booleans, "
+        "null or numbers, integers within ±9007199254740991 (2^53 - 1: send larger ones as "
+        "strings).")
     expires_in: int | None = Field(
         default=None, ge=MIN_EXPIRES_IN, le=MAX_EXPIRES_IN,
         description="Link lifetime in seconds (default: the merchant's, else 1800).")

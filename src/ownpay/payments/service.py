@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any, cast
 
 import orjson
@@ -24,7 +22,7 @@ from sqlalchemy import Insert, Table, and_, bindparam, delete, exists, insert, s
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from ownpay import ids, metrics, money
+from ownpay import ids, jsoncodec, metrics, money
 from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.errors import (
@@ -94,11 +92,12 @@ class DuplicateProviderTransaction(ApiError):
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
-    """Decode with exact decimals (never floats); anything but an object is INVALID_JSON."""
+    """Decode strictly (``jsoncodec.loads_strict``: exact decimals, bounded numbers, no NUL
+    or lone surrogates); anything but an object is INVALID_JSON."""
     try:
-        body = json.loads(raw, parse_float=Decimal)
-    except (ValueError, RecursionError):
-        raise InvalidJson("The request body is not valid JSON.") from None
+        body = jsoncodec.loads_strict(raw)
+    except jsoncodec.InvalidJsonBody as exc:
+        raise InvalidJson(str(exc)) from None
     if not isinstance(body, dict):
         raise InvalidJson("The request body must be a JSON object.")
     return body

@@ -19,10 +19,9 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ownpay import money
+from ownpay import jsoncodec, money
 from ownpay.transactions import service
 from ownpay.transactions.schemas import TransactionFilters
 
@@ -83,7 +82,7 @@ def _cells(row: Any) -> list[str]:
         safe_cell(email),
         safe_cell(phone or ""),
         safe_cell(description or ""),
-        safe_cell(orjson.dumps(metadata).decode()) if metadata is not None else "",
+        safe_cell(jsoncodec.dumps(metadata).decode()) if metadata is not None else "",
     ]
 
 

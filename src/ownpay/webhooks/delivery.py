@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets as random
 import time
 from collections import Counter
@@ -42,10 +43,11 @@ from typing import Any, cast
 import httpx
 import orjson
 import structlog
-from sqlalchemy import Table, and_, exists, func, insert, or_, select, update
+from sqlalchemy import Table, Text, and_, exists, func, insert, or_, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import aliased
 
-from ownpay import metrics
+from ownpay import jsoncodec, metrics
 from ownpay.config import Settings
 from ownpay.context import AppContext
 from ownpay.db import utcnow
@@ -77,24 +79,33 @@ _FANOUT_LOCK = 0x0F7E_B400  # PostgreSQL advisory lock key: "one fan-out at a ti
 
 
 async def dispatch_events(ctx: AppContext, *, limit: int = FANOUT_BATCH) -> int:
-    """Fan undispatched outbox events out into deliveries; returns the events handled."""
+    """Fan undispatched outbox events out into deliveries; returns the events handled.
+
+    Each event is turned into its webhook body on its own: one that cannot be (a payload
+    stored before the JSON reader was strict, a bug) is set aside -- ``dispatched_at`` set,
+    ``dispatch_error`` saying why, logged and counted -- and the rest of the batch goes
+    on, so no single event can stall every merchant's webhooks."""
     now = utcnow()
+    e = OutboxEvent
     async with ctx.sessions() as session, session.begin():
         if not ctx.settings.is_sqlite:
             got = await session.scalar(select(func.pg_try_advisory_xact_lock(_FANOUT_LOCK)))
             if not got:
                 return 0  # another worker is fanning out right now
-        events = list(
-            await session.scalars(
-                select(OutboxEvent)
-                .where(OutboxEvent.dispatched_at.is_(None))
-                .order_by(OutboxEvent.created_at, OutboxEvent.id)
+        # The payload as its stored text: decoded here, event by event, so one row that
+        # does not decode cannot fail the query for the whole batch.
+        events = (
+            await session.execute(
+                select(e.id, e.merchant_id, e.mode, e.type, e.payment_id, e.created_at,
+                       sql_cast(e.payload, Text))
+                .where(e.dispatched_at.is_(None))
+                .order_by(e.created_at, e.id)
                 .limit(limit)
             )
-        )
+        ).all()
         if not events:
             return 0
-        merchants = {e.merchant_id for e in events}
+        merchants = {event.merchant_id for event in events}
         endpoints = list(
             await session.scalars(
                 select(WebhookEndpoint)
@@ -110,32 +121,53 @@ async def dispatch_events(ctx: AppContext, *, limit: int = FANOUT_BATCH) -> int:
         for endpoint in endpoints:
             by_scope.setdefault((endpoint.merchant_id, endpoint.mode), []).append(endpoint)
         rows: list[dict[str, Any]] = []
-        for event in events:
+        failed: dict[str, str] = {}
+        for event_id, merchant_id, mode, event_type, payment_id, created_at, text in events:
             targets = [
-                e for e in by_scope.get((event.merchant_id, event.mode), [])
-                if service.subscribed(e.events, event.type)
+                t for t in by_scope.get((merchant_id, mode), [])
+                if service.subscribed(t.events, event_type)
             ]
             if not targets:
                 continue
-            body = orjson.dumps(event.payload)
+            try:
+                body = webhook_body(text)
+            except Exception as exc:  # noqa: BLE001 - set this one aside, keep the queue moving
+                failed[event_id] = f"{type(exc).__name__}: {exc}"[:500]
+                continue
             for endpoint in targets:
                 rows.append({
-                    "id": service.new_delivery_id(), "merchant_id": event.merchant_id,
-                    "mode": event.mode, "endpoint_id": endpoint.id, "event_id": event.id,
-                    "event_type": event.type, "payment_id": event.payment_id,
-                    "event_created_at": event.created_at, "body": body, "status": PENDING,
+                    "id": service.new_delivery_id(), "merchant_id": merchant_id,
+                    "mode": mode, "endpoint_id": endpoint.id, "event_id": event_id,
+                    "event_type": event_type, "payment_id": payment_id,
+                    "event_created_at": created_at, "body": body, "status": PENDING,
                     "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now,
                 })
         if rows:
             await session.execute(insert(WebhookDelivery), rows)
         await session.execute(
-            update(OutboxEvent)
-            .where(OutboxEvent.id.in_([e.id for e in events]))
-            .values(dispatched_at=now)
+            update(e).where(e.id.in_([event.id for event in events])).values(dispatched_at=now)
         )
+        for event_id, error in failed.items():
+            await session.execute(update(e).where(e.id == event_id).values(dispatch_error=error))
+    for event_id, error in failed.items():
+        log.error("outbox_event_unsendable", event_id=event_id, error=error)
+        metrics.OUTBOX_EVENTS_FAILED.inc()
     if rows:
         log.debug("webhook_fanout", events=len(events), deliveries=len(rows))
     return len(events)
+
+
+def webhook_body(stored: str | None) -> bytes:
+    """The exact bytes every attempt of a delivery sends, from the payload's stored JSON.
+
+    The standard library reads what the JSON column wrote (it wrote it); ``jsoncodec.dumps``
+    writes compact JSON, making writable what orjson alone would refuse."""
+    if stored is None:
+        raise ValueError("the event has no payload")
+    payload = json.loads(stored)
+    if not isinstance(payload, dict):
+        raise ValueError("the event payload is not an object")
+    return jsoncodec.dumps(payload)
 
 
 # ---- claiming ------------------------------------------------------------------------------
@@ -454,7 +486,10 @@ async def deliver_due(ctx: AppContext, *, budget: float = SESSION_BUDGET) -> int
             free = settings.webhook_concurrency - len(in_flight)
             if claiming and free > 0 and now >= next_claim:
                 if in_flight and now >= next_fanout:
-                    await dispatch_events(ctx)
+                    try:
+                        await dispatch_events(ctx)
+                    except Exception as exc:  # noqa: BLE001 - the claimed ones still go out
+                        log.error("webhook_fanout_failed", error=str(exc))
                     next_fanout = time.monotonic() + poll
                 claims, backlog = await _claim_round(ctx, free, busy, per_endpoint)
                 for claim in claims:
