@@ -104,6 +104,7 @@ def wait_port(port: int, within: float = 20) -> None:
 
 async def setup(ctx: Any, receiver_url: str, endpoints: int) -> int:
     from ownpay.merchants import service as merchants
+    from ownpay.tenancy import TenantScope
     from ownpay.webhooks import service as webhooks
 
     async with ctx.sessions() as s, s.begin():
@@ -112,7 +113,7 @@ async def setup(ctx: Any, receiver_url: str, endpoints: int) -> int:
                                        values={})
         for i in range(endpoints):
             await webhooks.create_endpoint(
-                s, ctx.keyring, ctx.settings, merchant_id=m.id, mode="test",
+                s, ctx.keyring, ctx.settings, scope=TenantScope(m.id, "test"),
                 body={"url": f"{receiver_url}/e{i}", "events": ["payment.completed"]},
             )
         return int(m.id)

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import select
 
 from ownpay.context import AppContext
-from ownpay.payments.models import OutboxEvent, PaymentStatusHistory
+from ownpay.outbox.models import OutboxEvent
+from ownpay.payments.models import PaymentStatusHistory
 
 
 async def status_history(ctx: AppContext, txn: str) -> list[PaymentStatusHistory]:
@@ -43,3 +44,12 @@ async def until(predicate: Callable[[], Awaitable[Any]], within: float = 30.0) -
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"not reached within {within} s")
+
+
+async def gateway_call(ctx: AppContext, intent: Any) -> tuple[Any, str]:
+    """The adapter context for a payment and its merchant's slug, as the core builds them."""
+    from ownpay.merchants.accounts import gateway_context
+
+    gctx, account = await gateway_context(ctx, intent.scope, intent.gateway,
+                                          transaction_id=intent.id)
+    return gctx, account.merchant_slug

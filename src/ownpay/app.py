@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -20,10 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ownpay import __version__, metrics
 from ownpay.config import Settings, load_settings
 from ownpay.context import AppContext
-from ownpay.errors import error_code_tables, install_handlers, json_response
+from ownpay.errors import Forbidden, error_response, install_handlers, json_response
 from ownpay.logs import configure_logging
-from ownpay.openapi import install as install_openapi
 from ownpay.payments.endpoints import router as payments_router
+from ownpay.process import freeze_startup_heap
+from ownpay.web.openapi import error_code_tables
+from ownpay.web.openapi import install as install_openapi
 
 DESCRIPTION = """
 OwnPay's merchant API: create payment intents, follow them, refund them, and configure the
@@ -120,18 +121,6 @@ class RequestIdMiddleware:
             raise
 
 
-def freeze_startup_heap() -> None:
-    """Move everything alive after start-up (modules, FastAPI routes, SQLAlchemy metadata,
-    Pydantic models: ~160,000 objects) out of the garbage collector's reach.
-
-    Nothing of it becomes garbage while the process runs, but every full (generation 2)
-    collection walked all of it: pauses of tens of milliseconds on a busy 2-core machine
-    (docs/benchmarks.md).  Server and worker processes only -- an app given a context
-    (tests, embedding) leaves the collector alone."""
-    gc.collect()
-    gc.freeze()
-
-
 def create_app(settings: Settings | None = None, *, ctx: AppContext | None = None) -> FastAPI:
     settings = settings or (ctx.settings if ctx else load_settings())
     configure_logging(settings)
@@ -207,11 +196,8 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         if not metrics.scrape_allowed(
             context.settings.metrics_token, request.headers.get("authorization", ""), client
         ):
-            return json_response(
-                403,
-                {"error": True, "code": "FORBIDDEN",
-                 "message": "Metrics need OWNPAY_METRICS_TOKEN, or a loopback client."},
-            )
+            return error_response(
+                Forbidden("Metrics need OWNPAY_METRICS_TOKEN, or a loopback client."))
         with contextlib.suppress(Exception):  # the gauges are a bonus; counters still answer
             await metrics.refresh_backlog(context)
         body, content_type = metrics.render()
@@ -236,7 +222,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     from ownpay.checkout.endpoints import router as checkout_router
 
     app.include_router(checkout_router)
-    from ownpay.gateways.endpoints import router as provider_webhooks_router
+    from ownpay.provider_events.endpoints import router as provider_webhooks_router
 
     app.include_router(provider_webhooks_router)
     mount_static(app)

@@ -14,8 +14,8 @@ from ownpay import metrics
 from ownpay.cache import TTLCache
 from ownpay.config import Settings
 from ownpay.db import create_engine, session_factory
+from ownpay.outbox.wakeup import WAKEUP_KEY
 from ownpay.security import Keyring, load_or_create_secret_key
-from ownpay.webhooks.wakeup import WAKEUP_KEY
 
 
 @dataclass
@@ -31,7 +31,7 @@ class AppContext:
     )
     # When each API key's last_used_at was last written by this process (monotonic time).
     key_touches: dict[int, float] = field(default_factory=dict)
-    # Set after a transaction that wrote outbox events commits (ownpay.webhooks.wakeup).
+    # Set after a transaction that wrote outbox events commits (ownpay.outbox.wakeup).
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     _http: httpx.AsyncClient | None = None
     # The worker's webhook HTTP clients (``webhooks.delivery.ClientPool``), kept across

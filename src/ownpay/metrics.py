@@ -147,7 +147,8 @@ def scrape_allowed(token: str | None, authorization: str, client_host: str | Non
 
 async def refresh_backlog(ctx: Any) -> None:
     """Read the queue sizes an operator alerts on (one cheap query each)."""
-    from ownpay.payments.models import OutboxEvent, PaymentIntent
+    from ownpay.outbox.models import OutboxEvent
+    from ownpay.payments.models import PaymentIntent
     from ownpay.webhooks.models import WebhookDelivery
 
     async with ctx.sessions() as session:

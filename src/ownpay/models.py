@@ -1,18 +1,15 @@
 """Import every model so ``Base.metadata`` is complete (Alembic and tests use it)."""
 
 from ownpay.db import Base
-from ownpay.gateways.provider_events import ProviderEventRecord
 from ownpay.gateways.state import GatewayState
 from ownpay.ledger.models import FeeRule, LedgerEntry, LedgerJournal
 from ownpay.merchants.models import ApiKey, GatewayAccount, Merchant
-from ownpay.payments.models import (
-    IdempotencyRecord,
-    OutboxEvent,
-    PaymentIntent,
-    PaymentStatusHistory,
-)
+from ownpay.outbox.models import OutboxEvent
+from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
+from ownpay.provider_events.models import ProviderEventRecord
 from ownpay.refunds.models import Refund
-from ownpay.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: F401
+from ownpay.web.idempotency import IdempotencyRecord
+from ownpay.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
@@ -29,4 +26,7 @@ __all__ = [
     "PaymentStatusHistory",
     "ProviderEventRecord",
     "Refund",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -19,8 +19,13 @@ import structlog
 from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.gateways import registry
-from ownpay.payments import service
-from ownpay.webhooks import wakeup
+from ownpay.merchants.accounts import gateway_context
+from ownpay.outbox import wakeup
+from ownpay.payments import expiry, repository, service
+from ownpay.payments.presenters import payment_view
+from ownpay.process import freeze_startup_heap
+from ownpay.refunds import flows as refunds
+from ownpay.web import idempotency
 from ownpay.webhooks.delivery import deliver_due, dispatch_events
 
 log = structlog.get_logger("ownpay.worker")
@@ -29,20 +34,20 @@ log = structlog.get_logger("ownpay.worker")
 async def expire_due(ctx: AppContext) -> int:
     """Settle pending intents past ``expires_at``; returns how many are no longer pending.
 
-    Provider-aware (``service.expire_overdue``): a payment whose provider object may still
+    Provider-aware (``expiry.expire_overdue``): a payment whose provider object may still
     take money is asked about and cancelled first, and one the provider took is completed
     (or moved to processing) instead of expired.  A provider that cannot be asked leaves
     the payment pending; it is asked again after ``reconcile_after`` seconds and expired,
-    flagged for an operator, ``service.EXPIRY_UNCONFIRMED_AFTER`` past ``expires_at``.
+    flagged for an operator, ``expiry.EXPIRY_UNCONFIRMED_AFTER`` past ``expires_at``.
     """
     now = utcnow()
-    waiting = service.expiry_backoff.waiting(now)
+    waiting = expiry.expiry_backoff.waiting(now)
     async with ctx.sessions() as session:
-        due = await service.due_for_expiry(session, now=now, exclude=waiting)
+        due = await repository.due_for_expiry(session, now=now, exclude=waiting)
     moved = 0
     for intent in due:
         try:
-            after = await service.expire_overdue(ctx, intent, actor="worker:expiry", now=now)
+            after = await expiry.expire_overdue(ctx, intent, actor="worker:expiry", now=now)
         except Exception as exc:  # noqa: BLE001 - one payment's trouble must not stop the sweep
             log.warning("expiry_failed", payment_id=intent.id, error=str(exc))
             continue
@@ -52,27 +57,24 @@ async def expire_due(ctx: AppContext) -> int:
 
 async def reconcile_processing(ctx: AppContext, *, min_age: float | None = None) -> int:
     """Ask providers about payments stuck in ``processing`` and settle what they confirm."""
-    from ownpay.checkout.gateway_calls import gateway_context_for
-
     age = ctx.settings.reconcile_after if min_age is None else min_age
     older_than = utcnow() - timedelta(seconds=age)
     async with ctx.sessions() as session:
-        stuck = await service.stuck_processing(session, older_than=older_than)
+        stuck = await repository.stuck_processing(session, older_than=older_than)
     settled = 0
     for intent in stuck:
         adapter = registry.get(intent.gateway)
         if adapter is None or not adapter.supports_status_query:
             continue
         try:
-            gctx, slug = await gateway_context_for(ctx, intent)
-            result = await adapter.query_status(gctx, service.payment_view(intent, slug))
+            gctx, account = await gateway_context(ctx, intent.scope, intent.gateway,
+                                                  transaction_id=intent.id)
+            result = await adapter.query_status(gctx, payment_view(intent, account.merchant_slug))
         except Exception as exc:  # noqa: BLE001 - one provider's outage must not stop the loop
             log.warning("reconcile_failed", payment_id=intent.id, error=str(exc))
             continue
         async with ctx.sessions() as session, session.begin():
-            fresh = await session.get(type(intent), intent.id)
-            if fresh is None:
-                continue
+            fresh = await repository.reload(session, intent)
             after = await service.apply_result(session, fresh, result, actor="worker:reconcile")
             settled += int(after.status != "processing")
     return settled
@@ -80,14 +82,12 @@ async def reconcile_processing(ctx: AppContext, *, min_age: float | None = None)
 
 async def housekeeping(ctx: AppContext) -> None:
     async with ctx.sessions() as session, session.begin():
-        await service.purge_idempotency_keys(session, now=utcnow())
+        await idempotency.purge(session, now=utcnow())
 
 
 async def reconcile_refunds(ctx: AppContext) -> int:
     """Send refunds their request never sent, and settle unknown outcomes with the gateway."""
-    from ownpay.refunds.service import reconcile
-
-    return await reconcile(ctx)
+    return await refunds.reconcile(ctx)
 
 
 async def run_once(ctx: AppContext) -> None:
@@ -156,8 +156,6 @@ async def run_forever(ctx: AppContext) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    from ownpay.app import freeze_startup_heap
-
     freeze_startup_heap()
     log.info("worker_started")
     await run_worker(ctx, stop=stop)

@@ -12,7 +12,8 @@ from ownpay.context import AppContext
 from ownpay.errors import ValidationFailed
 from ownpay.gateways.bkash import SANDBOX_URL
 from ownpay.merchants import service as merchants
-from ownpay.payments.service import active_gateway
+from ownpay.merchants.accounts import active_gateway
+from ownpay.tenancy import TenantScope
 from tests.bkash.conftest import CREDENTIALS, bkash_intent, enable_bkash
 from tests.conftest import MerchantKeys, create_merchant, ownpay_cli, server_env
 
@@ -35,8 +36,7 @@ async def test_other_currencies_are_a_validation_error(
 async def test_base_url_defaults_to_the_sandbox(bkash_ctx: AppContext) -> None:
     merchant = await create_merchant(bkash_ctx, gateways=())
     await enable_bkash(bkash_ctx, merchant, **CREDENTIALS)
-    account = await active_gateway(bkash_ctx, merchant_id=merchant.id, mode="test",
-                                   gateway="bkash")
+    account = await active_gateway(bkash_ctx, TenantScope(merchant.id, "test"), "bkash")
     assert account is not None
     creds = account.credentials(bkash_ctx.keyring)
     assert creds == {**CREDENTIALS, "base_url": SANDBOX_URL}

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.devtools.bkash_simulator import EXECUTE, STATUS
-from ownpay.payments import service as payments
+from ownpay.payments import expiry as payments
 from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
 from ownpay.worker import expire_due
 from tests.bkash.conftest import (

@@ -6,15 +6,15 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from ownpay.checkout.gateway_calls import gateway_context_for
 from ownpay.context import AppContext
 from ownpay.devtools.bkash_simulator import REFUND, BkashSimulator
 from ownpay.gateways.base import GatewayContext, Outcome, PaymentView
 from ownpay.gateways.bkash import BkashGateway
 from ownpay.gateways.registry import get as get_gateway
-from ownpay.payments.service import payment_view
+from ownpay.payments.presenters import payment_view
 from tests.bkash.conftest import SimServer, new_payment, pay_through, stored
 from tests.conftest import MerchantKeys
+from tests.records import gateway_call
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ async def paid(
     _, done = await pay_through(customer, wallet, txn)
     assert "status=completed" in done.headers["location"]
     intent = await stored(bkash_ctx, txn)
-    gctx, slug = await gateway_context_for(bkash_ctx, intent)
+    gctx, slug = await gateway_call(bkash_ctx, intent)
     return gctx, payment_view(intent, slug)
 
 

@@ -12,7 +12,6 @@ import httpx
 from sqlalchemy import select
 
 from ownpay.app import create_app
-from ownpay.checkout.gateway_calls import gateway_context_for
 from ownpay.context import AppContext
 from ownpay.devtools.bkash_simulator import CREATE, EXECUTE, GRANT, REFRESH
 from ownpay.gateways.bkash import TOKEN_STATE_KEY, BkashGateway
@@ -32,6 +31,7 @@ from tests.bkash.conftest import (
     running_simulator,
 )
 from tests.conftest import MerchantKeys, create_merchant, make_settings
+from tests.records import gateway_call
 
 
 async def token_store(ctx: AppContext, merchant: MerchantKeys) -> DbStateStore:
@@ -115,7 +115,7 @@ async def test_two_processes_renewing_at_once_grant_once(
             async with process.sessions() as s:
                 intent = await s.get(PaymentIntent, txn)
             assert intent is not None
-            contexts.append((await gateway_context_for(process, intent))[0])
+            contexts.append((await gateway_call(process, intent))[0])
         tokens = await asyncio.gather(*(BkashGateway()._token(g) for g in contexts * 2))
     finally:
         await other.close()

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from ownpay.context import AppContext
-from ownpay.payments.models import OutboxEvent, PaymentIntent, PaymentStatusHistory
+from ownpay.outbox.models import OutboxEvent
+from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
 from tests.conftest import make_settings, ownpay_cli, server_env, start_server
 
 pytestmark = pytest.mark.slow

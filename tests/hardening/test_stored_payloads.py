@@ -13,10 +13,12 @@ from sqlalchemy import insert, select, update
 
 from ownpay import ids
 from ownpay.db import utcnow
-from ownpay.payments.models import OutboxEvent, PaymentIntent
+from ownpay.outbox.models import OutboxEvent
+from ownpay.outbox.writer import record_event
+from ownpay.payments.models import PaymentIntent
+from ownpay.tenancy import TenantScope
 from ownpay.webhooks import service as webhooks
 from ownpay.webhooks.delivery import dispatch_events
-from ownpay.webhooks.events import record_event
 from ownpay.webhooks.models import WebhookDelivery
 from tests.conftest import create_merchant, intent_body
 from tests.isolated import Isolated, isolated
@@ -67,8 +69,9 @@ async def test_one_unsendable_event_is_set_aside_and_the_batch_goes_on(env: Isol
     now = utcnow()
     async with ctx.sessions() as s, s.begin():
         for m in (merchant, other):
-            await webhooks.create_endpoint(s, ctx.keyring, ctx.settings, merchant_id=m.id,
-                                           mode="test", body={"url": "http://127.0.0.1:9/hook"})
+            await webhooks.create_endpoint(s, ctx.keyring, ctx.settings,
+                                           scope=TenantScope(m.id, "test"),
+                                           body={"url": "http://127.0.0.1:9/hook"})
         before = await record_event(s, merchant_id=other.id, mode="test",
                                     event_type="refund.failed", payment_id=None,
                                     payload={"n": 1}, now=now)

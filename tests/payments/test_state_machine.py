@@ -8,8 +8,9 @@ import itertools
 import pytest
 from sqlalchemy import func, select
 
+from ownpay.outbox.models import OutboxEvent
 from ownpay.payments import service, states
-from ownpay.payments.models import OutboxEvent, PaymentIntent, PaymentStatusHistory
+from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
 from tests.conftest import MerchantKeys, intent_body
 
 

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from ownpay.context import AppContext
 from ownpay.ledger import service as ledger
 from ownpay.merchants import service as merchants
-from ownpay.payments.models import OutboxEvent, PaymentIntent
+from ownpay.outbox.models import OutboxEvent
+from ownpay.payments.models import PaymentIntent
 from ownpay.refunds.models import Refund
 from tests.conftest import MerchantKeys, intent_body
 

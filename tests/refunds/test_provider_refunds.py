@@ -21,7 +21,7 @@ from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.ledger import service as ledger
 from ownpay.ledger.models import LedgerJournal
-from ownpay.payments import service as payments
+from ownpay.payments import expiry
 from ownpay.payments.models import PaymentIntent
 from ownpay.refunds.models import Refund
 from ownpay.worker import expire_due, reconcile_processing
@@ -297,7 +297,7 @@ async def test_refund_of_a_late_payment_never_booked_here_books_nothing(
     _, pi, secret = await open_checkout(client, txn)
     async with ctx.sessions() as s, s.begin():
         await s.execute(update(PaymentIntent).where(PaymentIntent.id == txn).values(
-            expires_at=utcnow() - payments.EXPIRY_UNCONFIRMED_AFTER - timedelta(minutes=1)))
+            expires_at=utcnow() - expiry.EXPIRY_UNCONFIRMED_AFTER - timedelta(minutes=1)))
     standin.stop()
     try:
         await expire_due(ctx)  # Stripe could not be asked for a day: expired, flagged

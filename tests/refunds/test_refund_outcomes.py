@@ -11,8 +11,10 @@ import asyncio
 from datetime import timedelta
 
 from ownpay.db import utcnow
-from ownpay.refunds import service
-from ownpay.refunds.service import RefundRequest
+from ownpay.refunds import flows as service
+from ownpay.refunds.models import Refund
+from ownpay.refunds.schemas import RefundRequest
+from ownpay.tenancy import TenantScope
 from tests.refunds import fakes
 from tests.refunds.helpers import (
     assert_books_balance,
@@ -198,11 +200,12 @@ async def test_refund_committed_but_never_sent_is_sent_by_the_worker(
     does, once."""
     m = fake_merchant
     txn = await paid(client, m, "30.00", gateway=BLIND)
-    queued = await service.reserve_and_queue(
-        ctx, merchant_id=m.id, mode="test", actor="test",
-        request=RefundRequest(transaction_id=txn, amount=None, reason=None),
-    )
-    assert isinstance(queued, service.Refund) and queued.stage == "queued"
+    plan = service.RefundPlan(ctx, TenantScope(m.id, "test"),
+                              RefundRequest(transaction_id=txn, amount=None, reason=None))
+    await plan.load()
+    async with ctx.sessions() as s, s.begin():
+        queued = await service.reserve(s, plan, actor="test")
+    assert isinstance(queued, Refund) and queued.stage == "queued"
     got = (await client.get(f"/api/v1/refunds/{queued.id}", headers=m.auth())).json()
     assert got["pending_reason"] == "queued"
     assert await service.reconcile(ctx) == 0  # not due yet: its request may still send it

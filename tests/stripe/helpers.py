@@ -23,8 +23,8 @@ import pytest
 from sqlalchemy import func, select
 
 from ownpay.context import AppContext
-from ownpay.gateways.provider_events import ProviderEventRecord
 from ownpay.merchants import service as merchants
+from ownpay.provider_events.models import ProviderEventRecord
 from tests.conftest import MerchantKeys, create_merchant, free_port, intent_body
 from tests.records import outbox_types, status_history
 

@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 
-from ownpay.checkout.gateway_calls import gateway_context_for
 from ownpay.context import AppContext
 from ownpay.errors import ValidationFailed
 from ownpay.gateways import registry
@@ -23,9 +22,10 @@ from ownpay.gateways.stripe import (
     to_stripe_amount,
 )
 from ownpay.merchants import service as merchants
-from ownpay.payments import service as payments
 from ownpay.payments.models import PaymentIntent
+from ownpay.payments.presenters import payment_view
 from tests.conftest import create_merchant
+from tests.records import gateway_call
 from tests.stripe.helpers import (
     CARD_DECLINED,
     CARD_OK,
@@ -267,8 +267,8 @@ async def _paid_payment(
     async with ctx.sessions() as s:
         intent = await s.get(PaymentIntent, txn)
     assert intent is not None
-    gctx, slug = await gateway_context_for(ctx, intent)
-    return gctx, payments.payment_view(intent, slug)
+    gctx, slug = await gateway_call(ctx, intent)
+    return gctx, payment_view(intent, slug)
 
 
 async def test_partial_then_full_refund(
@@ -338,10 +338,10 @@ async def test_refunds_refused_or_impossible(
     async with ctx.sessions() as s:
         intent = await s.get(PaymentIntent, txn)
     assert intent is not None
-    gctx2, slug = await gateway_context_for(ctx, intent)
+    gctx2, slug = await gateway_call(ctx, intent)
     refused = await GATEWAY.refund(
         gctx2,
-        payments.payment_view(intent, slug),
+        payment_view(intent, slug),
         amount_minor=100,
         refund_id="rf_declined",
         reason=None,

@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from ownpay.context import AppContext
 from ownpay.db import utcnow
-from ownpay.payments import service as payments
+from ownpay.payments import expiry
 from ownpay.payments.models import PaymentIntent
 from ownpay.worker import expire_due, reconcile_processing
 from tests.isolated import Isolated, isolated
@@ -248,13 +248,13 @@ async def test_unreachable_provider_cannot_keep_a_payment_pending_forever(
     ctx: AppContext, quick: AppContext, client: httpx.AsyncClient, standin: StandIn
 ) -> None:
     merchant, txn, pi = await started_payment(ctx, client, standin)
-    await _overdue(ctx, txn, ago=payments.EXPIRY_UNCONFIRMED_AFTER - timedelta(minutes=1))
+    await _overdue(ctx, txn, ago=expiry.EXPIRY_UNCONFIRMED_AFTER - timedelta(minutes=1))
     flagged = _attention("stripe", "expired_unconfirmed")
     standin.stop()
     try:
         await expire_due(quick)
         assert (await api_intent(client, merchant, txn))["status"] == "pending"
-        await _overdue(ctx, txn, ago=payments.EXPIRY_UNCONFIRMED_AFTER + timedelta(minutes=1))
+        await _overdue(ctx, txn, ago=expiry.EXPIRY_UNCONFIRMED_AFTER + timedelta(minutes=1))
         await _time_passes()
         await expire_due(quick)
     finally:
@@ -328,7 +328,7 @@ async def test_a_late_payment_is_flagged_and_never_completes(
     merchant = await stripe_merchant(ctx, standin)
     txn = await create_intent(client, merchant)
     _, pi, secret = await open_checkout(client, txn)
-    await _overdue(ctx, txn, ago=payments.EXPIRY_UNCONFIRMED_AFTER + timedelta(minutes=1))
+    await _overdue(ctx, txn, ago=expiry.EXPIRY_UNCONFIRMED_AFTER + timedelta(minutes=1))
     standin.stop()
     try:
         await expire_due(ctx)

@@ -14,8 +14,8 @@ from sqlalchemy import update
 
 from ownpay.context import AppContext
 from ownpay.db import utcnow
+from ownpay.payments.expiry import EXPIRY_UNCONFIRMED_AFTER
 from ownpay.payments.models import PaymentIntent
-from ownpay.payments.service import EXPIRY_UNCONFIRMED_AFTER
 from ownpay.worker import reconcile_processing
 from tests.conftest import ServerProcess
 from tests.records import until

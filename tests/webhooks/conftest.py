@@ -18,6 +18,7 @@ from ownpay.db import create_engine
 from ownpay.migrate import upgrade
 from ownpay.payments import service as payments
 from ownpay.payments.models import PaymentIntent
+from ownpay.tenancy import TenantScope
 from ownpay.webhooks import service as webhooks
 from ownpay.webhooks.delivery import deliver_due, dispatch_events
 from tests.conftest import (
@@ -125,9 +126,9 @@ async def shop(wctx: AppContext) -> AsyncIterator[MerchantKeys]:
 async def drop_endpoints(ctx: AppContext, merchant_id: int) -> None:
     async with ctx.sessions() as s, s.begin():
         for mode in ("test", "live"):
-            for endpoint in await webhooks.list_endpoints(s, merchant_id=merchant_id, mode=mode):
+            for endpoint in await webhooks.list_endpoints(s, scope=TenantScope(merchant_id, mode)):
                 await webhooks.delete_endpoint(
-                    s, merchant_id=merchant_id, mode=mode, endpoint_id=endpoint.id
+                    s, scope=TenantScope(merchant_id, mode), endpoint_id=endpoint.id
                 )
 
 

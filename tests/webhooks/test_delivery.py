@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from ownpay.context import AppContext
 from ownpay.db import utcnow
-from ownpay.payments.models import OutboxEvent
+from ownpay.outbox.models import OutboxEvent
 from ownpay.webhooks import verify_signature
 from ownpay.webhooks.delivery import (
     AttemptResult,

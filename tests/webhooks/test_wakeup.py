@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from ownpay.db import utcnow
+from ownpay.outbox.writer import record_event, record_payment_event
 from ownpay.payments.models import PaymentIntent
-from ownpay.webhooks.events import record_event, record_payment_event
 from ownpay.worker import run_worker
 from tests.conftest import MerchantKeys, server_env
 from tests.webhooks.conftest import Contexts, add_endpoint, client_for, create_intent, move

@@ -20,10 +20,9 @@ from ownpay.checkout import service
 from ownpay.checkout.pages import STATIC, brand, csrf_ok, render
 from ownpay.context import AppContext
 from ownpay.db import utcnow
-from ownpay.errors import GatewayNotFound, json_response
+from ownpay.errors import DuplicateProviderTransaction, GatewayNotFound, json_response
 from ownpay.gateways.base import CheckoutView, FormError, GatewayError
 from ownpay.payments import states
-from ownpay.payments.service import DuplicateProviderTransaction
 from ownpay.timefmt import iso
 
 log = structlog.get_logger("ownpay.checkout")

@@ -16,7 +16,6 @@ import structlog
 from sqlalchemy import and_, select
 
 from ownpay import ids
-from ownpay.checkout.gateway_calls import gateway_context_for
 from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.gateways import registry
@@ -28,10 +27,14 @@ from ownpay.gateways.base import (
     Outcome,
     VerifiedResult,
 )
+from ownpay.merchants.accounts import gateway_context
 from ownpay.merchants.models import GatewayAccount, Merchant
+from ownpay.payments import repository as payment_rows
 from ownpay.payments import service as payments
 from ownpay.payments import states
+from ownpay.payments.expiry import expire_overdue
 from ownpay.payments.models import PaymentIntent
+from ownpay.payments.presenters import payment_view
 
 log = structlog.get_logger("ownpay.checkout")
 
@@ -99,7 +102,7 @@ async def load(ctx: AppContext, transaction_id: str, *, expire: bool = True) -> 
         raise CheckoutNotFound()
     intent, merchant, gateway_name = row
     if expire and intent.status == states.PENDING and intent.expires_at <= utcnow():
-        intent = await payments.expire_overdue(ctx, intent, actor="checkout")
+        intent = await expire_overdue(ctx, intent, actor="checkout")
     return Loaded(intent=intent, merchant=merchant, adapter=registry.get(intent.gateway),
                   gateway_name=gateway_name or "")
 
@@ -111,8 +114,8 @@ def is_payable(intent: PaymentIntent, now: datetime | None = None) -> bool:
 async def start(ctx: AppContext, loaded: Loaded) -> CheckoutView:
     """The gateway's part of the page (may raise GatewayError / GatewayNotFound)."""
     assert loaded.adapter is not None  # noqa: S101 - checked by the caller
-    gctx, slug = await gateway_context_for(ctx, loaded.intent)
-    view = await loaded.adapter.start_checkout(gctx, payments.payment_view(loaded.intent, slug))
+    gctx, slug = await _gateway(ctx, loaded.intent)
+    view = await loaded.adapter.start_checkout(gctx, payment_view(loaded.intent, slug))
     if view.provider_reference and view.provider_reference != loaded.intent.provider_reference:
         await _apply(ctx, loaded.intent.id, VerifiedResult(
             outcome=Outcome.PENDING, provider_reference=view.provider_reference,
@@ -120,11 +123,16 @@ async def start(ctx: AppContext, loaded: Loaded) -> CheckoutView:
     return view
 
 
+async def _gateway(ctx: AppContext, intent: PaymentIntent) -> tuple[GatewayContext, str]:
+    gctx, account = await gateway_context(ctx, intent.scope, intent.gateway,
+                                          transaction_id=intent.id)
+    return gctx, account.merchant_slug
+
+
 async def _apply(ctx: AppContext, transaction_id: str, result: VerifiedResult, *,
                  actor: str) -> PaymentIntent:
     async with ctx.sessions() as session, session.begin():
-        intent = await session.get(PaymentIntent, transaction_id, with_for_update=False)
-        assert intent is not None  # noqa: S101
+        intent = await payment_rows.reload_by_id(session, transaction_id)
         return await payments.apply_result(session, intent, result, actor=actor)
 
 
@@ -132,8 +140,8 @@ async def submit(ctx: AppContext, loaded: Loaded,
                  form: dict[str, str]) -> tuple[PaymentIntent, VerifiedResult]:
     """The customer submitted the gateway's form on our page."""
     assert loaded.adapter is not None  # noqa: S101
-    gctx, slug = await gateway_context_for(ctx, loaded.intent)
-    result = await loaded.adapter.submit(gctx, payments.payment_view(loaded.intent, slug), form)
+    gctx, slug = await _gateway(ctx, loaded.intent)
+    result = await loaded.adapter.submit(gctx, payment_view(loaded.intent, slug), form)
     intent = await _apply(ctx, loaded.intent.id, result,
                           actor=f"customer via {loaded.intent.gateway}")
     return intent, result
@@ -143,9 +151,8 @@ async def verify_return(ctx: AppContext, loaded: Loaded,
                         params: dict[str, str]) -> tuple[PaymentIntent, VerifiedResult]:
     """The customer came back from the provider: ask the provider, then act."""
     assert loaded.adapter is not None  # noqa: S101
-    gctx, slug = await gateway_context_for(ctx, loaded.intent)
-    result = await loaded.adapter.verify_return(gctx, payments.payment_view(loaded.intent, slug),
-                                                params)
+    gctx, slug = await _gateway(ctx, loaded.intent)
+    result = await loaded.adapter.verify_return(gctx, payment_view(loaded.intent, slug), params)
     if result.outcome is Outcome.AUTHORIZED and loaded.adapter.supports_capture:
         return await _capture_once(ctx, loaded, gctx, slug, result)
     intent = await _apply(ctx, loaded.intent.id, result, actor=f"gateway:{loaded.intent.gateway}")
@@ -177,7 +184,7 @@ async def _capture_once(
             current = await session.get(PaymentIntent, loaded.intent.id)
         assert current is not None  # noqa: S101
         return current, authorized
-    view = payments.payment_view(claimed, slug)
+    view = payment_view(claimed, slug)
     try:
         result = await loaded.adapter.capture(gctx, view)
     except GatewayError as exc:

@@ -9,11 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ownpay.errors import JSON_BODY_ERRORS, ErrorResponses, json_response, validation_example
+from ownpay.errors import json_response
 from ownpay.ledger import fees, service
 from ownpay.ledger.schemas import FeeRuleIn, FeeRuleList, FeeRuleOut, LedgerBalances
-from ownpay.payments.endpoints import Admin, Reader, Session, read_json_body
-from ownpay.payments.service import parse_json_object
+from ownpay.web.body import json_object
+from ownpay.web.deps import Admin, Reader, Session
+from ownpay.web.openapi import JSON_BODY_ERRORS, ErrorResponses, validation_example
 
 router = APIRouter()
 
@@ -58,7 +59,7 @@ async def put_fee_rule(request: Request, principal: Admin, session: Session) -> 
     """The rule for (gateway, currency) in the key's mode: `flat` + `percent` of the amount
     (percentage rounded half up to the minor unit), then `min`/`max`, never more than the
     amount. Applies to payments that complete from now on."""
-    body: dict[str, Any] = parse_json_object(await read_json_body(request))
+    body: dict[str, Any] = await json_object(request)
     rule = await fees.set_rule(session, merchant_id=principal.merchant_id, mode=principal.mode,
                                rule=fees.validate_rule(body))
     return json_response(200, fees.serialize_rule(rule))

@@ -31,11 +31,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownpay import money
-from ownpay.ledger import fees
 from ownpay.ledger.models import CREDIT, DEBIT, LedgerEntry, LedgerJournal
 from ownpay.payments import states
 from ownpay.payments.models import PaymentIntent
@@ -117,26 +116,14 @@ async def post(
 
 async def record_payment_completed(
     session: AsyncSession, intent: PaymentIntent, *, now: datetime
-) -> PaymentIntent:
-    """At completion: store the fee and the net on the payment and post both journals.
+) -> None:
+    """At completion: the payment's journal and its fee's (``intent.fee_minor``, fixed by
+    the payments service in the same transaction).
 
     Called by ``payments.service.transition`` right after its compare-and-set moved the
     payment to ``completed``, in the same transaction: one completion, one posting.
     """
-    rule = await fees.find_rule(
-        session, merchant_id=intent.merchant_id, mode=intent.mode, gateway=intent.gateway,
-        currency=intent.currency,
-    )
-    fee = fees.compute_fee(rule, intent.amount_minor)
-    updated = (
-        await session.scalars(
-            update(PaymentIntent)
-            .where(PaymentIntent.id == intent.id, PaymentIntent.merchant_id == intent.merchant_id)
-            .values(fee_minor=fee, net_minor=intent.amount_minor - fee)
-            .returning(PaymentIntent)
-            .execution_options(synchronize_session=False, populate_existing=True)
-        )
-    ).one()
+    fee = intent.fee_minor or 0
     scope: dict[str, Any] = {
         "merchant_id": intent.merchant_id, "mode": intent.mode, "currency": intent.currency,
         "payment_id": intent.id, "now": now,
@@ -153,7 +140,6 @@ async def record_payment_completed(
             lines=[(MERCHANT_PAYABLE, DEBIT, fee), (FEE_INCOME, CREDIT, fee)],
             **scope,
         )
-    return updated
 
 
 async def record_refund_completed(session: AsyncSession, refund: Refund, *, now: datetime) -> str:

@@ -21,6 +21,7 @@ from ownpay.errors import InsufficientScope, Unauthenticated
 from ownpay.merchants.models import ApiKey, Merchant
 from ownpay.merchants.service import touch_api_key
 from ownpay.security import api_key_digest, api_key_mode
+from ownpay.tenancy import TenantScope
 
 _TOUCH_INTERVAL = 60.0
 
@@ -38,6 +39,10 @@ class Principal:
     mode: str
     scopes: frozenset[str]
     revoked: bool = False
+
+    @property
+    def scope(self) -> TenantScope:
+        return TenantScope(self.merchant_id, self.mode)
 
 
 def _bearer(request: Request) -> str:

@@ -14,9 +14,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownpay.db import utcnow
-from ownpay.errors import ApiError, Conflict, NotFound, ValidationFailed
+from ownpay.errors import MerchantExists, NotFound, ValidationFailed
 from ownpay.gateways import registry
 from ownpay.gateways.base import ConfigInvalid
+from ownpay.merchants import repository
+from ownpay.merchants.accounts import credentials_context
 from ownpay.merchants.models import ApiKey, GatewayAccount, Merchant
 from ownpay.security import Keyring, api_key_digest, display_prefix, new_api_key
 
@@ -76,9 +78,8 @@ async def create_merchant(
         errors["intent_lifetime"] = ["Must be between 60 and 604800 seconds."]
     if errors:
         raise ValidationFailed(errors=errors)
-    existing = await session.scalar(select(Merchant.id).where(Merchant.slug == slug))
-    if existing is not None:
-        raise Conflict(f"Merchant '{slug}' already exists.", code="MERCHANT_EXISTS")
+    if await repository.by_slug(session, slug) is not None:
+        raise MerchantExists(f"Merchant '{slug}' already exists.")
     merchant = Merchant(
         slug=slug,
         name=name.strip(),
@@ -95,14 +96,11 @@ async def create_merchant(
 
 
 async def get_merchant(session: AsyncSession, slug: str) -> Merchant:
-    merchant = await session.scalar(select(Merchant).where(Merchant.slug == slug))
-    if merchant is None:
-        raise NotFound(f"Merchant '{slug}' does not exist.")
-    return merchant
+    return await repository.by_slug_or_404(session, slug)
 
 
 async def list_merchants(session: AsyncSession) -> list[Merchant]:
-    return list(await session.scalars(select(Merchant).order_by(Merchant.id)))
+    return await repository.operator_list(session)
 
 
 async def create_api_key(
@@ -153,10 +151,6 @@ async def touch_api_key(session: AsyncSession, key_id: int) -> None:
     await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
 
 
-def _credentials_context(merchant_id: int, mode: str, gateway: str) -> bytes:
-    return f"gateway:{merchant_id}:{mode}:{gateway}".encode()
-
-
 async def enable_gateway(
     session: AsyncSession,
     keyring: Keyring,
@@ -195,7 +189,7 @@ async def enable_gateway(
     )
     now = utcnow()
     blob = keyring.encrypt(
-        orjson.dumps(credentials), context=_credentials_context(merchant.id, mode, gateway)
+        orjson.dumps(credentials), context=credentials_context(merchant.id, mode, gateway)
     )
     name = display_name or settings.get("display_name") or adapter.display_name
     if account is None:
@@ -241,52 +235,3 @@ async def list_gateway_accounts(session: AsyncSession, *,
         .order_by(GatewayAccount.mode, GatewayAccount.gateway)
     )
     return list(await session.scalars(stmt))
-
-
-@dataclass(frozen=True)
-class ActiveGateway:
-    """A gateway account as the request path needs it (decrypted lazily, cached briefly)."""
-
-    id: int
-    merchant_id: int
-    mode: str
-    gateway: str
-    display_name: str
-    settings: dict[str, Any]
-    credentials_enc: bytes | None
-
-    def credentials(self, keyring: Keyring) -> dict[str, str]:
-        if not self.credentials_enc:
-            return {}
-        raw = keyring.decrypt(
-            self.credentials_enc,
-            context=_credentials_context(self.merchant_id, self.mode, self.gateway),
-        )
-        data = orjson.loads(raw)
-        if not isinstance(data, dict):
-            raise ApiError("Stored gateway credentials are corrupt.", code="INTERNAL_ERROR")
-        return {str(k): str(v) for k, v in data.items()}
-
-
-async def find_active_gateway(
-    session: AsyncSession, *, merchant_id: int, mode: str, gateway: str
-) -> ActiveGateway | None:
-    row = await session.scalar(
-        select(GatewayAccount).where(
-            GatewayAccount.merchant_id == merchant_id,
-            GatewayAccount.mode == mode,
-            GatewayAccount.gateway == gateway,
-            GatewayAccount.active.is_(True),
-        )
-    )
-    if row is None:
-        return None
-    return ActiveGateway(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        mode=row.mode,
-        gateway=row.gateway,
-        display_name=row.display_name,
-        settings=dict(row.settings or {}),
-        credentials_enc=row.credentials_enc,
-    )

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Header, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from ownpay.context import AppContext
-from ownpay.errors import (
-    JSON_BODY_ERRORS,
-    ErrorExample,
-    ErrorResponses,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    ValidationFailed,
-    invalid_state_example,
-    json_response,
-    not_found_example,
-    validation_example,
-)
-from ownpay.merchants.auth import Principal, require_scope
-from ownpay.payments import service
+from ownpay.errors import json_response
+from ownpay.merchants.accounts import public_base_url
+from ownpay.merchants.auth import Principal
+from ownpay.payments import presenters, repository, service
+from ownpay.payments.models import PaymentIntent
 from ownpay.payments.schemas import (
     SPEC_CREATED_EXAMPLE,
     PaymentIntentCreate,
@@ -31,30 +21,26 @@ from ownpay.payments.schemas import (
     PaymentIntentOut,
     ReasonBody,
 )
+from ownpay.web import idempotency
+from ownpay.web.body import optional_reason, parse_json_object, read_json_body
+from ownpay.web.deps import Admin, Ctx, Reader, Session, Writer, app_context
+from ownpay.web.idempotency import Idempotency
+from ownpay.web.openapi import (
+    HEADER_TOO_LONG,
+    JSON_BODY_ERRORS,
+    ErrorExample,
+    ErrorResponses,
+    invalid_state_example,
+    not_found_example,
+    validation_example,
+)
 
-MAX_BODY = 64 * 1024
 router = APIRouter(prefix="/api/v1/payment-intents", tags=["Payment intents"])
-
-
-async def session_dep(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request owns the transaction: commit on success, roll back on any error."""
-    ctx: AppContext = request.app.state.ctx
-    async with ctx.sessions() as session, session.begin():
-        yield session
-
-
-Session = Annotated[AsyncSession, Depends(session_dep)]
-Reader = Annotated[Principal, Depends(require_scope("read"))]
-Writer = Annotated[Principal, Depends(require_scope("write"))]
-Admin = Annotated[Principal, Depends(require_scope("admin"))]
 TransactionId = Annotated[str, Path(
     description="The payment intent's `transaction_id` (`txn_…`).")]
 
 # The error answers each route documents, with the texts the code sends.
-HEADER_TOO_LONG = validation_example(
-    "Idempotency-Key over 255 characters",
-    {"header.Idempotency-Key": ["String should have at most 255 characters"]})
-INTENT_NOT_FOUND = not_found_example("Payment intent not found.")
+INTENT_NOT_FOUND = not_found_example(repository.NOT_FOUND)
 REASON_ERRORS: dict[int, list[str | ErrorExample]] = {
     400: [validation_example("`reason` is not a string of at most 500 characters",
                              {"reason": ["The reason must be a string of at most 500 "
@@ -71,28 +57,8 @@ REVIEW_BODY = {"requestBody": {"required": False, "content": {"application/json"
     "schema": ReasonBody.model_json_schema()}}}}
 
 
-async def read_json_body(request: Request) -> bytes:
-    """Enforce JSON content type and the 64 KiB limit while reading (not after)."""
-    content_type = request.headers.get("content-type", "")
-    media = content_type.split(";", 1)[0].strip().lower()
-    json_like = media.startswith("application/") and media.endswith("+json")
-    if media != "application/json" and not json_like:
-        raise UnsupportedMediaType()
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        raise PayloadTooLarge()
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise PayloadTooLarge()
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _base_url(request: Request, principal: Principal) -> str:
-    return service.merchant_base_url(request.app.state.ctx, principal.merchant_base_url)
+def _base_url(ctx: AppContext, principal: Principal) -> str:
+    return public_base_url(ctx, principal.merchant_base_url)
 
 
 @router.post(
@@ -119,6 +85,7 @@ def _base_url(request: Request, principal: Principal) -> str:
 )
 async def create_payment_intent(
     request: Request,
+    ctx: Ctx,
     principal: Writer,
     idempotency_key: Annotated[
         str | None,
@@ -137,12 +104,17 @@ async def create_payment_intent(
     `IDEMPOTENCY_KEY_REUSED`, `ORDER_ALREADY_PAID`.
     """
     raw = await read_json_body(request)
-    result = await service.create_intent(
-        request.app.state.ctx, principal, raw, idempotency_key=idempotency_key or None
+    new, adapter = service.prepare_intent(ctx, parse_json_object(raw))
+    await service.check_gateway(ctx, principal, new, adapter)
+    outcome = await idempotency.create_once(
+        ctx, Idempotency.of(principal.scope, idempotency_key, raw,
+                            operation=service.CREATE_INTENT),
+        begin=ctx.engine.begin,
+        create=lambda conn: service.create_intent(conn, ctx, principal, new),
+        answer=presenters.created_answer,
     )
-    headers = {"Idempotent-Replayed": "true"} if result.replayed else None
-    return Response(result.body, status_code=result.status_code, media_type="application/json",
-                    headers=headers)
+    return Response(outcome.answer.body, status_code=outcome.answer.status_code,
+                    media_type="application/json", headers=idempotency.replay_headers(outcome))
 
 
 @router.get(
@@ -152,28 +124,19 @@ async def create_payment_intent(
     responses=ErrorResponses(codes={404: [INTENT_NOT_FOUND]}),
 )
 async def get_payment_intent(
-    transaction_id: TransactionId, request: Request, principal: Reader, session: Session
+    transaction_id: TransactionId, ctx: Ctx, principal: Reader, session: Session
 ) -> Response:
     """The whole intent with its status history. Other merchants' or modes' ids are 404."""
-    intent = await service.get_intent(
-        session, merchant_id=principal.merchant_id, mode=principal.mode,
-        transaction_id=transaction_id,
-    )
-    rows = await service.history(session, intent)
-    return json_response(
-        200, service.serialize_intent(intent, rows, base_url=_base_url(request, principal)))
+    intent = await repository.get_or_404(session, principal.scope, transaction_id)
+    return await _intent_answer(ctx, session, principal, intent)
 
 
-async def _reason(request: Request) -> str | None:
-    raw = await request.body()
-    if not raw.strip():
-        return None
-    body: dict[str, Any] = service.parse_json_object(raw)
-    reason = body.get("reason")
-    if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
-        raise ValidationFailed(
-            errors={"reason": ["The reason must be a string of at most 500 characters."]})
-    return reason
+async def _intent_answer(
+    ctx: AppContext, session: AsyncSession, principal: Principal, intent: PaymentIntent
+) -> Response:
+    rows = await repository.history(session, intent)
+    return json_response(200, presenters.serialize_intent(
+        intent, rows, base_url=_base_url(ctx, principal)))
 
 
 @router.post(
@@ -188,41 +151,32 @@ async def _reason(request: Request) -> str | None:
     openapi_extra=REVIEW_BODY,
 )
 async def cancel_payment_intent(
-    transaction_id: TransactionId, request: Request, principal: Writer, session: Session
+    transaction_id: TransactionId, request: Request, ctx: Ctx, principal: Writer,
+    session: Session,
 ) -> Response:
     """`pending` → `cancelled`, recorded in the status history with `reason` (and sent
     as `payment.cancelled`). Only `pending` intents can be cancelled; otherwise 409
     `INVALID_STATE`. The body is optional."""
-    reason = await _reason(request)
-    intent = await service.get_intent(
-        session, merchant_id=principal.merchant_id, mode=principal.mode,
-        transaction_id=transaction_id,
-    )
+    reason = await optional_reason(request)
+    intent = await repository.get_or_404(session, principal.scope, transaction_id)
     intent = await service.cancel(
         session, intent, actor=f"merchant:key:{principal.api_key_id}",
         reason=reason or "cancelled by merchant"
     )
-    rows = await service.history(session, intent)
-    return json_response(
-        200, service.serialize_intent(intent, rows, base_url=_base_url(request, principal)))
+    return await _intent_answer(ctx, session, principal, intent)
 
 
 async def _review(
     transaction_id: str, request: Request, principal: Principal, session: AsyncSession, *,
     approve: bool
 ) -> Response:
-    reason = await _reason(request)
-    intent = await service.get_intent(
-        session, merchant_id=principal.merchant_id, mode=principal.mode,
-        transaction_id=transaction_id,
-    )
+    reason = await optional_reason(request)
+    intent = await repository.get_or_404(session, principal.scope, transaction_id)
     intent = await service.review_manual(
         session, intent, approve=approve, actor=f"operator:key:{principal.api_key_id}",
         reason=reason
     )
-    rows = await service.history(session, intent)
-    return json_response(
-        200, service.serialize_intent(intent, rows, base_url=_base_url(request, principal)))
+    return await _intent_answer(app_context(request), session, principal, intent)
 
 
 @router.post(

@@ -1,4 +1,4 @@
-"""Payment intents, their status history, idempotency records and the event outbox."""
+"""Payment intents and their status history."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     text,
 )
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ownpay.db import Base, UTCDateTime, utcnow
 from ownpay.merchants.models import BigId
+from ownpay.tenancy import TenantScope
 
 # A payment that has taken the customer's money for its order: a new intent for that order
 # is refused (ORDER_ALREADY_PAID).  Literal SQL on purpose: the create-intent check uses
@@ -103,12 +103,17 @@ class PaymentIntent(Base):
     # Set when the payment completes (ledger/fees.py): our fee and what the merchant nets.
     fee_minor: Mapped[int | None] = mapped_column(BigInteger)
     net_minor: Mapped[int | None] = mapped_column(BigInteger)
-    # Refunds (refunds/service.py): completed so far, and held by refunds still pending.
+    # Refunds (refunds/flows.py; changed only by payments/service.py): completed so far, and
+    # held by refunds still pending.
     # refunded_minor + refund_reserved_minor <= amount_minor is kept by a conditional UPDATE.
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     refund_reserved_minor: Mapped[int] = mapped_column(
         BigInteger, default=0, server_default=text("0")
     )
+
+    @property
+    def scope(self) -> TenantScope:
+        return TenantScope(self.merchant_id, self.mode)
 
 
 class PaymentStatusHistory(Base):
@@ -122,37 +127,3 @@ class PaymentStatusHistory(Base):
     actor: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class IdempotencyRecord(Base):
-    __tablename__ = "idempotency_keys"
-
-    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), primary_key=True)
-    mode: Mapped[str] = mapped_column(String(4), primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    endpoint: Mapped[str] = mapped_column(String(100))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    response_body: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-
-
-class OutboxEvent(Base):
-    """An event written in the same transaction as the change it describes."""
-
-    __tablename__ = "events"
-    __table_args__ = (
-        Index("ix_events_merchant_mode_created", "merchant_id", "mode", "created_at"),
-    )
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # evt_ + hex
-    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
-    mode: Mapped[str] = mapped_column(String(4))
-    type: Mapped[str] = mapped_column(String(64))
-    payment_id: Mapped[str | None] = mapped_column(String(24), index=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Set once the worker has fanned the event out into per-endpoint deliveries.
-    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    # Why the event could not be fanned out (it was set aside; migration 0007).
-    dispatch_error: Mapped[str | None] = mapped_column(String(500))

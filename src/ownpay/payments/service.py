@@ -1,138 +1,62 @@
-"""Payment intents: creation, lookup, and the one function that changes a status.
+"""Payment intents: creation, and the one function that changes a status.
 
 ``transition`` is the only writer of ``payment_intents.status``.  It is a compare-and-set
-(``UPDATE … WHERE id = :id AND status IN (:expected)``) that, in the caller's transaction,
+(``UPDATE … WHERE id = :id AND status = :expected``) that, in the caller's transaction,
 also writes the status-history row and the outbox event.  A repeated callback or a double
-click therefore finds nothing to update and does nothing.
+click therefore finds nothing to update and does nothing.  ``apply_result`` turns a gateway's
+verified statement into at most one transition; ``expiry.py`` settles overdue payments,
+``repository.py`` reads them and ``presenters.py`` shows them.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-import orjson
 import structlog
-from prometheus_client import Counter
-from sqlalchemy import Insert, Table, and_, bindparam, delete, exists, insert, select, text, update
+from sqlalchemy import Insert, Table, and_, bindparam, exists, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from ownpay import ids, jsoncodec, metrics, money
+from ownpay import ids, metrics, money
 from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.errors import (
-    ApiError,
-    Conflict,
+    DuplicateProviderTransaction,
     GatewayNotFound,
-    InvalidJson,
     InvalidState,
-    NotFound,
+    OrderAlreadyPaid,
     ValidationFailed,
 )
 from ownpay.gateways import registry
-from ownpay.gateways.base import Gateway, GatewayError, Outcome, PaymentView, VerifiedResult
+from ownpay.gateways.base import Gateway, Outcome, VerifiedResult
+from ownpay.ledger import fees
 from ownpay.ledger import service as ledger
+from ownpay.merchants.accounts import active_gateway, checkout_url, public_base_url
 from ownpay.merchants.auth import Principal
-from ownpay.merchants.service import ActiveGateway, find_active_gateway
-from ownpay.payments import states
-from ownpay.payments.models import (
-    PAID_ORDER_CONDITION,
-    IdempotencyRecord,
-    PaymentIntent,
-    PaymentStatusHistory,
-)
-from ownpay.payments.schemas import validate_create
-from ownpay.timefmt import iso, iso_required
-from ownpay.webhooks.events import record_payment_event
+from ownpay.outbox.writer import record_payment_event
+from ownpay.payments import repository, states
+from ownpay.payments.models import PAID_ORDER_CONDITION, PaymentIntent, PaymentStatusHistory
+from ownpay.payments.schemas import NewIntent, validate_create
 
 log = structlog.get_logger("ownpay.payments")
 
-IDEMPOTENCY_TTL = timedelta(hours=48)
-
-# A pending payment past ``expires_at`` whose provider cannot be asked (outage, gateway
-# disabled, an answer that settles nothing) stays pending, because it may have been paid;
-# this long after ``expires_at`` it is expired anyway, flagged for an operator.
-EXPIRY_UNCONFIRMED_AFTER = timedelta(hours=24)
+CREATE_INTENT = "payment_intents.create"  # the Idempotency-Key operation name
 EXPIRED_REASON = "payment link expired"
-ATTENTION = "ATTENTION: "
-
-# Money a provider holds that OwnPay could not book or confirm (docs/operations.md).
-PAYMENTS_NEEDING_ATTENTION = Counter(
-    "ownpay_payments_attention_total",
-    "Payments an operator must look at: paid after expiry, expired unconfirmed, mismatches",
-    ["gateway", "kind"],
-)
-
-
-def flag_for_operator(session: AsyncSession | None, *, gateway: str, kind: str) -> None:
-    """Count a payment that needs an operator (after the commit when a session is given)."""
-    counter = PAYMENTS_NEEDING_ATTENTION.labels(gateway=gateway, kind=kind)
-    if session is None:
-        counter.inc()
-    else:
-        metrics.after_commit(session, counter.inc)
 
 
 class IllegalTransition(InvalidState):
     pass
 
 
-class DuplicateProviderTransaction(ApiError):
-    status_code = 409
-    code = "DUPLICATE_PROVIDER_TRANSACTION"
-    message = "This transaction ID has already been used for another payment."
-
-
 # ---- creation -----------------------------------------------------------------------------
 
 
-def parse_json_object(raw: bytes) -> dict[str, Any]:
-    """Decode strictly (``jsoncodec.loads_strict``: exact decimals, bounded numbers, no NUL
-    or lone surrogates); anything but an object is INVALID_JSON."""
-    try:
-        body = jsoncodec.loads_strict(raw)
-    except jsoncodec.InvalidJsonBody as exc:
-        raise InvalidJson(str(exc)) from None
-    if not isinstance(body, dict):
-        raise InvalidJson("The request body must be a JSON object.")
-    return body
-
-
-async def active_gateway(
-    ctx: AppContext, *, merchant_id: int, mode: str, gateway: str
-) -> ActiveGateway | None:
-    key = (merchant_id, mode, gateway)
-    cached = ctx.gateway_accounts.get(key)
-    if cached is not None:
-        return cached if isinstance(cached, ActiveGateway) else None
-    async with ctx.sessions() as session:
-        account = await find_active_gateway(
-            session, merchant_id=merchant_id, mode=mode, gateway=gateway
-        )
-    ctx.gateway_accounts.put(key, account if account is not None else False)
-    return account
-
-
-def merchant_base_url(ctx: AppContext, principal_base_url: str | None) -> str:
-    return (principal_base_url or ctx.settings.base_url).rstrip("/")
-
-
-@dataclass(frozen=True)
-class ApiResult:
-    status_code: int
-    body: bytes
-    replayed: bool = False
-
-
-async def create_intent(
-    ctx: AppContext, principal: Principal, raw_body: bytes, *, idempotency_key: str | None
-) -> ApiResult:
-    body = parse_json_object(raw_body)
+def prepare_intent(ctx: AppContext, body: dict[str, Any]) -> tuple[NewIntent, Gateway | None]:
+    """Every field checked at once, then what the chosen gateway cannot charge."""
     new, errors = validate_create(body, max_minor=ctx.settings.max_amount_minor)
     gateway_slug = body.get("gateway") if isinstance(body.get("gateway"), str) else None
     adapter = registry.get(gateway_slug.strip()) if gateway_slug else None
@@ -141,33 +65,43 @@ async def create_intent(
         new = None if errors else new
     if new is None:
         raise ValidationFailed(errors=errors)
+    return new, adapter
 
-    account = await active_gateway(
-        ctx, merchant_id=principal.merchant_id, mode=principal.mode, gateway=new.gateway
-    )
+
+async def check_gateway(
+    ctx: AppContext, principal: Principal, new: NewIntent, adapter: Gateway | None
+) -> None:
+    """404 GATEWAY_NOT_FOUND unless the key's merchant and mode have it active."""
+    account = await active_gateway(ctx, principal.scope, new.gateway)
     if account is None or adapter is None or principal.mode not in adapter.modes:
         raise GatewayNotFound(f"Gateway '{new.gateway}' is not configured or inactive.")
 
-    request_hash = hashlib.sha256(raw_body).hexdigest() if idempotency_key else ""
-    if idempotency_key:
-        replay = await idempotent_replay(
-            ctx, principal, idempotency_key, request_hash, endpoint=CREATE_INTENT
-        )
-        if replay is not None:
-            return replay
 
+def _gateway_refusals(adapter: Gateway, amount_minor: int, currency: str) -> dict[str, list[str]]:
+    """What the chosen gateway cannot charge, asked through its declared checks."""
+    if not adapter.currency_supported(currency):
+        allowed = ", ".join(sorted(adapter.currencies or ()))
+        return {"currency": [f"Gateway '{adapter.slug}' accepts only: {allowed}."]}
+    reason = adapter.validate_amount(amount_minor, currency)
+    return {"amount": [reason]} if reason else {}
+
+
+@dataclass(frozen=True)
+class CreatedIntent:
+    transaction_id: str
+    payment_url: str
+    expires_at: datetime
+
+
+async def create_intent(
+    conn: AsyncConnection, ctx: AppContext, principal: Principal, new: NewIntent
+) -> CreatedIntent:
+    """Insert the intent in the caller's transaction; 409 ORDER_ALREADY_PAID if a payment of
+    the same order is already paid (checked by the INSERT itself: no race)."""
     now = utcnow()
     lifetime = new.expires_in or principal.merchant_intent_lifetime or ctx.settings.intent_lifetime
     expires_at = (now + timedelta(seconds=lifetime)).replace(microsecond=0)
     txn = ids.transaction_id()
-    response = {
-        "success": True,
-        "transaction_id": txn,
-        "payment_url": f"{merchant_base_url(ctx, principal.merchant_base_url)}/checkout/{txn}",
-        "status": "pending",
-        "expires_at": iso_required(expires_at),
-    }
-    response_bytes = orjson.dumps(response)
     values: dict[str, Any] = {
         "id": txn,
         "merchant_id": principal.merchant_id,
@@ -189,40 +123,13 @@ async def create_intent(
         "expires_at": expires_at,
         "attempts": 0,
     }
-    try:
-        # Core on a plain connection, one statement: the ORM unit of work and building the
-        # statement anew per request would cost more CPU than the database round trip.
-        async with ctx.engine.begin() as conn:
-            result = await conn.execute(_insert_unless_order_paid(), values)
-            if result.rowcount != 1:
-                raise Conflict(
-                    f"Order '{new.order_id}' has already been paid.", code="ORDER_ALREADY_PAID"
-                )
-            if idempotency_key:
-                await remember_response(
-                    conn, principal, idempotency_key, request_hash, endpoint=CREATE_INTENT,
-                    result=ApiResult(201, response_bytes), now=now,
-                )
-    except IntegrityError:
-        if not idempotency_key:
-            raise
-        # A concurrent request with the same key won the race; its answer is ours.
-        replay = await idempotent_replay(
-            ctx, principal, idempotency_key, request_hash, endpoint=CREATE_INTENT
-        )
-        if replay is None:
-            raise
-        return replay
-    return ApiResult(201, response_bytes)
-
-
-def _gateway_refusals(adapter: Gateway, amount_minor: int, currency: str) -> dict[str, list[str]]:
-    """What the chosen gateway cannot charge, asked through its declared checks."""
-    if not adapter.currency_supported(currency):
-        allowed = ", ".join(sorted(adapter.currencies or ()))
-        return {"currency": [f"Gateway '{adapter.slug}' accepts only: {allowed}."]}
-    reason = adapter.validate_amount(amount_minor, currency)
-    return {"amount": [reason]} if reason else {}
+    # Core on a plain connection, one statement: the ORM unit of work and building the
+    # statement anew per request would cost more CPU than the database round trip.
+    result = await conn.execute(_insert_unless_order_paid(), values)
+    if result.rowcount != 1:
+        raise OrderAlreadyPaid(f"Order '{new.order_id}' has already been paid.")
+    base = public_base_url(ctx, principal.merchant_base_url)
+    return CreatedIntent(txn, checkout_url(base, txn), expires_at)
 
 
 _INSERT_COLUMNS = (
@@ -248,165 +155,6 @@ def _insert_unless_order_paid() -> Insert:
     )
     values = select(*[bindparam(name, type_=table.c[name].type) for name in _INSERT_COLUMNS])
     return insert(table).from_select(list(_INSERT_COLUMNS), values.where(~already_paid))
-
-
-# ---- idempotency (every creating endpoint) -------------------------------------------------
-#
-# ``Idempotency-Key``: the first request's response is stored in the same transaction as
-# what it created; the same key with the same body within 48 h replays it (``replayed``);
-# the same key with another body, or on another endpoint, is 409 IDEMPOTENCY_KEY_REUSED.
-# Of two concurrent first requests, the loser's transaction fails on the key's primary key,
-# rolls back everything it did, and replays the winner's answer.
-
-CREATE_INTENT = "payment_intents.create"
-
-
-async def idempotent_replay(
-    ctx: AppContext, principal: Principal, key: str, request_hash: str, *, endpoint: str
-) -> ApiResult | None:
-    async with ctx.sessions() as session:
-        record = await session.get(IdempotencyRecord, (principal.merchant_id, principal.mode, key))
-    if record is None or record.created_at < utcnow() - IDEMPOTENCY_TTL:
-        return None
-    if record.request_hash != request_hash or record.endpoint != endpoint:
-        raise Conflict(
-            "This Idempotency-Key was already used with a different request body.",
-            code="IDEMPOTENCY_KEY_REUSED",
-        )
-    return ApiResult(record.status_code, record.response_body, replayed=True)
-
-
-async def remember_response(
-    conn: AsyncSession | AsyncConnection,
-    principal: Principal,
-    key: str,
-    request_hash: str,
-    *,
-    endpoint: str,
-    result: ApiResult,
-    now: datetime,
-) -> None:
-    """Store ``result`` for ``key`` in the caller's transaction (IntegrityError: key taken)."""
-    await conn.execute(
-        insert(IdempotencyRecord).values(
-            merchant_id=principal.merchant_id,
-            mode=principal.mode,
-            key=key,
-            endpoint=endpoint,
-            request_hash=request_hash,
-            status_code=result.status_code,
-            response_body=result.body,
-            created_at=now,
-        )
-    )
-
-
-async def purge_idempotency_keys(session: AsyncSession, *, now: datetime) -> int:
-    result = await session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - IDEMPOTENCY_TTL)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-# ---- lookup and presentation --------------------------------------------------------------
-
-
-async def get_intent(
-    session: AsyncSession, *, merchant_id: int, mode: str, transaction_id: str
-) -> PaymentIntent:
-    """Scoped lookup: another merchant's or mode's id is a plain 404."""
-    if not ids.is_transaction_id(transaction_id):
-        raise NotFound("Payment intent not found.")
-    intent = await session.scalar(
-        select(PaymentIntent).where(
-            PaymentIntent.id == transaction_id,
-            PaymentIntent.merchant_id == merchant_id,
-            PaymentIntent.mode == mode,
-        )
-    )
-    if intent is None:
-        raise NotFound("Payment intent not found.")
-    return intent
-
-
-async def history(session: AsyncSession, intent: PaymentIntent) -> list[PaymentStatusHistory]:
-    stmt = (
-        select(PaymentStatusHistory)
-        .where(
-            PaymentStatusHistory.payment_id == intent.id,
-            PaymentStatusHistory.merchant_id == intent.merchant_id,
-        )
-        .order_by(PaymentStatusHistory.id)
-    )
-    return list(await session.scalars(stmt))
-
-
-def serialize_intent(
-    intent: PaymentIntent, rows: Iterable[PaymentStatusHistory], *, base_url: str
-) -> dict[str, Any]:
-    status_history = [
-        {"from_status": None, "to_status": "pending", "actor": "api", "reason": "created",
-         "at": iso(intent.created_at)}
-    ] + [
-        {"from_status": r.from_status, "to_status": r.to_status, "actor": r.actor,
-         "reason": r.reason, "at": iso(r.created_at)}
-        for r in rows
-    ]
-    return {
-        "transaction_id": intent.id,
-        "status": intent.status,
-        "mode": intent.mode,
-        "gateway": intent.gateway,
-        "amount": money.json_number(intent.amount_minor, intent.currency),
-        "currency": intent.currency,
-        "order_id": intent.order_id,
-        "customer": {
-            "name": intent.customer_name,
-            "email": intent.customer_email,
-            "phone": intent.customer_phone,
-        },
-        "description": intent.description,
-        "metadata": intent.metadata_,
-        "payment_url": f"{base_url}/checkout/{intent.id}",
-        "return_url": intent.return_url,
-        "cancel_url": intent.cancel_url,
-        "provider_reference": intent.provider_reference,
-        "provider_transaction_id": intent.provider_txn_id,
-        "failure_reason": intent.failure_reason,
-        "created_at": iso(intent.created_at),
-        "expires_at": iso(intent.expires_at),
-        "paid_at": iso(intent.paid_at),
-        # Known once paid: our fee and what the merchant nets (amount - fee).
-        "fee": _amount_or_none(intent.fee_minor, intent.currency),
-        "net_amount": _amount_or_none(intent.net_minor, intent.currency),
-        "refunded_amount": money.json_number(intent.refunded_minor or 0, intent.currency),
-        "status_history": status_history,
-    }
-
-
-def _amount_or_none(minor: int | None, currency: str) -> int | float | None:
-    return None if minor is None else money.json_number(minor, currency)
-
-
-def payment_view(intent: PaymentIntent, merchant_slug: str) -> PaymentView:
-    return PaymentView(
-        transaction_id=intent.id,
-        merchant_slug=merchant_slug,
-        mode=intent.mode,
-        status=intent.status,
-        amount_minor=intent.amount_minor,
-        currency=intent.currency,
-        order_id=intent.order_id,
-        description=intent.description,
-        customer_name=intent.customer_name,
-        customer_email=intent.customer_email,
-        customer_phone=intent.customer_phone,
-        expires_at=intent.expires_at,
-        provider_reference=intent.provider_reference,
-        provider_txn_id=intent.provider_txn_id,
-        submission=intent.submission,
-        attempts=intent.attempts,
-    )
 
 
 # ---- the state machine --------------------------------------------------------------------
@@ -463,7 +211,8 @@ async def transition(
     if intent is None:
         return None
     if to == states.COMPLETED:
-        intent = await ledger.record_payment_completed(session, intent, now=now)
+        intent = await _fix_fee(session, intent)
+        await ledger.record_payment_completed(session, intent, now=now)
     session.add(
         PaymentStatusHistory(
             payment_id=payment_id,
@@ -480,6 +229,23 @@ async def transition(
     metrics.count_transition(session, gateway=intent.gateway, to=to)
     log.info("payment_transition", payment_id=payment_id, to=to, actor=actor)
     return intent
+
+
+async def _fix_fee(session: AsyncSession, intent: PaymentIntent) -> PaymentIntent:
+    """At completion: our fee (ledger/fees.py) and what the merchant nets, stored on the
+    payment once -- a later change of the fee rule never changes a completed payment."""
+    rule = await fees.find_rule(
+        session, merchant_id=intent.merchant_id, mode=intent.mode, gateway=intent.gateway,
+        currency=intent.currency,
+    )
+    fee = fees.compute_fee(rule, intent.amount_minor)
+    return (await session.scalars(
+        update(PaymentIntent)
+        .where(PaymentIntent.id == intent.id, PaymentIntent.merchant_id == intent.merchant_id)
+        .values(fee_minor=fee, net_minor=intent.amount_minor - fee)
+        .returning(PaymentIntent)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )).one()
 
 
 async def apply_result(
@@ -499,9 +265,9 @@ async def apply_result(
         extra["provider_reference"] = result.provider_reference
     match result.outcome:
         case Outcome.SUCCEEDED:
-            mismatch = _mismatch(intent, result)
-            if mismatch:
-                log.error("verification_mismatch", payment_id=intent.id, detail=mismatch)
+            wrong = mismatch(intent, result)
+            if wrong:
+                log.error("verification_mismatch", payment_id=intent.id, detail=wrong)
                 return intent
             if result.provider_txn_id:
                 extra["provider_txn_id"] = result.provider_txn_id
@@ -521,7 +287,9 @@ async def apply_result(
         case Outcome.AWAITING_VERIFICATION:
             if current == states.PENDING:
                 if result.provider_txn_id:
-                    await _ensure_provider_txn_unused(session, intent, result.provider_txn_id)
+                    if await repository.provider_txn_used_elsewhere(
+                            session, intent, result.provider_txn_id):
+                        raise DuplicateProviderTransaction()
                     extra["provider_txn_id"] = result.provider_txn_id
                 extra["submission"] = dict(result.submission or {})
                 try:
@@ -560,7 +328,7 @@ async def apply_result(
     return intent
 
 
-def _mismatch(intent: PaymentIntent, result: VerifiedResult) -> str | None:
+def mismatch(intent: PaymentIntent, result: VerifiedResult) -> str | None:
     if result.amount_minor != intent.amount_minor:
         return f"amount {result.amount_minor} != {intent.amount_minor}"
     if (result.currency or "").upper() != intent.currency:
@@ -568,20 +336,6 @@ def _mismatch(intent: PaymentIntent, result: VerifiedResult) -> str | None:
     if result.reference is not None and result.reference != intent.id:
         return f"reference {result.reference} != {intent.id}"
     return None
-
-
-async def _ensure_provider_txn_unused(
-    session: AsyncSession, intent: PaymentIntent, provider_txn_id: str
-) -> None:
-    used = await session.scalar(
-        select(PaymentIntent.id).where(
-            PaymentIntent.merchant_id == intent.merchant_id,
-            PaymentIntent.provider_txn_id == provider_txn_id,
-            PaymentIntent.id != intent.id,
-        )
-    )
-    if used is not None:
-        raise DuplicateProviderTransaction()
 
 
 async def cancel(
@@ -645,198 +399,112 @@ async def expire_if_due(
     )
 
 
-# ---- provider-aware expiry ----------------------------------------------------------------
+
+
+# ---- the payment's refund columns (changed only here) -------------------------------------
 #
-# A payment is expired only when its provider cannot take the money any more.  For a
-# pending payment with a provider object (``provider_reference``) whose adapter can be
-# asked: query the provider (no transaction open); if it says succeeded or processing,
-# apply that instead; otherwise ask the adapter to cancel the provider's object, and expire
-# only once that is done -- unless the cancel found the money taken, which is applied.  An
-# undecided payment stays pending and is asked again ``reconcile_after`` seconds later (by
-# this process; see :class:`ExpiryBackoff`), for at most ``EXPIRY_UNCONFIRMED_AFTER``.
+# ``refunded_minor`` (completed refunds) and ``refund_reserved_minor`` (refunds in flight)
+# keep ``refunded + reserved <= amount`` by conditional UPDATEs.  The refunds domain calls
+# these inside its own transactions, always with the payment row locked first
+# (:func:`lock_for_refund`): one lock order, no deadlocks.
 
 
-class ExpiryBackoff:
-    """When each payment whose provider left its expiry undecided may be asked again.
-
-    Process-local on purpose: it only spares a provider (and the worker's loop) repeated
-    questions during an outage; another process asking once more is harmless, because
-    every step is a compare-and-set."""
-
-    MAX_ENTRIES = 10_000
-
-    def __init__(self) -> None:
-        self._until: dict[str, datetime] = {}
-
-    def waiting(self, now: datetime) -> list[str]:
-        """Payments not to be asked yet (forgetting those whose wait is over)."""
-        for payment_id, until in list(self._until.items()):
-            if until <= now:
-                del self._until[payment_id]
-        return list(self._until)
-
-    def is_waiting(self, payment_id: str, now: datetime) -> bool:
-        until = self._until.get(payment_id)
-        return until is not None and until > now
-
-    def defer(self, payment_id: str, until: datetime) -> None:
-        if len(self._until) >= self.MAX_ENTRIES and payment_id not in self._until:
-            self._until.pop(min(self._until, key=self._until.__getitem__))
-        self._until[payment_id] = until
-
-    def forget(self, payment_id: str) -> None:
-        self._until.pop(payment_id, None)
+async def lock_for_refund(session: AsyncSession, payment_id: str) -> PaymentIntent:
+    """The payment row, locked (PostgreSQL ``FOR UPDATE``; SQLite writers are serial)."""
+    return (await session.scalars(
+        select(PaymentIntent).where(PaymentIntent.id == payment_id).with_for_update()
+        .execution_options(populate_existing=True)
+    )).one()
 
 
-expiry_backoff = ExpiryBackoff()
+def refundable_remainder(payment: PaymentIntent) -> int:
+    return payment.amount_minor - payment.refunded_minor - payment.refund_reserved_minor
 
 
-def needs_provider_before_expiry(intent: PaymentIntent, adapter: Gateway | None) -> bool:
-    return bool(
-        adapter is not None and intent.provider_reference and adapter.supports_status_query
-    )
-
-
-async def expire_overdue(
-    ctx: AppContext, intent: PaymentIntent, *, actor: str, now: datetime | None = None
-) -> PaymentIntent:
-    """Expire an overdue pending payment the provider has not taken; returns the payment as
-    it now stands (expired, completed, processing, or still pending when undecided)."""
-    from ownpay.checkout.gateway_calls import gateway_context_for  # imports this module
-
-    now = now or utcnow()
-    if intent.status != states.PENDING or intent.expires_at > now:
-        return intent
-    adapter = registry.get(intent.gateway)
-    if adapter is None or not needs_provider_before_expiry(intent, adapter):
-        return await _expire(ctx, intent, actor=actor, now=now, reason=EXPIRED_REASON)
-    if expiry_backoff.is_waiting(intent.id, now):
-        return await _unconfirmed(ctx, intent, actor=actor, now=now, detail=None)
-    try:
-        gctx, slug = await gateway_context_for(ctx, intent)
-        view = payment_view(intent, slug)
-        result = await adapter.query_status(gctx, view)
-        if result.outcome not in (Outcome.SUCCEEDED, Outcome.PROCESSING):
-            result = await adapter.cancel_provider_payment(gctx, view)
-    except (GatewayError, GatewayNotFound) as exc:
-        log.warning("expiry_provider_unavailable", payment_id=intent.id, error=str(exc))
-        return await _unconfirmed(ctx, intent, actor=actor, now=now,
-                                  detail=f"provider could not be asked: {exc}")
-    match result.outcome:
-        case Outcome.SUCCEEDED | Outcome.PROCESSING:
-            after = await _paid_at_expiry(ctx, intent, result, actor=actor, now=now)
-        case Outcome.CANCELLED:
-            detail = f"{EXPIRED_REASON}; {result.reason}" if result.reason else EXPIRED_REASON
-            after = await _expire(ctx, intent, actor=actor, now=now, reason=detail)
-        case (Outcome.PENDING | Outcome.UNKNOWN | Outcome.FAILED | Outcome.AUTHORIZED
-              | Outcome.AWAITING_VERIFICATION):
-            return await _unconfirmed(ctx, intent, actor=actor, now=now,
-                                      detail=result.reason or f"provider said {result.outcome}")
-    expiry_backoff.forget(intent.id)
-    return after
-
-
-async def _expire(
-    ctx: AppContext, intent: PaymentIntent, *, actor: str, now: datetime, reason: str
-) -> PaymentIntent:
-    async with ctx.sessions() as session, session.begin():
-        moved = await expire_if_due(session, intent, actor=actor, now=now, reason=reason)
-        if moved is not None:
-            return moved
-        fresh = await session.get(PaymentIntent, intent.id, populate_existing=True)
-        assert fresh is not None  # noqa: S101 - payments are never deleted
-        return fresh
-
-
-async def _unconfirmed(
-    ctx: AppContext, intent: PaymentIntent, *, actor: str, now: datetime, detail: str | None
-) -> PaymentIntent:
-    """The provider did not settle it (``detail``; None: not asked, it is waiting): keep
-    it pending, or past the bound, expire it flagged for an operator."""
-    if now >= intent.expires_at + EXPIRY_UNCONFIRMED_AFTER:
-        hours = int(EXPIRY_UNCONFIRMED_AFTER.total_seconds() // 3600)
-        reason = (f"{EXPIRED_REASON} without the provider's confirmation after {hours} h "
-                  f"({detail or 'no answer'}); {ATTENTION}check the payment at the provider")
-        after = await _expire(ctx, intent, actor=actor, now=now, reason=reason)
-        if after.status == states.EXPIRED:
-            expiry_backoff.forget(intent.id)
-            log.error("payment_expired_unconfirmed", payment_id=intent.id,
-                      gateway=intent.gateway, detail=detail)
-            flag_for_operator(None, gateway=intent.gateway, kind="expired_unconfirmed")
-        return after
-    if detail is not None:
-        expiry_backoff.defer(intent.id, now + timedelta(seconds=ctx.settings.reconcile_after))
-        log.info("expiry_deferred", payment_id=intent.id, detail=detail)
-    async with ctx.sessions() as session:
-        fresh = await session.get(PaymentIntent, intent.id)
-    assert fresh is not None  # noqa: S101
-    return fresh
-
-
-async def _paid_at_expiry(
-    ctx: AppContext, intent: PaymentIntent, result: VerifiedResult, *, actor: str,
-    now: datetime,
-) -> PaymentIntent:
-    """The provider took (or is taking) the money: record that instead of expiring."""
-    async with ctx.sessions() as session, session.begin():
-        fresh = await session.get(PaymentIntent, intent.id, populate_existing=True)
-        assert fresh is not None  # noqa: S101
-        if fresh.status != states.PENDING:
-            return fresh
-        if result.outcome is Outcome.SUCCEEDED:
-            after = await apply_result(session, fresh, result, actor=actor, now=now)
-            if after.status != states.PENDING:
-                return after
-            # Money taken that does not match the payment: it can never complete, and the
-            # provider will not take more.  Stop the link, loudly.
-            reason = (f"{EXPIRED_REASON}; {ATTENTION}the provider reports a payment that does "
-                      f"not match ({_mismatch(fresh, result)}): refund it at the provider")
-            moved = await expire_if_due(session, fresh, actor=actor, now=now, reason=reason)
-            if moved is not None:
-                flag_for_operator(session, gateway=fresh.gateway, kind="mismatch_at_expiry")
-                return moved
-            await session.refresh(fresh)
-            return fresh
-        # Processing at the provider: money is moving, so the payment must not expire.  The
-        # link's time is over, but reconciliation settles processing payments.
-        values = {"provider_reference": result.provider_reference} \
-            if result.provider_reference else None
-        moved = await transition(
-            session, payment_id=fresh.id, merchant_id=fresh.merchant_id,
-            expected=states.PENDING, to=states.PROCESSING, actor=actor,
-            reason=f"{result.reason or 'processing at the provider'} (found at expiry)",
-            values=values, now=now,
+def check_refundable(payment: PaymentIntent) -> None:
+    if payment.status == states.REFUNDED:
+        raise InvalidState("This payment has already been fully refunded.")
+    if payment.status not in states.REFUNDABLE:
+        raise InvalidState(
+            f"Only a paid payment can be refunded; this one is {payment.status}."
         )
-        if moved is not None:
-            return moved
-        await session.refresh(fresh)
-        return fresh
 
 
-async def due_for_expiry(
-    session: AsyncSession, *, now: datetime, exclude: Sequence[str] = (), limit: int = 200
-) -> list[PaymentIntent]:
-    """Pending payments past ``expires_at``, leaving out ``exclude`` (payments whose
-    provider is not to be asked again yet, so they never starve the others)."""
+def over_remainder(payment: PaymentIntent) -> ValidationFailed:
+    remaining = refundable_remainder(payment)
+    left = money.to_major(max(remaining, 0), payment.currency)
+    if remaining <= 0:
+        message = ("Nothing is left to refund: the paid amount is already refunded or held "
+                   "by refunds in progress.")
+    else:
+        message = f"The amount must not exceed the refundable remainder, {left} {payment.currency}."
+    return ValidationFailed(errors={"amount": [message]})
+
+
+async def reserve_refund(
+    session: AsyncSession, payment: PaymentIntent, amount_minor: int | None, *, now: datetime
+) -> int:
+    """Hold ``amount_minor`` (None: all that is left) on the payment, atomically; returns
+    the amount held.  409 if the payment is not refundable, 400 over the remainder."""
     P = PaymentIntent  # noqa: N806
-    stmt = (
-        select(P)
-        .where(P.status == states.PENDING, P.expires_at <= now)
-        .order_by(P.expires_at)
-        .limit(limit)
+    current = (await session.scalars(
+        select(P).where(P.id == payment.id, P.merchant_id == payment.merchant_id)
+        .execution_options(populate_existing=True)
+    )).one()
+    check_refundable(current)
+    remaining = refundable_remainder(current)
+    amount = remaining if amount_minor is None else amount_minor
+    if remaining <= 0 or amount > remaining:
+        raise over_remainder(current)
+    # The guard is in the UPDATE itself: on PostgreSQL a concurrent reservation that
+    # committed after our read makes this match nothing instead of overdrawing.
+    result = await session.execute(
+        update(P)
+        .where(
+            P.id == payment.id,
+            P.merchant_id == payment.merchant_id,
+            P.status.in_(list(states.REFUNDABLE)),
+            P.refunded_minor + P.refund_reserved_minor + amount <= P.amount_minor,
+        )
+        .values(refund_reserved_minor=P.refund_reserved_minor + amount, updated_at=now)
     )
-    if exclude:
-        stmt = stmt.where(P.id.not_in(list(exclude)))
-    return list(await session.scalars(stmt))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        fresh = (await session.scalars(
+            select(P).where(P.id == payment.id).execution_options(populate_existing=True)
+        )).one()
+        check_refundable(fresh)
+        raise over_remainder(fresh)
+    return amount
 
 
-async def stuck_processing(
-    session: AsyncSession, *, older_than: datetime, limit: int = 100
-) -> list[PaymentIntent]:
-    stmt = (
-        select(PaymentIntent)
-        .where(PaymentIntent.status == states.PROCESSING, PaymentIntent.updated_at <= older_than)
-        .order_by(PaymentIntent.updated_at)
-        .limit(limit)
+async def release_refund(
+    session: AsyncSession, payment: PaymentIntent, amount_minor: int, *, now: datetime
+) -> None:
+    """A refund in flight failed: its amount is refundable again."""
+    P = PaymentIntent  # noqa: N806
+    await session.execute(
+        update(P).where(P.id == payment.id, P.merchant_id == payment.merchant_id)
+        .values(refund_reserved_minor=P.refund_reserved_minor - amount_minor, updated_at=now)
     )
-    return list(await session.scalars(stmt))
+
+
+async def refund_completed(
+    session: AsyncSession, payment: PaymentIntent, amount_minor: int, *, actor: str,
+    reason: str, event_data: dict[str, Any], now: datetime,
+) -> PaymentIntent:
+    """A refund of ``amount_minor`` completed: the reservation becomes refunded and the
+    payment moves to ``partially_refunded``/``refunded`` (history row and event).  The
+    caller holds the payment's row lock (:func:`lock_for_refund`)."""
+    total = payment.refunded_minor + amount_minor
+    to = states.REFUNDED if total >= payment.amount_minor else states.PARTIALLY_REFUNDED
+    P = PaymentIntent  # noqa: N806
+    moved = await transition(
+        session, payment_id=payment.id, merchant_id=payment.merchant_id,
+        expected=payment.status, to=to, actor=actor, now=now, reason=reason,
+        values={"refunded_minor": P.refunded_minor + amount_minor,
+                "refund_reserved_minor": P.refund_reserved_minor - amount_minor},
+        event_data=event_data,
+    )
+    if moved is None:  # impossible under the row lock; never record half a refund
+        raise RuntimeError(f"payment {payment.id} changed while locked")
+    return moved

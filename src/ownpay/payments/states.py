@@ -6,7 +6,7 @@
     pending -> cancelled                          (customer or merchant)
     pending -> expired                            (past expires_at)
     failed  -> pending                            (customer retries while still payable)
-    completed -> partially_refunded | refunded    (a refund completed; see refunds/service.py)
+    completed -> partially_refunded | refunded    (a refund completed; see refunds/flows.py)
     partially_refunded -> partially_refunded      (another partial refund: one event each)
     partially_refunded -> refunded                (the last refund exhausted the paid amount)
 """

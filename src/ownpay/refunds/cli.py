@@ -29,12 +29,13 @@ def create(txn: Annotated[str, typer.Argument(metavar="TXN", help="The payment t
            reason: Annotated[str | None, typer.Option()] = None,
            as_json: JsonOpt = False, database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
     """Refund a paid payment through its gateway (offline gateways: confirm it later)."""
-    from ownpay.refunds import service
+    from ownpay.refunds import flows
+    from ownpay.refunds.presenters import serialize_refund
 
     async def go(ctx: Any) -> dict[str, Any]:
-        refund = await service.create_for_operator(ctx, transaction_id=txn, amount=amount,
-                                                   reason=reason)
-        return service.serialize_refund(refund)
+        refund = await flows.create_for_operator(ctx, transaction_id=txn, amount=amount,
+                                                 reason=reason)
+        return serialize_refund(refund)
 
     result = run_async(settings_from(database_url, data_dir), go)
     out(result, as_json, lambda: _print(result))
@@ -49,16 +50,18 @@ def list_(merchant: Annotated[str | None, typer.Option(help="Merchant slug (defa
           as_json: JsonOpt = False, database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
     """List refunds, newest first."""
     from ownpay.merchants import service as merchants
-    from ownpay.refunds import service
+    from ownpay.refunds import repository
+    from ownpay.refunds.presenters import serialize_refund
 
     async def go(ctx: Any) -> list[dict[str, Any]]:
         async with ctx.sessions() as s:
             merchant_id = (await merchants.get_merchant(s, merchant)).id if merchant else None
-            rows, _ = await service.list_refunds(
+            rows = await repository.operator_page(
                 s, merchant_id=merchant_id, mode=merchants.check_mode(mode) if mode else None,
-                filters=service.RefundFilters(transaction_id=txn, status=status), limit=limit,
+                filters=repository.RefundFilters(transaction_id=txn, status=status),
+                limit=limit,
             )
-            return [service.serialize_refund(r) for r in rows]
+            return [serialize_refund(r) for r in rows]
 
     rows = run_async(settings_from(database_url, data_dir), go)
 
@@ -73,16 +76,16 @@ def list_(merchant: Annotated[str | None, typer.Option(help="Merchant slug (defa
 
 def _decide(refund_id: str, confirm: bool, reason: str | None, as_json: bool,
             database_url: str | None, data_dir: str | None) -> None:
-    from ownpay.refunds import service
+    from ownpay.refunds import flows, repository
+    from ownpay.refunds.presenters import serialize_refund
 
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s:
-            merchant_id, mode = await service.refund_scope(s, refund_id)
-        refund = await service.settle_by_operator(
-            ctx, merchant_id=merchant_id, mode=mode, refund_id=refund_id, confirm=confirm,
-            reason=reason, actor="operator:cli",
+            scope = await repository.operator_scope(s, refund_id)
+        refund = await flows.settle_by_operator(
+            ctx, scope, refund_id, confirm=confirm, reason=reason, actor="operator:cli",
         )
-        return service.serialize_refund(refund)
+        return serialize_refund(refund)
 
     result = run_async(settings_from(database_url, data_dir), go)
     out(result, as_json, lambda: typer.echo(f"{result['id']} is now {result['status']}"))

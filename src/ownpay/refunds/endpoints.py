@@ -1,4 +1,4 @@
-"""``/api/v1/refunds``: thin routes over the refunds service.
+"""``/api/v1/refunds``: thin routes over the refund flows.
 
 Creating needs ``write`` (and honours ``Idempotency-Key``), reading needs ``read``, and an
 operator's confirm/fail of an offline refund needs ``admin``.  Everything is scoped to the
@@ -7,49 +7,52 @@ API key's merchant and mode: another merchant's or mode's refund or payment is a
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from ownpay import jsoncodec
 from ownpay.context import AppContext
-from ownpay.errors import (
-    JSON_BODY_ERRORS,
-    ErrorExample,
-    ErrorResponses,
-    ValidationFailed,
-    invalid_state_example,
-    json_response,
-    not_found_example,
-    validation_example,
-)
+from ownpay.errors import NotFound, ValidationFailed, json_response
 from ownpay.merchants.auth import Principal
 from ownpay.pagination import page_body
-from ownpay.payments.endpoints import (
-    HEADER_TOO_LONG,
-    INTENT_NOT_FOUND,
-    Admin,
-    Reader,
-    Session,
-    Writer,
-    read_json_body,
-)
-from ownpay.payments.service import parse_json_object
-from ownpay.refunds import service
+from ownpay.payments.repository import NOT_FOUND as INTENT_NOT_FOUND_TEXT
+from ownpay.refunds import flows, repository
+from ownpay.refunds.presenters import serialize_refund
 from ownpay.refunds.schemas import (
     RefundCreate,
     RefundDecision,
     RefundList,
     RefundOut,
     RefundStatus,
+    validate_create,
+)
+from ownpay.tenancy import TenantScope
+from ownpay.web import idempotency
+from ownpay.web.body import optional_reason, parse_json_object, read_json_body
+from ownpay.web.deps import Admin, Ctx, Reader, Session, Writer
+from ownpay.web.idempotency import Answer, Idempotency
+from ownpay.web.openapi import (
+    HEADER_TOO_LONG,
+    JSON_BODY_ERRORS,
+    ErrorExample,
+    ErrorResponses,
+    invalid_state_example,
+    not_found_example,
+    validation_example,
 )
 
 router = APIRouter(prefix="/api/v1/refunds", tags=["Refunds"])
 RefundId = Annotated[str, Path(description="The refund's `id` (`rf_…`).")]
 
 # The error answers each route documents, with the texts the code sends.
-REFUND_NOT_FOUND = not_found_example("Refund not found.")
+REFUND_NOT_FOUND = not_found_example(repository.NOT_FOUND)
+INTENT_NOT_FOUND = not_found_example(INTENT_NOT_FOUND_TEXT)
 REASON_INVALID = validation_example(
     "`reason` is not a string of at most 500 characters",
     {"reason": ["The reason must be a string of at most 500 characters."]})
@@ -102,11 +105,6 @@ def _body(model: Any, *, required: bool = True) -> dict[str, Any]:
                             "content": {"application/json": {"schema": schema}}}}
 
 
-def _ctx(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
 def _timestamp(name: str, value: str | None, errors: dict[str, list[str]]) -> datetime | None:
     if value is None:
         return None
@@ -127,6 +125,7 @@ def _timestamp(name: str, value: str | None, errors: dict[str, list[str]]) -> da
 )
 async def create_refund(
     request: Request,
+    ctx: Ctx,
     principal: Writer,
     idempotency_key: Annotated[
         str | None,
@@ -146,12 +145,40 @@ async def create_refund(
     `IDEMPOTENCY_KEY_REUSED`.
     """
     raw = await read_json_body(request)
-    result = await service.create_refund(
-        _ctx(request), principal, raw, idempotency_key=idempotency_key or None
+    plan = flows.RefundPlan(ctx, principal.scope, validate_create(parse_json_object(raw)))
+    actor = f"merchant:key:{principal.api_key_id}"
+    outcome = await idempotency.create_once(
+        ctx, Idempotency.of(principal.scope, idempotency_key, raw,
+                            operation=flows.CREATE_REFUND),
+        prepare=plan.load,
+        begin=lambda: _transaction(ctx),
+        create=lambda session: flows.reserve(session, plan, actor=actor),
+        answer=lambda refund: Answer(201, jsoncodec.dumps(serialize_refund(refund))),
+        replayed=lambda stored: _as_it_stands(ctx, principal.scope, stored),
     )
-    headers = {"Idempotent-Replayed": "true"} if result.replayed else None
-    return Response(result.body, status_code=result.status_code, media_type="application/json",
-                    headers=headers)
+    if outcome.replayed or outcome.created is None:
+        return Response(outcome.answer.body, status_code=outcome.answer.status_code,
+                        media_type="application/json",
+                        headers=idempotency.replay_headers(outcome))
+    refund = await flows.send(ctx, outcome.created.id, actor=actor)
+    return json_response(201, serialize_refund(refund))
+
+
+@contextlib.asynccontextmanager
+async def _transaction(ctx: AppContext) -> AsyncIterator[AsyncSession]:
+    async with ctx.sessions() as session, session.begin():
+        yield session
+
+
+async def _as_it_stands(ctx: AppContext, scope: TenantScope, stored: Answer) -> Answer:
+    """A replay answers with the same refund, as it stands now."""
+    refund_id = str(jsoncodec.loads_strict(stored.body).get("id", ""))
+    async with ctx.sessions() as session:
+        try:
+            refund = await repository.get_or_404(session, scope, refund_id)
+        except NotFound:
+            return stored
+    return Answer(stored.status_code, jsoncodec.dumps(serialize_refund(refund)))
 
 
 @router.get(
@@ -169,26 +196,24 @@ async def list_refunds(
     created_to: Annotated[str | None, Query(
         max_length=40, description="ISO 8601; refunds created before it.")] = None,
     limit: Annotated[int, Query(
-        ge=1, le=service.MAX_PAGE, description=f"Page size, 1 to {service.MAX_PAGE}.",
-    )] = service.DEFAULT_PAGE,
+        ge=1, le=repository.MAX_PAGE, description=f"Page size, 1 to {repository.MAX_PAGE}.",
+    )] = repository.DEFAULT_PAGE,
     starting_after: Annotated[str | None, Query(
         max_length=24, description="`next_cursor` of the previous page.")] = None,
 ) -> Response:
     """Newest first. Cursor pagination (`starting_after` = the previous page's
     `next_cursor`) is stable while refunds are being created."""
     errors: dict[str, list[str]] = {}
-    filters = service.RefundFilters(
+    filters = repository.RefundFilters(
         transaction_id=transaction_id, status=status,
         created_from=_timestamp("created_from", created_from, errors),
         created_to=_timestamp("created_to", created_to, errors),
     )
     if errors:
         raise ValidationFailed(errors=errors)
-    rows, has_more = await service.list_refunds(
-        session, merchant_id=principal.merchant_id, mode=principal.mode, filters=filters,
-        limit=limit, starting_after=starting_after,
-    )
-    return json_response(200, page_body(rows, has_more, service.serialize_refund))
+    rows, has_more = await repository.page(
+        session, principal.scope, filters, limit=limit, starting_after=starting_after)
+    return json_response(200, page_body(rows, has_more, serialize_refund))
 
 
 @router.get(
@@ -198,30 +223,19 @@ async def list_refunds(
 async def get_refund(refund_id: RefundId, principal: Reader, session: Session) -> Response:
     """One refund as it stands now: a `pending` one says why in `pending_reason`.
     Another merchant's or mode's refund is 404."""
-    refund = await service.get_refund(
-        session, merchant_id=principal.merchant_id, mode=principal.mode, refund_id=refund_id
-    )
-    return json_response(200, service.serialize_refund(refund))
+    refund = await repository.get_or_404(session, principal.scope, refund_id)
+    return json_response(200, serialize_refund(refund))
 
 
 async def _decide(
-    refund_id: str, request: Request, principal: Principal, *, confirm: bool
+    refund_id: str, request: Request, ctx: AppContext, principal: Principal, *, confirm: bool
 ) -> Response:
-    raw = await request.body()
-    reason: str | None = None
-    if raw.strip():
-        body = parse_json_object(raw)
-        value = body.get("reason")
-        if value is not None and (not isinstance(value, str) or len(value) > 500):
-            raise ValidationFailed(
-                errors={"reason": ["The reason must be a string of at most 500 characters."]})
-        reason = value
-    refund = await service.settle_by_operator(
-        _ctx(request), merchant_id=principal.merchant_id, mode=principal.mode,
-        refund_id=refund_id, confirm=confirm, reason=reason,
+    reason = await optional_reason(request)
+    refund = await flows.settle_by_operator(
+        ctx, principal.scope, refund_id, confirm=confirm, reason=reason,
         actor=f"operator:key:{principal.api_key_id}",
     )
-    return json_response(200, service.serialize_refund(refund))
+    return json_response(200, serialize_refund(refund))
 
 
 @router.post(
@@ -229,10 +243,11 @@ async def _decide(
     response_model=RefundOut, responses=ErrorResponses(codes=DECISION_ERRORS),
     openapi_extra=_body(RefundDecision, required=False),
 )
-async def confirm_refund(refund_id: RefundId, request: Request, principal: Admin) -> Response:
+async def confirm_refund(refund_id: RefundId, request: Request, ctx: Ctx,
+                         principal: Admin) -> Response:
     """`pending` → `completed` for a refund awaiting an operator (`pending_reason` =
     `awaiting_operator`, e.g. every `manual` refund). 409 `INVALID_STATE` otherwise."""
-    return await _decide(refund_id, request, principal, confirm=True)
+    return await _decide(refund_id, request, ctx, principal, confirm=True)
 
 
 @router.post(
@@ -240,7 +255,8 @@ async def confirm_refund(refund_id: RefundId, request: Request, principal: Admin
     response_model=RefundOut, responses=ErrorResponses(codes=DECISION_ERRORS),
     openapi_extra=_body(RefundDecision, required=False),
 )
-async def fail_refund(refund_id: RefundId, request: Request, principal: Admin) -> Response:
+async def fail_refund(refund_id: RefundId, request: Request, ctx: Ctx,
+                      principal: Admin) -> Response:
     """`pending` → `failed` for a refund awaiting an operator; its amount becomes
     refundable again and `refund.failed` is sent. 409 `INVALID_STATE` otherwise."""
-    return await _decide(refund_id, request, principal, confirm=False)
+    return await _decide(refund_id, request, ctx, principal, confirm=False)

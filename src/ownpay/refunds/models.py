@@ -23,16 +23,18 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ownpay.db import Base, UTCDateTime
-
-PENDING = "pending"
-COMPLETED = "completed"
-FAILED = "failed"
-STATUSES = (PENDING, COMPLETED, FAILED)
-
-QUEUED = "queued"
-SENDING = "sending"
-PROCESSING = "processing"
-SETTLED = "settled"
+from ownpay.merchants.models import BigId
+from ownpay.refunds.states import (  # noqa: F401 - re-exported: the statuses live in states.py
+    COMPLETED,
+    FAILED,
+    PENDING,
+    PROCESSING,
+    QUEUED,
+    SENDING,
+    SETTLED,
+    STATUSES,
+)
+from ownpay.tenancy import TenantScope
 
 
 def new_refund_id() -> str:
@@ -78,3 +80,26 @@ class Refund(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last call started
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def scope(self) -> TenantScope:
+        return TenantScope(self.merchant_id, self.mode)
+
+
+class RefundStatusHistory(Base):
+    """Every status or stage change of a refund, like a payment's history (migration 0008).
+
+    The first row of a refund (``from_status`` null) is its creation."""
+
+    __tablename__ = "refund_status_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    refund_id: Mapped[str] = mapped_column(ForeignKey("refunds.id"), index=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    from_stage: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    to_stage: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,12 +1,55 @@
-"""OpenAPI shapes of the refunds API (validation itself is in the service, so that every
-bad field is reported at once and amounts stay exact Decimals)."""
+"""The refunds API's request validation and its OpenAPI shapes.
+
+The create body is validated by hand (``validate_create``) so that every bad field is
+reported at once and amounts stay exact Decimals; the Pydantic models below describe the
+same contract for the OpenAPI document.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from ownpay import money
+from ownpay.web.body import REASON_LIMIT, FieldErrors
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    transaction_id: str
+    amount: Decimal | None  # None: everything still refundable
+    reason: str | None
+
+
+def validate_create(body: dict[str, Any]) -> RefundRequest:
+    """Shape checks that need no database; every bad field is reported at once."""
+    errors = FieldErrors()
+    txn = body.get("transaction_id")
+    if txn is None or (isinstance(txn, str) and not txn.strip()):
+        errors.add("transaction_id", "The transaction id field is required.")
+    elif not isinstance(txn, str):
+        errors.add("transaction_id", "The transaction id must be a string.")
+    amount: Decimal | None = None
+    raw = body.get("amount")
+    if raw is not None and not (isinstance(raw, str) and not raw.strip()):
+        try:
+            amount = money.to_decimal(raw)
+            if amount <= 0:
+                errors.add("amount", "The amount must be greater than 0.")
+        except money.AmountError as exc:
+            errors.add("amount", str(exc))
+    reason = body.get("reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > REASON_LIMIT):
+        errors.add("reason", f"The reason must be a string of at most {REASON_LIMIT} characters.")
+    errors.raise_if_any()
+    assert isinstance(txn, str)  # noqa: S101 - checked above
+    return RefundRequest(
+        transaction_id=txn.strip(), amount=amount,
+        reason=(reason.strip() or None) if isinstance(reason, str) else None,
+    )
 
 RefundStatus = Literal["pending", "completed", "failed"]
 

@@ -11,10 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response, StreamingResponse
 
-from ownpay.context import AppContext
 from ownpay.db import utcnow
-from ownpay.errors import ErrorResponses, json_response, not_found_example, validation_example
-from ownpay.payments.endpoints import Reader, Session
+from ownpay.errors import json_response
 from ownpay.transactions import export, schemas, service
 from ownpay.transactions.schemas import (
     FILTER_PARAMETERS,
@@ -22,6 +20,8 @@ from ownpay.transactions.schemas import (
     TransactionDetail,
     TransactionList,
 )
+from ownpay.web.deps import Reader, Session, app_context
+from ownpay.web.openapi import ErrorResponses, not_found_example, validation_example
 
 router = APIRouter(prefix="/api/v1/transactions", tags=["Transactions"])
 
@@ -76,7 +76,7 @@ async def export_transactions(request: Request, principal: Reader) -> Response:
     """Every matching transaction (the listing's filters), streamed in batches in constant
     memory. Cells a spreadsheet would run as formulas are prefixed with `'`."""
     filters = schemas.parse_filters(request.query_params.multi_items())
-    ctx: AppContext = request.app.state.ctx
+    ctx = app_context(request)
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(
         export.csv_stream(

@@ -20,8 +20,9 @@ from sqlalchemy import ColumnElement, Row, Select, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ownpay import money
-from ownpay.payments import service as payments
+from ownpay.payments import presenters, repository
 from ownpay.payments.models import PaymentIntent
+from ownpay.tenancy import TenantScope
 from ownpay.timefmt import iso, iso_required
 from ownpay.transactions.schemas import ListQuery, Position, TransactionFilters, encode_cursor
 
@@ -226,10 +227,8 @@ async def get_transaction(
 ) -> dict[str, Any]:
     """The listing's item plus the status history.  Another merchant's or mode's id is a
     plain 404 (the payments service's scoped lookup)."""
-    intent = await payments.get_intent(
-        session, merchant_id=merchant_id, mode=mode, transaction_id=transaction_id
-    )
-    history = await payments.history(session, intent)
+    intent = await repository.get_or_404(session, TenantScope(merchant_id, mode), transaction_id)
+    history = await repository.history(session, intent)
     # The same history entries as GET /api/v1/payment-intents/{id}, built in one place.
-    full = payments.serialize_intent(intent, history, base_url="")
+    full = presenters.serialize_intent(intent, history, base_url="")
     return {**serialize(intent), "status_history": full["status_history"]}

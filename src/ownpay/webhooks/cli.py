@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from ownpay.cli import DataOpt, DbOpt, JsonOpt, out, run_async, settings_from
+from ownpay.tenancy import TenantScope
 
 webhooks_app: typer.Typer = typer.Typer(help="Webhook endpoints (where signed events are sent).",
                                          no_args_is_help=True)
@@ -44,7 +45,7 @@ def add(merchant: Annotated[str, typer.Option(help="Merchant slug.")],
         async with ctx.sessions() as s, s.begin():
             m = await merchants.get_merchant(s, merchant)
             endpoint, secret = await service.create_endpoint(
-                s, ctx.keyring, ctx.settings, merchant_id=m.id, mode=merchants.check_mode(mode),
+                s, ctx.keyring, ctx.settings, scope=TenantScope(m.id, merchants.check_mode(mode)),
                 body=body,
             )
             return service.serialize_endpoint(endpoint, secret=secret)
@@ -70,7 +71,7 @@ def list_(merchant: Annotated[str, typer.Option(help="Merchant slug.")],
             return [
                 service.serialize_endpoint(endpoint)
                 for m_mode in modes
-                for endpoint in await service.list_endpoints(s, merchant_id=m.id, mode=m_mode)
+                for endpoint in await service.list_endpoints(s, scope=TenantScope(m.id, m_mode))
             ]
 
     rows = run_async(settings_from(database_url, data_dir), go)
@@ -92,9 +93,8 @@ def remove(endpoint_id: Annotated[str, typer.Argument(metavar="ID")], as_json: J
 
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s, s.begin():
-            merchant_id, mode = await service.endpoint_scope(s, endpoint_id)
-            await service.delete_endpoint(s, merchant_id=merchant_id, mode=mode,
-                                          endpoint_id=endpoint_id)
+            scope = await service.operator_endpoint_scope(s, endpoint_id)
+            await service.delete_endpoint(s, scope=scope, endpoint_id=endpoint_id)
             return {"id": endpoint_id, "deleted": True}
 
     result = run_async(settings_from(database_url, data_dir), go)
@@ -109,9 +109,9 @@ def rotate(endpoint_id: Annotated[str, typer.Argument(metavar="ID")], as_json: J
 
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s, s.begin():
-            merchant_id, mode = await service.endpoint_scope(s, endpoint_id)
+            scope = await service.operator_endpoint_scope(s, endpoint_id)
             endpoint, secret = await service.rotate_secret(
-                s, ctx.keyring, merchant_id=merchant_id, mode=mode, endpoint_id=endpoint_id
+                s, ctx.keyring, scope=scope, endpoint_id=endpoint_id
             )
             return service.serialize_endpoint(endpoint, secret=secret)
 

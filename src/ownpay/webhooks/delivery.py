@@ -51,7 +51,8 @@ from ownpay import jsoncodec, metrics
 from ownpay.config import Settings
 from ownpay.context import AppContext
 from ownpay.db import utcnow
-from ownpay.payments.models import OutboxEvent
+from ownpay.outbox.models import OutboxEvent
+from ownpay.tenancy import TenantScope
 from ownpay.timefmt import iso_required
 from ownpay.webhooks import service, ssrf
 from ownpay.webhooks.models import (
@@ -552,7 +553,7 @@ async def _claim_round(
 
 
 async def send_test_ping(
-    ctx: AppContext, *, merchant_id: int, mode: str, endpoint_id: str
+    ctx: AppContext, *, scope: TenantScope, endpoint_id: str
 ) -> dict[str, Any]:
     """POST a signed ``test.ping`` to the endpoint now and report the receiver's answer.
 
@@ -561,13 +562,13 @@ async def send_test_ping(
     now = utcnow()
     async with ctx.sessions() as session:
         endpoint = await service.get_endpoint(
-            session, merchant_id=merchant_id, mode=mode, endpoint_id=endpoint_id
+            session, scope=scope, endpoint_id=endpoint_id
         )
         secrets = service.active_secrets(ctx.keyring, endpoint, now=now)
     delivery_id = service.new_delivery_id()
     body = orjson.dumps({
         "id": "evt_" + random.token_hex(12), "event": "test.ping", "endpoint_id": endpoint.id,
-        "mode": mode, "created_at": iso_required(now),
+        "mode": scope.mode, "created_at": iso_required(now),
     })
     headers = sign_headers(secrets, event_type="test.ping", delivery_id=delivery_id, body=body,
                            timestamp=int(time.time()))

@@ -14,20 +14,18 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from ownpay.context import AppContext
-from ownpay.errors import (
+from ownpay.errors import ValidationFailed, json_response
+from ownpay.pagination import page_body
+from ownpay.web.body import json_object
+from ownpay.web.deps import Admin, Reader, Session, app_context
+from ownpay.web.openapi import (
     JSON_BODY_ERRORS,
     ErrorExample,
     ErrorResponses,
-    ValidationFailed,
     invalid_state_example,
-    json_response,
     not_found_example,
     validation_example,
 )
-from ownpay.pagination import page_body
-from ownpay.payments.endpoints import Admin, Reader, Session, read_json_body
-from ownpay.payments.service import parse_json_object
 from ownpay.webhooks import delivery, service
 from ownpay.webhooks.schemas import (
     DeliveryStatus,
@@ -107,11 +105,6 @@ def _body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
                             "content": {"application/json": {"schema": schema}}}}
 
 
-def _ctx(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
 # ---- endpoint configuration ----------------------------------------------------------------
 
 
@@ -131,11 +124,10 @@ async def create_webhook_endpoint(request: Request, principal: Admin, session: S
     `VALIDATION_ERROR` (unless the installation allows private addresses). At most 16
     endpoints per merchant and mode (`WEBHOOK_ENDPOINT_LIMIT`).
     """
-    body = parse_json_object(await read_json_body(request))
-    ctx = _ctx(request)
+    body = await json_object(request)
+    ctx = app_context(request)
     endpoint, secret = await service.create_endpoint(
-        session, ctx.keyring, ctx.settings, merchant_id=principal.merchant_id,
-        mode=principal.mode, body=body,
+        session, ctx.keyring, ctx.settings, scope=principal.scope, body=body,
     )
     return json_response(201, service.serialize_endpoint(endpoint, secret=secret))
 
@@ -146,8 +138,7 @@ async def create_webhook_endpoint(request: Request, principal: Admin, session: S
 )
 async def list_webhook_endpoints(principal: Admin, session: Session) -> Response:
     """All endpoints of the key's merchant and mode, oldest first. Secrets are never shown."""
-    rows = await service.list_endpoints(session, merchant_id=principal.merchant_id,
-                                        mode=principal.mode)
+    rows = await service.list_endpoints(session, scope=principal.scope)
     return json_response(200, {"data": [service.serialize_endpoint(e) for e in rows]})
 
 
@@ -161,7 +152,7 @@ async def get_webhook_endpoint(
 ) -> Response:
     """One endpoint (without its secret). Other merchants' or modes' ids are 404."""
     endpoint = await service.get_endpoint(
-        session, merchant_id=principal.merchant_id, mode=principal.mode, endpoint_id=endpoint_id
+        session, scope=principal.scope, endpoint_id=endpoint_id
     )
     return json_response(200, service.serialize_endpoint(endpoint))
 
@@ -180,9 +171,9 @@ async def update_webhook_endpoint(
     A disabled endpoint gets no new deliveries; those already queued wait until it is
     enabled again.
     """
-    body = parse_json_object(await read_json_body(request))
+    body = await json_object(request)
     endpoint = await service.update_endpoint(
-        session, _ctx(request).settings, merchant_id=principal.merchant_id, mode=principal.mode,
+        session, app_context(request).settings, scope=principal.scope,
         endpoint_id=endpoint_id, body=body,
     )
     return json_response(200, service.serialize_endpoint(endpoint))
@@ -199,7 +190,7 @@ async def delete_webhook_endpoint(
     """Stop sending to this endpoint and forget its secret. Its deliveries stay in the log;
     those not yet delivered become `cancelled`."""
     endpoint = await service.delete_endpoint(
-        session, merchant_id=principal.merchant_id, mode=principal.mode, endpoint_id=endpoint_id
+        session, scope=principal.scope, endpoint_id=endpoint_id
     )
     return json_response(200, {"id": endpoint.id, "deleted": True})
 
@@ -217,7 +208,7 @@ async def rotate_webhook_secret(
     with both the new and the old secret (two space-separated signatures, newest first),
     so the receiver can switch over at any moment in that window."""
     endpoint, secret = await service.rotate_secret(
-        session, _ctx(request).keyring, merchant_id=principal.merchant_id, mode=principal.mode,
+        session, app_context(request).keyring, scope=principal.scope,
         endpoint_id=endpoint_id,
     )
     return json_response(200, service.serialize_endpoint(endpoint, secret=secret))
@@ -252,7 +243,7 @@ async def list_webhook_deliveries(
     `succeeded`, `dead`, `cancelled`) and the outcome of its last attempt. Cursor pagination:
     pass the previous page's `next_cursor` as `starting_after`."""
     rows, has_more = await service.list_deliveries(
-        session, merchant_id=principal.merchant_id, mode=principal.mode,
+        session, scope=principal.scope,
         filters=service.DeliveryFilters(status=status, event_type=event_type,
                                         transaction_id=transaction_id, endpoint_id=endpoint_id),
         limit=limit, starting_after=starting_after,
@@ -271,7 +262,7 @@ async def get_webhook_delivery(
     """The delivery, the exact payload it sends and every attempt: status code, duration,
     the first 2 KiB of the receiver's answer and the error, if any."""
     found = await service.get_delivery(
-        session, merchant_id=principal.merchant_id, mode=principal.mode, delivery_id=delivery_id
+        session, scope=principal.scope, delivery_id=delivery_id
     )
     attempts = await service.attempts_of(session, found)
     return json_response(200, service.serialize_delivery(found, attempts))
@@ -292,7 +283,7 @@ async def retry_webhook_delivery(
     delivery gets one more attempt. 409 `INVALID_STATE` while it is being attempted, or when
     its endpoint is disabled or deleted."""
     found = await service.retry_delivery(
-        session, merchant_id=principal.merchant_id, mode=principal.mode, delivery_id=delivery_id
+        session, scope=principal.scope, delivery_id=delivery_id
     )
     return json_response(202, service.serialize_delivery(found))
 
@@ -308,12 +299,12 @@ async def send_test_event(request: Request, principal: Admin) -> Response:
     return the receiver's status code, the duration and the first 2 KiB of its answer. The
     same address rules and 10-second timeout apply as for real deliveries; nothing is
     stored in the delivery log."""
-    body = parse_json_object(await read_json_body(request))
+    body = await json_object(request)
     endpoint_id = body.get("endpoint_id")
     if not isinstance(endpoint_id, str) or not endpoint_id:
         raise ValidationFailed(errors={"endpoint_id": ["The endpoint_id field is required."]})
     result = await delivery.send_test_ping(
-        _ctx(request), merchant_id=principal.merchant_id, mode=principal.mode,
+        app_context(request), scope=principal.scope,
         endpoint_id=endpoint_id,
     )
     return json_response(200, result)

@@ -1,8 +1,8 @@
 """Webhook endpoints (configuration, secrets, rotation) and the delivery log.
 
-Every function takes the tenant scope (``merchant_id`` and ``mode``) as required keyword
-arguments: another merchant's or mode's endpoint or delivery is a plain 404.  Functions
-``flush`` at most; the caller (request or CLI command) owns the transaction.
+Every function takes the tenant scope (``scope``, a :class:`~ownpay.tenancy.TenantScope`) as a
+required keyword argument: another merchant's or mode's endpoint or delivery is a plain 404.
+Functions ``flush`` at most; the caller (request or CLI command) owns the transaction.
 
 Secrets are generated here, returned to the caller exactly once (on creation and rotation)
 and stored only as AES-256-GCM ciphertext bound to the endpoint's identity.
@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownpay.config import Settings
 from ownpay.db import utcnow
-from ownpay.errors import ApiError, InvalidState, NotFound, ValidationFailed
+from ownpay.errors import EndpointLimitReached, InvalidState, NotFound, ValidationFailed
 from ownpay.pagination import check_page_params, newest_first
 from ownpay.security import Keyring
+from ownpay.tenancy import TenantScope
 from ownpay.timefmt import iso
 from ownpay.webhooks import ssrf
 from ownpay.webhooks.models import (
@@ -44,18 +45,12 @@ from ownpay.webhooks.signing import generate_secret
 # API schema's ``EventName`` is the one list.
 EVENT_TYPES = tuple(name for name in get_args(EventName) if name != "*")
 ALL_EVENTS = "*"
-MAX_ENDPOINTS = 16  # per merchant and mode: bounds the fan-out of every event
+MAX_ENDPOINTS = EndpointLimitReached.limit  # per merchant and mode: bounds every fan-out
 ROTATION_OVERLAP = timedelta(hours=24)
 MAX_DESCRIPTION = 500
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 _ENDPOINT_FIELDS = {"url", "events", "description", "enabled"}
-
-
-class EndpointLimitReached(ApiError):
-    status_code = 409
-    code = "WEBHOOK_ENDPOINT_LIMIT"
-    message = f"At most {MAX_ENDPOINTS} webhook endpoints per merchant and mode."
 
 
 def new_endpoint_id() -> str:
@@ -200,20 +195,19 @@ async def create_endpoint(
     keyring: Keyring,
     settings: Settings,
     *,
-    merchant_id: int,
-    mode: str,
+    scope: TenantScope,
     body: dict[str, Any],
 ) -> tuple[WebhookEndpoint, str]:
     """Create an endpoint; returns it with its secret (the only time the secret is shown)."""
     changes = validate_endpoint_body(
-        body, mode=mode, allow_private=settings.webhooks_allow_private, partial=False
+        body, mode=scope.mode, allow_private=settings.webhooks_allow_private, partial=False
     )
     assert changes.url is not None and changes.events is not None
     await check_url_addresses(settings, changes.url)  # before any SQL: no lock held over DNS
     count = await session.scalar(
         select(func.count()).select_from(WebhookEndpoint).where(
-            WebhookEndpoint.merchant_id == merchant_id,
-            WebhookEndpoint.mode == mode,
+            WebhookEndpoint.merchant_id == scope.merchant_id,
+            WebhookEndpoint.mode == scope.mode,
             WebhookEndpoint.deleted_at.is_(None),
         )
     )
@@ -221,7 +215,7 @@ async def create_endpoint(
         raise EndpointLimitReached()
     now = utcnow()
     endpoint = WebhookEndpoint(
-        id=new_endpoint_id(), merchant_id=merchant_id, mode=mode, url=changes.url,
+        id=new_endpoint_id(), merchant_id=scope.merchant_id, mode=scope.mode, url=changes.url,
         events=changes.events, description=changes.description, enabled=True,
         secret_enc=b"", created_at=now, updated_at=now,
     )
@@ -233,13 +227,13 @@ async def create_endpoint(
 
 
 async def list_endpoints(
-    session: AsyncSession, *, merchant_id: int, mode: str
+    session: AsyncSession, *, scope: TenantScope
 ) -> list[WebhookEndpoint]:
     stmt = (
         select(WebhookEndpoint)
         .where(
-            WebhookEndpoint.merchant_id == merchant_id,
-            WebhookEndpoint.mode == mode,
+            WebhookEndpoint.merchant_id == scope.merchant_id,
+            WebhookEndpoint.mode == scope.mode,
             WebhookEndpoint.deleted_at.is_(None),
         )
         .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
@@ -250,15 +244,14 @@ async def list_endpoints(
 async def get_endpoint(
     session: AsyncSession,
     *,
-    merchant_id: int,
-    mode: str,
+    scope: TenantScope,
     endpoint_id: str,
     for_update: bool = False,
 ) -> WebhookEndpoint:
     stmt = select(WebhookEndpoint).where(
         WebhookEndpoint.id == endpoint_id,
-        WebhookEndpoint.merchant_id == merchant_id,
-        WebhookEndpoint.mode == mode,
+        WebhookEndpoint.merchant_id == scope.merchant_id,
+        WebhookEndpoint.mode == scope.mode,
         WebhookEndpoint.deleted_at.is_(None),
     )
     if for_update:
@@ -273,18 +266,17 @@ async def update_endpoint(
     session: AsyncSession,
     settings: Settings,
     *,
-    merchant_id: int,
-    mode: str,
+    scope: TenantScope,
     endpoint_id: str,
     body: dict[str, Any],
 ) -> WebhookEndpoint:
     changes = validate_endpoint_body(
-        body, mode=mode, allow_private=settings.webhooks_allow_private, partial=True
+        body, mode=scope.mode, allow_private=settings.webhooks_allow_private, partial=True
     )
     if changes.url is not None:
         await check_url_addresses(settings, changes.url)
     endpoint = await get_endpoint(
-        session, merchant_id=merchant_id, mode=mode, endpoint_id=endpoint_id, for_update=True
+        session, scope=scope, endpoint_id=endpoint_id, for_update=True
     )
     if changes.url is not None:
         endpoint.url = changes.url
@@ -300,11 +292,11 @@ async def update_endpoint(
 
 
 async def delete_endpoint(
-    session: AsyncSession, *, merchant_id: int, mode: str, endpoint_id: str
+    session: AsyncSession, *, scope: TenantScope, endpoint_id: str
 ) -> WebhookEndpoint:
     """Soft delete: its deliveries stay in the log; the ones not yet delivered are cancelled."""
     endpoint = await get_endpoint(
-        session, merchant_id=merchant_id, mode=mode, endpoint_id=endpoint_id, for_update=True
+        session, scope=scope, endpoint_id=endpoint_id, for_update=True
     )
     now = utcnow()
     endpoint.deleted_at = now
@@ -317,7 +309,7 @@ async def delete_endpoint(
         update(WebhookDelivery)
         .where(
             WebhookDelivery.endpoint_id == endpoint.id,
-            WebhookDelivery.merchant_id == merchant_id,
+            WebhookDelivery.merchant_id == scope.merchant_id,
             WebhookDelivery.status.in_(OPEN_STATUSES),
         )
         .values(status=CANCELLED, last_error="endpoint deleted", locked_until=None,
@@ -328,7 +320,7 @@ async def delete_endpoint(
 
 
 async def rotate_secret(
-    session: AsyncSession, keyring: Keyring, *, merchant_id: int, mode: str, endpoint_id: str
+    session: AsyncSession, keyring: Keyring, *, scope: TenantScope, endpoint_id: str
 ) -> tuple[WebhookEndpoint, str]:
     """New secret now; the replaced one keeps signing (second signature) for 24 hours.
 
@@ -336,7 +328,7 @@ async def rotate_secret(
     secrets sign any delivery.
     """
     endpoint = await get_endpoint(
-        session, merchant_id=merchant_id, mode=mode, endpoint_id=endpoint_id, for_update=True
+        session, scope=scope, endpoint_id=endpoint_id, for_update=True
     )
     now = utcnow()
     secret = generate_secret()
@@ -348,7 +340,7 @@ async def rotate_secret(
     return endpoint, secret
 
 
-async def endpoint_scope(session: AsyncSession, endpoint_id: str) -> tuple[int, str]:
+async def operator_endpoint_scope(session: AsyncSession, endpoint_id: str) -> TenantScope:
     """Operator (CLI) use only: the merchant and mode an endpoint belongs to."""
     row = (
         await session.execute(
@@ -359,7 +351,7 @@ async def endpoint_scope(session: AsyncSession, endpoint_id: str) -> tuple[int, 
     ).first()
     if row is None:
         raise NotFound(f"Webhook endpoint '{endpoint_id}' does not exist.")
-    return int(row[0]), str(row[1])
+    return TenantScope(int(row[0]), str(row[1]))
 
 
 def serialize_endpoint(endpoint: WebhookEndpoint, *, secret: str | None = None) -> dict[str, Any]:
@@ -398,8 +390,7 @@ class DeliveryFilters:
 async def list_deliveries(
     session: AsyncSession,
     *,
-    merchant_id: int,
-    mode: str,
+    scope: TenantScope,
     filters: DeliveryFilters,
     limit: int = DEFAULT_PAGE,
     starting_after: str | None = None,
@@ -408,8 +399,8 @@ async def list_deliveries(
     check_page_params(limit=limit, maximum=MAX_PAGE, status=filters.status,
                       statuses=DELIVERY_STATUSES)
     D = WebhookDelivery  # noqa: N806 - reads like the table
-    scope = (D.merchant_id == merchant_id, D.mode == mode)
-    stmt = select(D).where(*scope)
+    where = (D.merchant_id == scope.merchant_id, D.mode == scope.mode)
+    stmt = select(D).where(*where)
     if filters.status is not None:
         stmt = stmt.where(D.status == filters.status)
     if filters.event_type is not None:
@@ -418,22 +409,21 @@ async def list_deliveries(
         stmt = stmt.where(D.payment_id == filters.transaction_id)
     if filters.endpoint_id is not None:
         stmt = stmt.where(D.endpoint_id == filters.endpoint_id)
-    return await newest_first(session, stmt, D, scope=scope, limit=limit,
+    return await newest_first(session, stmt, D, scope=where, limit=limit,
                               starting_after=starting_after, noun="delivery")
 
 
 async def get_delivery(
     session: AsyncSession,
     *,
-    merchant_id: int,
-    mode: str,
+    scope: TenantScope,
     delivery_id: str,
     for_update: bool = False,
 ) -> WebhookDelivery:
     stmt = select(WebhookDelivery).where(
         WebhookDelivery.id == delivery_id,
-        WebhookDelivery.merchant_id == merchant_id,
-        WebhookDelivery.mode == mode,
+        WebhookDelivery.merchant_id == scope.merchant_id,
+        WebhookDelivery.mode == scope.mode,
     )
     if for_update:
         stmt = stmt.with_for_update()
@@ -456,7 +446,7 @@ async def attempts_of(session: AsyncSession, delivery: WebhookDelivery) -> list[
 
 
 async def retry_delivery(
-    session: AsyncSession, *, merchant_id: int, mode: str, delivery_id: str
+    session: AsyncSession, *, scope: TenantScope, delivery_id: str
 ) -> WebhookDelivery:
     """Make a delivery due now (any status but cancelled); the worker sends it.
 
@@ -464,7 +454,7 @@ async def retry_delivery(
     again.  A delivery being attempted at this moment is a 409 (it is already being sent).
     """
     delivery = await get_delivery(
-        session, merchant_id=merchant_id, mode=mode, delivery_id=delivery_id, for_update=True
+        session, scope=scope, delivery_id=delivery_id, for_update=True
     )
     now = utcnow()
     # Lasting reasons first: they tell the operator what to do, whereas an attempt in

@@ -27,46 +27,34 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ownpay import ids
-from ownpay.checkout.gateway_calls import gateway_context_for
 from ownpay.context import AppContext
 from ownpay.db import utcnow
-from ownpay.errors import ApiError, GatewayUnavailable, NotFound
+from ownpay.errors import GatewayUnavailable, InvalidSignature, NotFound, WebhookTooLarge
 from ownpay.gateways import registry
 from ownpay.gateways.base import (
     Gateway,
-    GatewayContext,
     GatewayError,
     Outcome,
     ProviderEvent,
     ProviderEventKind,
     WebhookRejected,
 )
-from ownpay.gateways.provider_events import ProviderEventRecord
-from ownpay.gateways.state import DbStateStore
-from ownpay.merchants.models import Merchant
-from ownpay.merchants.service import ActiveGateway
+from ownpay.merchants import repository as merchants
+from ownpay.merchants.accounts import ActiveGateway, active_gateway, context_for
+from ownpay.payments import repository as payment_rows
 from ownpay.payments import service as payments
 from ownpay.payments import states
+from ownpay.payments.attention import ATTENTION, flag_for_operator
 from ownpay.payments.models import PaymentIntent
-from ownpay.refunds.service import sync_provider_refunds
+from ownpay.payments.presenters import payment_view
+from ownpay.provider_events.models import ProviderEventRecord
+from ownpay.refunds.provider_sync import sync_provider_refunds
+from ownpay.tenancy import TenantScope
 
-log = structlog.get_logger("ownpay.gateways.inbound")
+log = structlog.get_logger("ownpay.provider_events.service")
 
-MAX_BODY_BYTES = 256 * 1024
+MAX_BODY_BYTES = WebhookTooLarge.limit
 _MODES = ("test", "live")
-
-
-class InvalidSignature(ApiError):
-    status_code = 400
-    code = "INVALID_SIGNATURE"
-    message = "The webhook signature could not be verified."
-
-
-class WebhookTooLarge(ApiError):
-    status_code = 413
-    code = "PAYLOAD_TOO_LARGE"
-    message = f"The webhook body must not exceed {MAX_BODY_BYTES // 1024} KiB."
 
 
 async def receive(
@@ -85,11 +73,11 @@ async def receive(
     found = await _account(ctx, merchant_slug=merchant_slug, mode=mode, gateway=gateway)
     if found is None or mode not in adapter.modes:
         raise NotFound()
-    merchant, account = found
+    account = found
     try:
-        event = await adapter.parse_webhook(_account_context(ctx, merchant, account), headers, body)
+        event = await adapter.parse_webhook(context_for(ctx, account), headers, body)
     except WebhookRejected as exc:
-        log.warning("provider_webhook_rejected", gateway=gateway, merchant=merchant.slug,
+        log.warning("provider_webhook_rejected", gateway=gateway, merchant=merchant_slug,
                     mode=mode, reason=str(exc))
         raise InvalidSignature() from None
     record_id = await _record(ctx, account, event)
@@ -110,51 +98,26 @@ async def receive(
 
 async def _account(
     ctx: AppContext, *, merchant_slug: str, mode: str, gateway: str
-) -> tuple[Merchant, ActiveGateway] | None:
+) -> ActiveGateway | None:
     async with ctx.sessions() as session:
-        merchant = await session.scalar(select(Merchant).where(Merchant.slug == merchant_slug))
-    if merchant is None or merchant.status != "active":
+        merchant = await merchants.active_by_slug(session, merchant_slug)
+    if merchant is None:
         return None
-    account = await payments.active_gateway(
-        ctx, merchant_id=merchant.id, mode=mode, gateway=gateway
-    )
-    return (merchant, account) if account is not None else None
-
-
-def _account_context(ctx: AppContext, merchant: Merchant, account: ActiveGateway) -> GatewayContext:
-    base = (merchant.base_url or ctx.settings.base_url).rstrip("/")
-    return GatewayContext(
-        mode=account.mode,
-        credentials=account.credentials(ctx.keyring),
-        settings=account.settings,
-        http=ctx.http,
-        public_base_url=base,
-        store=DbStateStore(ctx, account.id),
-    )
+    return await active_gateway(ctx, TenantScope(merchant.id, mode), gateway)
 
 
 async def _find_payment(
     session: AsyncSession, account: ActiveGateway, event: ProviderEvent
 ) -> PaymentIntent | None:
     """Our payment, only within the account's merchant, mode and gateway."""
-    scope = (
-        PaymentIntent.merchant_id == account.merchant_id,
-        PaymentIntent.mode == account.mode,
-        PaymentIntent.gateway == account.gateway,
-    )
-    if event.reference and ids.is_transaction_id(event.reference):
-        found = await session.scalar(
-            select(PaymentIntent).where(PaymentIntent.id == event.reference, *scope)
-        )
+    if event.reference:
+        found = await payment_rows.by_id_for_gateway(
+            session, account.scope, account.gateway, event.reference)
         if found is not None:
             return found
     if event.provider_reference:
-        return await session.scalar(
-            select(PaymentIntent)
-            .where(PaymentIntent.provider_reference == event.provider_reference, *scope)
-            .order_by(PaymentIntent.created_at.desc())
-            .limit(1)
-        )
+        return await payment_rows.by_provider_reference(
+            session, account.scope, account.gateway, event.provider_reference)
     return None
 
 
@@ -238,8 +201,8 @@ async def _settle_payment(
     record_id: int, intent: PaymentIntent,
 ) -> None:
     """Re-fetch the provider's object and apply it; the webhook body decides nothing."""
-    gctx, merchant_slug = await gateway_context_for(ctx, intent)
-    view = payments.payment_view(intent, merchant_slug)
+    gctx = context_for(ctx, account, transaction_id=intent.id)
+    view = payment_view(intent, account.merchant_slug)
     superseded = bool(
         event.provider_reference and view.provider_reference
         and event.provider_reference != view.provider_reference
@@ -263,10 +226,10 @@ async def _settle_payment(
             if result.outcome is Outcome.SUCCEEDED and after.status not in states.PAID:
                 # Money moved at the provider but the payment cannot complete (e.g. it
                 # expired meanwhile, or the amounts differ): an operator must look.
-                outcome = "ATTENTION: paid at the provider, not completed here; " + outcome
+                outcome = f"{ATTENTION}paid at the provider, not completed here; " + outcome
                 log.error("provider_paid_payment_not_completed", gateway=account.gateway,
                           payment_id=intent.id, status=after.status, event_id=event.event_id)
-                payments.flag_for_operator(
+                flag_for_operator(
                     session, gateway=account.gateway,
                     kind="paid_after_expiry" if after.status == states.EXPIRED
                     else "paid_not_completed",

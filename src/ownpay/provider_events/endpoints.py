@@ -1,7 +1,7 @@
 """Provider -> OwnPay webhooks: ``POST /gateways/{gateway}/webhooks/{merchant_slug}/{mode}``.
 
 A thin route: read the raw body (bounded; signatures cover the exact bytes), hand it to
-:func:`ownpay.gateways.inbound.receive`, answer JSON.  Errors use the API's envelope.
+:func:`ownpay.provider_events.service.receive`, answer JSON.  Errors use the API's envelope.
 """
 
 from __future__ import annotations
@@ -9,31 +9,20 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ownpay.context import AppContext
-from ownpay.errors import json_response
-from ownpay.gateways import inbound
+from ownpay.errors import WebhookTooLarge, json_response
+from ownpay.provider_events import service as inbound
+from ownpay.web.body import read_bounded
+from ownpay.web.deps import app_context
 
 router = APIRouter(include_in_schema=False)
-
-
-async def _bounded_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > inbound.MAX_BODY_BYTES:
-        raise inbound.WebhookTooLarge()
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > inbound.MAX_BODY_BYTES:
-            raise inbound.WebhookTooLarge()
-    return bytes(body)
 
 
 @router.post("/gateways/{gateway}/webhooks/{merchant_slug}/{mode}")
 async def provider_webhook(
     gateway: str, merchant_slug: str, mode: str, request: Request
 ) -> Response:
-    ctx: AppContext = request.app.state.ctx
-    body = await _bounded_body(request)
+    ctx = app_context(request)
+    body = await read_bounded(request, limit=WebhookTooLarge.limit, too_large=WebhookTooLarge())
     answer = await inbound.receive(
         ctx,
         gateway=gateway,

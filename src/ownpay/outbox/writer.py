@@ -1,10 +1,7 @@
-"""Outbox events: written in the same transaction as the change they describe.
+"""Writing outbox events: in the caller's transaction, waking the worker once it commits.
 
-The payload keeps every field of the spec's ``payment.completed`` example (``event``,
-``transaction_id``, ``order_id``, ``amount``, ``currency``, ``status``, ``paid_at``,
-``gateway``) and adds ``id``, ``created_at``, ``mode`` and ``metadata``; other payment events
-have the same shape plus their own ``<status>_at`` timestamp.
-"""
+``record_payment_event`` and ``record_event`` are the only ways an event enters the outbox;
+the payloads come from ``payloads.py``."""
 
 from __future__ import annotations
 
@@ -14,38 +11,12 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ownpay import ids, money
-from ownpay.payments.models import OutboxEvent, PaymentIntent
-from ownpay.timefmt import iso, iso_required
-from ownpay.webhooks.wakeup import note_outbox_write
-
-
-def payment_event_payload(
-    intent: PaymentIntent, event_type: str, *, event_id: str, now: datetime, reason: str | None
-) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "id": event_id,
-        "event": event_type,
-        "transaction_id": intent.id,
-        "order_id": intent.order_id,
-        "amount": money.json_number(intent.amount_minor, intent.currency),
-        "currency": intent.currency,
-        "status": intent.status,
-        "paid_at": iso(intent.paid_at),
-        "gateway": intent.gateway,
-        "mode": intent.mode,
-        "created_at": iso_required(now),
-        "metadata": intent.metadata_ or {},
-    }
-    if intent.status != "completed":
-        payload[f"{intent.status}_at"] = iso_required(now)
-    if reason and intent.status in {"failed", "cancelled"}:
-        payload["reason"] = reason
-    if intent.provider_txn_id:
-        payload["provider_transaction_id"] = intent.provider_txn_id
-    if intent.status in {"refunded", "partially_refunded"}:
-        payload["refunded_amount"] = money.json_number(intent.refunded_minor, intent.currency)
-    return payload
+from ownpay import ids
+from ownpay.outbox.models import OutboxEvent
+from ownpay.outbox.payloads import payment_event_payload
+from ownpay.outbox.wakeup import note_outbox_write
+from ownpay.payments.models import PaymentIntent
+from ownpay.timefmt import iso_required
 
 
 async def record_payment_event(

@@ -1,0 +1,76 @@
+"""Every event payload OwnPay sends, built in one place (payment and refund events alike).
+
+(Documented for receivers in ``webhooks/schemas.py``'s event models.)
+
+A payment event keeps every field of the spec's ``payment.completed`` example (``event``,
+``transaction_id``, ``order_id``, ``amount``, ``currency``, ``status``, ``paid_at``,
+``gateway``) and adds ``id``, ``created_at``, ``mode`` and ``metadata``; other payment events
+have the same shape plus their own ``<status>_at`` timestamp.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ownpay import money
+from ownpay.payments.models import PaymentIntent
+from ownpay.refunds.models import Refund
+from ownpay.timefmt import iso, iso_required
+
+
+def payment_event_payload(
+    intent: PaymentIntent, event_type: str, *, event_id: str, now: datetime, reason: str | None
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "id": event_id,
+        "event": event_type,
+        "transaction_id": intent.id,
+        "order_id": intent.order_id,
+        "amount": money.json_number(intent.amount_minor, intent.currency),
+        "currency": intent.currency,
+        "status": intent.status,
+        "paid_at": iso(intent.paid_at),
+        "gateway": intent.gateway,
+        "mode": intent.mode,
+        "created_at": iso_required(now),
+        "metadata": intent.metadata_ or {},
+    }
+    if intent.status != "completed":
+        payload[f"{intent.status}_at"] = iso_required(now)
+    if reason and intent.status in {"failed", "cancelled"}:
+        payload["reason"] = reason
+    if intent.provider_txn_id:
+        payload["provider_transaction_id"] = intent.provider_txn_id
+    if intent.status in {"refunded", "partially_refunded"}:
+        payload["refunded_amount"] = money.json_number(intent.refunded_minor, intent.currency)
+    return payload
+
+
+def refund_brief(refund: Refund) -> dict[str, Any]:
+    """The ``refund`` object a ``payment.partially_refunded``/``payment.refunded`` event
+    carries: which refund moved the payment."""
+    return {
+        "id": refund.id,
+        "amount": money.json_number(refund.amount_minor, refund.currency),
+        "currency": refund.currency,
+        "reason": refund.reason,
+        "status": refund.status,
+    }
+
+
+def refund_failed_payload(refund: Refund, payment: PaymentIntent) -> dict[str, Any]:
+    """``refund.failed`` (``id``, ``event`` and ``created_at`` are added by the writer)."""
+    return {
+        "refund_id": refund.id,
+        "transaction_id": payment.id,
+        "order_id": payment.order_id,
+        "amount": money.json_number(refund.amount_minor, refund.currency),
+        "currency": refund.currency,
+        "status": refund.status,
+        "reason": refund.failure_reason,
+        "gateway": refund.gateway,
+        "mode": refund.mode,
+        "refunded_amount": money.json_number(payment.refunded_minor, payment.currency),
+        "metadata": payment.metadata_ or {},
+    }
