@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -17,14 +17,23 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ownpay import __version__, metrics
+from ownpay.checkout.app import create_checkout_app
+from ownpay.checkout.app import serves as checkout_serves
 from ownpay.config import Settings, load_settings
 from ownpay.context import AppContext
 from ownpay.errors import Forbidden, error_response, install_handlers, json_response
+from ownpay.ledger.endpoints import router as ledger_router
 from ownpay.logs import configure_logging
 from ownpay.payments.endpoints import router as payments_router
 from ownpay.process import freeze_startup_heap
+from ownpay.provider_events.endpoints import router as provider_webhooks_router
+from ownpay.refunds.endpoints import router as refunds_router
+from ownpay.transactions.endpoints import router as transactions_router
 from ownpay.web.openapi import error_code_tables
 from ownpay.web.openapi import install as install_openapi
+from ownpay.webhooks.endpoints import events_router
+from ownpay.webhooks.endpoints import router as webhooks_router
+from ownpay.worker import run_worker
 
 DESCRIPTION = """
 OwnPay's merchant API: create payment intents, follow them, refund them, and configure the
@@ -121,22 +130,43 @@ class RequestIdMiddleware:
             raise
 
 
+class SubApplications:
+    """Hand the requests a sub-application serves to it (full paths, no prefix stripped, so
+    route templates -- and the metrics labels made from them -- stay the same); everything
+    else goes to the JSON API.  Inside the request-id middleware, outside the API's routing."""
+
+    def __init__(self, app: ASGIApp, *, subapps: list[tuple[Callable[[str], bool], ASGIApp]]
+                 ) -> None:
+        self.app = app
+        self.subapps = subapps
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for serves, subapp in self.subapps:
+                if serves(scope["path"]):
+                    await subapp(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, *, ctx: AppContext | None = None) -> FastAPI:
+    """The JSON API (with /docs, /metrics and provider webhooks), with the hosted checkout
+    as a sub-application (``ownpay.checkout.app``); the operator dashboard joins at /admin."""
     settings = settings or (ctx.settings if ctx else load_settings())
     configure_logging(settings)
     owns_ctx = ctx is None
+    checkout_app = create_checkout_app(ctx)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = ctx or AppContext.create(settings)
         app.state.ctx = context
+        checkout_app.state.ctx = context
         if owns_ctx:
             freeze_startup_heap()
         worker_task: asyncio.Task[None] | None = None
         stop = asyncio.Event()
         if settings.run_worker:
-            from ownpay.worker import run_worker
-
             worker_task = asyncio.create_task(run_worker(context, stop=stop))
         try:
             yield
@@ -159,8 +189,9 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     )
     if ctx is not None:
         app.state.ctx = ctx
+    app.state.checkout_app = checkout_app
     install_handlers(app)
-
+    app.add_middleware(SubApplications, subapps=[(checkout_serves, checkout_app)])
     app.add_middleware(RequestIdMiddleware)
 
     @app.get(
@@ -204,28 +235,10 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 
     _mount_docs(app)
-    app.include_router(payments_router)
-    from ownpay.webhooks.endpoints import events_router
-    from ownpay.webhooks.endpoints import router as webhooks_router
-
-    app.include_router(webhooks_router)
+    for router in (payments_router, webhooks_router, refunds_router, ledger_router,
+                   transactions_router, provider_webhooks_router):
+        app.include_router(router)
     app.webhooks.include_router(events_router)  # the events we send: documentation only
-    from ownpay.ledger.endpoints import router as ledger_router
-    from ownpay.refunds.endpoints import router as refunds_router
-
-    app.include_router(refunds_router)
-    app.include_router(ledger_router)
-    from ownpay.transactions.endpoints import router as transactions_router
-
-    app.include_router(transactions_router)
-    from ownpay.checkout.endpoints import mount_static
-    from ownpay.checkout.endpoints import router as checkout_router
-
-    app.include_router(checkout_router)
-    from ownpay.provider_events.endpoints import router as provider_webhooks_router
-
-    app.include_router(provider_webhooks_router)
-    mount_static(app)
     install_openapi(app)
     return app
 

@@ -10,7 +10,7 @@ import pytest
 
 from ownpay.context import AppContext
 from ownpay.errors import ValidationFailed
-from ownpay.gateways.bkash import SANDBOX_URL
+from ownpay.gateways.bkash.adapter import SANDBOX_URL
 from ownpay.merchants import service as merchants
 from ownpay.merchants.accounts import active_gateway
 from ownpay.tenancy import TenantScope

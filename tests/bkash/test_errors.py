@@ -8,7 +8,7 @@ import pytest
 
 from ownpay.context import AppContext
 from ownpay.devtools.bkash_simulator import CREATE, EXECUTE, MESSAGES
-from ownpay.gateways.bkash import CUSTOMER_MESSAGES, GENERIC, BkashGateway
+from ownpay.gateways.bkash.adapter import CUSTOMER_MESSAGES, GENERIC, BkashGateway
 from tests.bkash.conftest import (
     SimServer,
     api_payment,

@@ -9,7 +9,7 @@ import pytest
 from ownpay.context import AppContext
 from ownpay.devtools.bkash_simulator import REFUND, BkashSimulator
 from ownpay.gateways.base import GatewayContext, Outcome, PaymentView
-from ownpay.gateways.bkash import BkashGateway
+from ownpay.gateways.bkash.adapter import BkashGateway
 from ownpay.gateways.registry import get as get_gateway
 from ownpay.payments.presenters import payment_view
 from tests.bkash.conftest import SimServer, new_payment, pay_through, stored

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from ownpay.gateways import registry
 from ownpay.gateways.base import GatewayContext, GatewayError, Outcome, PaymentView, RefundResult
-from ownpay.gateways.sandbox import SandboxGateway
+from ownpay.gateways.sandbox.adapter import SandboxGateway
 
 BANK: dict[str, dict[str, Any]] = {}
 LOST: dict[str, int] = {}

@@ -15,7 +15,7 @@ from ownpay.context import AppContext
 from ownpay.errors import ValidationFailed
 from ownpay.gateways import registry
 from ownpay.gateways.base import GatewayContext, GatewayError, Outcome, PaymentView
-from ownpay.gateways.stripe import (
+from ownpay.gateways.stripe.adapter import (
     AmountNotRepresentable,
     StripeGateway,
     from_stripe_amount,

@@ -12,35 +12,34 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request
-from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
 from ownpay import money
 from ownpay.checkout import service
-from ownpay.checkout.pages import STATIC, brand, csrf_ok, render
-from ownpay.context import AppContext
+from ownpay.checkout.pages import brand, gateway_template
 from ownpay.db import utcnow
 from ownpay.errors import DuplicateProviderTransaction, GatewayNotFound, json_response
 from ownpay.gateways.base import CheckoutView, FormError, GatewayError
 from ownpay.payments import states
 from ownpay.timefmt import iso
+from ownpay.web.deps import app_context as _ctx
+from ownpay.web.pages import Pages
+from ownpay.web.pages.csrf import TransactionCsrf, transaction_token_ok
+from ownpay.web.pages.security import Csp
 
 log = structlog.get_logger("ownpay.checkout")
 router = APIRouter(include_in_schema=False)
 MAX_FORM_BYTES = 16 * 1024
 
 
-def mount_static(app: Any) -> None:
-    app.mount("/checkout-assets", StaticFiles(directory=STATIC), name="checkout-assets")
-
-
-def _ctx(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
+def _pages(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages
 
 
 def _not_found(request: Request) -> Response:
-    return render(request, "not_found.html", {"brand": brand(None)}, status_code=404)
+    return _pages(request).render(request, "not_found.html", {"brand": brand(None)},
+                                  csp=Csp(), status_code=404)
 
 
 def _page_context(loaded: service.Loaded, **extra: Any) -> dict[str, Any]:
@@ -79,20 +78,18 @@ def _page(
     view: CheckoutView | None = None,
     **extra: Any,
 ) -> Response:
-    ctx = _ctx(request)
     intent = loaded.intent
-    return render(
-        request,
-        template,
-        _page_context(loaded, view=view, **extra),
-        status_code=status_code,
-        keyring=ctx.keyring,
-        transaction_id=intent.id,
-        form_targets=(intent.return_url, intent.cancel_url, view.redirect_url if view else None,
-                      *(view.context.get("form_origins", ()) if view else ())),
-        script_origins=view.script_origins if view else (),
-        image_origins=(loaded.merchant.logo_url,),
-    )
+    csrf = TransactionCsrf(_ctx(request).keyring, request, intent.id)
+    csp = Csp().allow_forms(intent.return_url, intent.cancel_url)
+    csp.allow_images(loaded.merchant.logo_url)
+    if view is not None:
+        csp.allow_forms(view.redirect_url, *view.form_origins)
+        csp.allow_scripts(*view.script_origins)
+    context = _page_context(loaded, view=view, csrf_token=csrf.token, **extra)
+    if view is not None and view.template:
+        context["view_template"] = gateway_template(intent.gateway, view.template)
+    return _pages(request).render(request, template, context, csp=csp,
+                                  status_code=status_code, after=csrf.set_cookie)
 
 
 def _status_page(request: Request, loaded: service.Loaded) -> Response:
@@ -157,7 +154,7 @@ async def pay(transaction_id: str, request: Request) -> Response:
     if form is None:
         return _page(request, loaded, "status.html", status_code=413,
                      notice="The form is too large.")
-    if not csrf_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
+    if not transaction_token_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
         return _forbidden(request, loaded)
     if not service.is_payable(loaded.intent) or loaded.adapter is None:
         return RedirectResponse(f"/checkout/{transaction_id}", status_code=303)
@@ -189,7 +186,7 @@ async def cancel(transaction_id: str, request: Request) -> Response:
     except service.CheckoutNotFound:
         return _not_found(request)
     form = await _form(request) or {}
-    if not csrf_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
+    if not transaction_token_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
         return _forbidden(request, loaded)
     intent = await service.cancel(ctx, loaded)
     return _after_action(loaded, intent)
@@ -203,7 +200,7 @@ async def retry(transaction_id: str, request: Request) -> Response:
     except service.CheckoutNotFound:
         return _not_found(request)
     form = await _form(request) or {}
-    if not csrf_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
+    if not transaction_token_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
         return _forbidden(request, loaded)
     await service.retry(ctx, loaded)
     return RedirectResponse(f"/checkout/{transaction_id}", status_code=303)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import httpx
@@ -164,11 +165,16 @@ class VerifiedResult:
 class CheckoutView:
     """What our checkout page shows for this gateway, or where it sends the customer."""
 
-    template: str | None = None  # partial template rendered inside the checkout page
+    # The gateway's fragment of the checkout page: a file in the adapter's ``templates``
+    # folder (rendered as ``gateway/<slug>/<template>``, with ``view`` in its context).
+    template: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
     redirect_url: str | None = None  # send the customer to the provider instead
     provider_reference: str | None = None  # new provider object created for this attempt
     script_origins: tuple[str, ...] = ()  # extra CSP script-src/connect-src/frame-src
+    # Origins the page's forms may post to or be redirected to after a post (CSP
+    # form-action), e.g. the provider's hosted page a form sends the customer to.
+    form_origins: tuple[str, ...] = ()
     needs_javascript: bool = False
 
 
@@ -240,6 +246,14 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
     # Two-step providers (bKash): the customer authorises, then we capture exactly once.
     supports_capture: ClassVar[bool] = False
     works_without_javascript: ClassVar[bool] = True
+    # The provider sends the customer's browser back with a POST (a form it auto-submits:
+    # SSLCommerz, aamarPay, …) rather than a GET redirect; the return route then takes a
+    # form body, without our CSRF token (the provider's post cannot carry it).
+    returns_by_post: ClassVar[bool] = False
+    # The adapter's checkout fragment templates and its browser code, if it has any; the
+    # checkout serves them as ``gateway/<slug>/…`` and ``/assets/gateway-<slug>/…``.
+    templates: ClassVar[Path | None] = None
+    static: ClassVar[Path | None] = None
 
     def validate_config(
         self, credentials: Mapping[str, str], settings: Mapping[str, Any]

@@ -27,10 +27,10 @@ def all_gateways() -> dict[str, Gateway]:
 def _load_builtins() -> None:
     if _REGISTRY:
         return
-    from ownpay.gateways.bkash import BkashGateway
-    from ownpay.gateways.manual import ManualGateway
-    from ownpay.gateways.sandbox import SandboxGateway
-    from ownpay.gateways.stripe import StripeGateway
+    from ownpay.gateways.bkash.adapter import BkashGateway
+    from ownpay.gateways.manual.adapter import ManualGateway
+    from ownpay.gateways.sandbox.adapter import SandboxGateway
+    from ownpay.gateways.stripe.adapter import StripeGateway
 
     for gateway in (SandboxGateway(), ManualGateway(), BkashGateway(), StripeGateway()):
         register(gateway)

@@ -8,6 +8,7 @@ left ``processing`` is settled as succeeded by the worker's reconciliation, so t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import ClassVar
 
 from ownpay.gateways.base import (
@@ -31,6 +32,7 @@ _CHOICES = {
 class SandboxGateway(Gateway):
     slug = "sandbox"
     display_name = "Sandbox (test payments)"
+    templates = Path(__file__).parent / "templates"
     modes: ClassVar[frozenset[str]] = frozenset({"test"})
     supports_refunds = True
     supports_refund_query = True
@@ -38,7 +40,7 @@ class SandboxGateway(Gateway):
     supports_status_query = True
 
     async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
-        return CheckoutView(template="gateways/sandbox.html")
+        return CheckoutView(template="checkout.html")
 
     async def submit(
         self, ctx: GatewayContext, payment: PaymentView, form: Mapping[str, str]

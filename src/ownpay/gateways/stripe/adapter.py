@@ -19,6 +19,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -325,6 +326,8 @@ def _key_mode(key: str) -> str | None:
 class StripeGateway(Gateway):
     slug = "stripe"
     display_name = "Card (Stripe)"
+    templates = Path(__file__).parent / "templates"
+    static = Path(__file__).parent / "static"
     credential_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("secret_key", "Secret key", help="sk_test_…, sk_live_… or a restricted rk_…"),
         ConfigField("publishable_key", "Publishable key", secret=False,
@@ -430,7 +433,7 @@ class StripeGateway(Gateway):
                 provider_reference=pi_id,
             )
         return CheckoutView(
-            template="gateways/stripe.html",
+            template="checkout.html",
             context={
                 "client_secret": _str(pi.get("client_secret")),
                 "publishable_key": ctx.credentials.get("publishable_key", ""),
@@ -446,7 +449,7 @@ class StripeGateway(Gateway):
 
     @staticmethod
     def _unavailable(message: str) -> CheckoutView:
-        return CheckoutView(template="gateways/stripe.html", context={"unavailable": message})
+        return CheckoutView(template="checkout.html", context={"unavailable": message})
 
     async def _payment_intent(self, ctx: GatewayContext, payment: PaymentView) -> dict[str, Any]:
         """The payment's PaymentIntent: the stored one if still usable, else a new one."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 from ownpay.gateways.base import (
@@ -62,6 +63,7 @@ def _parse_fields(raw: Any) -> list[dict[str, str]]:
 class ManualGateway(Gateway):
     slug = "manual"
     display_name = "Manual / offline payment"
+    templates = Path(__file__).parent / "templates"
     supports_refunds = True
     setting_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("instructions", "Instructions", secret=False, required=False, multiline=True),
@@ -86,7 +88,7 @@ class ManualGateway(Gateway):
 
     async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
         return CheckoutView(
-            template="gateways/manual.html",
+            template="checkout.html",
             context={
                 "instructions": ctx.settings.get("instructions") or DEFAULT_INSTRUCTIONS,
                 "fields": self.fields(ctx.settings),

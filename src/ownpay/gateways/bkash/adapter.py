@@ -31,6 +31,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -281,6 +282,7 @@ def _failed(code: str, message: str, operation: str, payment_id: str) -> Verifie
 class BkashGateway(Gateway):
     slug = "bkash"
     display_name = "bKash"
+    templates = Path(__file__).parent / "templates"
     currencies: ClassVar[frozenset[str] | None] = frozenset({"BDT"})
     credential_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("app_key", "App key"),
@@ -464,7 +466,7 @@ class BkashGateway(Gateway):
 
     async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
         origins = tuple(o for o in (*HOSTED_PAGE_ORIGINS, _origin(_base_url(ctx))) if o)
-        return CheckoutView(template="gateways/bkash.html", context={"form_origins": origins})
+        return CheckoutView(template="checkout.html", form_origins=origins)
 
     async def submit(
         self, ctx: GatewayContext, payment: PaymentView, form: Mapping[str, str]

@@ -1,0 +1,60 @@
+"""The hosted checkout as its own sub-application: HTML pages (with their own error pages),
+the checkout's static assets, and the provider return routes.  ``ownpay.app`` hands it
+every request under ``/checkout/``, ``/assets/``, ``/checkout-assets/`` and
+``/gateways/<slug>/callback/``."""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from ownpay.checkout.endpoints import router
+from ownpay.checkout.pages import brand, build_assets, build_pages
+from ownpay.context import AppContext
+from ownpay.web.pages.security import Csp
+
+log = structlog.get_logger("ownpay.checkout")
+
+
+def create_checkout_app(ctx: AppContext | None = None) -> FastAPI:
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    assets = build_assets()
+    pages = build_pages(assets)
+    app.state.pages = pages
+    if ctx is not None:
+        app.state.ctx = ctx
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            return pages.render(request, "not_found.html", {"brand": brand(None)}, csp=Csp(),
+                                status_code=404)
+        return Response(status_code=exc.status_code, headers=dict(exc.headers or {}))
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+        log.error("unhandled_error", request_id=request_id, path=request.url.path, exc_info=exc)
+        response = pages.render(request, "error.html",
+                                {"brand": brand(None), "request_id": request_id}, csp=Csp(),
+                                status_code=500)
+        response.headers["X-Request-Id"] = request_id
+        return response
+
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)
+    app.include_router(router)
+    for mount in assets.mounts():
+        app.routes.append(mount)
+    return app
+
+
+def serves(path: str) -> bool:
+    """Whether a request path belongs to the checkout sub-application."""
+    if path.startswith(("/checkout/", "/assets/", "/checkout-assets/")):
+        return True
+    parts = path.split("/", 4)  # "", "gateways", slug, "callback", rest
+    return len(parts) == 5 and parts[1] == "gateways" and parts[3] == "callback"

@@ -1,0 +1,1 @@
+"""The ``bkash`` gateway: its adapter, checkout fragment (templates/) and browser code."""

@@ -1,0 +1,1 @@
+"""The ``manual`` gateway: its adapter, checkout fragment (templates/) and browser code."""

@@ -1,0 +1,1 @@
+"""The ``sandbox`` gateway: its adapter, checkout fragment (templates/) and browser code."""

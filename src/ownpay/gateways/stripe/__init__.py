@@ -1,0 +1,1 @@
+"""The ``stripe`` gateway: its adapter, checkout fragment (templates/) and browser code."""
