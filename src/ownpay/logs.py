@@ -25,6 +25,23 @@ def _mask(_logger: Any, _name: str, event: EventDict) -> EventDict:
     return event
 
 
+class _Stderr:
+    """Writes each line to whatever ``sys.stderr`` is *when the line is logged*.
+
+    ``structlog.PrintLoggerFactory(file=sys.stderr)`` binds the stream object of the moment
+    ``configure_logging`` ran; when that object is later closed (a CLI command run in-process
+    by a test harness that swaps stderr, say), every later log line would raise."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+def _stderr_logger(*_args: Any) -> _Stderr:
+    return _Stderr()
+
+
 def configure_logging(settings: Settings) -> None:
     level = getattr(logging, settings.log_level.upper(), logging.INFO)
     renderer: Any = (
@@ -42,6 +59,6 @@ def configure_logging(settings: Settings) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )

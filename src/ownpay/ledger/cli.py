@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ownpay.cli import DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
+from ownpay.cli.common import DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
 
 ledger_app: typer.Typer = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
 fees_app: typer.Typer = typer.Typer(help="Fee rules per merchant, mode and gateway.",

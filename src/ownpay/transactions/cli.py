@@ -14,7 +14,7 @@ from typing import Annotated, Any, BinaryIO
 
 import typer
 
-from ownpay.cli import DataOpt, DbOpt, run_async, settings_from
+from ownpay.cli.common import DataOpt, DbOpt, run_async, settings_from
 
 transactions_app: typer.Typer = typer.Typer(help="Transactions: query and export.",
                                             no_args_is_help=True)

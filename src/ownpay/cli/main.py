@@ -1,0 +1,35 @@
+"""The ``ownpay`` command line, assembled from each domain's commands."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ownpay.cli.dev import dev_app
+from ownpay.cli.server import server_app
+from ownpay.config import ConfigError
+from ownpay.ledger.cli import fees_app, ledger_app
+from ownpay.merchants.cli import gateways_app, keys_app, merchants_app
+from ownpay.payments.cli import payments_app
+from ownpay.refunds.cli import refunds_app
+from ownpay.transactions.cli import transactions_app
+from ownpay.webhooks.cli import webhooks_app
+
+app = typer.Typer(help="OwnPay: self-hosted payment orchestrator.", no_args_is_help=True)
+app.registered_commands.extend(server_app.registered_commands)
+for name, group in (
+    ("merchants", merchants_app), ("api-keys", keys_app), ("gateways", gateways_app),
+    ("payments", payments_app), ("dev", dev_app), ("webhooks", webhooks_app),
+    ("refunds", refunds_app), ("ledger", ledger_app), ("fees", fees_app),
+    ("transactions", transactions_app),
+):
+    app.add_typer(group, name=name)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as exc:  # raised before a command could catch it
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)

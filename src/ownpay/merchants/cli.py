@@ -1,0 +1,201 @@
+"""``ownpay merchants|api-keys|gateways …``: brands, their API keys and gateway accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from ownpay.cli.common import DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
+
+merchants_app = typer.Typer(help="Merchants (brands).", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+gateways_app = typer.Typer(help="Gateway accounts per merchant and mode.", no_args_is_help=True)
+
+@merchants_app.command("create")
+def merchants_create(slug: Annotated[str, typer.Option()], name: Annotated[str, typer.Option()],
+                     base_url: Annotated[str | None, typer.Option("--base-url")] = None,
+                     logo_url: Annotated[str | None, typer.Option("--logo-url")] = None,
+                     primary_color: Annotated[str | None, typer.Option("--primary-color")] = None,
+                     intent_lifetime: Annotated[int | None, typer.Option(
+                         "--intent-lifetime", help="Seconds.")] = None,
+                     as_json: JsonOpt = False, database_url: DbOpt = None,
+                     data_dir: DataOpt = None) -> None:
+    """Create a merchant (brand)."""
+    from ownpay.merchants import service
+
+    async def go(ctx: Any) -> dict[str, Any]:
+        async with ctx.sessions() as s, s.begin():
+            m = await service.create_merchant(s, slug=slug, name=name, base_url=base_url,
+                                              logo_url=logo_url, primary_color=primary_color,
+                                              intent_lifetime=intent_lifetime)
+            return {"id": m.id, "slug": m.slug, "name": m.name, "base_url": m.base_url}
+
+    result = run_async(settings_from(database_url, data_dir), go)
+    out(result, as_json,
+        lambda: typer.echo(f"created merchant {result['slug']} (id {result['id']})"))
+
+
+@merchants_app.command("list")
+def merchants_list(as_json: JsonOpt = False, database_url: DbOpt = None,
+                   data_dir: DataOpt = None) -> None:
+    """List merchants."""
+    from ownpay.merchants import service
+
+    async def go(ctx: Any) -> list[dict[str, Any]]:
+        async with ctx.sessions() as s:
+            return [{"id": m.id, "slug": m.slug, "name": m.name, "status": m.status,
+                     "base_url": m.base_url} for m in await service.list_merchants(s)]
+
+    rows = run_async(settings_from(database_url, data_dir), go)
+
+    def human() -> None:
+        for r in rows:
+            typer.echo(f"{r['slug']:<20} {r['status']:<8} {r['name']}")
+
+    out(rows, as_json, human)
+
+
+@keys_app.command("create")
+def keys_create(merchant: Annotated[str, typer.Option()], mode: Annotated[str, typer.Option()],
+                scopes: Annotated[str | None, typer.Option(
+                    help="Comma-separated: read,write,admin (default all).")] = None,
+                name: Annotated[str | None, typer.Option()] = None,
+                as_json: JsonOpt = False, database_url: DbOpt = None,
+                data_dir: DataOpt = None) -> None:
+    """Create an API key; the key is printed once and never again."""
+    from ownpay.merchants import service
+
+    async def go(ctx: Any) -> dict[str, Any]:
+        async with ctx.sessions() as s, s.begin():
+            m = await service.get_merchant(s, merchant)
+            key = await service.create_api_key(s, merchant=m, mode=service.check_mode(mode),
+                                               scopes=service.parse_scopes(scopes), name=name)
+            return {"api_key": key.api_key, "id": key.id, "mode": key.mode,
+                    "scopes": list(key.scopes)}
+
+    result = run_async(settings_from(database_url, data_dir), go)
+    out(result, as_json,
+        lambda: typer.echo(f"{result['api_key']}\n(id {result['id']}; shown once)"))
+
+
+@keys_app.command("list")
+def keys_list(merchant: Annotated[str, typer.Option()], as_json: JsonOpt = False,
+              database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+    """List a merchant's API keys (prefixes only)."""
+    from ownpay.merchants import service
+    from ownpay.timefmt import iso
+
+    async def go(ctx: Any) -> list[dict[str, Any]]:
+        async with ctx.sessions() as s:
+            m = await service.get_merchant(s, merchant)
+            return [{"id": k.id, "prefix": k.prefix + "…", "mode": k.mode,
+                     "scopes": k.scopes.split(","), "name": k.name,
+                     "created_at": iso(k.created_at), "last_used_at": iso(k.last_used_at),
+                     "revoked_at": iso(k.revoked_at)}
+                    for k in await service.list_api_keys(s, merchant=m)]
+
+    rows = run_async(settings_from(database_url, data_dir), go)
+
+    def human() -> None:
+        for r in rows:
+            typer.echo(f"{r['id']:>5} {r['prefix']:<16} {r['mode']:<5} "
+                       f"{','.join(r['scopes']):<18} {'revoked' if r['revoked_at'] else 'active'}")
+
+    out(rows, as_json, human)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonOpt = False,
+                database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+    """Revoke an API key (other server processes notice within OWNPAY_AUTH_CACHE_TTL seconds)."""
+    from ownpay.merchants import service
+
+    async def go(ctx: Any) -> dict[str, Any]:
+        async with ctx.sessions() as s, s.begin():
+            key = await service.revoke_api_key(s, key_id=key_id)
+            return {"id": key.id, "revoked": True}
+
+    result = run_async(settings_from(database_url, data_dir), go)
+    out(result, as_json, lambda: typer.echo(f"revoked key {key_id}"))
+
+
+def _parse_sets(pairs: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(f"--set expects key=value, got {pair!r}")
+        values[key.strip()] = value
+    return values
+
+
+@gateways_app.command("enable")
+def gateways_enable(gateway: Annotated[str, typer.Argument(metavar="GATEWAY")],
+                    merchant: Annotated[str, typer.Option()], mode: Annotated[str, typer.Option()],
+                    set_: Annotated[list[str] | None, typer.Option(
+                        "--set", help="key=value (repeatable)")] = None,
+                    display_name: Annotated[str | None, typer.Option("--display-name")] = None,
+                    as_json: JsonOpt = False, database_url: DbOpt = None,
+                    data_dir: DataOpt = None) -> None:
+    """Enable (or reconfigure) a gateway; secret values are stored encrypted, never shown again."""
+    from ownpay.merchants import service
+
+    values = _parse_sets(set_ or [])
+
+    async def go(ctx: Any) -> dict[str, Any]:
+        async with ctx.sessions() as s, s.begin():
+            m = await service.get_merchant(s, merchant)
+            acc = await service.enable_gateway(s, ctx.keyring, merchant=m, mode=mode,
+                                               gateway=gateway, values=values,
+                                               display_name=display_name)
+            return {"merchant": merchant, "mode": acc.mode, "gateway": acc.gateway,
+                    "active": acc.active, "display_name": acc.display_name}
+
+    result = run_async(settings_from(database_url, data_dir), go)
+    out(result, as_json, lambda: typer.echo(f"enabled {gateway} for {merchant} ({mode})"))
+
+
+@gateways_app.command("disable")
+def gateways_disable(gateway: Annotated[str, typer.Argument(metavar="GATEWAY")],
+                     merchant: Annotated[str, typer.Option()], mode: Annotated[str, typer.Option()],
+                     as_json: JsonOpt = False, database_url: DbOpt = None,
+                     data_dir: DataOpt = None) -> None:
+    """Disable a gateway (new intents for it get 404 GATEWAY_NOT_FOUND)."""
+    from ownpay.merchants import service
+
+    async def go(ctx: Any) -> dict[str, Any]:
+        async with ctx.sessions() as s, s.begin():
+            m = await service.get_merchant(s, merchant)
+            acc = await service.disable_gateway(s, merchant=m, mode=mode, gateway=gateway)
+            return {"merchant": merchant, "mode": acc.mode, "gateway": acc.gateway,
+                    "active": acc.active}
+
+    result = run_async(settings_from(database_url, data_dir), go)
+    out(result, as_json, lambda: typer.echo(f"disabled {gateway} for {merchant} ({mode})"))
+
+
+@gateways_app.command("list")
+def gateways_list(merchant: Annotated[str, typer.Option()], as_json: JsonOpt = False,
+                  database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+    """List a merchant's gateway accounts (credentials are never shown)."""
+    from ownpay.merchants import service
+
+    async def go(ctx: Any) -> list[dict[str, Any]]:
+        async with ctx.sessions() as s:
+            m = await service.get_merchant(s, merchant)
+            return [{"gateway": a.gateway, "mode": a.mode, "active": a.active,
+                     "display_name": a.display_name,
+                     "has_credentials": bool(a.credentials_enc and len(a.credentials_enc) > 30)}
+                    for a in await service.list_gateway_accounts(s, merchant=m)]
+
+    rows = run_async(settings_from(database_url, data_dir), go)
+
+    def human() -> None:
+        for r in rows:
+            state = "active" if r["active"] else "inactive"
+            typer.echo(f"{r['gateway']:<10} {r['mode']:<5} {state:<9} {r['display_name']}")
+
+    out(rows, as_json, human)
+
+
