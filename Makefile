@@ -37,6 +37,7 @@ test: install install-system
 lint: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy src
+	$(VENV)/bin/lint-imports
 
 bench: install install-system
 	$(PY) bench/create_intents.py

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ownpay import __version__, metrics
+from ownpay.backlog import refresh_backlog
 from ownpay.checkout.app import create_checkout_app
 from ownpay.checkout.app import serves as checkout_serves
 from ownpay.config import Settings, load_settings
@@ -230,7 +231,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             return error_response(
                 Forbidden("Metrics need OWNPAY_METRICS_TOKEN, or a loopback client."))
         with contextlib.suppress(Exception):  # the gauges are a bonus; counters still answer
-            await metrics.refresh_backlog(context)
+            await refresh_backlog(context)
         body, content_type = metrics.render()
         return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 

@@ -14,8 +14,11 @@ from ownpay import metrics
 from ownpay.cache import TTLCache
 from ownpay.config import Settings
 from ownpay.db import create_engine, session_factory
-from ownpay.outbox.wakeup import WAKEUP_KEY
 from ownpay.security import Keyring, load_or_create_secret_key
+
+# ``session.info`` key of the asyncio.Event set once a transaction that wrote outbox events
+# commits (``ownpay.outbox.wakeup``).
+WAKEUP_KEY = "outbox_wakeup"
 
 
 @dataclass

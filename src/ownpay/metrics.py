@@ -35,7 +35,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as prom_multiprocess
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -143,35 +143,6 @@ def scrape_allowed(token: str | None, authorization: str, client_host: str | Non
         return client_host is not None and ip_address(client_host).is_loopback
     except ValueError:
         return False
-
-
-async def refresh_backlog(ctx: Any) -> None:
-    """Read the queue sizes an operator alerts on (one cheap query each)."""
-    from ownpay.outbox.models import OutboxEvent
-    from ownpay.payments.models import PaymentIntent
-    from ownpay.webhooks.models import WebhookDelivery
-
-    async with ctx.sessions() as session:
-        undispatched = await session.scalar(
-            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))
-        )
-        deliveries = dict(
-            (
-                await session.execute(
-                    select(WebhookDelivery.status, func.count())
-                    .where(WebhookDelivery.status.in_(("pending", "retrying", "dead")))
-                    .group_by(WebhookDelivery.status)
-                )
-            ).all()
-        )
-        processing = await session.scalar(
-            select(func.count()).select_from(PaymentIntent)
-            .where(PaymentIntent.status == "processing")
-        )
-    BACKLOG.labels(queue="outbox_undispatched").set(undispatched or 0)
-    for status in ("pending", "retrying", "dead"):
-        BACKLOG.labels(queue=f"webhook_deliveries_{status}").set(deliveries.get(status, 0))
-    BACKLOG.labels(queue="payments_processing").set(processing or 0)
 
 
 def render() -> tuple[bytes, str]:

@@ -26,10 +26,11 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from ownpay.context import WAKEUP_KEY
+
 log = structlog.get_logger("ownpay.webhooks")
 
 CHANNEL = "ownpay_outbox"
-WAKEUP_KEY = "outbox_wakeup"  # session.info: the asyncio.Event to set after commit
 _WRITTEN_KEY = "outbox_written"  # session.info: this transaction wrote outbox events
 
 
