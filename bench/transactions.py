@@ -290,6 +290,7 @@ async def explain_plans(engine: AsyncEngine, merchant_id: int,
                         scenarios: list[tuple[str, dict[str, Any]]]) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of the statements the listing sends (captured, not
     rebuilt), on the benchmark data."""
+    from ownpay.tenancy import TenantScope
     from ownpay.transactions import schemas, service
 
     captured: list[tuple[str, Any]] = []
@@ -308,8 +309,8 @@ async def explain_plans(engine: AsyncEngine, merchant_id: int,
                 from sqlalchemy.ext.asyncio import AsyncSession
 
                 async with AsyncSession(bind=conn) as session:
-                    await service.list_transactions(session, merchant_id=merchant_id,
-                                                    mode="live", query=query)
+                    await service.list_transactions(
+                        session, scope=TenantScope(merchant_id, "live"), query=query)
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", record)
         statement, parameters = captured[-1]
@@ -332,10 +333,11 @@ async def deep_cursor(engine: AsyncEngine, merchant_id: int, params: dict[str, A
     (None when the filter selects too few rows to have a deep page), and the row count."""
     from sqlalchemy import func, select
 
+    from ownpay.tenancy import TenantScope
     from ownpay.transactions import schemas, service
 
     filters = schemas.parse_filters(_items(params))
-    every = service.page_statement("postgresql", merchant_id=merchant_id, mode="live",
+    every = service.page_statement("postgresql", scope=TenantScope(merchant_id, "live"),
                                    filters=filters, after=None, limit=10**9)
     async with engine.connect() as conn:
         total = (await conn.execute(select(func.count()).select_from(every.subquery()))

@@ -245,6 +245,30 @@ class MerchantExists(Conflict):
     by_operations = False
 
 
+class FieldErrors:
+    """Every bad field with all of its messages, in the order found; raised at once as one
+    ``VALIDATION_ERROR`` (ARCHITECTURE.md invariant 8)."""
+
+    def __init__(self) -> None:
+        self._errors: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self._errors.setdefault(field, []).append(message)
+
+    def __contains__(self, field: str) -> bool:
+        return field in self._errors
+
+    def __bool__(self) -> bool:
+        return bool(self._errors)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {field: list(messages) for field, messages in self._errors.items()}
+
+    def raise_if_any(self) -> None:
+        if self._errors:
+            raise ValidationFailed(errors=self.as_dict())
+
+
 def catalogue() -> dict[str, type[ApiError]]:
     """Every documented code, in declaration order."""
     return dict(ApiError._catalogue)

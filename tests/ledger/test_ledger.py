@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ownpay.db import utcnow
 from ownpay.gateways.base import Outcome, VerifiedResult
-from ownpay.ledger import service as ledger
+from ownpay.ledger import verify as ledger_verify
 from ownpay.ledger.models import LedgerEntry, LedgerJournal
 from ownpay.payments import service as payments
 from ownpay.payments.models import PaymentIntent
@@ -97,7 +97,7 @@ async def test_verify_detects_a_deliberately_unbalanced_entry(client, ctx, datab
     await assert_books_balance(ctx, m)
     entry_id = await _unbalance(ctx, txn)
     async with ctx.sessions() as s:
-        report = await ledger.verify(s, merchant_id=m.id)
+        report = await ledger_verify.operator_verify(s, merchant_id=m.id)
     checks = {p.check for p in report.problems}
     assert {"journal_balance", "scope_balance", "account_balance"} <= checks
     bad = next(p for p in report.problems if p.check == "journal_balance")
@@ -127,7 +127,7 @@ async def test_verify_detects_books_that_disagree_with_the_payments(client, ctx)
         await s.execute(update(PaymentIntent).where(PaymentIntent.id == refunded).values(
             refunded_minor=50))
     async with ctx.sessions() as s:
-        report = await ledger.verify(s, merchant_id=m.id)
+        report = await ledger_verify.operator_verify(s, merchant_id=m.id)
     by_check = {(p.check, p.payment_id) for p in report.problems}
     assert ("missing_payment_posting", unposted) in by_check
     assert ("payment_refunds", refunded) in by_check

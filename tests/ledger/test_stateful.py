@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from ownpay.app import create_app
 from ownpay.context import AppContext
-from ownpay.ledger import service as ledger
+from ownpay.ledger import verify as ledger_verify
 from ownpay.payments.models import PaymentIntent
 from tests.conftest import MerchantKeys, create_merchant, make_settings
 from tests.refunds.helpers import failed_payment, paid, refund
@@ -193,7 +193,7 @@ class LedgerMachine(RuleBasedStateMachine):
         async def check() -> None:
             ctx = self.runtime.ctx
             async with ctx.sessions() as s:
-                report = await ledger.verify(s, merchant_id=self.merchant.id)
+                report = await ledger_verify.operator_verify(s, merchant_id=self.merchant.id)
                 rows = {r.id: r for r in await s.scalars(select(PaymentIntent).where(
                     PaymentIntent.merchant_id == self.merchant.id,
                     PaymentIntent.status.in_(["completed", "partially_refunded", "refunded"])))}

@@ -104,7 +104,7 @@ def _assigned_names(tree: ast.AST) -> set[str]:
 
 @pytest.mark.parametrize(("columns", "owners"), [
     ({"refunded_minor", "refund_reserved_minor", "fee_minor", "net_minor"},
-     {"payments/service.py"}),
+     {"payments/service.py", "payments/refunding.py"}),
     ({"stage"}, {"refunds/steps.py", "refunds/models.py"}),
 ])
 def test_only_the_owner_writes_these_columns(columns: set[str], owners: set[str]) -> None:

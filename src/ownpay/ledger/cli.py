@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from ownpay.cli.common import DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
+from ownpay.tenancy import TenantScope
 
 ledger_app: typer.Typer = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
 fees_app: typer.Typer = typer.Typer(help="Fee rules per merchant, mode and gateway.",
@@ -21,13 +22,13 @@ def verify(
 ) -> None:
     """Prove debits == credits (per journal and overall) and that every account matches the
     completed payments, fees and refunds.  Exits 1 and prints the offenders otherwise."""
-    from ownpay.ledger import service
+    from ownpay.ledger import verify
     from ownpay.merchants import service as merchants
 
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s:
             merchant_id = (await merchants.get_merchant(s, merchant)).id if merchant else None
-            report = await service.verify(
+            report = await verify.operator_verify(
                 s, merchant_id=merchant_id, mode=merchants.check_mode(mode) if mode else None)
             return report.as_dict()
 
@@ -65,7 +66,7 @@ def balances(
     async def go(ctx: Any) -> list[dict[str, Any]]:
         async with ctx.sessions() as s:
             m = await merchants.get_merchant(s, merchant)
-            return await service.balances(s, merchant_id=m.id, mode=merchants.check_mode(mode))
+            return await service.balances(s, scope=TenantScope(m.id, merchants.check_mode(mode)))
 
     rows = run_async(settings_from(database_url, data_dir), go)
 
@@ -106,7 +107,7 @@ def fees_set(
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s, s.begin():
             m = await merchants.get_merchant(s, merchant)
-            rule = await fees.set_rule(s, merchant_id=m.id, mode=merchants.check_mode(mode),
+            rule = await fees.set_rule(s, scope=TenantScope(m.id, merchants.check_mode(mode)),
                                        rule=fees.validate_rule(body))
             return {"merchant": merchant, **fees.serialize_rule(rule)}
 

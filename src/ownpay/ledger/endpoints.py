@@ -27,7 +27,7 @@ async def ledger_balances(principal: Reader, session: Session) -> Response:
     """Every account's debits, credits and balance for the key's merchant and mode, per
     currency, with what the merchant is owed now (`merchant_net_payable`). The ledger is
     append-only: completed payments, their fees and completed refunds post to it."""
-    data = await service.balances(session, merchant_id=principal.merchant_id, mode=principal.mode)
+    data = await service.balances(session, scope=principal.scope)
     return json_response(200, {"data": data})
 
 
@@ -60,6 +60,6 @@ async def put_fee_rule(request: Request, principal: Admin, session: Session) -> 
     (percentage rounded half up to the minor unit), then `min`/`max`, never more than the
     amount. Applies to payments that complete from now on."""
     body: dict[str, Any] = await json_object(request)
-    rule = await fees.set_rule(session, merchant_id=principal.merchant_id, mode=principal.mode,
+    rule = await fees.set_rule(session, scope=principal.scope,
                                rule=fees.validate_rule(body))
     return json_response(200, fees.serialize_rule(rule))

@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownpay import money
 from ownpay.db import utcnow
-from ownpay.errors import ValidationFailed
+from ownpay.errors import FieldErrors
 from ownpay.gateways import registry
 from ownpay.ledger.models import ANY_CURRENCY, FeeRule
+from ownpay.tenancy import TenantScope
 from ownpay.timefmt import iso_required
 
 PPM = 1_000_000
@@ -50,14 +51,14 @@ def compute_fee(rule: FeeRule | None, amount_minor: int) -> int:
 
 
 async def find_rule(
-    session: AsyncSession, *, merchant_id: int, mode: str, gateway: str, currency: str
+    session: AsyncSession, *, scope: TenantScope, gateway: str, currency: str
 ) -> FeeRule | None:
     """The currency's own rule first, then the gateway's any-currency rule."""
     rules = list(
         await session.scalars(
             select(FeeRule).where(
-                FeeRule.merchant_id == merchant_id,
-                FeeRule.mode == mode,
+                FeeRule.merchant_id == scope.merchant_id,
+                FeeRule.mode == scope.mode,
                 FeeRule.gateway == gateway,
                 FeeRule.currency.in_([currency, ANY_CURRENCY]),
             )
@@ -121,10 +122,8 @@ def _rate_ppm(value: Any, add: Any) -> int:
 
 def validate_rule(body: dict[str, Any]) -> RuleInput:
     """Check a rule (API body or CLI options); every bad field is reported at once."""
-    errors: dict[str, list[str]] = {}
-
-    def add(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
+    errors = FieldErrors()
+    add = errors.add
 
     gateway = body.get("gateway")
     if not isinstance(gateway, str) or not gateway.strip():
@@ -146,8 +145,7 @@ def validate_rule(body: dict[str, Any]) -> RuleInput:
     rate = _rate_ppm(body.get("percent"), add)
     if minimum is not None and maximum is not None and minimum > maximum:
         add("max", "The max must not be less than the min.")
-    if errors:
-        raise ValidationFailed(errors=errors)
+    errors.raise_if_any()
     return RuleInput(
         gateway=gateway,
         currency=currency or ANY_CURRENCY,
@@ -159,15 +157,15 @@ def validate_rule(body: dict[str, Any]) -> RuleInput:
 
 
 async def set_rule(
-    session: AsyncSession, *, merchant_id: int, mode: str, rule: RuleInput
+    session: AsyncSession, *, scope: TenantScope, rule: RuleInput
 ) -> FeeRule:
     """Create or replace the rule for (merchant, mode, gateway, currency)."""
     now = utcnow()
     existing = await session.scalar(
         select(FeeRule)
         .where(
-            FeeRule.merchant_id == merchant_id,
-            FeeRule.mode == mode,
+            FeeRule.merchant_id == scope.merchant_id,
+            FeeRule.mode == scope.mode,
             FeeRule.gateway == rule.gateway,
             FeeRule.currency == rule.currency,
         )
@@ -175,8 +173,8 @@ async def set_rule(
     )
     if existing is None:
         existing = FeeRule(
-            merchant_id=merchant_id, mode=mode, gateway=rule.gateway, currency=rule.currency,
-            created_at=now,
+            merchant_id=scope.merchant_id, mode=scope.mode, gateway=rule.gateway,
+            currency=rule.currency, created_at=now,
         )
         session.add(existing)
     existing.flat_minor = rule.flat_minor

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownpay.db import utcnow
-from ownpay.errors import MerchantExists, NotFound, ValidationFailed
+from ownpay.errors import FieldErrors, MerchantExists, NotFound, ValidationFailed
 from ownpay.gateways import registry
 from ownpay.gateways.base import ConfigInvalid
 from ownpay.merchants import repository
@@ -64,20 +64,19 @@ async def create_merchant(
     logo_url: str | None = None,
     primary_color: str | None = None,
 ) -> Merchant:
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     if not _SLUG.match(slug):
-        errors["slug"] = ["Slug must be 3-64 lower-case letters, digits or hyphens."]
+        errors.add("slug", "Slug must be 3-64 lower-case letters, digits or hyphens.")
     if not name.strip() or len(name) > 150:
-        errors["name"] = ["Name is required and at most 150 characters."]
+        errors.add("name", "Name is required and at most 150 characters.")
     for label, url in (("base_url", base_url), ("logo_url", logo_url)):
         if url and not re.match(r"^https?://[^\s/]+", url):
-            errors[label] = ["Must be an absolute http(s) URL."]
+            errors.add(label, "Must be an absolute http(s) URL.")
     if primary_color and not _COLOR.match(primary_color):
-        errors["primary_color"] = ["Must be a colour like #1a73e8."]
+        errors.add("primary_color", "Must be a colour like #1a73e8.")
     if intent_lifetime is not None and not 60 <= intent_lifetime <= 7 * 86400:
-        errors["intent_lifetime"] = ["Must be between 60 and 604800 seconds."]
-    if errors:
-        raise ValidationFailed(errors=errors)
+        errors.add("intent_lifetime", "Must be between 60 and 604800 seconds.")
+    errors.raise_if_any()
     if await repository.by_slug(session, slug) is not None:
         raise MerchantExists(f"Merchant '{slug}' already exists.")
     merchant = Merchant(

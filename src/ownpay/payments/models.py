@@ -103,7 +103,7 @@ class PaymentIntent(Base):
     # Set when the payment completes (ledger/fees.py): our fee and what the merchant nets.
     fee_minor: Mapped[int | None] = mapped_column(BigInteger)
     net_minor: Mapped[int | None] = mapped_column(BigInteger)
-    # Refunds (refunds/flows.py; changed only by payments/service.py): completed so far, and
+    # Refunds (refunds/flows.py; changed only by payments/refunding.py): completed so far, and
     # held by refunds still pending.
     # refunded_minor + refund_reserved_minor <= amount_minor is kept by a conditional UPDATE.
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))

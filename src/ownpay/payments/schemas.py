@@ -18,6 +18,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, Field
 
 from ownpay import money
+from ownpay.errors import FieldErrors
 
 MAX_EXPIRES_IN = 7 * 86400
 MAX_SAFE_INTEGER = 2**53 - 1  # the largest integer every JSON parser reads exactly
@@ -124,10 +125,8 @@ def validate_create(
     body: dict[str, Any], *, max_minor: int
 ) -> tuple[NewIntent | None, dict[str, list[str]]]:
     """Validate every field; return the clean intent or the full error map."""
-    errors: dict[str, list[str]] = {}
-
-    def add(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
+    errors = FieldErrors()
+    add = errors.add
 
     def text(field: str) -> str | None:
         value = body.get(field)
@@ -200,7 +199,7 @@ def validate_create(
             expires_in = int(raw_expires)
 
     if errors:
-        return None, errors
+        return None, errors.as_dict()
     assert gateway and currency and amount_minor and order_id and customer_name  # noqa: S101
     assert customer_email and return_url  # noqa: S101
     return (

@@ -44,8 +44,8 @@ from ownpay.errors import (
 from ownpay.gateways import registry
 from ownpay.gateways.base import Gateway, Outcome, RefundResult
 from ownpay.merchants.accounts import active_gateway, gateway_context
+from ownpay.payments import refunding
 from ownpay.payments import repository as payment_rows
-from ownpay.payments import service as payments
 from ownpay.payments.models import PaymentIntent
 from ownpay.payments.presenters import payment_view
 from ownpay.refunds import repository, steps
@@ -115,7 +115,7 @@ async def reserve(session: AsyncSession, plan: RefundPlan, *, actor: str) -> Ref
     payment = plan.payment
     assert payment is not None  # noqa: S101 - plan.load() ran
     now = utcnow()
-    amount = await payments.reserve_refund(session, payment, plan.amount_minor, now=now)
+    amount = await refunding.reserve_refund(session, payment, plan.amount_minor, now=now)
     refund = Refund(
         id=new_refund_id(), merchant_id=payment.merchant_id, mode=payment.mode,
         payment_id=payment.id, gateway=payment.gateway, amount_minor=amount,

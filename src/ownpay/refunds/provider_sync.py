@@ -17,9 +17,8 @@ from ownpay.db import utcnow
 from ownpay.gateways import registry
 from ownpay.gateways.base import GatewayError, Outcome, ProviderRefund, RefundResult
 from ownpay.merchants.accounts import gateway_context
+from ownpay.payments import refunding, states
 from ownpay.payments import repository as payment_rows
-from ownpay.payments import service as payments
-from ownpay.payments import states
 from ownpay.payments.attention import ATTENTION, flag_for_operator
 from ownpay.payments.presenters import payment_view
 from ownpay.refunds import repository, steps
@@ -81,7 +80,7 @@ async def _book_provider_refund(ctx: AppContext, payment_id: str, item: Provider
     pid = item.provider_refund_id
     now = utcnow()
     async with ctx.sessions() as session, session.begin():
-        payment = await payments.lock_for_refund(session, payment_id)
+        payment = await refunding.lock_for_refund(session, payment_id)
         booked = await repository.by_provider_refund_id(session, payment_id, pid)
         if booked is not None:
             return f"provider refund {pid} already booked as {booked.id}"
@@ -103,7 +102,7 @@ async def _book_provider_refund(ctx: AppContext, payment_id: str, item: Provider
                             provider_refund_id=pid, status=payment.status)
                 return (f"provider refund {pid} of {shown}: the payment is {payment.status} "
                         "here (never booked as paid), nothing to book")
-        remaining = payments.refundable_remainder(payment)
+        remaining = refunding.refundable_remainder(payment)
         if payment.status == states.REFUNDED or amount > remaining:
             if payment.refund_reserved_minor > 0:
                 # A refund of ours in flight holds part of the amount; the provider refused
@@ -126,7 +125,7 @@ async def _book_provider_refund(ctx: AppContext, payment_id: str, item: Provider
             # Still settling at the provider: the worker asks about it like one of ours.
             next_check_at=None if item.outcome is Outcome.SUCCEEDED else now + lease(ctx),
         )
-        await payments.reserve_refund(session, payment, amount, now=now)  # fits: checked above
+        await refunding.reserve_refund(session, payment, amount, now=now)  # fits: checked above
         await steps.add(session, refund, actor=PROVIDER_ACTOR, reason=refund.reason, now=now)
         if item.outcome is Outcome.SUCCEEDED:
             done = await steps.complete(session, refund.id, provider_refund_id=pid,

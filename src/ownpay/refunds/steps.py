@@ -19,7 +19,7 @@ from ownpay.errors import InvalidState
 from ownpay.ledger import service as ledger
 from ownpay.outbox.payloads import refund_brief, refund_failed_payload
 from ownpay.outbox.writer import record_event
-from ownpay.payments import service as payments
+from ownpay.payments import refunding
 from ownpay.refunds.models import Refund, RefundStatusHistory
 from ownpay.refunds.states import (
     COMPLETED,
@@ -135,7 +135,7 @@ async def complete(
     if done is None:
         return None
     shown = f"{money.to_major(done.amount_minor, done.currency)} {done.currency}"
-    await payments.refund_completed(
+    await refunding.refund_completed(
         session, payment, done.amount_minor, actor=actor, now=now,
         reason=f"refund {done.id} of {shown}", event_data={"refund": refund_brief(done)},
     )
@@ -158,7 +158,7 @@ async def fail(
                                     "failure_reason": reason[:500]})
     if done is None:
         return None
-    await payments.release_refund(session, payment, done.amount_minor, now=now)
+    await refunding.release_refund(session, payment, done.amount_minor, now=now)
     await record_event(session, merchant_id=done.merchant_id, mode=done.mode,
                        event_type="refund.failed", payment_id=payment.id, now=now,
                        payload=refund_failed_payload(done, payment))
@@ -173,7 +173,7 @@ async def _locked_pending(
     payment_id = await session.scalar(select(Refund.payment_id).where(Refund.id == refund_id))
     if payment_id is None:
         return None
-    payment = await payments.lock_for_refund(session, payment_id)
+    payment = await refunding.lock_for_refund(session, payment_id)
     refund = await session.get(Refund, refund_id, populate_existing=True)
     if refund is None or refund.status != PENDING:
         return None

@@ -15,6 +15,7 @@ from typing import Annotated, Any, BinaryIO
 import typer
 
 from ownpay.cli.common import DataOpt, DbOpt, run_async, settings_from
+from ownpay.tenancy import TenantScope
 
 transactions_app: typer.Typer = typer.Typer(help="Transactions: query and export.",
                                             no_args_is_help=True)
@@ -68,7 +69,7 @@ def export_command(
                 merchant_id = (await merchants.get_merchant(s, merchant)).id
             written = 0
             async for chunk, count in export.csv_chunks(
-                ctx.sessions, merchant_id=merchant_id, mode=checked_mode,
+                ctx.sessions, scope=TenantScope(merchant_id, checked_mode),
                 filters=filters,
             ):
                 sink.write(chunk)

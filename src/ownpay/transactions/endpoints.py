@@ -58,7 +58,7 @@ async def list_transactions(request: Request, principal: Reader, session: Sessio
     """
     query = schemas.parse_list_query(request.query_params.multi_items())
     page = await service.list_transactions(
-        session, merchant_id=principal.merchant_id, mode=principal.mode, query=query
+        session, scope=principal.scope, query=query
     )
     return json_response(200, service.serialize_page(page))
 
@@ -80,7 +80,7 @@ async def export_transactions(request: Request, principal: Reader) -> Response:
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(
         export.csv_stream(
-            ctx.sessions, merchant_id=principal.merchant_id, mode=principal.mode,
+            ctx.sessions, scope=principal.scope,
             filters=filters,
         ),
         media_type="text/csv; charset=utf-8",
@@ -100,7 +100,7 @@ async def get_transaction(
 ) -> Response:
     """The listing's fields plus the status history. Another merchant's or mode's id is 404."""
     body = await service.get_transaction(
-        session, merchant_id=principal.merchant_id, mode=principal.mode,
+        session, scope=principal.scope,
         transaction_id=transaction_id,
     )
     return json_response(200, body)

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ownpay import jsoncodec, money
+from ownpay.tenancy import TenantScope
 from ownpay.transactions import service
 from ownpay.transactions.schemas import TransactionFilters
 
@@ -96,23 +97,23 @@ def encode_rows(rows: Sequence[Any], *, header: bool = False) -> bytes:
 
 
 async def csv_chunks(
-    sessions: async_sessionmaker[AsyncSession], *, merchant_id: int, mode: str,
+    sessions: async_sessionmaker[AsyncSession], *, scope: TenantScope,
     filters: TransactionFilters,
 ) -> AsyncIterator[tuple[bytes, int]]:
     """The header, then one chunk of CSV per database batch, each with its row count."""
     yield encode_rows((), header=True), 0
     async for rows in service.iter_batches(
-        sessions, merchant_id=merchant_id, mode=mode, filters=filters
+        sessions, scope=scope, filters=filters
     ):
         yield encode_rows(rows), len(rows)
 
 
 async def csv_stream(
-    sessions: async_sessionmaker[AsyncSession], *, merchant_id: int, mode: str,
+    sessions: async_sessionmaker[AsyncSession], *, scope: TenantScope,
     filters: TransactionFilters,
 ) -> AsyncIterator[bytes]:
     """The HTTP body: the CSV chunks without their counts."""
     async for chunk, _count in csv_chunks(
-        sessions, merchant_id=merchant_id, mode=mode, filters=filters
+        sessions, scope=scope, filters=filters
     ):
         yield chunk

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ownpay import ids, money
-from ownpay.errors import ValidationFailed
+from ownpay.errors import FieldErrors
 from ownpay.payments import states
 from ownpay.payments.schemas import Customer, StatusChange
 
@@ -154,16 +154,8 @@ def decode_cursor(value: str) -> Position | None:
 # ---- parsing ---------------------------------------------------------------------------------
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.by_field: dict[str, list[str]] = {}
-
-    def add(self, name: str, message: str) -> None:
-        self.by_field.setdefault(name, []).append(message)
-
-
 def _group(items: Iterable[tuple[str, str]], allowed: Iterable[str],
-           errors: _Errors) -> dict[str, list[str]]:
+           errors: FieldErrors) -> dict[str, list[str]]:
     known = set(allowed)
     grouped: dict[str, list[str]] = {}
     for name, value in items:
@@ -177,7 +169,7 @@ def _group(items: Iterable[tuple[str, str]], allowed: Iterable[str],
     return grouped
 
 
-def _text(grouped: dict[str, list[str]], name: str, limit: int, errors: _Errors) -> str | None:
+def _text(grouped: dict[str, list[str]], name: str, limit: int, errors: FieldErrors) -> str | None:
     values = grouped.get(name)
     if not values:
         return None
@@ -191,7 +183,7 @@ def _text(grouped: dict[str, list[str]], name: str, limit: int, errors: _Errors)
     return value
 
 
-def _statuses(values: list[str], errors: _Errors) -> tuple[str, ...]:
+def _statuses(values: list[str], errors: FieldErrors) -> tuple[str, ...]:
     chosen: list[str] = []
     for value in values:
         for part in value.split(","):
@@ -203,12 +195,12 @@ def _statuses(values: list[str], errors: _Errors) -> tuple[str, ...]:
                            f"{', '.join(states.STATUSES)}.")
             elif status not in chosen:
                 chosen.append(status)
-    if values and not chosen and "status" not in errors.by_field:
+    if values and not chosen and "status" not in errors:
         errors.add("status", "The status must not be empty.")
     return tuple(chosen)
 
 
-def _timestamp(grouped: dict[str, list[str]], name: str, errors: _Errors) -> datetime | None:
+def _timestamp(grouped: dict[str, list[str]], name: str, errors: FieldErrors) -> datetime | None:
     value = _text(grouped, name, 40, errors)
     if value is None:
         return None
@@ -220,7 +212,7 @@ def _timestamp(grouped: dict[str, list[str]], name: str, errors: _Errors) -> dat
         return None
 
 
-def _currency(grouped: dict[str, list[str]], errors: _Errors) -> tuple[str | None, bool]:
+def _currency(grouped: dict[str, list[str]], errors: FieldErrors) -> tuple[str | None, bool]:
     """(the currency, whether one was given at all, valid or not)."""
     value = _text(grouped, "currency", 3, errors)
     if value is None:
@@ -232,7 +224,7 @@ def _currency(grouped: dict[str, list[str]], errors: _Errors) -> tuple[str | Non
 
 
 def _amount(grouped: dict[str, list[str]], name: str, currency: str | None,
-            currency_given: bool, errors: _Errors) -> int | None:
+            currency_given: bool, errors: FieldErrors) -> int | None:
     value = _text(grouped, name, 40, errors)
     if value is None:
         return None
@@ -257,7 +249,7 @@ def _amount(grouped: dict[str, list[str]], name: str, currency: str | None,
         return None
 
 
-def _filters(grouped: dict[str, list[str]], errors: _Errors) -> TransactionFilters:
+def _filters(grouped: dict[str, list[str]], errors: FieldErrors) -> TransactionFilters:
     statuses = _statuses(grouped.get("status", []), errors)
     created_from = _timestamp(grouped, "created_from", errors)
     created_to = _timestamp(grouped, "created_to", errors)
@@ -281,7 +273,7 @@ def _filters(grouped: dict[str, list[str]], errors: _Errors) -> TransactionFilte
     )
 
 
-def _limit(grouped: dict[str, list[str]], errors: _Errors) -> int:
+def _limit(grouped: dict[str, list[str]], errors: FieldErrors) -> int:
     values = grouped.get("limit")
     if not values:
         return DEFAULT_LIMIT
@@ -296,7 +288,7 @@ def _limit(grouped: dict[str, list[str]], errors: _Errors) -> int:
 def parse_list_query(items: Iterable[tuple[str, str]]) -> ListQuery:
     """``GET /api/v1/transactions``'s parameters; raises VALIDATION_ERROR naming every bad
     one."""
-    errors = _Errors()
+    errors = FieldErrors()
     grouped = _group(items, [*FILTER_PARAMETERS, *PAGE_PARAMETERS], errors)
     filters = _filters(grouped, errors)
     limit = _limit(grouped, errors)
@@ -307,18 +299,16 @@ def parse_list_query(items: Iterable[tuple[str, str]]) -> ListQuery:
         if after is None:
             errors.add("cursor", "The cursor is not valid: pass next_cursor of the previous "
                        "page unchanged.")
-    if errors.by_field:
-        raise ValidationFailed(errors=errors.by_field)
+    errors.raise_if_any()
     return ListQuery(filters=filters, limit=limit, after=after)
 
 
 def parse_filters(items: Iterable[tuple[str, str]]) -> TransactionFilters:
     """The export's parameters: the filters only (an export is never paginated)."""
-    errors = _Errors()
+    errors = FieldErrors()
     grouped = _group(items, FILTER_PARAMETERS, errors)
     filters = _filters(grouped, errors)
-    if errors.by_field:
-        raise ValidationFailed(errors=errors.by_field)
+    errors.raise_if_any()
     return filters
 
 

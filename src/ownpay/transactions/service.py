@@ -88,10 +88,10 @@ class Page:
 
 
 def _conditions(
-    dialect: str, *, merchant_id: int, mode: str, filters: TransactionFilters
+    dialect: str, *, scope: TenantScope, filters: TransactionFilters
 ) -> list[ColumnElement[bool]]:
     """Tenant scope first (invariant 2), then each filter that was given."""
-    where: list[ColumnElement[bool]] = [P.merchant_id == merchant_id, P.mode == mode]
+    where: list[ColumnElement[bool]] = [P.merchant_id == scope.merchant_id, P.mode == scope.mode]
     if len(filters.statuses) == 1:
         where.append(P.status == filters.statuses[0])
     elif filters.statuses:
@@ -117,11 +117,11 @@ def _conditions(
 
 
 def page_statement(
-    dialect: str, *, merchant_id: int, mode: str, filters: TransactionFilters,
+    dialect: str, *, scope: TenantScope, filters: TransactionFilters,
     after: Position | None, limit: int,
 ) -> Select[Any]:
     """At most ``limit`` rows after ``after`` (or from the newest), newest first."""
-    where = _conditions(dialect, merchant_id=merchant_id, mode=mode, filters=filters)
+    where = _conditions(dialect, scope=scope, filters=filters)
     if after is not None:
         # Typed binds: a bare aware datetime would reach PostgreSQL as timestamptz and be
         # compared through the session's time zone; UTCDateTime binds naive UTC, as stored.
@@ -142,10 +142,10 @@ def _position(row: Row[Any]) -> Position:
 
 
 async def list_transactions(
-    session: AsyncSession, *, merchant_id: int, mode: str, query: ListQuery
+    session: AsyncSession, *, scope: TenantScope, query: ListQuery
 ) -> Page:
     stmt = page_statement(
-        _dialect(session), merchant_id=merchant_id, mode=mode, filters=query.filters,
+        _dialect(session), scope=scope, filters=query.filters,
         after=query.after, limit=query.limit + 1,
     )
     rows = (await session.execute(stmt)).all()
@@ -156,7 +156,7 @@ async def list_transactions(
 
 
 async def iter_batches(
-    sessions: async_sessionmaker[AsyncSession], *, merchant_id: int, mode: str,
+    sessions: async_sessionmaker[AsyncSession], *, scope: TenantScope,
     filters: TransactionFilters, batch_size: int = EXPORT_BATCH,
 ) -> AsyncIterator[Sequence[Row[Any]]]:
     """Every matching row, ``batch_size`` per round trip, newest first.
@@ -171,7 +171,7 @@ async def iter_batches(
     while True:
         async with sessions() as session:
             stmt = page_statement(
-                _dialect(session), merchant_id=merchant_id, mode=mode, filters=filters,
+                _dialect(session), scope=scope, filters=filters,
                 after=after, limit=batch_size,
             )
             # On the session's connection: plain Core rows, without the ORM's result layer.
@@ -223,11 +223,11 @@ def serialize_page(page: Page) -> dict[str, Any]:
 
 
 async def get_transaction(
-    session: AsyncSession, *, merchant_id: int, mode: str, transaction_id: str
+    session: AsyncSession, *, scope: TenantScope, transaction_id: str
 ) -> dict[str, Any]:
     """The listing's item plus the status history.  Another merchant's or mode's id is a
     plain 404 (the payments service's scoped lookup)."""
-    intent = await repository.get_or_404(session, TenantScope(merchant_id, mode), transaction_id)
+    intent = await repository.get_or_404(session, scope, transaction_id)
     history = await repository.history(session, intent)
     # The same history entries as GET /api/v1/payment-intents/{id}, built in one place.
     full = presenters.serialize_intent(intent, history, base_url="")

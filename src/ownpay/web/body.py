@@ -14,33 +14,16 @@ from typing import Any
 from fastapi import Request
 
 from ownpay import jsoncodec
-from ownpay.errors import InvalidJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from ownpay.errors import (  # noqa: F401 - FieldErrors: re-exported for validators
+    FieldErrors,
+    InvalidJson,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 
 MAX_BODY = 64 * 1024
 REASON_LIMIT = 500
-
-
-class FieldErrors:
-    """Every bad field with all of its messages, in the order found."""
-
-    def __init__(self) -> None:
-        self._errors: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self._errors.setdefault(field, []).append(message)
-
-    def __contains__(self, field: str) -> bool:
-        return field in self._errors
-
-    def __bool__(self) -> bool:
-        return bool(self._errors)
-
-    def as_dict(self) -> dict[str, list[str]]:
-        return {field: list(messages) for field, messages in self._errors.items()}
-
-    def raise_if_any(self) -> None:
-        if self._errors:
-            raise ValidationFailed(errors=self.as_dict())
 
 
 def _is_json(content_type: str) -> bool:

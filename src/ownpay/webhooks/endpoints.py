@@ -27,6 +27,7 @@ from ownpay.web.openapi import (
     validation_example,
 )
 from ownpay.webhooks import delivery, service
+from ownpay.webhooks import log as delivery_log
 from ownpay.webhooks.schemas import (
     DeliveryStatus,
     PaymentEvent,
@@ -233,8 +234,8 @@ async def list_webhook_deliveries(
     endpoint_id: Annotated[str | None, Query(
         max_length=32, description="Only deliveries to this endpoint.")] = None,
     limit: Annotated[int, Query(
-        ge=1, le=service.MAX_PAGE, description=f"Page size, 1 to {service.MAX_PAGE}.",
-    )] = service.DEFAULT_PAGE,
+        ge=1, le=delivery_log.MAX_PAGE, description=f"Page size, 1 to {delivery_log.MAX_PAGE}.",
+    )] = delivery_log.DEFAULT_PAGE,
     starting_after: Annotated[
         str | None, Query(max_length=32, description="`next_cursor` of the previous page.")
     ] = None,
@@ -242,13 +243,13 @@ async def list_webhook_deliveries(
     """One row per event per endpoint, newest first, with its status (`pending`, `retrying`,
     `succeeded`, `dead`, `cancelled`) and the outcome of its last attempt. Cursor pagination:
     pass the previous page's `next_cursor` as `starting_after`."""
-    rows, has_more = await service.list_deliveries(
+    rows, has_more = await delivery_log.list_deliveries(
         session, scope=principal.scope,
-        filters=service.DeliveryFilters(status=status, event_type=event_type,
+        filters=delivery_log.DeliveryFilters(status=status, event_type=event_type,
                                         transaction_id=transaction_id, endpoint_id=endpoint_id),
         limit=limit, starting_after=starting_after,
     )
-    return json_response(200, page_body(rows, has_more, service.serialize_delivery))
+    return json_response(200, page_body(rows, has_more, delivery_log.serialize_delivery))
 
 
 @router.get(
@@ -261,11 +262,11 @@ async def get_webhook_delivery(
 ) -> Response:
     """The delivery, the exact payload it sends and every attempt: status code, duration,
     the first 2 KiB of the receiver's answer and the error, if any."""
-    found = await service.get_delivery(
+    found = await delivery_log.get_delivery(
         session, scope=principal.scope, delivery_id=delivery_id
     )
-    attempts = await service.attempts_of(session, found)
-    return json_response(200, service.serialize_delivery(found, attempts))
+    attempts = await delivery_log.attempts_of(session, found)
+    return json_response(200, delivery_log.serialize_delivery(found, attempts))
 
 
 @router.post(
@@ -282,10 +283,10 @@ async def retry_webhook_delivery(
     moment (same `X-OwnPay-Delivery` id, fresh timestamp and signature). A dead-lettered
     delivery gets one more attempt. 409 `INVALID_STATE` while it is being attempted, or when
     its endpoint is disabled or deleted."""
-    found = await service.retry_delivery(
+    found = await delivery_log.retry_delivery(
         session, scope=principal.scope, delivery_id=delivery_id
     )
-    return json_response(202, service.serialize_delivery(found))
+    return json_response(202, delivery_log.serialize_delivery(found))
 
 
 @router.post(

@@ -16,25 +16,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, get_args
 
-import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownpay.config import Settings
 from ownpay.db import utcnow
-from ownpay.errors import EndpointLimitReached, InvalidState, NotFound, ValidationFailed
-from ownpay.pagination import check_page_params, newest_first
+from ownpay.errors import (
+    EndpointLimitReached,
+    FieldErrors,
+    NotFound,
+    ValidationFailed,
+)
 from ownpay.security import Keyring
 from ownpay.tenancy import TenantScope
 from ownpay.timefmt import iso
 from ownpay.webhooks import ssrf
 from ownpay.webhooks.models import (
     CANCELLED,
-    DELIVERY_STATUSES,
     OPEN_STATUSES,
-    PENDING,
-    RETRYING,
-    WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -48,8 +47,6 @@ ALL_EVENTS = "*"
 MAX_ENDPOINTS = EndpointLimitReached.limit  # per merchant and mode: bounds every fan-out
 ROTATION_OVERLAP = timedelta(hours=24)
 MAX_DESCRIPTION = 500
-DEFAULT_PAGE = 20
-MAX_PAGE = 100
 _ENDPOINT_FIELDS = {"url", "events", "description", "enabled"}
 
 
@@ -122,10 +119,8 @@ def validate_endpoint_body(
     body: dict[str, Any], *, mode: str, allow_private: bool, partial: bool
 ) -> EndpointChanges:
     """Check a create (``partial=False``) or update body; every bad field is reported."""
-    errors: dict[str, list[str]] = {}
-
-    def add(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
+    errors = FieldErrors()
+    add = errors.add
 
     for name in sorted(set(body) - _ENDPOINT_FIELDS):
         add(name, "Unknown field.")
@@ -165,8 +160,7 @@ def validate_endpoint_body(
             enabled = body["enabled"]
     if partial and not errors and not body:
         add("request", "Nothing to update: send url, events, description or enabled.")
-    if errors:
-        raise ValidationFailed(errors=errors)
+    errors.raise_if_any()
     return EndpointChanges(url=url, events=events, description=description,
                            description_set="description" in body, enabled=enabled)
 
@@ -374,144 +368,3 @@ def serialize_endpoint(endpoint: WebhookEndpoint, *, secret: str | None = None) 
     if secret is not None:
         out["secret"] = secret
     return out
-
-
-# ---- the delivery log ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DeliveryFilters:
-    status: str | None = None
-    event_type: str | None = None
-    transaction_id: str | None = None
-    endpoint_id: str | None = None
-
-
-async def list_deliveries(
-    session: AsyncSession,
-    *,
-    scope: TenantScope,
-    filters: DeliveryFilters,
-    limit: int = DEFAULT_PAGE,
-    starting_after: str | None = None,
-) -> tuple[list[WebhookDelivery], bool]:
-    """Newest first.  ``starting_after`` is the last id of the previous page."""
-    check_page_params(limit=limit, maximum=MAX_PAGE, status=filters.status,
-                      statuses=DELIVERY_STATUSES)
-    D = WebhookDelivery  # noqa: N806 - reads like the table
-    where = (D.merchant_id == scope.merchant_id, D.mode == scope.mode)
-    stmt = select(D).where(*where)
-    if filters.status is not None:
-        stmt = stmt.where(D.status == filters.status)
-    if filters.event_type is not None:
-        stmt = stmt.where(D.event_type == filters.event_type)
-    if filters.transaction_id is not None:
-        stmt = stmt.where(D.payment_id == filters.transaction_id)
-    if filters.endpoint_id is not None:
-        stmt = stmt.where(D.endpoint_id == filters.endpoint_id)
-    return await newest_first(session, stmt, D, scope=where, limit=limit,
-                              starting_after=starting_after, noun="delivery")
-
-
-async def get_delivery(
-    session: AsyncSession,
-    *,
-    scope: TenantScope,
-    delivery_id: str,
-    for_update: bool = False,
-) -> WebhookDelivery:
-    stmt = select(WebhookDelivery).where(
-        WebhookDelivery.id == delivery_id,
-        WebhookDelivery.merchant_id == scope.merchant_id,
-        WebhookDelivery.mode == scope.mode,
-    )
-    if for_update:
-        stmt = stmt.with_for_update()
-    delivery = await session.scalar(stmt)
-    if delivery is None:
-        raise NotFound("Webhook delivery not found.")
-    return delivery
-
-
-async def attempts_of(session: AsyncSession, delivery: WebhookDelivery) -> list[WebhookAttempt]:
-    stmt = (
-        select(WebhookAttempt)
-        .where(
-            WebhookAttempt.delivery_id == delivery.id,
-            WebhookAttempt.merchant_id == delivery.merchant_id,
-        )
-        .order_by(WebhookAttempt.number)
-    )
-    return list(await session.scalars(stmt))
-
-
-async def retry_delivery(
-    session: AsyncSession, *, scope: TenantScope, delivery_id: str
-) -> WebhookDelivery:
-    """Make a delivery due now (any status but cancelled); the worker sends it.
-
-    A dead-lettered delivery gets exactly one more attempt: if that fails too it is dead
-    again.  A delivery being attempted at this moment is a 409 (it is already being sent).
-    """
-    delivery = await get_delivery(
-        session, scope=scope, delivery_id=delivery_id, for_update=True
-    )
-    now = utcnow()
-    # Lasting reasons first: they tell the operator what to do, whereas an attempt in
-    # flight is over within the lease (and answering that instead would depend on timing).
-    if delivery.status == CANCELLED:
-        raise InvalidState("The delivery's endpoint was deleted; it cannot be sent again.")
-    endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
-    if endpoint is None or endpoint.deleted_at is not None:
-        raise InvalidState("The delivery's endpoint was deleted; it cannot be sent again.")
-    if not endpoint.enabled:
-        raise InvalidState("The endpoint is disabled: enable it first (PATCH enabled=true).")
-    if delivery.locked_until is not None and delivery.locked_until > now:
-        raise InvalidState("The delivery is being attempted right now.")
-    delivery.status = PENDING if delivery.attempts == 0 else RETRYING
-    delivery.next_attempt_at = now
-    delivery.locked_until = None
-    delivery.lease_token = None
-    delivery.updated_at = now
-    await session.flush()
-    return delivery
-
-
-def serialize_attempt(attempt: WebhookAttempt) -> dict[str, Any]:
-    return {
-        "number": attempt.number,
-        "started_at": iso(attempt.started_at),
-        "duration_ms": attempt.duration_ms,
-        "success": attempt.success,
-        "status_code": attempt.status_code,
-        "response_body": attempt.response_body,
-        "error": attempt.error,
-    }
-
-
-def serialize_delivery(
-    delivery: WebhookDelivery, attempts: Sequence[WebhookAttempt] | None = None
-) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": delivery.id,
-        "endpoint_id": delivery.endpoint_id,
-        "event_id": delivery.event_id,
-        "event_type": delivery.event_type,
-        "transaction_id": delivery.payment_id,
-        "mode": delivery.mode,
-        "status": delivery.status,
-        "attempt_count": delivery.attempts,
-        "next_attempt_at": (
-            iso(delivery.next_attempt_at) if delivery.status in OPEN_STATUSES else None
-        ),
-        "last_attempt_at": iso(delivery.last_attempt_at),
-        "last_status_code": delivery.last_status_code,
-        "last_error": delivery.last_error,
-        "delivered_at": iso(delivery.delivered_at),
-        "created_at": iso(delivery.created_at),
-    }
-    if attempts is not None:
-        out["payload"] = orjson.loads(delivery.body)
-        out["attempts"] = [serialize_attempt(a) for a in attempts]
-    return out
-
