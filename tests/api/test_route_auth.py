@@ -54,6 +54,14 @@ _SCOPE_DEPENDENCY = require_scope("read").__qualname__
 # ---- the routes, from the application ------------------------------------------------------
 
 
+def _path_params(dependant: Any) -> list[str]:
+    """The path parameters of a route and of the dependencies it uses, once each."""
+    names = [p.name for p in dependant.path_params]
+    for sub in dependant.dependencies:
+        names += [n for n in _path_params(sub) if n not in names]
+    return names
+
+
 @dataclass(frozen=True)
 class RouteCase:
     method: str
@@ -97,7 +105,8 @@ def api_routes(app: Any) -> list[RouteCase]:
                 method=method,
                 path=path,
                 scopes=frozenset(_required_scopes(dependant)),
-                path_params=tuple(p.name for p in dependant.path_params),
+                # Also those a resource-or-404 dependency declares.
+                path_params=tuple(_path_params(dependant)),
             ))
     return cases
 

@@ -9,6 +9,7 @@ request's transaction, because it is bookkeeping and must not add a write to eve
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -105,8 +106,10 @@ def _schedule_touch(ctx: AppContext, key_id: int) -> None:
     ctx.track(asyncio.get_running_loop().create_task(touch()))
 
 
+@functools.cache
 def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
-    """FastAPI dependency: authenticate, then demand ``scope``."""
+    """FastAPI dependency: authenticate, then demand ``scope``.  One callable per scope
+    (cached), so a route and its resource-or-404 dependency share one authentication."""
 
     async def dependency(request: Request) -> Principal:
         ctx: AppContext = request.app.state.ctx

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -23,7 +23,7 @@ from ownpay.payments.schemas import (
 )
 from ownpay.web import idempotency
 from ownpay.web.body import optional_reason, parse_json_object, read_json_body
-from ownpay.web.deps import Admin, Ctx, Reader, Session, Writer, app_context
+from ownpay.web.deps import Admin, Ctx, Reader, Session, Writer
 from ownpay.web.idempotency import Idempotency
 from ownpay.web.openapi import (
     HEADER_TOO_LONG,
@@ -55,6 +55,32 @@ DECIDED_MEANWHILE = invalid_state_example(
     "The payment is now completed.", "Another operator decided it a moment earlier")
 REVIEW_BODY = {"requestBody": {"required": False, "content": {"application/json": {
     "schema": ReasonBody.model_json_schema()}}}}
+
+
+# Resource-or-404 dependencies: the key's own intent (another merchant's or mode's id is a
+# plain 404), loaded with the scope the route needs.  (Three functions because FastAPI reads
+# the annotations by name: a scope in a closure would not resolve.)
+async def _readable(transaction_id: TransactionId, principal: Reader,
+                    session: Session) -> PaymentIntent:
+    return await repository.get_or_404(session, principal.scope, transaction_id)
+
+
+async def _writable(transaction_id: TransactionId, principal: Writer,
+                    session: Session) -> PaymentIntent:
+    return await repository.get_or_404(session, principal.scope, transaction_id)
+
+
+async def _reviewable(transaction_id: TransactionId, principal: Admin,
+                      session: Session) -> PaymentIntent:
+    return await repository.get_or_404(session, principal.scope, transaction_id)
+
+
+# The optional ``{"reason": …}`` body, read before the object is looked up (a bad body is
+# 400 even for an id that does not exist).
+Reason = Annotated[str | None, Depends(optional_reason)]
+ReadableIntent = Annotated[PaymentIntent, Depends(_readable)]
+WritableIntent = Annotated[PaymentIntent, Depends(_writable)]
+ReviewableIntent = Annotated[PaymentIntent, Depends(_reviewable)]
 
 
 def _base_url(ctx: AppContext, principal: Principal) -> str:
@@ -124,10 +150,9 @@ async def create_payment_intent(
     responses=ErrorResponses(codes={404: [INTENT_NOT_FOUND]}),
 )
 async def get_payment_intent(
-    transaction_id: TransactionId, ctx: Ctx, principal: Reader, session: Session
+    intent: ReadableIntent, ctx: Ctx, principal: Reader, session: Session
 ) -> Response:
     """The whole intent with its status history. Other merchants' or modes' ids are 404."""
-    intent = await repository.get_or_404(session, principal.scope, transaction_id)
     return await _intent_answer(ctx, session, principal, intent)
 
 
@@ -151,14 +176,11 @@ async def _intent_answer(
     openapi_extra=REVIEW_BODY,
 )
 async def cancel_payment_intent(
-    transaction_id: TransactionId, request: Request, ctx: Ctx, principal: Writer,
-    session: Session,
+    ctx: Ctx, principal: Writer, reason: Reason, intent: WritableIntent, session: Session,
 ) -> Response:
     """`pending` → `cancelled`, recorded in the status history with `reason` (and sent
     as `payment.cancelled`). Only `pending` intents can be cancelled; otherwise 409
     `INVALID_STATE`. The body is optional."""
-    reason = await optional_reason(request)
-    intent = await repository.get_or_404(session, principal.scope, transaction_id)
     intent = await service.cancel(
         session, intent, actor=f"merchant:key:{principal.api_key_id}",
         reason=reason or "cancelled by merchant"
@@ -167,16 +189,14 @@ async def cancel_payment_intent(
 
 
 async def _review(
-    transaction_id: str, request: Request, principal: Principal, session: AsyncSession, *,
-    approve: bool
+    intent: PaymentIntent, reason: str | None, ctx: AppContext, principal: Principal,
+    session: AsyncSession, *, approve: bool
 ) -> Response:
-    reason = await optional_reason(request)
-    intent = await repository.get_or_404(session, principal.scope, transaction_id)
     intent = await service.review_manual(
         session, intent, approve=approve, actor=f"operator:key:{principal.api_key_id}",
         reason=reason
     )
-    return await _intent_answer(app_context(request), session, principal, intent)
+    return await _intent_answer(ctx, session, principal, intent)
 
 
 @router.post(
@@ -188,12 +208,12 @@ async def _review(
     openapi_extra=REVIEW_BODY,
 )
 async def approve_payment_intent(
-    transaction_id: TransactionId, request: Request, principal: Admin, session: Session
+    ctx: Ctx, principal: Admin, reason: Reason, intent: ReviewableIntent, session: Session
 ) -> Response:
     """An operator confirms an offline (`manual`) payment after checking the money arrived:
     `awaiting_verification` → `completed` (the fee and ledger are posted and
     `payment.completed` is sent). Otherwise 409 `INVALID_STATE`. The body is optional."""
-    return await _review(transaction_id, request, principal, session, approve=True)
+    return await _review(intent, reason, ctx, principal, session, approve=True)
 
 
 @router.post(
@@ -205,9 +225,9 @@ async def approve_payment_intent(
     openapi_extra=REVIEW_BODY,
 )
 async def reject_payment_intent(
-    transaction_id: TransactionId, request: Request, principal: Admin, session: Session
+    ctx: Ctx, principal: Admin, reason: Reason, intent: ReviewableIntent, session: Session
 ) -> Response:
     """An operator refuses an offline (`manual`) payment whose money did not arrive:
     `awaiting_verification` → `failed` with `reason` (sent as `payment.failed`).
     Otherwise 409 `INVALID_STATE`. The body is optional."""
-    return await _review(transaction_id, request, principal, session, approve=False)
+    return await _review(intent, reason, ctx, principal, session, approve=False)

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -23,6 +23,7 @@ from ownpay.merchants.auth import Principal
 from ownpay.pagination import page_body
 from ownpay.payments.repository import NOT_FOUND as INTENT_NOT_FOUND_TEXT
 from ownpay.refunds import flows, repository
+from ownpay.refunds.models import Refund
 from ownpay.refunds.presenters import serialize_refund
 from ownpay.refunds.schemas import (
     RefundCreate,
@@ -49,6 +50,14 @@ from ownpay.web.openapi import (
 
 router = APIRouter(prefix="/api/v1/refunds", tags=["Refunds"])
 RefundId = Annotated[str, Path(description="The refund's `id` (`rf_…`).")]
+
+
+async def _readable(refund_id: RefundId, principal: Reader, session: Session) -> Refund:
+    """Resource-or-404: the key's own refund (another merchant's or mode's is a plain 404)."""
+    return await repository.get_or_404(session, principal.scope, refund_id)
+
+
+ReadableRefund = Annotated[Refund, Depends(_readable)]
 
 # The error answers each route documents, with the texts the code sends.
 REFUND_NOT_FOUND = not_found_example(repository.NOT_FOUND)
@@ -220,10 +229,9 @@ async def list_refunds(
     "/{refund_id}", summary="Retrieve a refund", response_model=RefundOut,
     responses=ErrorResponses(codes={404: [REFUND_NOT_FOUND]}),
 )
-async def get_refund(refund_id: RefundId, principal: Reader, session: Session) -> Response:
+async def get_refund(refund: ReadableRefund) -> Response:
     """One refund as it stands now: a `pending` one says why in `pending_reason`.
     Another merchant's or mode's refund is 404."""
-    refund = await repository.get_or_404(session, principal.scope, refund_id)
     return json_response(200, serialize_refund(refund))
 
 
