@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ownpay.app import create_app
-from ownpay.config import Settings, normalize_database_url
+from ownpay.config import RATE_LIMIT_FIELDS, Settings, normalize_database_url
 from ownpay.context import AppContext
 from ownpay.merchants import service as merchants
 from ownpay.migrate import upgrade
@@ -85,6 +85,11 @@ async def database_url(backend: str,
         await _drop_pg_database(PG_URL, url)
 
 
+# Every test talks from 127.0.0.1: the limits stay on (their code runs) but high enough that
+# only the rate-limit tests, which set their own, ever reach one.
+TEST_RATE_LIMITS = {name: "100000/minute" for name in RATE_LIMIT_FIELDS}
+
+
 def make_settings(database_url: str, data_dir: Path, **extra: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
@@ -94,6 +99,7 @@ def make_settings(database_url: str, data_dir: Path, **extra: Any) -> Settings:
         "run_worker": False,
         "auth_cache_ttl": 0.0,
         "webhooks_allow_private": True,
+        **TEST_RATE_LIMITS,
     }
     values.update(extra)
     return Settings(**values)
@@ -242,6 +248,7 @@ def server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str
             "OWNPAY_WEBHOOKS_ALLOW_PRIVATE": "true",
             "OWNPAY_WORKER_INTERVAL": "0.2",
             "PYTHONUNBUFFERED": "1",
+            **{f"OWNPAY_{name.upper()}": value for name, value in TEST_RATE_LIMITS.items()},
         }
     )
     env.update(extra)

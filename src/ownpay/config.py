@@ -99,6 +99,19 @@ class Settings:
     gateway_timeout: float = 15.0
     reconcile_after: int = 60
     database_pool_size: int = 20  # PostgreSQL connections per process (SQLite: always 1)
+    # Shared counters for rate limits across processes and hosts; empty: in each process.
+    redis_url: str = ""
+    # Reverse proxies whose X-Forwarded-For / -Proto / -Host are believed (IPs or CIDRs).
+    trusted_proxies: tuple[str, ...] = ()
+    # Rate limits ("N/second|minute|hour", several separated by ";"; "off" disables one).
+    rate_limit_api_key: str = "100/second"
+    rate_limit_api_ip: str = "300/second"
+    rate_limit_api_auth_failures_ip: str = "30/minute"
+    rate_limit_checkout_ip: str = "60/minute"
+    rate_limit_checkout_payment: str = "20/minute"
+    rate_limit_provider_webhook_ip: str = "300/minute"
+    rate_limit_signin_account: str = "10/15 minutes"
+    rate_limit_signin_ip: str = "50/15 minutes"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -108,7 +121,7 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in _SECRET_FIELDS and value:
                 value = "***"
-            elif f.name == "database_url" and value:
+            elif f.name in ("database_url", "redis_url") and value:
                 value = _hide_password(value)
             shown[f.name] = value
         return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
@@ -128,6 +141,41 @@ class Settings:
 
 
 _SECRET_FIELDS = frozenset({"secret_key", "metrics_token"})
+RATE_LIMIT_FIELDS = (
+    "rate_limit_api_key", "rate_limit_api_ip", "rate_limit_api_auth_failures_ip",
+    "rate_limit_checkout_ip", "rate_limit_checkout_payment", "rate_limit_provider_webhook_ip",
+    "rate_limit_signin_account", "rate_limit_signin_ip",
+)
+
+
+def _parse_rate_limit(name: str, raw: str) -> str:
+    text = raw.strip()
+    if text.lower() == "off":
+        return "off"
+    from limits import parse_many
+
+    try:
+        parse_many(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be like 100/second or 10/15 minutes (or off), "
+                          f"got {raw!r}") from None
+    return text
+
+
+def _parse_networks(name: str, raw: Any) -> tuple[str, ...]:
+    from ipaddress import ip_network
+
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    out: list[str] = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            out.append(str(ip_network(text, strict=False)))
+        except ValueError:
+            raise ConfigError(f"{name} must list IP addresses or networks, got {text!r}") from None
+    return tuple(out)
 
 
 def _hide_password(url: str) -> str:
@@ -175,6 +223,15 @@ def _coerce(name: str, raw: Any) -> Any:
         if not schedule or any(s < 0 for s in schedule):
             raise ConfigError(f"{env_name} must list at least one non-negative delay")
         return schedule
+    if name in RATE_LIMIT_FIELDS:
+        return _parse_rate_limit(env_name, text)
+    if name == "trusted_proxies":
+        return _parse_networks(env_name, raw)
+    if name == "redis_url":
+        value = text.strip()
+        if value and not value.startswith(("redis://", "rediss://")):
+            raise ConfigError(f"{env_name} must be a redis:// or rediss:// URL")
+        return value
     if name == "log_level":
         level = text.lower()
         if level not in {"debug", "info", "warning", "error"}:

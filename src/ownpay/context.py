@@ -37,6 +37,7 @@ class AppContext:
     # Set after a transaction that wrote outbox events commits (ownpay.outbox.wakeup).
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     _http: httpx.AsyncClient | None = None
+    _rate_limiter: Any = None
     # The worker's webhook HTTP clients (``webhooks.delivery.ClientPool``), kept across
     # passes: building an httpx client costs ~10-25 ms of CPU and each pass used to.
     webhook_clients: Any = None
@@ -74,6 +75,15 @@ class AppContext:
                 },
             )
         return self._http
+
+    @property
+    def rate_limiter(self) -> Any:
+        """The installation's rate limiter (``ownpay.ratelimit.RateLimiter``)."""
+        if self._rate_limiter is None:
+            from ownpay.ratelimit import RateLimiter
+
+            self._rate_limiter = RateLimiter(self.settings)
+        return self._rate_limiter
 
     def track(self, task: asyncio.Task[Any]) -> None:
         """Keep a reference to ``task`` until it ends; ``close()`` waits for it."""

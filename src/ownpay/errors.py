@@ -50,9 +50,11 @@ class ApiError(Exception):
         *,
         errors: dict[str, list[str]] | None = None,
         status_code: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.message = message or type(self).message  # type: ignore[misc]
         self.errors = errors
+        self.headers = headers
         if status_code is not None:
             self.status_code = status_code  # type: ignore[misc]
         super().__init__(self.message)
@@ -168,6 +170,16 @@ class UnsupportedMediaType(ApiError):
     message = "Content-Type must be application/json."
     meaning = ("`Content-Type` is not `application/json` (or another `application/*+json` "
                "type).")
+
+
+class RateLimited(ApiError):
+    status_code = 429
+    code = "RATE_LIMITED"
+    message = "Too many requests: slow down and retry after the time in Retry-After."
+    meaning = ("A rate limit was reached (per API key, per client IP, or per IP for failed "
+               "authentication). `Retry-After` says when to retry; `RateLimit-Limit`, "
+               "`RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy` describe the "
+               "limit.")
 
 
 class InternalError(ApiError):
@@ -291,8 +303,10 @@ def json_response(status_code: int, body: Any, headers: dict[str, str] | None = 
 
 
 def error_response(exc: ApiError) -> Response:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return json_response(exc.status_code, exc.body(), headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return json_response(exc.status_code, exc.body(), headers or None)
 
 
 def internal_error_response(request: Request, exc: BaseException) -> Response:

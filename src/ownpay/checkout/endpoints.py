@@ -22,6 +22,7 @@ from ownpay.errors import DuplicateProviderTransaction, GatewayNotFound, json_re
 from ownpay.gateways.base import CheckoutView, FormError, GatewayError
 from ownpay.payments import states
 from ownpay.timefmt import iso
+from ownpay.web.client import client_ip
 from ownpay.web.deps import app_context as _ctx
 from ownpay.web.pages import Pages
 from ownpay.web.pages.csrf import TransactionCsrf, transaction_token_ok
@@ -129,6 +130,22 @@ async def _form(request: Request) -> dict[str, str] | None:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+async def _too_fast(request: Request, loaded: service.Loaded) -> Response | None:
+    """Checkout submissions are limited per client IP and per payment (guessing offline
+    transaction ids, or hammering a provider through our page, is not free)."""
+    ctx = _ctx(request)
+    ip = client_ip(request.scope, ctx.settings.trusted_proxies)
+    refused = (await ctx.rate_limiter.hit("checkout_ip", ip)
+               or await ctx.rate_limiter.hit("checkout_payment", loaded.intent.id))
+    if refused is None:
+        return None
+    response = _page(request, loaded, "status.html", status_code=429, temporary_error=True,
+                     notice="Too many attempts in a short time. Please wait "
+                            f"{refused.reset_after} seconds, then try again.")
+    response.headers.update(refused.headers())
+    return response
+
+
 def _forbidden(request: Request, loaded: service.Loaded) -> Response:
     return _page(request, loaded, "status.html", status_code=403,
                  notice="Your session expired. Please reload the page and try again.")
@@ -150,6 +167,8 @@ async def pay(transaction_id: str, request: Request) -> Response:
         loaded = await service.load(ctx, transaction_id)
     except service.CheckoutNotFound:
         return _not_found(request)
+    if (too_fast := await _too_fast(request, loaded)) is not None:
+        return too_fast
     form = await _form(request)
     if form is None:
         return _page(request, loaded, "status.html", status_code=413,
@@ -185,6 +204,8 @@ async def cancel(transaction_id: str, request: Request) -> Response:
         loaded = await service.load(ctx, transaction_id)
     except service.CheckoutNotFound:
         return _not_found(request)
+    if (too_fast := await _too_fast(request, loaded)) is not None:
+        return too_fast
     form = await _form(request) or {}
     if not transaction_token_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
         return _forbidden(request, loaded)
@@ -199,6 +220,8 @@ async def retry(transaction_id: str, request: Request) -> Response:
         loaded = await service.load(ctx, transaction_id)
     except service.CheckoutNotFound:
         return _not_found(request)
+    if (too_fast := await _too_fast(request, loaded)) is not None:
+        return too_fast
     form = await _form(request) or {}
     if not transaction_token_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
         return _forbidden(request, loaded)

@@ -18,11 +18,12 @@ from fastapi import Request
 from sqlalchemy import select
 
 from ownpay.context import AppContext
-from ownpay.errors import InsufficientScope, Unauthenticated
+from ownpay.errors import InsufficientScope, RateLimited, Unauthenticated
 from ownpay.merchants.models import ApiKey, Merchant
 from ownpay.merchants.service import touch_api_key
 from ownpay.security import api_key_digest, api_key_mode
 from ownpay.tenancy import TenantScope
+from ownpay.web.client import client_ip
 
 _TOUCH_INTERVAL = 60.0
 
@@ -113,7 +114,20 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
 
     async def dependency(request: Request) -> Principal:
         ctx: AppContext = request.app.state.ctx
-        principal = await load_principal(ctx, _bearer(request))
+        limiter = ctx.rate_limiter
+        ip = client_ip(request.scope, ctx.settings.trusted_proxies)
+        refused = (await limiter.hit("api_ip", ip)
+                   or await limiter.exceeded("api_auth_failures_ip", ip))
+        if refused is not None:
+            raise RateLimited(headers=refused.headers())
+        try:
+            principal = await load_principal(ctx, _bearer(request))
+        except Unauthenticated:
+            await limiter.hit("api_auth_failures_ip", ip)
+            raise
+        refused = await limiter.hit("api_key", str(principal.api_key_id))
+        if refused is not None:
+            raise RateLimited(headers=refused.headers())
         if scope not in principal.scopes:
             raise InsufficientScope(f"This API key lacks the '{scope}' scope.")
         request.state.principal = principal

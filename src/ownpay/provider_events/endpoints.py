@@ -9,9 +9,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ownpay.errors import WebhookTooLarge, json_response
+from ownpay.errors import RateLimited, WebhookTooLarge, json_response
 from ownpay.provider_events import service as inbound
 from ownpay.web.body import read_bounded
+from ownpay.web.client import client_ip
 from ownpay.web.deps import app_context
 
 router = APIRouter(include_in_schema=False)
@@ -22,6 +23,10 @@ async def provider_webhook(
     gateway: str, merchant_slug: str, mode: str, request: Request
 ) -> Response:
     ctx = app_context(request)
+    refused = await ctx.rate_limiter.hit(
+        "provider_webhook_ip", client_ip(request.scope, ctx.settings.trusted_proxies))
+    if refused is not None:
+        raise RateLimited(headers=refused.headers())
     body = await read_bounded(request, limit=WebhookTooLarge.limit, too_large=WebhookTooLarge())
     answer = await inbound.receive(
         ctx,
