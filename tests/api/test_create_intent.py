@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from tests.conftest import MerchantKeys, create_merchant, intent_body
+from tests.support.factories import MerchantKeys, create_merchant, intent_body
 
 SPEC_EXAMPLE = {
     "gateway": "stripe",

@@ -18,7 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database, ownpay_cli, server_env
+from tests.support.commands import ownpay_cli
+from tests.support.databases import PG_URL, create_pg_database, drop_pg_database
+from tests.support.processes import server_env
 
 KEY = {"test": re.compile(r"^op_test_[a-z2-7]{39}$"), "live": re.compile(r"^op_live_[a-z2-7]{39}$")}
 
@@ -33,12 +35,12 @@ async def fresh_env(backend: str, tmp_path: Path) -> AsyncIterator[dict[str, str
         del env["OWNPAY_DATABASE_URL"]  # the default: SQLite under the data dir
         yield env
         return
-    url = await _create_pg_database(PG_URL)
+    url = await create_pg_database(PG_URL)
     env["OWNPAY_DATABASE_URL"] = url.replace("postgresql+asyncpg://", "postgresql://", 1)
     try:
         yield env
     finally:
-        await _drop_pg_database(PG_URL, url)
+        await drop_pg_database(url)
 
 
 def run_json(env: dict[str, str], *args: str) -> Any:

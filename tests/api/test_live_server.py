@@ -23,14 +23,9 @@ from sqlalchemy import func, select
 from ownpay.context import AppContext
 from ownpay.merchants import service as merchants
 from ownpay.payments.models import PaymentIntent
-from tests.conftest import (
-    ServerProcess,
-    create_merchant,
-    intent_body,
-    ownpay_cli,
-    server_env,
-    start_server,
-)
+from tests.support.commands import ownpay_cli
+from tests.support.factories import create_merchant, intent_body
+from tests.support.processes import ServerProcess, server_env, start_server
 
 AUTH_CACHE_TTL = 2.0
 

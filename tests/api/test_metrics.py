@@ -13,21 +13,11 @@ from ownpay.app import create_app
 from ownpay.config import Settings
 from ownpay.context import AppContext
 from ownpay.payments import service as payments
-from tests.conftest import MerchantKeys, intent_body, make_settings
+from tests.support.factories import MerchantKeys, intent_body
+from tests.support.metrics import sample
+from tests.support.settings import make_settings
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
-
-
-def sample(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in Prometheus text format (0 when absent)."""
-    for line in text.splitlines():
-        if line.startswith("#") or not line.startswith(name + "{"):
-            continue
-        metric, _, value = line.rpartition(" ")
-        found = dict(re.findall(r'(\w+)="([^"]*)"', metric))
-        if all(found.get(k) == v for k, v in labels.items()):
-            return float(value)
-    return 0.0
 
 
 async def scrape(client: httpx.AsyncClient) -> str:

@@ -24,9 +24,9 @@ from ownpay.context import AppContext
 from ownpay.merchants import service as merchants
 from ownpay.merchants.service import SCOPES
 from ownpay.webhooks.service import EVENT_TYPES
-from tests.api.test_route_auth import ROUTES, make_delivery
-from tests.conftest import MerchantKeys, create_merchant, intent_body
-from tests.refunds.helpers import paid
+from tests.support.checkout import paid
+from tests.support.factories import MerchantKeys, create_merchant, intent_body, make_delivery
+from tests.support.routes import ROUTES
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "ownpay"
 

@@ -19,91 +19,38 @@ For every method and path:
 * list routes never show another merchant's or the other mode's objects.
 
 Objects are made through the API by a factory per path-parameter name (``OBJECT_FACTORIES``).
-A new kind of object id needs a factory here; ``test_every_object_route_has_a_factory``
-fails with the route's name until it has one.
+A new kind of object id needs a factory (in ``tests/support/factories.py``, named here);
+``test_every_object_route_has_a_factory`` fails with the route's name until it has one.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute, iter_route_contexts
 
-from ownpay.app import create_app
 from ownpay.context import AppContext
 from ownpay.merchants import service as merchants
-from ownpay.merchants.auth import require_scope
 from ownpay.merchants.service import SCOPES
-from ownpay.webhooks.delivery import dispatch_events
-from tests.conftest import MerchantKeys, create_merchant, intent_body, make_settings
+from tests.support.factories import (
+    MerchantKeys,
+    create_merchant,
+    make_delivery,
+    make_endpoint,
+    make_intent,
+    make_refund,
+)
+from tests.support.routes import ROUTES, RouteCase
 
-PUBLIC_ROUTES = {("GET", "/api/v1/health")}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
-_SCOPE_DEPENDENCY = require_scope("read").__qualname__
 
+# ---- the routes, from the application (tests/support/routes.py) ----------------------------
 
-# ---- the routes, from the application ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RouteCase:
-    method: str
-    path: str
-    scopes: frozenset[str]
-    path_params: tuple[str, ...]
-
-    @property
-    def id(self) -> str:
-        return f"{self.method} {self.path}"
-
-    def url(self, values: dict[str, str]) -> str:
-        return self.path.format(**values)
-
-
-def _required_scopes(dependant: Any) -> set[str]:
-    """Scopes demanded by ``require_scope`` anywhere in a route's dependency tree."""
-    found: set[str] = set()
-    for sub in dependant.dependencies:
-        call = sub.call
-        if getattr(call, "__qualname__", None) == _SCOPE_DEPENDENCY:
-            scope = inspect.getclosurevars(call).nonlocals.get("scope")
-            assert isinstance(scope, str), f"cannot read the scope of {call!r}"
-            found.add(scope)
-        found |= _required_scopes(sub)
-    return found
-
-
-def api_routes(app: Any) -> list[RouteCase]:
-    cases: list[RouteCase] = []
-    for route in iter_route_contexts(app.routes):
-        path = route.path
-        if not isinstance(route.original_route, APIRoute) or not (path or "").startswith("/api/"):
-            continue
-        assert path is not None
-        dependant = route.dependant
-        for method in sorted(route.methods or ()):
-            if method == "HEAD" or (method, path) in PUBLIC_ROUTES:
-                continue
-            cases.append(RouteCase(
-                method=method,
-                path=path,
-                scopes=frozenset(_required_scopes(dependant)),
-                path_params=tuple(p.name for p in dependant.path_params),
-            ))
-    return cases
-
-
-# Built once at collection: routes do not depend on the database or the settings.
-ROUTES = api_routes(create_app(make_settings("sqlite+aiosqlite:///:memory:", Path("unused"))))
 PROTECTED = [r for r in ROUTES if r.scopes]
 WITH_IDS = [r for r in PROTECTED if r.path_params]
 LISTS = [r for r in PROTECTED if r.method == "GET" and not r.path_params]
@@ -113,55 +60,9 @@ def by_id(cases: Iterable[RouteCase]) -> Any:
     return pytest.mark.parametrize("case", list(cases), ids=lambda c: c.id)
 
 
-# ---- objects of a merchant, made through the API -------------------------------------------
+# ---- objects of a merchant, made through the API (tests/support/factories.py) -------------
 
 Factory = Callable[[httpx.AsyncClient, AppContext, MerchantKeys], Awaitable[str]]
-
-
-async def make_intent(client: httpx.AsyncClient, ctx: AppContext, owner: MerchantKeys) -> str:
-    r = await client.post("/api/v1/payment-intents", json=intent_body(), headers=owner.auth())
-    assert r.status_code == 201, r.text
-    return str(r.json()["transaction_id"])
-
-
-async def make_endpoint(client: httpx.AsyncClient, ctx: AppContext, owner: MerchantKeys) -> str:
-    # Nothing listens on port 9 (discard); the test settings allow loopback receivers.
-    r = await client.post("/api/v1/webhook-endpoints", headers=owner.auth(),
-                          json={"url": "http://127.0.0.1:9/ownpay-hooks"})
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
-
-
-async def make_delivery(client: httpx.AsyncClient, ctx: AppContext, owner: MerchantKeys) -> str:
-    """An event of the owner's fanned out to the owner's endpoint, as the worker does it."""
-    await make_endpoint(client, ctx, owner)
-    txn = await make_intent(client, ctx, owner)
-    r = await client.post(f"/api/v1/payment-intents/{txn}/cancel", headers=owner.auth())
-    assert r.status_code == 200, r.text
-    for _ in range(200):  # other tests' events may be queued ahead of ours: bounded
-        listed = await client.get("/api/v1/webhooks/deliveries", headers=owner.auth(),
-                                  params={"transaction_id": txn})
-        data = listed.json()["data"]
-        if data:
-            return str(data[0]["id"])
-        if not await dispatch_events(ctx):
-            await asyncio.sleep(0.05)  # another worker holds the fan-out lock
-    raise AssertionError("the cancellation event was never fanned out into a delivery")
-
-
-async def make_refund(client: httpx.AsyncClient, ctx: AppContext, owner: MerchantKeys) -> str:
-    """A partial refund of a sandbox payment the customer paid on the checkout page."""
-    txn = await make_intent(client, ctx, owner)
-    page = await client.get(f"/checkout/{txn}")
-    token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page.text)
-    assert token, page.text
-    paid = await client.post(f"/checkout/{txn}/pay",
-                             data={"csrf_token": token.group(1), "outcome": "succeed"})
-    assert paid.status_code == 303, paid.text
-    r = await client.post("/api/v1/refunds", headers=owner.auth(),
-                          json={"transaction_id": txn, "amount": "1.00"})
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
 
 
 OBJECT_FACTORIES: dict[str, Factory] = {

@@ -8,7 +8,7 @@ import httpx
 
 from ownpay.context import AppContext
 from ownpay.devtools.bkash_simulator import CREATE, PREFIX
-from tests.bkash.conftest import (
+from tests.support.bkash import (
     CREDENTIALS,
     CSRF,
     SimServer,
@@ -23,7 +23,7 @@ from tests.bkash.conftest import (
     pay_with_bkash,
     payment_id_of,
 )
-from tests.conftest import MerchantKeys
+from tests.support.factories import MerchantKeys
 
 
 async def test_happy_path(

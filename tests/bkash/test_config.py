@@ -14,8 +14,10 @@ from ownpay.gateways.bkash import SANDBOX_URL
 from ownpay.merchants import service as merchants
 from ownpay.merchants.accounts import active_gateway
 from ownpay.tenancy import TenantScope
-from tests.bkash.conftest import CREDENTIALS, bkash_intent, enable_bkash
-from tests.conftest import MerchantKeys, create_merchant, ownpay_cli, server_env
+from tests.support.bkash import CREDENTIALS, bkash_intent, enable_bkash
+from tests.support.commands import ownpay_cli
+from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.processes import server_env
 
 
 async def test_other_currencies_are_a_validation_error(

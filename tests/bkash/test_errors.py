@@ -9,7 +9,7 @@ import pytest
 from ownpay.context import AppContext
 from ownpay.devtools.bkash_simulator import CREATE, EXECUTE, MESSAGES
 from ownpay.gateways.bkash import CUSTOMER_MESSAGES, GENERIC, BkashGateway
-from tests.bkash.conftest import (
+from tests.support.bkash import (
     SimServer,
     api_payment,
     at_bkash,
@@ -20,7 +20,7 @@ from tests.bkash.conftest import (
     pay_with_bkash,
     payment_id_of,
 )
-from tests.conftest import MerchantKeys
+from tests.support.factories import MerchantKeys
 
 PUBLISHED = [str(c) for c in (*range(2001, 2070), *range(2116, 2120), 9999)]
 

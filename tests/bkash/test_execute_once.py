@@ -14,7 +14,7 @@ from ownpay.db import utcnow
 from ownpay.devtools.bkash_simulator import EXECUTE, STATUS
 from ownpay.payments.models import PaymentIntent
 from ownpay.worker import reconcile_processing
-from tests.bkash.conftest import (
+from tests.support.bkash import (
     CREDENTIALS,
     SimServer,
     api_payment,
@@ -28,7 +28,7 @@ from tests.bkash.conftest import (
     payment_id_of,
     stored,
 )
-from tests.conftest import MerchantKeys, create_merchant
+from tests.support.factories import MerchantKeys, create_merchant
 
 
 async def approved(

@@ -20,7 +20,7 @@ from ownpay.devtools.bkash_simulator import EXECUTE, STATUS
 from ownpay.payments import expiry as payments
 from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
 from ownpay.worker import expire_due
-from tests.bkash.conftest import (
+from tests.support.bkash import (
     CREDENTIALS,
     SimServer,
     api_payment,
@@ -33,8 +33,9 @@ from tests.bkash.conftest import (
     pay_with_bkash,
     payment_id_of,
 )
-from tests.conftest import MerchantKeys, free_port
-from tests.isolated import Isolated, isolated
+from tests.support.databases import Isolated, isolated
+from tests.support.factories import MerchantKeys
+from tests.support.ports import free_port
 
 
 async def _overdue(ctx: AppContext, txn: str, *, ago: timedelta = timedelta(seconds=1)) -> None:

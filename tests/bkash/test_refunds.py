@@ -12,9 +12,9 @@ from ownpay.gateways.base import GatewayContext, Outcome, PaymentView
 from ownpay.gateways.bkash import BkashGateway
 from ownpay.gateways.registry import get as get_gateway
 from ownpay.payments.presenters import payment_view
-from tests.bkash.conftest import SimServer, new_payment, pay_through, stored
-from tests.conftest import MerchantKeys
-from tests.records import gateway_call
+from tests.support.bkash import SimServer, new_payment, pay_through, stored
+from tests.support.factories import MerchantKeys
+from tests.support.records import gateway_call
 
 
 @pytest.fixture

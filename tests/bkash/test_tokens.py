@@ -18,7 +18,7 @@ from ownpay.gateways.bkash import TOKEN_STATE_KEY, BkashGateway
 from ownpay.gateways.state import DbStateStore, GatewayState
 from ownpay.merchants.models import GatewayAccount
 from ownpay.payments.models import PaymentIntent
-from tests.bkash.conftest import (
+from tests.support.bkash import (
     CREDENTIALS,
     SimServer,
     api_payment,
@@ -30,8 +30,9 @@ from tests.bkash.conftest import (
     pay_with_bkash,
     running_simulator,
 )
-from tests.conftest import MerchantKeys, create_merchant, make_settings
-from tests.records import gateway_call
+from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.records import gateway_call
+from tests.support.settings import make_settings
 
 
 async def token_store(ctx: AppContext, merchant: MerchantKeys) -> DbStateStore:

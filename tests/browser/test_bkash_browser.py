@@ -21,7 +21,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
-from tests.bkash.conftest import (
+from tests.support.bkash import (
     CREDENTIALS,
     OTP,
     PIN,
@@ -31,7 +31,8 @@ from tests.bkash.conftest import (
     enable_bkash,
     running_simulator,
 )
-from tests.conftest import MerchantKeys, ServerProcess, create_merchant
+from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.processes import ServerProcess
 
 Shot = Callable[[Page, str], Awaitable[Path]]
 

@@ -35,14 +35,10 @@ from sqlalchemy import update
 from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.payments.models import PaymentIntent
-from tests.browser.conftest import _new_page
-from tests.conftest import (
-    ServerProcess,
-    intent_body,
-    ownpay_cli,
-    server_env,
-    start_server,
-)
+from tests.support.browser import new_page
+from tests.support.commands import ownpay_cli
+from tests.support.factories import intent_body
+from tests.support.processes import ServerProcess, server_env, start_server
 
 Shot = Callable[[Page, str], Awaitable[Path]]
 
@@ -619,7 +615,7 @@ async def test_phone_viewport_nothing_overflows(
 async def test_without_javascript_sandbox_pays_end_to_end(
     shop: Shop, browser: Browser, shot: Shot
 ) -> None:
-    context, page = await _new_page(
+    context, page = await new_page(
         browser, java_script_enabled=False, viewport={"width": 1024, "height": 800}
     )
     try:

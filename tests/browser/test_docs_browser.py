@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ownpay.context import AppContext
-from tests.conftest import ServerProcess, create_merchant
+from tests.support.factories import create_merchant
+from tests.support.processes import ServerProcess
 
 
 async def test_swagger_ui_renders_and_authorize_works(

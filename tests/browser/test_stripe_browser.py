@@ -16,16 +16,9 @@ from typing import Any
 import httpx
 
 from ownpay.context import AppContext
-from tests.conftest import ServerProcess, intent_body
-from tests.stripe.helpers import (
-    CARD_3DS,
-    CARD_DECLINED,
-    CARD_OK,
-    StandIn,
-    history,
-    standin,  # noqa: F401 - the session fixture
-    stripe_merchant,
-)
+from tests.support.factories import intent_body
+from tests.support.processes import ServerProcess
+from tests.support.stripe import CARD_3DS, CARD_DECLINED, CARD_OK, StandIn, history, stripe_merchant
 
 
 async def _payment_url(
@@ -54,7 +47,7 @@ async def _type_card(page: Any, number: str) -> None:
 async def test_pay_by_card_lands_on_return_url_completed(
     ctx: AppContext,
     live_server: ServerProcess,
-    standin: StandIn,  # noqa: F811 - the imported fixture
+    standin: StandIn,
     page: Any,
     shot: Any,
     shop_site: str,
@@ -81,7 +74,7 @@ async def test_pay_by_card_lands_on_return_url_completed(
 async def test_decline_then_another_card(
     ctx: AppContext,
     live_server: ServerProcess,
-    standin: StandIn,  # noqa: F811 - the imported fixture
+    standin: StandIn,
     page: Any,
     shot: Any,
     shop_site: str,
@@ -110,7 +103,7 @@ async def test_decline_then_another_card(
 async def test_three_d_secure_challenge(
     ctx: AppContext,
     live_server: ServerProcess,
-    standin: StandIn,  # noqa: F811 - the imported fixture
+    standin: StandIn,
     phone_page: Any,
     shot: Any,
     shop_site: str,

@@ -14,7 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MerchantKeys, intent_body, ownpay_cli, server_env
+from tests.support.commands import ownpay_cli
+from tests.support.factories import MerchantKeys, intent_body
+from tests.support.processes import server_env
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ownpay_cli, server_env
+from tests.support.commands import ownpay_cli
+from tests.support.processes import server_env
 
 
 @pytest.fixture

@@ -17,7 +17,9 @@ from sqlalchemy import func, select
 from ownpay.context import AppContext
 from ownpay.outbox.models import OutboxEvent
 from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
-from tests.conftest import make_settings, ownpay_cli, server_env, start_server
+from tests.support.commands import ownpay_cli
+from tests.support.processes import server_env, start_server
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.slow
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.test_metrics import sample
-from tests.conftest import server_env, start_server
+from tests.support.metrics import sample
+from tests.support.processes import server_env, start_server
 
 pytestmark = pytest.mark.slow
 SCRAPES = 24

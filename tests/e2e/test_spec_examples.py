@@ -13,7 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, ServerProcess, ownpay_cli
+from tests.support.artifacts import ROOT
+from tests.support.commands import ownpay_cli
+from tests.support.processes import ServerProcess
 
 EXAMPLES = Path(__file__).parent / "spec_examples"
 SPEC = ROOT.parent / "shared" / "spec" / "initiate-payment.md"

@@ -34,8 +34,9 @@ from ownpay.app import create_app
 from ownpay.context import AppContext
 from ownpay.ledger import service as ledger
 from ownpay.payments.models import PaymentIntent
-from tests.conftest import MerchantKeys, create_merchant, make_settings
-from tests.refunds.helpers import failed_payment, paid, refund
+from tests.support.checkout import failed_payment, paid, refund
+from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.settings import make_settings
 
 T = TypeVar("T")
 

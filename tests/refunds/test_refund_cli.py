@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import create_merchant, ownpay_cli, server_env
-from tests.refunds.helpers import paid, payment, refund
+from tests.support.checkout import paid, payment, refund
+from tests.support.commands import ownpay_cli
+from tests.support.factories import create_merchant
+from tests.support.processes import server_env
 
 
 @pytest.fixture

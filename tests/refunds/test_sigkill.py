@@ -24,7 +24,8 @@ from ownpay.ledger import service as ledger
 from ownpay.merchants.models import GatewayAccount
 from ownpay.payments.models import PaymentIntent
 from ownpay.refunds.models import Refund
-from tests.conftest import create_merchant, server_env, start_server
+from tests.support.factories import create_merchant
+from tests.support.processes import server_env, start_server
 
 pytestmark = pytest.mark.slow
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')

@@ -1,4 +1,4 @@
-"""Stripe gateway tests run against localstripe (``standin.py``), one process per session."""
+"""Stripe gateway tests run against localstripe (the session fixture ``standin``)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.stripe.helpers import StandIn, standin  # noqa: F401 - the session fixture
+from tests.support.stripe import StandIn
 
 
 @pytest.fixture(autouse=True)
-async def _standin_reset(standin: StandIn) -> AsyncIterator[None]:  # noqa: F811
+async def _standin_reset(standin: StandIn) -> AsyncIterator[None]:
     """Every test starts with the stand-in up, no provider webhooks, settlements flowing."""
     if not standin.running:
         standin.start()

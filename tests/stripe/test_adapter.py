@@ -24,9 +24,9 @@ from ownpay.gateways.stripe import (
 from ownpay.merchants import service as merchants
 from ownpay.payments.models import PaymentIntent
 from ownpay.payments.presenters import payment_view
-from tests.conftest import create_merchant
-from tests.records import gateway_call
-from tests.stripe.helpers import (
+from tests.support.factories import create_merchant
+from tests.support.records import gateway_call
+from tests.support.stripe import (
     CARD_DECLINED,
     CARD_OK,
     PUBLISHABLE_KEY,

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from ownpay.context import AppContext
-from tests.conftest import intent_body
-from tests.stripe.helpers import (
+from tests.support.factories import intent_body
+from tests.support.stripe import (
     CARD_3DS,
     CARD_DECLINED,
     CARD_OK,

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from ownpay.context import AppContext
 from ownpay.merchants.models import GatewayAccount, Merchant
-from tests.conftest import ServerProcess, ownpay_cli
+from tests.support.commands import ownpay_cli
+from tests.support.processes import ServerProcess
 
 SECRET = "sk_test_" + secrets.token_hex(12)
 WEBHOOK = "whsec_" + secrets.token_hex(16)

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from ownpay.context import AppContext
 from ownpay.gateways import registry
 from ownpay.payments.models import PaymentIntent
-from tests.conftest import create_merchant, intent_body
-from tests.stripe.helpers import StandIn, stripe_merchant
+from tests.support.factories import create_merchant, intent_body
+from tests.support.stripe import StandIn, stripe_merchant
 
 
 async def _intents_for_order(ctx: AppContext, order_id: str) -> int:

@@ -21,9 +21,9 @@ from ownpay.db import utcnow
 from ownpay.payments import expiry
 from ownpay.payments.models import PaymentIntent
 from ownpay.worker import expire_due, reconcile_processing
-from tests.isolated import Isolated, isolated
-from tests.records import status_history, until
-from tests.stripe.helpers import (
+from tests.support.databases import Isolated, isolated
+from tests.support.records import status_history, until
+from tests.support.stripe import (
     CARD_3DS,
     CARD_OK,
     StandIn,

@@ -17,9 +17,10 @@ from ownpay.db import utcnow
 from ownpay.payments.expiry import EXPIRY_UNCONFIRMED_AFTER
 from ownpay.payments.models import PaymentIntent
 from ownpay.worker import reconcile_processing
-from tests.conftest import ServerProcess
-from tests.records import until
-from tests.stripe.helpers import (
+from tests.support.processes import ServerProcess
+from tests.support.receivers import Receiver
+from tests.support.records import until
+from tests.support.stripe import (
     CARD_DECLINED,
     CARD_OK,
     StandIn,
@@ -34,7 +35,6 @@ from tests.stripe.helpers import (
     sign,
     stripe_merchant,
 )
-from tests.webhooks.receiver import Receiver
 
 
 async def test_processing_then_completed_by_signed_webhook(

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.artifacts import ROOT
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

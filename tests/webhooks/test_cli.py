@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 from ownpay.cli import app
 from ownpay.context import AppContext
 from ownpay.webhooks.models import WebhookEndpoint
-from tests.conftest import ownpay_cli, server_env
-from tests.webhooks.conftest import Contexts
+from tests.support.commands import ownpay_cli
+from tests.support.processes import server_env
+from tests.support.webhooks import Contexts
 
 pytestmark = pytest.mark.slow
 

@@ -20,10 +20,10 @@ from ownpay.db import utcnow
 from ownpay.outbox.writer import record_event, record_payment_event
 from ownpay.payments.models import PaymentIntent
 from ownpay.worker import run_worker
-from tests.conftest import MerchantKeys, server_env
-from tests.webhooks.conftest import Contexts, add_endpoint, client_for, create_intent, move
-from tests.webhooks.receiver import Receiver
-from tests.webhooks.test_e2e import start_worker, stop
+from tests.support.factories import MerchantKeys
+from tests.support.processes import server_env, start_worker, stop_process
+from tests.support.receivers import Receiver
+from tests.support.webhooks import Contexts, add_endpoint, client_for, create_intent, move
 
 LONG_POLL = 60.0  # the bound below is far shorter: arrival proves the wake-up, not the poll
 ARRIVAL_BOUND = 15.0
@@ -102,7 +102,7 @@ async def test_notify_wakes_a_separate_worker_process(
         got = await receiver.wait_for(lambda r: len(r) >= 2, within=ARRIVAL_BOUND)
         assert {json.loads(r.body)["transaction_id"] for r in got} == set(txns)
     finally:
-        stop(worker)
+        stop_process(worker)
 
 
 async def test_every_kind_of_event_wakes_the_worker(contexts: Contexts, shop: MerchantKeys) -> None:

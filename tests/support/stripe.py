@@ -1,6 +1,7 @@
-"""The Stripe stand-in (localstripe, see ``standin.py``) as a fixture, and what the tests do
-with it: merchants with a Stripe account pointing at it, the browser's card confirmation,
-signed provider webhooks, and database look-ups for the assertions."""
+"""The Stripe stand-in (localstripe, see ``stripe_standin.py``; the session fixture
+``standin`` in ``tests/conftest.py`` runs one), and what the tests do with it: merchants with
+a Stripe account pointing at it, the browser's card confirmation, signed provider webhooks,
+and database look-ups for the assertions."""
 
 from __future__ import annotations
 
@@ -13,22 +14,21 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from ownpay.context import AppContext
 from ownpay.merchants import service as merchants
 from ownpay.provider_events.models import ProviderEventRecord
-from tests.conftest import MerchantKeys, create_merchant, free_port, intent_body
-from tests.records import outbox_types, status_history
+from tests.support.factories import MerchantKeys, create_merchant, intent_body
+from tests.support.ports import free_port
+from tests.support.records import outbox_types, status_history
 
-STANDIN = Path(__file__).with_name("standin.py")
+STANDIN = Path(__file__).with_name("stripe_standin.py")
 SECRET_KEY = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc"
 PUBLISHABLE_KEY = "pk_test_" + "TYooMQauvdEDq54NiTphI7jx"
 CARD_OK = "4242424242424242"
@@ -160,16 +160,6 @@ class StandIn:
                     }
                 r = await c.post(f"/_config/webhooks/ownpay-{slot}", json=body)
                 assert r.status_code == 200, r.text
-
-
-@pytest.fixture(scope="session")
-def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
-    server = StandIn(tmp_path_factory.mktemp("localstripe"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 # ---- merchants and payments ----------------------------------------------------------------

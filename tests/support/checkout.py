@@ -1,5 +1,6 @@
-"""Shared helpers for refund and ledger tests: pay through the real checkout, refund through
-the API, read what the database says.  Test-side provider stand-ins live in ``fakes.py``."""
+"""What a customer and a merchant's server do over HTTP: create an intent, pay on the hosted
+checkout (sandbox outcomes, or a manual transfer approved through the API), read the
+payment and refund it through the API."""
 
 from __future__ import annotations
 
@@ -8,15 +9,8 @@ import secrets
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
 
-from ownpay.context import AppContext
-from ownpay.ledger import service as ledger
-from ownpay.merchants import service as merchants
-from ownpay.outbox.models import OutboxEvent
-from ownpay.payments.models import PaymentIntent
-from ownpay.refunds.models import Refund
-from tests.conftest import MerchantKeys, intent_body
+from tests.support.factories import MerchantKeys, intent_body
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
@@ -30,6 +24,7 @@ async def new_intent(client: httpx.AsyncClient, merchant: MerchantKeys, *, mode:
 
 
 async def checkout(client: httpx.AsyncClient, txn: str, **form: str) -> httpx.Response:
+    """Open the checkout page and submit its form with ``form``."""
     page = await client.get(f"/checkout/{txn}")
     token = CSRF.search(page.text)
     assert token, page.text[:500]
@@ -78,52 +73,3 @@ async def refund(client: httpx.AsyncClient, merchant: MerchantKeys, txn: str,
     if key:
         headers["Idempotency-Key"] = key
     return await client.post("/api/v1/refunds", json=body, headers=headers)
-
-
-async def refund_rows(ctx: AppContext, txn: str) -> list[Refund]:
-    async with ctx.sessions() as s:
-        return list(await s.scalars(select(Refund).where(Refund.payment_id == txn)
-                                    .order_by(Refund.created_at, Refund.id)))
-
-
-async def payment_row(ctx: AppContext, txn: str) -> PaymentIntent:
-    async with ctx.sessions() as s:
-        row = await s.get(PaymentIntent, txn)
-    assert row is not None
-    return row
-
-
-async def event_types(ctx: AppContext, txn: str) -> list[str]:
-    async with ctx.sessions() as s:
-        rows = await s.scalars(select(OutboxEvent).where(OutboxEvent.payment_id == txn)
-                               .order_by(OutboxEvent.created_at, OutboxEvent.id))
-        return [e.type for e in rows]
-
-
-async def events(ctx: AppContext, txn: str, event_type: str) -> list[dict[str, Any]]:
-    async with ctx.sessions() as s:
-        rows = await s.scalars(select(OutboxEvent).where(OutboxEvent.payment_id == txn,
-                                                         OutboxEvent.type == event_type)
-                               .order_by(OutboxEvent.created_at, OutboxEvent.id))
-        return [dict(e.payload) for e in rows]
-
-
-async def count_refunds(ctx: AppContext, merchant_id: int) -> int:
-    async with ctx.sessions() as s:
-        return int(await s.scalar(select(func.count()).select_from(Refund)
-                                  .where(Refund.merchant_id == merchant_id)) or 0)
-
-
-async def assert_books_balance(ctx: AppContext, merchant: MerchantKeys) -> ledger.Report:
-    async with ctx.sessions() as s:
-        report = await ledger.verify(s, merchant_id=merchant.id)
-    assert report.ok, report.as_dict()["problems"]
-    return report
-
-
-async def extra_key(ctx: AppContext, merchant: MerchantKeys, scopes: tuple[str, ...],
-                    mode: str = "test") -> dict[str, str]:
-    async with ctx.sessions() as s, s.begin():
-        m = await merchants.get_merchant(s, merchant.slug)
-        key = await merchants.create_api_key(s, merchant=m, mode=mode, scopes=scopes)
-    return {"Authorization": f"Bearer {key.api_key}"}

@@ -1,7 +1,8 @@
 """localstripe (the Stripe stand-in) with the few patches these tests need.
 
-Run as a script: ``python tests/stripe/standin.py --port N --state FILE``.  The fixture in
-``conftest.py`` starts it on a free loopback port and stops it afterwards.
+Run as a script: ``python tests/support/stripe_standin.py --port N --state FILE``.  The
+``standin`` fixture (``tests/conftest.py``) starts it on a free loopback port and stops it
+afterwards.
 
 Each patch closes a gap between localstripe 1.15 and what stripe-python 16 / Stripe.js do;
 none changes how localstripe decides an outcome:

@@ -1,0 +1,12 @@
+"""Free loopback ports for servers the tests start (``ownpay serve``, localstripe, the bKash
+simulator, a PHP receiver)."""
+
+from __future__ import annotations
+
+import socket
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
