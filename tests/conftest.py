@@ -5,11 +5,17 @@ Each backend gets a fresh database migrated by Alembic once per session; tests i
 themselves by creating their own merchant (tenant isolation is a product invariant, so
 sharing a database between tests is itself a check of it).  The helpers these fixtures use,
 and that tests import, are in ``tests/support/``.
+
+Folders are domains (payments, checkout, refunds, ledger, webhooks, transactions, gateways,
+platform, cli, hardening); the layer of a test is a marker (``unit``, ``api``, ``browser``,
+``e2e``, plus ``slow`` and ``postgres``), derived here from the fixtures it uses where that
+tells (``tests/support/markers.py``) and set by the module otherwise.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +25,9 @@ import pytest
 from ownpay.app import create_app
 from ownpay.context import AppContext
 from ownpay.migrate import upgrade
-from tests.support.artifacts import OUTPUT
+from tests.support import markers
+from tests.support.artifacts import OUTPUT, SCREENSHOTS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_FOUND, ShopSite, new_page
 from tests.support.databases import BACKENDS, throwaway_database
 from tests.support.factories import MerchantKeys, create_merchant
 from tests.support.processes import ServerProcess, server_env, start_server
@@ -103,7 +111,89 @@ def _output_dir() -> None:
     OUTPUT.mkdir(exist_ok=True)
 
 
+# ---- the browser (tests/support/browser.py) -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """One headless Chromium per session, driven by Playwright."""
+    from playwright.async_api import async_playwright
+
+    if not CHROMIUM_FOUND:
+        pytest.fail(f"Chromium not found at {CHROMIUM}; run `make install-system`")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@pytest.fixture
+async def page(browser: Any) -> AsyncIterator[Any]:
+    """A fresh context and page (desktop viewport)."""
+    context, pg = await new_page(browser, viewport={"width": 1280, "height": 900})
+    try:
+        yield pg
+    finally:
+        await context.close()
+
+
+@pytest.fixture
+async def phone_page(browser: Any) -> AsyncIterator[Any]:
+    """A fresh context and page: a small phone viewport with touch."""
+    context, pg = await new_page(
+        browser,
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    try:
+        yield pg
+    finally:
+        await context.close()
+
+
+@pytest.fixture(scope="session")
+def shop_site() -> Iterator[str]:
+    """The merchant's website on loopback; its base URL."""
+    site = ShopSite()
+    try:
+        yield site.url
+    finally:
+        site.close()
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Callable[[Any, str], Awaitable[Path]]:
+    """``await shot(page, name)`` saves a full-page screenshot under
+    ``test-output/screenshots/``, named after the test and ``name``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    test_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+
+    async def take(pg: Any, name: str) -> Path:
+        path = SCREENSHOTS / f"{test_name}--{name}.png"
+        await pg.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+# ---- markers -------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _processes_only_in_e2e(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The helpers that start a process refuse to in a test not marked ``e2e``."""
+    markers.allow_processes(request.node.get_closest_marker("e2e") is not None)
+    yield
+    markers.allow_processes(True)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if "browser" in item.nodeid.split("/"):
-            item.add_marker(pytest.mark.browser)
+        for name in sorted(markers.derived(item)):
+            item.add_marker(name)

@@ -32,6 +32,7 @@ async def env(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
         yield found
 
 
+@pytest.mark.api
 async def test_a_payment_with_an_unwritable_stored_number_still_answers(env: Isolated) -> None:
     merchant = await create_merchant(env.ctx)
     transport = httpx.ASGITransport(app=env.app)

@@ -91,6 +91,7 @@ async def _unbalance(ctx, txn: str) -> int:
         return int(result.scalar_one())
 
 
+@pytest.mark.e2e
 async def test_verify_detects_a_deliberately_unbalanced_entry(client, ctx, database_url,
                                                               tmp_path: Path) -> None:
     m = await create_merchant(ctx)

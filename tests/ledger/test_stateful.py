@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -222,6 +223,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.call(check())
 
 
+@pytest.mark.api
 def test_random_payments_and_refunds_keep_the_books(
     ctx: AppContext, database_url: str, tmp_path: Path
 ) -> None:

@@ -27,7 +27,7 @@ from ownpay.refunds.models import Refund
 from tests.support.factories import create_merchant
 from tests.support.processes import server_env, start_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 PAYMENTS = 8
 SLICES = 10  # each payment of 10.00 is refunded 1.00 at a time

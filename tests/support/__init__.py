@@ -19,4 +19,5 @@ files and only there):
 * ``bkash`` -- the bKash simulator on loopback and the steps of a bKash payment.
 * ``browser`` -- Chromium for Playwright, the merchant's website, screenshots.
 * ``transactions`` -- a seeded set of payments and its oracle for transaction queries.
+* ``markers`` -- the layer markers derived from what a test uses.
 """

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.markers import require_e2e
 from tests.support.ports import free_port
 from tests.support.settings import SECRET_KEY
 
@@ -65,6 +66,7 @@ class ServerProcess:
 
 def start_server(env: dict[str, str], log_path: Path, *extra: str) -> ServerProcess:
     """``ownpay serve`` with ``env``, once it answers ``GET /api/v1/health``."""
+    require_e2e("ownpay serve")
     port = int(env["OWNPAY_PORT"])
     log_file = open(log_path, "wb")  # noqa: SIM115 - handed to the child process
     proc = subprocess.Popen(
@@ -88,6 +90,7 @@ def start_server(env: dict[str, str], log_path: Path, *extra: str) -> ServerProc
 
 def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     """``ownpay worker`` with ``env`` (not waited for: it has no port to ask)."""
+    require_e2e("ownpay worker")
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child process
     return subprocess.Popen(
         [sys.executable, "-m", "ownpay", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT

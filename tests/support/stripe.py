@@ -25,6 +25,7 @@ from ownpay.context import AppContext
 from ownpay.merchants import service as merchants
 from ownpay.provider_events.models import ProviderEventRecord
 from tests.support.factories import MerchantKeys, create_merchant, intent_body
+from tests.support.markers import require_e2e
 from tests.support.ports import free_port
 from tests.support.records import outbox_types, status_history
 
@@ -50,6 +51,7 @@ class StandIn:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        require_e2e("localstripe")
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         self.proc = subprocess.Popen(
             [sys.executable, str(STANDIN), "--port", str(self.port), "--state", str(self.state)],

@@ -282,6 +282,7 @@ def leftovers(directory: Path) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 async def test_cli_export(
     client: httpx.AsyncClient, world: World, database_url: str, tmp_path: Path,
 ) -> None:

@@ -40,10 +40,10 @@ from tests.support.webhooks import (
     move,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parents[2]
-PHP_RECEIVER = ROOT / "tests" / "unit" / "receivers" / "verify.php"
+PHP_RECEIVER = ROOT / "tests" / "webhooks" / "receivers" / "verify.php"
 SPEC_FIELDS = {
     "event",
     "transaction_id",

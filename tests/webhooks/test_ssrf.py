@@ -198,6 +198,7 @@ async def test_redirects_are_not_followed(wctx: AppContext, receiver: Receiver) 
         "http://localhost:9/hook",
     ],
 )
+@pytest.mark.api
 async def test_endpoint_creation_refuses_private_addresses_when_not_allowed(
     contexts: Contexts, url: str
 ) -> None:
@@ -218,6 +219,7 @@ async def test_endpoint_creation_refuses_private_addresses_when_not_allowed(
         assert ok.status_code == 201, ok.text
 
 
+@pytest.mark.api
 async def test_delivery_and_test_ping_refuse_private_addresses_at_send_time(
     contexts: Contexts, wclient: Any, shop: MerchantKeys, receiver: Receiver
 ) -> None:

@@ -56,6 +56,7 @@ async def test_commit_wakes_the_embedded_worker(
         await _idle_worker(stop_event, task)
 
 
+@pytest.mark.api
 async def test_a_rolled_back_event_wakes_nobody(contexts: Contexts, shop: MerchantKeys) -> None:
     ctx = contexts(worker_interval=LONG_POLL)
     async with client_for(ctx) as api:
@@ -76,6 +77,7 @@ async def test_a_rolled_back_event_wakes_nobody(contexts: Contexts, shop: Mercha
     assert ctx.outbox_wakeup.is_set()
 
 
+@pytest.mark.e2e
 async def test_notify_wakes_a_separate_worker_process(
     backend: str,
     contexts: Contexts,

@@ -22,6 +22,8 @@ from tests.support.commands import ownpay_cli
 from tests.support.databases import PG_URL, create_pg_database, drop_pg_database
 from tests.support.processes import server_env
 
+pytestmark = pytest.mark.e2e
+
 KEY = {"test": re.compile(r"^op_test_[a-z2-7]{39}$"), "live": re.compile(r"^op_live_[a-z2-7]{39}$")}
 
 

@@ -18,6 +18,8 @@ from tests.support.commands import ownpay_cli
 from tests.support.factories import MerchantKeys, intent_body
 from tests.support.processes import server_env
 
+pytestmark = pytest.mark.e2e
+
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
 

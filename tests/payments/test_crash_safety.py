@@ -21,7 +21,7 @@ from tests.support.commands import ownpay_cli
 from tests.support.processes import server_env, start_server
 from tests.support.settings import make_settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
 

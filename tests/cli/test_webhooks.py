@@ -19,9 +19,8 @@ from ownpay.context import AppContext
 from ownpay.webhooks.models import WebhookEndpoint
 from tests.support.commands import ownpay_cli
 from tests.support.processes import server_env
-from tests.support.webhooks import Contexts
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 @dataclass
@@ -45,9 +44,9 @@ def runner_for(env: dict[str, str]) -> Callable[..., Awaitable[Ran]]:
 
 
 async def test_webhooks_cli_round_trip(
-    contexts: Contexts, wh_database_url: str, tmp_path: Path
+    ctx: AppContext, database_url: str, tmp_path: Path
 ) -> None:
-    env = server_env(wh_database_url, tmp_path / "data")
+    env = server_env(database_url, tmp_path / "data")
     cli = runner_for(env)
     slug = "cli-wh-" + secrets.token_hex(4)
     await cli("merchants", "create", "--slug", slug, "--name", "CLI Hooks")
@@ -102,7 +101,6 @@ async def test_webhooks_cli_round_trip(
         (await cli("webhooks", "list", "--merchant", slug, "--mode", "test", "--json")).stdout
     )
     assert rows == []
-    ctx: AppContext = contexts()
     async with ctx.sessions() as s:
         row = await s.get(WebhookEndpoint, added["id"])
     assert row is not None and row.deleted_at is not None

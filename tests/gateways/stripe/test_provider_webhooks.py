@@ -373,7 +373,7 @@ async def test_paid_after_the_link_expired_is_flagged_for_an_operator(
     """The customer finishes at Stripe after our link expired: the payment cannot complete
     any more (expired is final), so the event row says so loudly instead of passing quietly.
 
-    Expiry cancels the PaymentIntent first (tests/stripe/test_expiry.py), so this happens
+    Expiry cancels the PaymentIntent first (tests/gateways/stripe/test_expiry.py), so this happens
     only when Stripe could not be asked for EXPIRY_UNCONFIRMED_AFTER and the link expired
     unconfirmed."""
     merchant = await stripe_merchant(ctx, standin)

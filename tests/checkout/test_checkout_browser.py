@@ -40,6 +40,8 @@ from tests.support.commands import ownpay_cli
 from tests.support.factories import intent_body
 from tests.support.processes import ServerProcess, server_env, start_server
 
+pytestmark = pytest.mark.e2e
+
 Shot = Callable[[Page, str], Awaitable[Path]]
 
 MANUAL_INSTRUCTIONS = (

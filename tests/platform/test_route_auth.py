@@ -216,7 +216,7 @@ def test_every_object_route_has_a_factory() -> None:
                       if p not in OBJECT_FACTORIES})
     assert missing == [], (
         f"path parameters without an object factory: {missing}; add one to OBJECT_FACTORIES "
-        "in tests/api/test_route_auth.py so the tenant cases cover the route"
+        "in tests/platform/test_route_auth.py so the tenant cases cover the route"
     )
 
 

@@ -27,6 +27,8 @@ from tests.support.commands import ownpay_cli
 from tests.support.factories import create_merchant, intent_body
 from tests.support.processes import ServerProcess, server_env, start_server
 
+pytestmark = pytest.mark.e2e
+
 AUTH_CACHE_TTL = 2.0
 
 

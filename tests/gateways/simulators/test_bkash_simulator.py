@@ -15,6 +15,8 @@ from fastapi import FastAPI
 
 from ownpay.devtools.bkash_simulator import PREFIX, BkashSimulator, create_app
 
+pytestmark = pytest.mark.api
+
 BASE = f"http://sim{PREFIX}"
 CREDS = {"username": "sandbox-user", "password": "sandbox-pass"}
 KEYS = {"app_key": "sandbox-app-key", "app_secret": "sandbox-app-secret"}

@@ -17,6 +17,8 @@ from tests.support.factories import MerchantKeys, intent_body
 from tests.support.metrics import sample
 from tests.support.settings import make_settings
 
+pytestmark = pytest.mark.api
+
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
 

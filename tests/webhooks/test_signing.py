@@ -414,6 +414,7 @@ def run_receiver(
     return proc.returncode
 
 
+@pytest.mark.e2e  # runs the published PHP and Node receivers
 @pytest.mark.parametrize("runtime", sorted(RUNTIMES))
 def test_published_receiver_accepts_our_signature(runtime: str, tmp_path: Path) -> None:
     now = int(time.time())
@@ -429,6 +430,7 @@ def test_published_receiver_accepts_our_signature(runtime: str, tmp_path: Path) 
     assert code == 0
 
 
+@pytest.mark.e2e  # runs the published PHP and Node receivers
 @pytest.mark.parametrize("runtime", sorted(RUNTIMES))
 @pytest.mark.parametrize(
     "case", ["tampered body", "wrong secret", "stale", "future", "edited timestamp", "no signature"]
@@ -453,6 +455,7 @@ def test_published_receiver_rejects(runtime: str, case: str, tmp_path: Path) -> 
     assert code == 1
 
 
+@pytest.mark.e2e  # runs the published PHP and Node receivers
 @pytest.mark.parametrize("runtime", sorted(RUNTIMES))
 def test_published_receiver_handles_rotation(runtime: str, tmp_path: Path) -> None:
     new, old = generate_secret(), generate_secret()
@@ -496,6 +499,7 @@ def php_endpoint() -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+@pytest.mark.e2e
 def test_php_receiver_as_an_endpoint_script(php_endpoint: str) -> None:
     headers = signed(timestamp=int(time.time()))
     with httpx.Client(timeout=10) as client:
@@ -537,6 +541,7 @@ def test_docs_test_vector_is_correct() -> None:
     verify_signature(secret.group(1), headers, raw, now=int(ts))
 
 
+@pytest.mark.api
 async def test_docs_python_receiver_works(monkeypatch: pytest.MonkeyPatch) -> None:
     [source] = [block for block in fenced_blocks("python") if "verify_signature" in block]
     monkeypatch.setenv("OWNPAY_WEBHOOK_SECRET", SECRET)

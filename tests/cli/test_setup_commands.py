@@ -10,6 +10,8 @@ import pytest
 from tests.support.commands import ownpay_cli
 from tests.support.processes import server_env
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:

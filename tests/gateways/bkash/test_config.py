@@ -70,6 +70,7 @@ async def test_enable_refuses_bad_config(
         assert await merchants.list_gateway_accounts(s, merchant=m) == []
 
 
+@pytest.mark.e2e
 async def test_cli_enable_never_echoes_secrets(
     database_url: str, tmp_path: Path, bkash_ctx: AppContext
 ) -> None:

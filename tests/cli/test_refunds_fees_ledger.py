@@ -13,6 +13,8 @@ from tests.support.commands import ownpay_cli
 from tests.support.factories import create_merchant
 from tests.support.processes import server_env
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:

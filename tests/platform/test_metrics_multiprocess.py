@@ -11,7 +11,7 @@ import pytest
 from tests.support.metrics import sample
 from tests.support.processes import server_env, start_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 SCRAPES = 24
 
 
