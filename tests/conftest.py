@@ -14,7 +14,6 @@ tells (``tests/support/markers.py``) and set by the module otherwise.
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from ownpay.app import create_app
 from ownpay.context import AppContext
 from ownpay.migrate import upgrade
 from tests.support import markers
-from tests.support.artifacts import OUTPUT, SCREENSHOTS
+from tests.support.artifacts import OUTPUT, SCREENSHOTS, artifact_name
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_FOUND, ShopSite, new_page
 from tests.support.databases import BACKENDS, throwaway_database
 from tests.support.factories import MerchantKeys, create_merchant
@@ -108,7 +107,7 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _output_dir() -> None:
-    OUTPUT.mkdir(exist_ok=True)
+    OUTPUT.mkdir(exist_ok=True)  # by every worker: exist_ok
 
 
 # ---- the browser (tests/support/browser.py) -----------------------------------------------
@@ -170,9 +169,10 @@ def shop_site() -> Iterator[str]:
 @pytest.fixture
 def shot(request: pytest.FixtureRequest) -> Callable[[Any, str], Awaitable[Path]]:
     """``await shot(page, name)`` saves a full-page screenshot under
-    ``test-output/screenshots/``, named after the test and ``name``."""
+    ``test-output/screenshots/``, named after the test's node id (unique in a run, so two
+    pytest-xdist workers never write one file) and ``name``."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    test_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    test_name = artifact_name(request.node.nodeid)
 
     async def take(pg: Any, name: str) -> Path:
         path = SCREENSHOTS / f"{test_name}--{name}.png"

@@ -2,7 +2,7 @@
 files and only there):
 
 * ``artifacts`` -- the checkout's root, ``test-output/`` and per-test artifact names.
-* ``ports`` -- free loopback ports.
+* ``ports`` -- free loopback ports, disjoint between pytest-xdist workers.
 * ``settings`` -- :class:`ownpay.config.Settings` for tests.
 * ``databases`` -- the engines under test, throw-away PostgreSQL databases, ``isolated``.
 * ``factories`` -- merchants with keys, intent bodies, objects made through the API.

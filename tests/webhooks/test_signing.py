@@ -32,6 +32,7 @@ from ownpay.webhooks import (
     sign_headers,
     verify_signature,
 )
+from tests.support.ports import free_port
 
 HERE = Path(__file__).resolve().parent
 RECEIVERS = HERE / "receivers"
@@ -473,9 +474,7 @@ def php_endpoint() -> Iterator[str]:
     """verify.php served by PHP's built-in web server, i.e. run as a real endpoint script."""
     if shutil.which("php") is None:
         pytest.skip("`php` is not installed; the PHP receiver snippet cannot run")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {"PATH": os.environ.get("PATH", ""), "OWNPAY_WEBHOOK_SECRET": SECRET}
     proc = subprocess.Popen(
         ["php", "-S", f"127.0.0.1:{port}", str(PHP_RECEIVER)],
