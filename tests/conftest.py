@@ -3,62 +3,35 @@
 
 Each backend gets a fresh database migrated by Alembic once per session; tests isolate
 themselves by creating their own merchant (tenant isolation is a product invariant, so
-sharing a database between tests is itself a check of it).
+sharing a database between tests is itself a check of it).  The helpers these fixtures use,
+and that tests import, are in ``tests/support/``.
+
+Folders are domains (payments, checkout, refunds, ledger, webhooks, transactions, gateways,
+platform, cli, hardening); the layer of a test is a marker (``unit``, ``api``, ``browser``,
+``e2e``, plus ``slow`` and ``postgres``), derived here from the fixtures it uses where that
+tells (``tests/support/markers.py``) and set by the module otherwise.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from ownpay.app import create_app
-from ownpay.config import RATE_LIMIT_FIELDS, Settings, normalize_database_url
 from ownpay.context import AppContext
-from ownpay.merchants import service as merchants
 from ownpay.migrate import upgrade
-
-ROOT = Path(__file__).resolve().parent.parent
-OUTPUT = ROOT / "test-output"
-PG_URL = os.environ.get("OWNPAY_TEST_DATABASE_URL", "")
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _create_pg_database(base_url: str) -> str:
-    """A fresh database on the test server, so reruns never see old rows."""
-    url = normalize_database_url(base_url)
-    name = f"ownpay_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    return url.rsplit("/", 1)[0] + "/" + name
-
-
-async def _drop_pg_database(base_url: str, db_url: str) -> None:
-    admin = create_async_engine(normalize_database_url(base_url), isolation_level="AUTOCOMMIT")
-    name = db_url.rsplit("/", 1)[1]
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
+from tests.support import markers
+from tests.support.artifacts import OUTPUT, SCREENSHOTS, artifact_name
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_FOUND, ShopSite, new_page
+from tests.support.databases import BACKENDS, throwaway_database
+from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.processes import ServerProcess, server_env, start_server
+from tests.support.settings import make_settings
+from tests.support.stripe import StandIn
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -74,35 +47,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 async def database_url(backend: str,
                        tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    if backend == "sqlite":
-        path = tmp_path_factory.mktemp("sqlite") / "ownpay.db"
-        yield f"sqlite+aiosqlite:///{path}"
-        return
-    url = await _create_pg_database(PG_URL)
-    try:
+    async with throwaway_database(backend, tmp_path_factory.mktemp("sqlite")) as url:
         yield url
-    finally:
-        await _drop_pg_database(PG_URL, url)
-
-
-# Every test talks from 127.0.0.1: the limits stay on (their code runs) but high enough that
-# only the rate-limit tests, which set their own, ever reach one.
-TEST_RATE_LIMITS = {name: "100000/minute" for name in RATE_LIMIT_FIELDS}
-
-
-def make_settings(database_url: str, data_dir: Path, **extra: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "data_dir": data_dir,
-        "base_url": "http://pay.test",
-        "secret_key": "A" * 43,  # base64 of 32 zero-ish bytes: deterministic for tests
-        "run_worker": False,
-        "auth_cache_ttl": 0.0,
-        "webhooks_allow_private": True,
-        **TEST_RATE_LIMITS,
-    }
-    values.update(extra)
-    return Settings(**values)
 
 
 @pytest.fixture(scope="session")
@@ -127,132 +73,12 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-@dataclass
-class MerchantKeys:
-    id: int
-    slug: str
-    test_key: str
-    live_key: str
-    keys: dict[str, str] = field(default_factory=dict)
-
-    def auth(self, mode: str = "test") -> dict[str, str]:
-        key = self.test_key if mode == "test" else self.live_key
-        return {"Authorization": f"Bearer {key}"}
-
-
-async def create_merchant(
-    ctx: AppContext,
-    *,
-    gateways: tuple[tuple[str, str], ...] = (
-        ("test", "sandbox"), ("test", "manual"), ("live", "manual"),
-    ),
-    **fields: Any,
-) -> MerchantKeys:
-    slug = "m-" + secrets.token_hex(5)
-    async with ctx.sessions() as s, s.begin():
-        m = await merchants.create_merchant(s, slug=slug, name=fields.pop("name", f"Shop {slug}"),
-                                            **fields)
-        for mode, gw in gateways:
-            await merchants.enable_gateway(s, ctx.keyring, merchant=m, mode=mode, gateway=gw,
-                                           values={})
-        test_key = await merchants.create_api_key(s, merchant=m, mode="test")
-        live_key = await merchants.create_api_key(s, merchant=m, mode="live")
-    return MerchantKeys(id=m.id, slug=slug, test_key=test_key.api_key, live_key=live_key.api_key)
-
-
 @pytest.fixture
 async def merchant(ctx: AppContext) -> MerchantKeys:
     return await create_merchant(ctx)
 
 
-def intent_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "gateway": "sandbox",
-        "amount": 99.99,
-        "currency": "USD",
-        "order_id": "ORDER-" + secrets.token_hex(4),
-        "customer_name": "Jane Smith",
-        "customer_email": "jane@example.com",
-        "return_url": "https://shop.example/return",
-    }
-    body.update(overrides)
-    return {k: v for k, v in body.items() if v is not None}
-
-
-# ---- real server processes ---------------------------------------------------------------
-
-
-@dataclass
-class ServerProcess:
-    url: str
-    proc: subprocess.Popen[bytes]
-    env: dict[str, str]
-    log_path: Path
-
-    def stop(self, sig: int | None = None) -> None:
-        if self.proc.poll() is None:
-            if sig is None:
-                self.proc.terminate()
-            else:
-                self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-def ownpay_cli(env: dict[str, str], *args: str,
-               check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ownpay", *args], env=env, capture_output=True, text=True,
-        timeout=120, check=check,
-    )
-
-
-def start_server(env: dict[str, str], log_path: Path, *extra: str) -> ServerProcess:
-    port = int(env["OWNPAY_PORT"])
-    log_file = open(log_path, "wb")  # noqa: SIM115 - handed to the child process
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ownpay", "serve", *extra], env=env, stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
-        try:
-            if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
-                return ServerProcess(url=url, proc=proc, env=env, log_path=log_path)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
-
-
-def server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OWNPAY_")}
-    port = free_port()
-    env.update(
-        {
-            "OWNPAY_DATABASE_URL": database_url,
-            "OWNPAY_DATA_DIR": str(data_dir),
-            "OWNPAY_PORT": str(port),
-            "OWNPAY_BASE_URL": f"http://127.0.0.1:{port}",
-            "OWNPAY_SECRET_KEY": "A" * 43,
-            "OWNPAY_WEBHOOKS_ALLOW_PRIVATE": "true",
-            "OWNPAY_WORKER_INTERVAL": "0.2",
-            "PYTHONUNBUFFERED": "1",
-            **{f"OWNPAY_{name.upper()}": value for name, value in TEST_RATE_LIMITS.items()},
-        }
-    )
-    env.update(extra)
-    return env
+# ---- real processes ------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -268,14 +94,106 @@ def live_server(database_url: str,
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
+    """localstripe (Stripe's stand-in), one process per session on a free port."""
+    server = StandIn(tmp_path_factory.mktemp("localstripe"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _output_dir() -> None:
-    OUTPUT.mkdir(exist_ok=True)
+    OUTPUT.mkdir(exist_ok=True)  # by every worker: exist_ok
+
+
+# ---- the browser (tests/support/browser.py) -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """One headless Chromium per session, driven by Playwright."""
+    from playwright.async_api import async_playwright
+
+    if not CHROMIUM_FOUND:
+        pytest.fail(f"Chromium not found at {CHROMIUM}; run `make install-system`")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@pytest.fixture
+async def page(browser: Any) -> AsyncIterator[Any]:
+    """A fresh context and page (desktop viewport)."""
+    context, pg = await new_page(browser, viewport={"width": 1280, "height": 900})
+    try:
+        yield pg
+    finally:
+        await context.close()
+
+
+@pytest.fixture
+async def phone_page(browser: Any) -> AsyncIterator[Any]:
+    """A fresh context and page: a small phone viewport with touch."""
+    context, pg = await new_page(
+        browser,
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    try:
+        yield pg
+    finally:
+        await context.close()
+
+
+@pytest.fixture(scope="session")
+def shop_site() -> Iterator[str]:
+    """The merchant's website on loopback; its base URL."""
+    site = ShopSite()
+    try:
+        yield site.url
+    finally:
+        site.close()
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Callable[[Any, str], Awaitable[Path]]:
+    """``await shot(page, name)`` saves a full-page screenshot under
+    ``test-output/screenshots/``, named after the test's node id (unique in a run, so two
+    pytest-xdist workers never write one file) and ``name``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    test_name = artifact_name(request.node.nodeid)
+
+    async def take(pg: Any, name: str) -> Path:
+        path = SCREENSHOTS / f"{test_name}--{name}.png"
+        await pg.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+# ---- markers -------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _processes_only_in_e2e(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The helpers that start a process refuse to in a test not marked ``e2e``."""
+    markers.allow_processes(request.node.get_closest_marker("e2e") is not None)
+    yield
+    markers.allow_processes(True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if "browser" in item.nodeid.split("/"):
-            item.add_marker(pytest.mark.browser)
-
-
+        for name in sorted(markers.derived(item)):
+            item.add_marker(name)

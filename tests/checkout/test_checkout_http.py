@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import MerchantKeys, create_merchant, intent_body
+from tests.support.factories import MerchantKeys, create_merchant, intent_body
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 

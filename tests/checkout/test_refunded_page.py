@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import MerchantKeys, intent_body
+from tests.support.factories import MerchantKeys, intent_body
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from ownpay import jsoncodec
 from ownpay.payments.models import PaymentIntent
-from tests.conftest import MerchantKeys, intent_body
+from tests.support.factories import MerchantKeys, intent_body
 
 INTENTS = "/api/v1/payment-intents"
 

@@ -17,8 +17,8 @@ from prometheus_client import REGISTRY
 from ownpay.config import RATE_LIMIT_FIELDS, Settings
 from ownpay.ratelimit import RateLimiter
 from ownpay.web.client import client_ip
-from tests.conftest import create_merchant, intent_body
-from tests.isolated import Isolated, isolated
+from tests.support.databases import Isolated, isolated
+from tests.support.factories import create_merchant, intent_body
 
 LIMITS = {name: "100000/minute" for name in RATE_LIMIT_FIELDS}
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')

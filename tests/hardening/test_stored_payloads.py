@@ -20,8 +20,8 @@ from ownpay.tenancy import TenantScope
 from ownpay.webhooks import service as webhooks
 from ownpay.webhooks.delivery import dispatch_events
 from ownpay.webhooks.models import WebhookDelivery
-from tests.conftest import create_merchant, intent_body
-from tests.isolated import Isolated, isolated
+from tests.support.databases import Isolated, isolated
+from tests.support.factories import create_merchant, intent_body
 
 BIG = 2**64 + 7
 
@@ -32,6 +32,7 @@ async def env(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
         yield found
 
 
+@pytest.mark.api
 async def test_a_payment_with_an_unwritable_stored_number_still_answers(env: Isolated) -> None:
     merchant = await create_merchant(env.ctx)
     transport = httpx.ASGITransport(app=env.app)

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from ownpay.db import utcnow
 from ownpay.ledger import fees
 from ownpay.ledger.models import FeeRule
-from tests.conftest import create_merchant
-from tests.refunds.helpers import extra_key, new_intent, paid, payment
+from tests.support.checkout import new_intent, paid, payment
+from tests.support.factories import create_merchant, extra_key
 
 
 def rule(flat: int = 0, ppm: int = 0, lo: int | None = None, hi: int | None = None) -> FeeRule:

@@ -17,8 +17,11 @@ from ownpay.ledger import verify as ledger_verify
 from ownpay.ledger.models import LedgerEntry, LedgerJournal
 from ownpay.payments import service as payments
 from ownpay.payments.models import PaymentIntent
-from tests.conftest import create_merchant, ownpay_cli, server_env
-from tests.refunds.helpers import assert_books_balance, new_intent, paid, refund
+from tests.support.checkout import new_intent, paid, refund
+from tests.support.commands import ownpay_cli
+from tests.support.factories import create_merchant
+from tests.support.processes import server_env
+from tests.support.records import assert_books_balance
 
 
 async def journals_of(ctx, txn: str) -> list[tuple[str, list[tuple[str, str, int]]]]:
@@ -88,6 +91,7 @@ async def _unbalance(ctx, txn: str) -> int:
         return int(result.scalar_one())
 
 
+@pytest.mark.e2e
 async def test_verify_detects_a_deliberately_unbalanced_entry(client, ctx, database_url,
                                                               tmp_path: Path) -> None:
     m = await create_merchant(ctx)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -34,8 +35,9 @@ from ownpay.app import create_app
 from ownpay.context import AppContext
 from ownpay.ledger import verify as ledger_verify
 from ownpay.payments.models import PaymentIntent
-from tests.conftest import MerchantKeys, create_merchant, make_settings
-from tests.refunds.helpers import failed_payment, paid, refund
+from tests.support.checkout import failed_payment, paid, refund
+from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.settings import make_settings
 
 T = TypeVar("T")
 
@@ -221,6 +223,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.call(check())
 
 
+@pytest.mark.api
 def test_random_payments_and_refunds_keep_the_books(
     ctx: AppContext, database_url: str, tmp_path: Path
 ) -> None:

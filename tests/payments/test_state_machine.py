@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from ownpay.outbox.models import OutboxEvent
 from ownpay.payments import service, states
 from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
-from tests.conftest import MerchantKeys, intent_body
+from tests.support.factories import MerchantKeys, intent_body
 
 
 async def new_intent(client, merchant: MerchantKeys, **overrides) -> str:
@@ -84,7 +84,7 @@ async def test_stale_expectation_is_a_noop(client, ctx, merchant) -> None:
 
 
 async def test_other_merchant_cannot_move_a_payment(client, ctx, merchant) -> None:
-    from tests.conftest import create_merchant
+    from tests.support.factories import create_merchant
 
     other = await create_merchant(ctx)
     txn = await new_intent(client, merchant)

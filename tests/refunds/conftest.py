@@ -1,4 +1,5 @@
-"""Refund test fixtures: test-only gateways (see ``fakes.py``) and a merchant using them."""
+"""Refund test fixtures: test-only gateways (``tests/support/fake_gateways.py``) and a
+merchant using them."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from ownpay.context import AppContext
-from tests.conftest import MerchantKeys, create_merchant
-from tests.refunds import fakes
+from tests.support import fake_gateways as fakes
+from tests.support.factories import MerchantKeys, create_merchant
 
 
 @pytest.fixture

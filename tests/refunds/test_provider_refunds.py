@@ -26,7 +26,7 @@ from ownpay.payments import expiry
 from ownpay.payments.models import PaymentIntent
 from ownpay.refunds.models import Refund
 from ownpay.worker import expire_due, reconcile_processing
-from tests.stripe.helpers import (
+from tests.support.stripe import (
     CARD_OK,
     StandIn,
     StripeMerchant,
@@ -38,7 +38,6 @@ from tests.stripe.helpers import (
     outbox_events,
     provider_events,
     sign,
-    standin,  # noqa: F401 - the session fixture
     stripe_merchant,
 )
 
@@ -52,7 +51,7 @@ def _drain_standin_webhooks() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-async def _standin_up(standin: StandIn) -> AsyncIterator[None]:  # noqa: F811
+async def _standin_up(standin: StandIn) -> AsyncIterator[None]:
     if not standin.running:
         standin.start()
     await standin.release_settlements()
@@ -60,7 +59,7 @@ async def _standin_up(standin: StandIn) -> AsyncIterator[None]:  # noqa: F811
 
 
 async def _paid(
-    ctx: AppContext, client: httpx.AsyncClient, standin: StandIn,  # noqa: F811
+    ctx: AppContext, client: httpx.AsyncClient, standin: StandIn,
     amount: Any = "99.99",
 ) -> tuple[StripeMerchant, str, str]:
     """A card payment completed through our checkout: (merchant, txn, PaymentIntent id)."""
@@ -73,7 +72,7 @@ async def _paid(
     return merchant, txn, pi
 
 
-async def _dashboard_refund(standin: StandIn, pi: str, amount: int) -> str:  # noqa: F811
+async def _dashboard_refund(standin: StandIn, pi: str, amount: int) -> str:
     """Someone refunds in Stripe's dashboard (no OwnPay metadata)."""
     r = await standin.api("POST", "/v1/refunds", data={"payment_intent": pi, "amount": amount})
     assert r.status_code == 200, r.text
@@ -125,7 +124,7 @@ async def _books_balance(ctx: AppContext, merchant: StripeMerchant) -> None:
 
 
 async def test_dashboard_refunds_are_booked_exactly_once(
-    ctx: AppContext, client: httpx.AsyncClient, standin: StandIn  # noqa: F811
+    ctx: AppContext, client: httpx.AsyncClient, standin: StandIn
 ) -> None:
     merchant, txn, pi = await _paid(ctx, client, standin)
     first = await _dashboard_refund(standin, pi, 500)
@@ -171,7 +170,7 @@ async def test_dashboard_refunds_are_booked_exactly_once(
 
 
 async def test_a_refund_ownpay_sent_is_settled_not_booked_twice(
-    ctx: AppContext, client: httpx.AsyncClient, standin: StandIn  # noqa: F811
+    ctx: AppContext, client: httpx.AsyncClient, standin: StandIn
 ) -> None:
     merchant, txn, pi = await _paid(ctx, client, standin)
     # Stripe is unreachable when we send the refund: its outcome is unknown here...
@@ -213,7 +212,7 @@ async def test_a_refund_ownpay_sent_is_settled_not_booked_twice(
 
 
 async def test_concurrent_events_about_one_dashboard_refund_book_it_once(
-    ctx: AppContext, client: httpx.AsyncClient, standin: StandIn  # noqa: F811
+    ctx: AppContext, client: httpx.AsyncClient, standin: StandIn
 ) -> None:
     merchant, txn, pi = await _paid(ctx, client, standin)
     made = await _dashboard_refund(standin, pi, 2500)
@@ -234,7 +233,7 @@ async def test_concurrent_events_about_one_dashboard_refund_book_it_once(
 
 
 async def test_refund_before_the_payment_is_settled_here_waits_for_the_retry(
-    ctx: AppContext, client: httpx.AsyncClient, standin: StandIn  # noqa: F811
+    ctx: AppContext, client: httpx.AsyncClient, standin: StandIn
 ) -> None:
     """The refund event overtakes the payment's own: answered 503 and left unprocessed,
     Stripe's retry books it once the payment is completed here."""
@@ -271,7 +270,7 @@ async def test_refund_before_the_payment_is_settled_here_waits_for_the_retry(
 
 
 async def test_stripe_outage_defers_the_refund_event(
-    ctx: AppContext, client: httpx.AsyncClient, standin: StandIn  # noqa: F811
+    ctx: AppContext, client: httpx.AsyncClient, standin: StandIn
 ) -> None:
     merchant, txn, pi = await _paid(ctx, client, standin)
     await _dashboard_refund(standin, pi, 9999)
@@ -289,7 +288,7 @@ async def test_stripe_outage_defers_the_refund_event(
 
 
 async def test_refund_of_a_late_payment_never_booked_here_books_nothing(
-    ctx: AppContext, client: httpx.AsyncClient, standin: StandIn  # noqa: F811
+    ctx: AppContext, client: httpx.AsyncClient, standin: StandIn
 ) -> None:
     """The operator's way out of a late payment: refund it in Stripe's dashboard.  The
     event is recorded, but there is nothing to take out of books that never held it."""

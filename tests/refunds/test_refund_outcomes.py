@@ -15,16 +15,9 @@ from ownpay.refunds import flows as service
 from ownpay.refunds.models import Refund
 from ownpay.refunds.schemas import RefundRequest
 from ownpay.tenancy import TenantScope
-from tests.refunds import fakes
-from tests.refunds.helpers import (
-    assert_books_balance,
-    events,
-    paid,
-    payment,
-    payment_row,
-    refund,
-    refund_rows,
-)
+from tests.support import fake_gateways as fakes
+from tests.support.checkout import paid, payment, refund
+from tests.support.records import assert_books_balance, events, payment_row, refund_rows
 
 STRIPE_LIKE = fakes.IdempotentQueryable.slug
 BLIND = fakes.Blind.slug

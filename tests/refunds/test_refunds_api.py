@@ -11,19 +11,14 @@ from sqlalchemy import select
 
 from ownpay.payments.models import PaymentStatusHistory
 from ownpay.refunds.models import Refund
-from tests.conftest import create_merchant
-from tests.refunds.helpers import (
+from tests.support.checkout import failed_payment, new_intent, paid, payment, refund
+from tests.support.factories import create_merchant, extra_key
+from tests.support.records import (
     assert_books_balance,
     count_refunds,
     event_types,
     events,
-    extra_key,
-    failed_payment,
-    new_intent,
-    paid,
-    payment,
     payment_row,
-    refund,
     refund_rows,
 )
 
@@ -176,7 +171,7 @@ async def test_idempotency_key(client, ctx, merchant) -> None:
     assert other_body.status_code == 409 and other_body.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
     # a key first used to create a payment intent cannot create a refund
     intent_key = "intent-" + secrets.token_hex(6)
-    from tests.conftest import intent_body
+    from tests.support.factories import intent_body
 
     r = await client.post("/api/v1/payment-intents", json=intent_body(),
                           headers={**merchant.auth(), "Idempotency-Key": intent_key})

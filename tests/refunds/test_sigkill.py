@@ -24,9 +24,10 @@ from ownpay.ledger import verify as ledger_verify
 from ownpay.merchants.models import GatewayAccount
 from ownpay.payments.models import PaymentIntent
 from ownpay.refunds.models import Refund
-from tests.conftest import create_merchant, server_env, start_server
+from tests.support.factories import create_merchant
+from tests.support.processes import server_env, start_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 PAYMENTS = 8
 SLICES = 10  # each payment of 10.00 is refunded 1.00 at a time

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from ownpay.db import utcnow
 from ownpay.refunds import states, steps
 from ownpay.refunds.models import Refund, RefundStatusHistory
-from tests.conftest import MerchantKeys
-from tests.refunds.helpers import paid
+from tests.support.checkout import paid
+from tests.support.factories import MerchantKeys
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "ownpay"
 STATES = list(itertools.product(states.STATUSES, states.STAGES))

@@ -16,18 +16,14 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import event
-from tests.conftest import (
-    ServerProcess,
-    create_merchant,
-    intent_body,
-    ownpay_cli,
-    server_env,
-)
-from tests.transactions.conftest import BASE, Where, World, insert_specs, spec, walk
 
 from ownpay.context import AppContext
 from ownpay.transactions.export import HEADER, safe_cell
 from ownpay.transactions.service import EXPORT_BATCH
+from tests.support.commands import ownpay_cli
+from tests.support.factories import create_merchant, intent_body
+from tests.support.processes import ServerProcess, server_env
+from tests.support.transactions import BASE, Where, World, insert_specs, spec, walk
 
 EXPORT = "/api/v1/transactions/export"
 
@@ -286,6 +282,7 @@ def leftovers(directory: Path) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 async def test_cli_export(
     client: httpx.AsyncClient, world: World, database_url: str, tmp_path: Path,
 ) -> None:

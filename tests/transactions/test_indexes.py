@@ -18,11 +18,11 @@ import httpx
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import create_async_engine
-from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database
-from tests.transactions.conftest import World, cursor_in_the_middle
 
 from ownpay.context import AppContext
 from ownpay.migrate import alembic_config
+from tests.support.databases import PG_URL, create_pg_database, drop_pg_database
+from tests.support.transactions import World, cursor_in_the_middle
 
 MAIN = "ix_payment_intents_merchant_mode_created_id"
 STATUS = "ix_payment_intents_merchant_mode_status_created"
@@ -111,7 +111,7 @@ async def test_migration_0005_goes_down_and_up(backend: str, tmp_path: Path) -> 
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'roundtrip.db'}"
     else:
-        url = await _create_pg_database(PG_URL)
+        url = await create_pg_database(PG_URL)
     engine = create_async_engine(url)
 
     def run(connection: Any, target: str, up: bool) -> None:
@@ -143,7 +143,7 @@ async def test_migration_0005_goes_down_and_up(backend: str, tmp_path: Path) -> 
     finally:
         await engine.dispose()
         if backend != "sqlite":
-            await _drop_pg_database(PG_URL, url)
+            await drop_pg_database(url)
 
 
 PAID_ORDERS = "ix_payment_intents_paid_orders"

@@ -10,13 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.conftest import create_merchant, intent_body
-from tests.transactions.conftest import BASE, Spec, Where, World, insert_specs, spec, walk
 
 from ownpay.context import AppContext
 from ownpay.merchants import service as merchants
 from ownpay.timefmt import iso_required
 from ownpay.transactions.schemas import Position, decode_cursor, encode_cursor
+from tests.support.factories import create_merchant, intent_body
+from tests.support.transactions import BASE, Spec, Where, World, insert_specs, spec, walk
 
 
 async def ids(

@@ -30,9 +30,9 @@ from ownpay.webhooks.delivery import (
     record,
 )
 from ownpay.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from tests.conftest import MerchantKeys
-from tests.webhooks.conftest import Contexts, add_endpoint, create_intent, move, pump
-from tests.webhooks.receiver import Receiver
+from tests.support.factories import MerchantKeys
+from tests.support.receivers import Receiver
+from tests.support.webhooks import Contexts, add_endpoint, create_intent, move, pump
 
 SPEC_FIELDS = {
     "event",
@@ -203,7 +203,7 @@ async def test_failures_retry_on_the_schedule_then_dead_letter_then_replay(
 async def test_a_slow_receiver_is_a_timeout_and_a_closed_port_a_connection_error(
     wctx: AppContext, wclient: httpx.AsyncClient, shop: MerchantKeys, receiver: Receiver
 ) -> None:
-    from tests.conftest import free_port
+    from tests.support.ports import free_port
 
     slow = await add_endpoint(wclient, shop, receiver.set("/slow", delay=1.6))
     closed = await add_endpoint(wclient, shop, f"http://127.0.0.1:{free_port()}/down")

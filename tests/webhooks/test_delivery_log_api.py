@@ -11,9 +11,9 @@ import pytest
 
 from ownpay.context import AppContext
 from ownpay.merchants import service as merchants
-from tests.conftest import MerchantKeys, create_merchant
-from tests.webhooks.conftest import add_endpoint, create_intent, move, pump
-from tests.webhooks.receiver import Receiver
+from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.receivers import Receiver
+from tests.support.webhooks import add_endpoint, create_intent, move, pump
 
 LOG = "/api/v1/webhooks/deliveries"
 

@@ -14,7 +14,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -28,8 +27,11 @@ from sqlalchemy import func, select
 
 from ownpay.context import AppContext
 from ownpay.webhooks.models import WebhookAttempt, WebhookDelivery
-from tests.conftest import MerchantKeys, create_merchant, free_port, server_env, start_server
-from tests.webhooks.conftest import (
+from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.ports import free_port
+from tests.support.processes import server_env, start_server, start_worker, stop_process
+from tests.support.receivers import Receiver
+from tests.support.webhooks import (
     Contexts,
     add_endpoint,
     client_for,
@@ -37,12 +39,11 @@ from tests.webhooks.conftest import (
     drop_endpoints,
     move,
 )
-from tests.webhooks.receiver import Receiver
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parents[2]
-PHP_RECEIVER = ROOT / "tests" / "unit" / "receivers" / "verify.php"
+PHP_RECEIVER = ROOT / "tests" / "webhooks" / "receivers" / "verify.php"
 SPEC_FIELDS = {
     "event",
     "transaction_id",
@@ -238,23 +239,6 @@ async def test_serve_delivers_a_signed_payment_completed_and_retries_to_a_dead_l
             revived.close()
 
 
-def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child process
-    return subprocess.Popen(
-        [sys.executable, "-m", "ownpay", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
 async def _deliveries(ctx: AppContext, endpoint_ids: list[str]) -> list[WebhookDelivery]:
     async with ctx.sessions() as s:
         return list(
@@ -303,7 +287,7 @@ async def test_sigkill_mid_delivery_loses_nothing(
         worker.send_signal(signal.SIGKILL)  # mid-request: the receiver has not answered yet
         worker.wait(timeout=10)
     finally:
-        stop(worker)
+        stop_process(worker)
     killed_ids = {r.delivery_id for r in in_flight}
     assert len(killed_ids) == 2  # the per-endpoint limit held the rest back
     receiver.set("/crash")  # answer at once from now on
@@ -322,7 +306,7 @@ async def test_sigkill_mid_delivery_loses_nothing(
 
         await eventually(all_done, within=40, what="every delivery succeeded after the restart")
     finally:
-        stop(worker)
+        stop_process(worker)
 
     rows = await _deliveries(ctx, [endpoint["id"]])
     got = receiver.received("/crash")
@@ -376,7 +360,7 @@ async def test_two_workers_on_postgresql_attempt_each_delivery_once_per_due_time
             await eventually(all_done, within=60, what="120 deliveries succeeded")
         finally:
             for w in workers:
-                stop(w)
+                stop_process(w)
     rows = await _deliveries(ctx, ids)
     per_id = Counter((r.path, r.delivery_id) for r in receiver.received())
     assert len(per_id) == 120

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from ownpay.context import AppContext
 from ownpay.merchants import service as merchants
 from ownpay.webhooks.models import WebhookEndpoint
-from tests.conftest import MerchantKeys, create_merchant
-from tests.webhooks.conftest import add_endpoint
+from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.webhooks import add_endpoint
 
 BASE = "/api/v1/webhook-endpoints"
 

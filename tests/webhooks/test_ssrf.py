@@ -13,9 +13,9 @@ from ownpay.context import AppContext
 from ownpay.webhooks import ssrf
 from ownpay.webhooks.delivery import ClientPool, post_signed
 from ownpay.webhooks.models import WebhookAttempt, WebhookDelivery
-from tests.conftest import MerchantKeys
-from tests.webhooks.conftest import Contexts, add_endpoint, client_for, create_intent, move, pump
-from tests.webhooks.receiver import Receiver
+from tests.support.factories import MerchantKeys
+from tests.support.receivers import Receiver
+from tests.support.webhooks import Contexts, add_endpoint, client_for, create_intent, move, pump
 
 BLOCKED = [
     "169.254.169.254",  # cloud metadata (link-local)
@@ -198,10 +198,11 @@ async def test_redirects_are_not_followed(wctx: AppContext, receiver: Receiver) 
         "http://localhost:9/hook",
     ],
 )
+@pytest.mark.api
 async def test_endpoint_creation_refuses_private_addresses_when_not_allowed(
     contexts: Contexts, url: str
 ) -> None:
-    from tests.conftest import create_merchant
+    from tests.support.factories import create_merchant
 
     strict = contexts(webhooks_allow_private=False)
     shop = await create_merchant(strict)
@@ -218,6 +219,7 @@ async def test_endpoint_creation_refuses_private_addresses_when_not_allowed(
         assert ok.status_code == 201, ok.text
 
 
+@pytest.mark.api
 async def test_delivery_and_test_ping_refuse_private_addresses_at_send_time(
     contexts: Contexts, wclient: Any, shop: MerchantKeys, receiver: Receiver
 ) -> None:

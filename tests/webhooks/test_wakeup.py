@@ -20,10 +20,10 @@ from ownpay.db import utcnow
 from ownpay.outbox.writer import record_event, record_payment_event
 from ownpay.payments.models import PaymentIntent
 from ownpay.worker import run_worker
-from tests.conftest import MerchantKeys, server_env
-from tests.webhooks.conftest import Contexts, add_endpoint, client_for, create_intent, move
-from tests.webhooks.receiver import Receiver
-from tests.webhooks.test_e2e import start_worker, stop
+from tests.support.factories import MerchantKeys
+from tests.support.processes import server_env, start_worker, stop_process
+from tests.support.receivers import Receiver
+from tests.support.webhooks import Contexts, add_endpoint, client_for, create_intent, move
 
 LONG_POLL = 60.0  # the bound below is far shorter: arrival proves the wake-up, not the poll
 ARRIVAL_BOUND = 15.0
@@ -56,6 +56,7 @@ async def test_commit_wakes_the_embedded_worker(
         await _idle_worker(stop_event, task)
 
 
+@pytest.mark.api
 async def test_a_rolled_back_event_wakes_nobody(contexts: Contexts, shop: MerchantKeys) -> None:
     ctx = contexts(worker_interval=LONG_POLL)
     async with client_for(ctx) as api:
@@ -76,6 +77,7 @@ async def test_a_rolled_back_event_wakes_nobody(contexts: Contexts, shop: Mercha
     assert ctx.outbox_wakeup.is_set()
 
 
+@pytest.mark.e2e
 async def test_notify_wakes_a_separate_worker_process(
     backend: str,
     contexts: Contexts,
@@ -102,7 +104,7 @@ async def test_notify_wakes_a_separate_worker_process(
         got = await receiver.wait_for(lambda r: len(r) >= 2, within=ARRIVAL_BOUND)
         assert {json.loads(r.body)["transaction_id"] for r in got} == set(txns)
     finally:
-        stop(worker)
+        stop_process(worker)
 
 
 async def test_every_kind_of_event_wakes_the_worker(contexts: Contexts, shop: MerchantKeys) -> None:

@@ -1,0 +1,28 @@
+"""Settings for the application under test: deterministic, no embedded worker, no caches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ownpay.config import RATE_LIMIT_FIELDS, Settings
+
+SECRET_KEY = "A" * 43  # base64 of 32 zero-ish bytes: deterministic for tests
+# Every test talks from 127.0.0.1: the limits stay on (their code runs) but high enough that
+# only the rate-limit tests, which set their own, ever reach one.
+TEST_RATE_LIMITS = {name: "100000/minute" for name in RATE_LIMIT_FIELDS}
+
+
+def make_settings(database_url: str, data_dir: Path, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "base_url": "http://pay.test",
+        "secret_key": SECRET_KEY,
+        "run_worker": False,
+        "auth_cache_ttl": 0.0,
+        "webhooks_allow_private": True,
+        **TEST_RATE_LIMITS,
+    }
+    values.update(extra)
+    return Settings(**values)
