@@ -12,7 +12,6 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 
 class ConfigError(ValueError):
@@ -49,10 +48,12 @@ def _parse_float(name: str, raw: str, *, minimum: float) -> float:
 
 
 def _parse_url(name: str, raw: str) -> str:
-    parts = urlsplit(raw.strip())
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ConfigError(f"{name} must be an absolute http(s) URL, got {raw!r}")
-    return raw.strip().rstrip("/")
+    from ownpay.urls import BadUrl, normalize_http_url
+
+    try:
+        return normalize_http_url(raw).rstrip("/")
+    except BadUrl as exc:
+        raise ConfigError(f"{name} must be an absolute http(s) URL, got {raw!r}: {exc}") from None
 
 
 def normalize_database_url(raw: str) -> str:

@@ -21,6 +21,7 @@ from ownpay.merchants import repository
 from ownpay.merchants.accounts import credentials_context
 from ownpay.merchants.models import ApiKey, GatewayAccount, Merchant
 from ownpay.security import Keyring, api_key_digest, display_prefix, new_api_key
+from ownpay.urls import BadUrl, normalize_http_url
 
 SCOPES = ("read", "write", "admin")
 MODES = ("test", "live")
@@ -69,9 +70,12 @@ async def create_merchant(
         errors.add("slug", "Slug must be 3-64 lower-case letters, digits or hyphens.")
     if not name.strip() or len(name) > 150:
         errors.add("name", "Name is required and at most 150 characters.")
+    urls: dict[str, str | None] = {}
     for label, url in (("base_url", base_url), ("logo_url", logo_url)):
-        if url and not re.match(r"^https?://[^\s/]+", url):
-            errors.add(label, "Must be an absolute http(s) URL.")
+        try:
+            urls[label] = normalize_http_url(url) if url else None
+        except BadUrl as exc:
+            errors.add(label, f"Must be an absolute http(s) URL. {exc}")
     if primary_color and not _COLOR.match(primary_color):
         errors.add("primary_color", "Must be a colour like #1a73e8.")
     if intent_lifetime is not None and not 60 <= intent_lifetime <= 7 * 86400:
@@ -83,9 +87,9 @@ async def create_merchant(
         slug=slug,
         name=name.strip(),
         status="active",
-        base_url=base_url.rstrip("/") if base_url else None,
+        base_url=(urls.get("base_url") or "").rstrip("/") or None,
         intent_lifetime=intent_lifetime,
-        logo_url=logo_url,
+        logo_url=urls.get("logo_url"),
         primary_color=primary_color,
         created_at=utcnow(),
     )

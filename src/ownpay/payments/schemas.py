@@ -12,13 +12,13 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, Field
 
 from ownpay import money
 from ownpay.errors import FieldErrors
+from ownpay.urls import BadUrl, normalize_http_url
 
 MAX_EXPIRES_IN = 7 * 86400
 MAX_SAFE_INTEGER = 2**53 - 1  # the largest integer every JSON parser reads exactly
@@ -65,16 +65,19 @@ class NewIntent:
     expires_in: int | None
 
 
-def _is_http_url(value: str) -> bool:
+def _url(value: str | None, field: str, add: Any) -> str | None:
+    """The URL as ``urls.normalize_http_url`` re-serialises it (ASCII host), or None with an
+    error added."""
+    if value is None:
+        return None
     try:
-        parts = urlsplit(value)
-    except ValueError:
-        return False
-    return (
-        parts.scheme in {"http", "https"}
-        and bool(parts.hostname)
-        and not any(c.isspace() for c in value)
-    )
+        return normalize_http_url(value)
+    except BadUrl as exc:
+        reason = str(exc)
+        generic = f"The {_LABELS[field]} must be an absolute http(s) URL."
+        add(field, generic if reason == "The URL must be an absolute http(s) URL."
+            else f"{generic} {reason}")
+        return None
 
 
 def _email_ok(value: str) -> bool:
@@ -177,12 +180,8 @@ def validate_create(
             customer_email = None
     customer_phone = text("customer_phone")
     description = text("description")
-    return_url = text("return_url")
-    if return_url is not None and not _is_http_url(return_url):
-        add("return_url", "The return url must be an absolute http(s) URL.")
-    cancel_url = text("cancel_url")
-    if cancel_url is not None and not _is_http_url(cancel_url):
-        add("cancel_url", "The cancel url must be an absolute http(s) URL.")
+    return_url = _url(text("return_url"), "return_url", add)
+    cancel_url = _url(text("cancel_url"), "cancel_url", add)
     metadata = _validate_metadata(body.get("metadata"), add)
 
     expires_in: int | None = None

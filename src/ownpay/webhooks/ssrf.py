@@ -24,7 +24,9 @@ import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from ownpay.urls import BadUrl, normalize_http_url, urlunsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -147,8 +149,12 @@ def validate_url(url: str, *, mode: str, allow_private: bool) -> str:
         raise UnsafeUrl("The URL must include a host name.")
     if port == 0:
         raise UnsafeUrl("The URL's port must be between 1 and 65535.")
+    try:  # one strict parse, ASCII (IDNA) host: what we check is what we will connect to
+        url = normalize_http_url(url)
+    except BadUrl as exc:
+        raise UnsafeUrl(str(exc)) from None
     if not allow_private:
-        _check_host_name(host)
+        _check_host_name((urlsplit(url).hostname or "").rstrip("."))
     return url
 
 
