@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
+from urllib.parse import unquote_to_bytes
 
 from fastapi import FastAPI, Request
 from pydantic import BaseModel, Field
@@ -16,13 +17,19 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ownpay import __version__, metrics
+from ownpay import __version__, jsoncodec, metrics
 from ownpay.backlog import refresh_backlog
 from ownpay.checkout.app import create_checkout_app
 from ownpay.checkout.app import serves as checkout_serves
 from ownpay.config import Settings, load_settings
 from ownpay.context import AppContext
-from ownpay.errors import Forbidden, error_response, install_handlers, json_response
+from ownpay.errors import (
+    Forbidden,
+    ValidationFailed,
+    error_response,
+    install_handlers,
+    json_response,
+)
 from ownpay.ledger.endpoints import router as ledger_router
 from ownpay.logs import configure_logging
 from ownpay.payments.endpoints import router as payments_router
@@ -131,6 +138,45 @@ class RequestIdMiddleware:
             raise
 
 
+class CleanRequests:
+    """Refuse, in one place for every surface, a URL whose path or query holds a NUL character
+    or is not valid UTF-8 once percent-decoded: nothing downstream (PostgreSQL text, path
+    ids, filters) can store or compare such a value.  The answer is ``400`` in the
+    surface's envelope (JSON under /api/ and /gateways/…/webhooks/, plain text elsewhere)."""
+
+    MESSAGE = "The URL contains a NUL character or invalid UTF-8."
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    @staticmethod
+    def clean(scope: Scope) -> bool:
+        path = str(scope.get("path", ""))
+        if "\x00" in path or not jsoncodec.clean_text(path) or "\ufffd" in path:
+            return False
+        query = bytes(scope.get("query_string", b""))
+        if not query:
+            return True
+        try:
+            decoded = unquote_to_bytes(query.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return "\x00" not in decoded and jsoncodec.clean_text(decoded)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.clean(scope):
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", ""))
+        if path.startswith(("/api/", "/gateways/")):
+            response: Response = error_response(
+                ValidationFailed(errors={"request": [self.MESSAGE]}))
+        else:
+            response = Response(self.MESSAGE, status_code=400, media_type="text/plain",
+                                headers={"X-Content-Type-Options": "nosniff"})
+        await response(scope, receive, send)
+
+
 class SubApplications:
     """Hand the requests a sub-application serves to it (full paths, no prefix stripped, so
     route templates -- and the metrics labels made from them -- stay the same); everything
@@ -193,6 +239,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     app.state.checkout_app = checkout_app
     install_handlers(app)
     app.add_middleware(SubApplications, subapps=[(checkout_serves, checkout_app)])
+    app.add_middleware(CleanRequests)
     app.add_middleware(RequestIdMiddleware)
 
     @app.get(

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from ownpay.checkout.endpoints import router
+from ownpay.checkout.endpoints import BadForm, router
 from ownpay.checkout.pages import brand, build_assets, build_pages
 from ownpay.context import AppContext
 from ownpay.web.pages.security import Csp
@@ -44,6 +44,14 @@ def create_checkout_app(ctx: AppContext | None = None) -> FastAPI:
         response.headers["X-Request-Id"] = request_id
         return response
 
+    async def on_bad_form(request: Request, exc: Exception) -> Response:
+        return pages.render(request, "error.html", {
+            "brand": brand(None),
+            "message": "The form contained characters that cannot be accepted (a NUL "
+                       "character or invalid text). Please go back and try again."},
+            csp=Csp(), status_code=400)
+
+    app.add_exception_handler(BadForm, on_bad_form)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
     app.include_router(router)

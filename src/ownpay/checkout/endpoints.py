@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from ownpay import money
+from ownpay import jsoncodec, money
 from ownpay.checkout import service
 from ownpay.checkout.pages import brand, gateway_template
 from ownpay.db import utcnow
@@ -22,6 +23,7 @@ from ownpay.errors import DuplicateProviderTransaction, GatewayNotFound, json_re
 from ownpay.gateways.base import CheckoutView, FormError, GatewayError
 from ownpay.payments import states
 from ownpay.timefmt import iso
+from ownpay.web.body import read_bounded
 from ownpay.web.client import client_ip
 from ownpay.web.deps import app_context as _ctx
 from ownpay.web.pages import Pages
@@ -122,12 +124,33 @@ async def checkout_page(transaction_id: str, request: Request) -> Response:
     return _page(request, loaded, "pay.html", view=view)
 
 
+class _FormTooLarge(Exception):
+    pass
+
+
+class BadForm(ValueError):
+    """A form field holds a NUL character, a lone surrogate or invalid UTF-8."""
+
+
 async def _form(request: Request) -> dict[str, str] | None:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+    """The submitted form (``application/x-www-form-urlencoded``, at most 16 KiB and 50
+    fields), or None when too large.  A NUL character, a lone surrogate or invalid UTF-8 in
+    any name or value is refused (:class:`BadForm`); the first value of a name counts."""
+    try:
+        raw = await read_bounded(request, limit=MAX_FORM_BYTES, too_large=_FormTooLarge())
+    except _FormTooLarge:
         return None
-    form = await request.form(max_files=0, max_fields=50)
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=50,
+                          encoding="utf-8", errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise BadForm() from None
+    values: dict[str, str] = {}
+    for name, value in pairs:
+        if not (jsoncodec.clean_text(name) and jsoncodec.clean_text(value)):
+            raise BadForm()
+        values.setdefault(name, value)
+    return values
 
 
 async def _too_fast(request: Request, loaded: service.Loaded) -> Response | None:
