@@ -272,11 +272,14 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         """Prometheus exposition; see ``ownpay.metrics`` for who may scrape."""
         context: AppContext = request.app.state.ctx
         client = request.client.host if request.client else None
+        forwarded = any(name in request.headers for name in metrics.FORWARDING_HEADERS)
         if not metrics.scrape_allowed(
-            context.settings.metrics_token, request.headers.get("authorization", ""), client
+            context.settings.metrics_token, request.headers.get("authorization", ""), client,
+            forwarded=forwarded,
         ):
-            return error_response(
-                Forbidden("Metrics need OWNPAY_METRICS_TOKEN, or a loopback client."))
+            return error_response(Forbidden(
+                "Metrics need OWNPAY_METRICS_TOKEN, or a loopback client that did not come "
+                "through a proxy."))
         with contextlib.suppress(Exception):  # the gauges are a bonus; counters still answer
             await refresh_backlog(context)
         body, content_type = metrics.render()

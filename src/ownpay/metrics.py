@@ -135,10 +135,20 @@ async def on_provider_response(response: Any) -> None:
 # ---- the scrape ----------------------------------------------------------------------------
 
 
-def scrape_allowed(token: str | None, authorization: str, client_host: str | None) -> bool:
+FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host")
+
+
+def scrape_allowed(token: str | None, authorization: str, client_host: str | None,
+                   *, forwarded: bool = False) -> bool:
+    """With a token: the bearer token only (constant-time).  Without: a loopback client that
+    came straight to us -- a request carrying any forwarding header came through a proxy
+    (nginx on the same box connects from 127.0.0.1), so it is refused."""
     if token:
         scheme, _, given = authorization.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), token.encode())
+    if forwarded:
+        return False
     try:
         return client_host is not None and ip_address(client_host).is_loopback
     except ValueError:
