@@ -22,6 +22,7 @@ from ownpay.db import utcnow
 from ownpay.errors import DuplicateProviderTransaction, GatewayNotFound, json_response
 from ownpay.gateways.base import CheckoutView, FormError, GatewayError
 from ownpay.payments import states
+from ownpay.payments.service import ORDER_ALREADY_PAID_REASON
 from ownpay.timefmt import iso
 from ownpay.web.body import read_bounded
 from ownpay.web.client import client_ip
@@ -95,8 +96,12 @@ def _page(
                                   status_code=status_code, after=csrf.set_cookie)
 
 
-def _status_page(request: Request, loaded: service.Loaded) -> Response:
-    return _page(request, loaded, "status.html")
+async def _status_page(request: Request, loaded: service.Loaded) -> Response:
+    extra: dict[str, Any] = {}
+    if loaded.intent.status == states.CANCELLED:
+        reason = await service.last_reason(_ctx(request), loaded.intent)
+        extra["order_already_paid"] = (reason or "").startswith(ORDER_ALREADY_PAID_REASON)
+    return _page(request, loaded, "status.html", **extra)
 
 
 @router.get("/checkout/{transaction_id}")
@@ -107,7 +112,7 @@ async def checkout_page(transaction_id: str, request: Request) -> Response:
     except service.CheckoutNotFound:
         return _not_found(request)
     if not service.is_payable(loaded.intent) or loaded.adapter is None:
-        return _status_page(request, loaded)
+        return await _status_page(request, loaded)
     try:
         view = await service.start(ctx, loaded)
     except GatewayNotFound:

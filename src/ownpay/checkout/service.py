@@ -103,8 +103,32 @@ async def load(ctx: AppContext, transaction_id: str, *, expire: bool = True) -> 
     intent, merchant, gateway_name = row
     if expire and intent.status == states.PENDING and intent.expires_at <= utcnow():
         intent = await expire_overdue(ctx, intent, actor="checkout")
+    if expire and intent.status == states.PENDING:
+        intent = await _unless_order_paid(ctx, intent)
     return Loaded(intent=intent, merchant=merchant, adapter=registry.get(intent.gateway),
                   gateway_name=gateway_name or "")
+
+
+async def _unless_order_paid(ctx: AppContext, intent: PaymentIntent) -> PaymentIntent:
+    """A customer never starts paying an order another payment already paid: this link is
+    cancelled (the merchant gets ``payment.cancelled`` with the reason)."""
+    async with ctx.sessions() as session, session.begin():
+        others = await payments.order_paid_elsewhere(session, intent)
+        if not others:
+            return intent
+        moved = await payments.transition(
+            session, payment_id=intent.id, merchant_id=intent.merchant_id,
+            expected=states.PENDING, to=states.CANCELLED, actor="checkout",
+            reason=f"{payments.ORDER_ALREADY_PAID_REASON} ({', '.join(others)})",
+        )
+        return moved or await payment_rows.reload(session, intent)
+
+
+async def last_reason(ctx: AppContext, intent: PaymentIntent) -> str | None:
+    """Why the payment reached its current status (its last history row's reason)."""
+    async with ctx.sessions() as session:
+        rows = await payment_rows.history(session, intent)
+    return rows[-1].reason if rows else None
 
 
 def is_payable(intent: PaymentIntent, now: datetime | None = None) -> bool:

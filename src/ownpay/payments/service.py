@@ -11,13 +11,25 @@ verified statement into at most one transition; ``expiry.py`` settles overdue pa
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import Insert, Table, and_, bindparam, exists, insert, select, text, update
+from sqlalchemy import (
+    Insert,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -39,6 +51,7 @@ from ownpay.merchants.accounts import active_gateway, checkout_url, public_base_
 from ownpay.merchants.auth import Principal
 from ownpay.outbox.writer import record_payment_event
 from ownpay.payments import repository, states
+from ownpay.payments.attention import ATTENTION, flag_for_operator
 from ownpay.payments.models import PAID_ORDER_CONDITION, PaymentIntent, PaymentStatusHistory
 from ownpay.payments.schemas import NewIntent, validate_create
 
@@ -211,6 +224,17 @@ async def transition(
     if intent is None:
         return None
     if to == states.COMPLETED:
+        others = await order_paid_elsewhere(session, intent, lock=True)
+        if others:
+            # The money has moved (a provider verified it, or an operator confirmed it):
+            # it is booked, and flagged so that one of the two payments is refunded.
+            note = (f"{ATTENTION}order {intent.order_id!r} was already paid by "
+                    f"{', '.join(others)}: refund one of them")
+            reason = f"{reason}; {note}" if reason else note
+            event_data = {**(event_data or {}), "duplicate_of": others}
+            flag_for_operator(session, gateway=intent.gateway, kind="duplicate_order_payment")
+            log.error("order_paid_twice", payment_id=intent.id, order_id=intent.order_id,
+                      others=others)
         intent = await _fix_fee(session, intent)
         await ledger.record_payment_completed(session, intent, now=now)
     session.add(
@@ -229,6 +253,27 @@ async def transition(
     metrics.count_transition(session, gateway=intent.gateway, to=to)
     log.info("payment_transition", payment_id=payment_id, to=to, actor=actor)
     return intent
+
+
+async def order_paid_elsewhere(session: AsyncSession, intent: PaymentIntent, *,
+                               lock: bool = False) -> list[str]:
+    """Other payments of the same order (merchant, mode, order id) that are paid.
+
+    One order is paid once (docs/integration.md): creation refuses a new intent for a paid
+    order, but two intents opened before either was paid can both be paid.  Completions of
+    one order are serialised (PostgreSQL: a transaction-scoped advisory lock on the order;
+    SQLite: one writer), so of two concurrent ones exactly one sees the other (``lock``)."""
+    if lock and session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(
+            f"order:{intent.merchant_id}:{intent.mode}:{intent.order_id}".encode()).digest()
+        await session.execute(select(func.pg_advisory_xact_lock(
+            int.from_bytes(digest[:8], "big", signed=True))))
+    P = PaymentIntent  # noqa: N806
+    return list(await session.scalars(
+        select(P.id).where(P.merchant_id == intent.merchant_id, P.mode == intent.mode,
+                           P.order_id == intent.order_id, P.id != intent.id,
+                           text(PAID_ORDER_CONDITION))
+        .order_by(P.created_at)))
 
 
 async def _fix_fee(session: AsyncSession, intent: PaymentIntent) -> PaymentIntent:
@@ -336,6 +381,9 @@ def mismatch(intent: PaymentIntent, result: VerifiedResult) -> str | None:
     if result.reference is not None and result.reference != intent.id:
         return f"reference {result.reference} != {intent.id}"
     return None
+
+
+ORDER_ALREADY_PAID_REASON = "order already paid by another payment"
 
 
 async def cancel(
