@@ -31,6 +31,12 @@ _NOT_PAYABLE = frozenset(
 )
 
 
+_NUMBER_CHARS = frozenset("0123456789.-+eE")
+# No amount anywhere (a payment, a fee rule, a query filter) may exceed this many minor
+# units: the largest OWNPAY_MAX_AMOUNT_MINOR allowed, far inside a 64-bit column.
+MAX_MINOR = 10**15
+
+
 class AmountError(ValueError):
     """An amount that cannot be accepted; ``str(exc)`` is a human message."""
 
@@ -62,7 +68,8 @@ def to_decimal(value: object) -> Decimal:
         number = Decimal(repr(value))
     elif isinstance(value, str):
         text = value.strip()
-        if not text or len(text) > 40 or not all(c.isdigit() or c in ".-+eE" for c in text):
+        # ASCII digits only: str.isdigit() and Decimal() also take other scripts' digits.
+        if not text or len(text) > 40 or not all(c in _NUMBER_CHARS for c in text):
             raise AmountError("The amount must be a number.")
         try:
             number = Decimal(text)
@@ -95,6 +102,8 @@ def parse_minor(value: object, currency: str, *, max_minor: int | None = None) -
             f"The amount may have at most {exp} decimal places for {currency.upper()}."
         )
     minor = int(scaled)
+    if minor > MAX_MINOR:
+        raise AmountError("The amount is too large.")
     if max_minor is not None and minor > max_minor:
         limit = to_major(max_minor, currency)
         raise AmountError(f"The amount must not exceed {limit} {currency.upper()}.")

@@ -129,3 +129,30 @@ def test_writer_makes_stored_values_writable() -> None:
     assert jsoncodec.dumps({"n": 2**64, "s": "a\ud800b", "z": "a\x00"}) == (
         b'{"n":"18446744073709551616","s":"a\xef\xbf\xbdb","z":"a\xef\xbf\xbd"}')
     assert jsoncodec.dumps({"n": 2**63 - 1}) == b'{"n":9223372036854775807}'
+
+
+@pytest.mark.parametrize("amount", ["٣", "１٠", "3\u0663", "1e16", "99999999999999999"])
+async def test_amounts_are_ascii_digits_within_range(client, merchant: MerchantKeys,
+                                                     amount: str) -> None:
+    r = await client.post(INTENTS, json=intent_body(amount=amount), headers=merchant.auth())
+    assert r.status_code == 400 and "amount" in r.json()["errors"]
+
+
+@pytest.mark.parametrize("field", ["flat", "min", "max"])
+async def test_fee_rule_amounts_beyond_64_bits_are_validation_errors(
+    client, merchant: MerchantKeys, field: str
+) -> None:
+    body = {"gateway": "sandbox", "currency": "KWD", field: "9999999999999999"}
+    r = await client.put("/api/v1/fee-rules", json=body, headers=merchant.auth())
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][field] == [f"The {field} is too large."]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/transactions", "/api/v1/transactions/export"])
+async def test_amount_filters_beyond_64_bits_are_validation_errors(
+    client, merchant: MerchantKeys, path: str
+) -> None:
+    r = await client.get(path, params={"currency": "KWD", "amount_min": "9999999999999999"},
+                         headers=merchant.auth())
+    assert r.status_code == 400
+    assert r.json()["errors"]["amount_min"] == ["The amount_min is too large."]

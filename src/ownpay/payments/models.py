@@ -29,6 +29,12 @@ PAID_ORDER_CONDITION = (
 )
 
 
+# Payments whose provider transaction id is taken: see ``uq_payment_intents_provider_txn``.
+PROVIDER_TXN_HELD = (
+    "provider_txn_id IS NOT NULL AND status NOT IN ('failed', 'cancelled', 'expired')"
+)
+
+
 class PaymentIntent(Base):
     __tablename__ = "payment_intents"
     __table_args__ = (
@@ -63,13 +69,15 @@ class PaymentIntent(Base):
             sqlite_where=text(PAID_ORDER_CONDITION),
             postgresql_where=text(PAID_ORDER_CONDITION),
         ),
+        # A provider transaction id pays one payment of a merchant in one mode; a payment
+        # that failed (e.g. an operator rejected an offline transfer), was cancelled or
+        # expired does not hold on to the id it was given (migration 0011).
         Index(
             "uq_payment_intents_provider_txn",
-            "merchant_id",
-            "provider_txn_id",
+            "merchant_id", "mode", "provider_txn_id",
             unique=True,
-            sqlite_where=text("provider_txn_id IS NOT NULL"),
-            postgresql_where=text("provider_txn_id IS NOT NULL"),
+            sqlite_where=text(PROVIDER_TXN_HELD),
+            postgresql_where=text(PROVIDER_TXN_HELD),
         ),
     )
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownpay import ids
 from ownpay.errors import NotFound
 from ownpay.payments import states
-from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
+from ownpay.payments.models import PROVIDER_TXN_HELD, PaymentIntent, PaymentStatusHistory
 from ownpay.tenancy import TenantScope
 
 NOT_FOUND = "Payment intent not found."
@@ -99,8 +99,10 @@ async def provider_txn_used_elsewhere(
     used = await session.scalar(
         select(PaymentIntent.id).where(
             PaymentIntent.merchant_id == intent.merchant_id,
+            PaymentIntent.mode == intent.mode,
             PaymentIntent.provider_txn_id == provider_txn_id,
             PaymentIntent.id != intent.id,
+            text(PROVIDER_TXN_HELD),
         )
     )
     return used is not None

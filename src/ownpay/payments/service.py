@@ -428,7 +428,9 @@ async def retry(
     return await transition(
         session, payment_id=intent.id, merchant_id=intent.merchant_id, expected=states.FAILED,
         to=states.PENDING, actor="customer", reason="customer retried after a failed attempt",
-        values={"attempts": intent.attempts + 1, "provider_reference": None},
+        # A new attempt: the failed one's provider objects and transaction id are let go.
+        values={"attempts": intent.attempts + 1, "provider_reference": None,
+                "provider_txn_id": None},
         only_if_unexpired_at=now, now=now,
     )
 
