@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownpay import money
@@ -159,31 +160,24 @@ def validate_rule(body: dict[str, Any]) -> RuleInput:
 async def set_rule(
     session: AsyncSession, *, scope: TenantScope, rule: RuleInput
 ) -> FeeRule:
-    """Create or replace the rule for (merchant, mode, gateway, currency)."""
+    """Create or replace the rule for (merchant, mode, gateway, currency), in one
+    ``INSERT … ON CONFLICT DO UPDATE``: concurrent writers of one rule cannot collide on the
+    unique key (the last one wins, whole)."""
     now = utcnow()
-    existing = await session.scalar(
-        select(FeeRule)
-        .where(
-            FeeRule.merchant_id == scope.merchant_id,
-            FeeRule.mode == scope.mode,
-            FeeRule.gateway == rule.gateway,
-            FeeRule.currency == rule.currency,
-        )
-        .with_for_update()
+    dialect = session.get_bind().dialect.name
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    changes = {"flat_minor": rule.flat_minor, "rate_ppm": rule.rate_ppm,
+               "min_minor": rule.min_minor, "max_minor": rule.max_minor, "updated_at": now}
+    stmt = (
+        upsert(FeeRule)
+        .values(merchant_id=scope.merchant_id, mode=scope.mode, gateway=rule.gateway,
+                currency=rule.currency, created_at=now, **changes)
+        .on_conflict_do_update(index_elements=["merchant_id", "mode", "gateway", "currency"],
+                               set_=changes)
+        .returning(FeeRule)
+        .execution_options(populate_existing=True)
     )
-    if existing is None:
-        existing = FeeRule(
-            merchant_id=scope.merchant_id, mode=scope.mode, gateway=rule.gateway,
-            currency=rule.currency, created_at=now,
-        )
-        session.add(existing)
-    existing.flat_minor = rule.flat_minor
-    existing.rate_ppm = rule.rate_ppm
-    existing.min_minor = rule.min_minor
-    existing.max_minor = rule.max_minor
-    existing.updated_at = now
-    await session.flush()
-    return existing
+    return (await session.scalars(stmt)).one()
 
 
 async def list_rules(

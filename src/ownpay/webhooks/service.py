@@ -27,6 +27,7 @@ from ownpay.errors import (
     NotFound,
     ValidationFailed,
 )
+from ownpay.merchants.models import Merchant
 from ownpay.security import Keyring
 from ownpay.tenancy import TenantScope
 from ownpay.timefmt import iso
@@ -198,6 +199,10 @@ async def create_endpoint(
     )
     assert changes.url is not None and changes.events is not None
     await check_url_addresses(settings, changes.url)  # before any SQL: no lock held over DNS
+    # Creations for one merchant take turns (its row locked; SQLite writers are serial
+    # anyway), so the limit cannot be overrun by concurrent requests counting at once.
+    await session.execute(
+        select(Merchant.id).where(Merchant.id == scope.merchant_id).with_for_update())
     count = await session.scalar(
         select(func.count()).select_from(WebhookEndpoint).where(
             WebhookEndpoint.merchant_id == scope.merchant_id,
