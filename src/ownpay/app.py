@@ -52,7 +52,10 @@ signed webhooks that tell your server what happened.
 Send an API key as a bearer token: `Authorization: Bearer op_test_…` (test mode) or
 `op_live_…` (live mode). A key only sees and creates data of its own mode and merchant;
 another merchant's (or the other mode's) object is a plain `404`. Keys carry scopes —
-`read`, `write`, `admin` — and every operation says which one it needs. In this page, use
+`read`, `write`, `admin` — and every operation says which one it needs. Scopes do not imply
+each other (least privilege): a key with only `admin` can configure webhooks and decide
+offline payments but cannot list transactions; keys are created with all three unless you
+choose. Too many requests answer `429 RATE_LIMITED` with `Retry-After`. In this page, use
 **Authorize** to try operations with your key.
 
 ## Amounts, times, retries

@@ -66,12 +66,23 @@ def load_or_create_secret_key(settings: Settings, *, create: bool) -> bytes:
         raise ConfigError(
             f"no secret key: run `ownpay init` or set OWNPAY_SECRET_KEY ({path} missing)"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(path.parent)
     raw = secrets.token_bytes(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(base64.urlsafe_b64encode(raw).decode() + "\n")
     return raw
+
+
+def secure_data_dir(data_dir: Path) -> None:
+    """The data directory holds the SQLite database and the installation key: only its
+    owner may enter it (0700), and the files in it are owner-only (0600).  Applied on every
+    start, so an installation made before this tightening is tightened too."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data_dir.chmod(0o700)
+    for path in data_dir.iterdir():
+        if path.is_file() and not path.is_symlink():
+            path.chmod(0o600)
 
 
 def _derive(master: bytes, purpose: bytes) -> bytes:

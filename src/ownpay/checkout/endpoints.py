@@ -25,7 +25,7 @@ from ownpay.payments import states
 from ownpay.payments.service import ORDER_ALREADY_PAID_REASON
 from ownpay.timefmt import iso
 from ownpay.web.body import read_bounded
-from ownpay.web.client import client_ip
+from ownpay.web.client import client_ip, forwarded_proto
 from ownpay.web.deps import app_context as _ctx
 from ownpay.web.pages import Pages
 from ownpay.web.pages.csrf import TransactionCsrf, transaction_token_ok
@@ -83,7 +83,9 @@ def _page(
     **extra: Any,
 ) -> Response:
     intent = loaded.intent
-    csrf = TransactionCsrf(_ctx(request).keyring, request, intent.id)
+    ctx = _ctx(request)
+    https = forwarded_proto(request.scope, ctx.settings.trusted_proxies) == "https"
+    csrf = TransactionCsrf(ctx.keyring, request, intent.id, https=https)
     csp = Csp().allow_forms(intent.return_url, intent.cancel_url)
     csp.allow_images(loaded.merchant.logo_url)
     if view is not None:
@@ -92,7 +94,7 @@ def _page(
     context = _page_context(loaded, view=view, csrf_token=csrf.token, **extra)
     if view is not None and view.template:
         context["view_template"] = gateway_template(intent.gateway, view.template)
-    return _pages(request).render(request, template, context, csp=csp,
+    return _pages(request).render(request, template, context, csp=csp, https=https,
                                   status_code=status_code, after=csrf.set_cookie)
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from ownpay.config import ConfigError, Settings, load_settings
+from ownpay.security import secure_data_dir
 
 T = TypeVar("T")
 
@@ -71,7 +72,7 @@ def run_async(settings: Settings, fn: Callable[[Any], Awaitable[T]], *,
 
     try:
         if settings.is_sqlite:  # before the event loop starts: mkdir is a blocking call
-            Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+            secure_data_dir(Path(settings.data_dir))
         return asyncio.run(main())
     except ConfigError as exc:
         fail(str(exc))

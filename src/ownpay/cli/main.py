@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -28,6 +29,9 @@ for name, group in (
 
 
 def main() -> None:
+    # Everything an OwnPay process creates (the SQLite database and its journal files, the
+    # installation key, metrics files, exports) is its owner's alone.
+    os.umask(0o077)
     try:
         app()
     except ConfigError as exc:  # raised before a command could catch it

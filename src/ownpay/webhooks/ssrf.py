@@ -116,6 +116,11 @@ def is_blocked(ip: str | IPAddress) -> bool:
     return blocked_reason(address) is not None
 
 
+# For operators developing against a receiver on their own machine (never in production).
+PRIVATE_HINT = (" (An operator can allow private and loopback addresses for development with "
+                "OWNPAY_WEBHOOKS_ALLOW_PRIVATE=true.)")
+
+
 def _literal_ip(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host)
@@ -163,11 +168,12 @@ def _check_host_name(host: str) -> None:
     if ip is not None:
         reason = blocked_reason(ip)
         if reason:
-            raise UnsafeUrl(f"The address {ip} is not allowed: it is {reason}.")
+            raise UnsafeUrl(f"The address {ip} is not allowed: it is {reason}.{PRIVATE_HINT}")
         return
     name = host.lower()
     if name in _BLOCKED_NAMES or name.endswith(_BLOCKED_SUFFIXES):
-        raise UnsafeUrl(f"The host {host!r} is not allowed: it names a local or internal service.")
+        raise UnsafeUrl(f"The host {host!r} is not allowed: it names a local or internal "
+                        f"service.{PRIVATE_HINT}")
     if "." not in name:
         raise UnsafeUrl(f"The host {host!r} is not a fully qualified domain name.")
 
@@ -191,8 +197,12 @@ async def resolve(url: str, *, allow_private: bool, dns_timeout: float = 5.0) ->
         for address in addresses:
             reason = blocked_reason(address)
             if reason:
+                # The address itself is not told: a merchant must not be able to map the
+                # installation's internal DNS through error messages.
+                kind = reason.split(" (")[0]
                 raise UnsafeUrl(
-                    f"{host} resolves to {address}, which is not allowed: it is {reason}."
+                    f"{host} resolves to an address webhooks may not reach ({kind})."
+                    + PRIVATE_HINT
                 )
     return Target(url=url, scheme=scheme, host=host, port=port, address=addresses[0])
 

@@ -79,11 +79,15 @@ class Pages:
         csp: Csp,
         status_code: int = 200,
         after: Callable[[HTMLResponse], None] | None = None,
+        https: bool | None = None,
     ) -> HTMLResponse:
+        """``https``: whether the client is on HTTPS (behind a trusted TLS proxy too, see
+        :func:`ownpay.web.client.forwarded_proto`); by default the connection's scheme."""
         html = self.env.get_template(template).render(
             **context, csp_nonce=csp.nonce, static=self.static)
         response = HTMLResponse(html, status_code=status_code)
-        apply_security_headers(response, csp, https=request.url.scheme == "https")
+        apply_security_headers(
+            response, csp, https=request.url.scheme == "https" if https is None else https)
         if after is not None:
             after(response)
         return response

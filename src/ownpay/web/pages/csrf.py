@@ -31,13 +31,14 @@ def session_token_ok(keyring: Keyring, session_id: str, token: str | None) -> bo
 class TransactionCsrf:
     """The checkout's token for one payment in one browser."""
 
-    def __init__(self, keyring: Keyring, request: Request, transaction_id: str) -> None:
+    def __init__(self, keyring: Keyring, request: Request, transaction_id: str, *,
+                 https: bool) -> None:
         self.keyring = keyring
         self.transaction_id = transaction_id
         value = request.cookies.get(CHECKOUT_COOKIE, "")
         self.new_cookie = not (len(value) == 32 and value.isalnum())
         self.cookie = secrets.token_hex(16) if self.new_cookie else value
-        self.secure = request.url.scheme == "https"
+        self.secure = https  # Secure whenever the customer is on HTTPS, proxy or not
 
     @property
     def token(self) -> str:
