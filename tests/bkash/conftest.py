@@ -30,12 +30,12 @@ from sqlalchemy import func, select
 
 from ownpay.app import create_app
 from ownpay.context import AppContext
-from ownpay.devtools.bkash_simulator import PREFIX, BkashSimulator
-from ownpay.devtools.bkash_simulator import create_app as create_simulator
 from ownpay.merchants import service as merchants
 from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
 from tests.conftest import MerchantKeys, create_merchant, free_port, make_settings
 from tests.records import outbox_types, status_history
+from tests.simulators.bkash import PREFIX, BkashSimulator
+from tests.simulators.bkash import create_app as create_simulator
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 WALLET = "01770618575"

@@ -7,7 +7,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from ownpay.context import AppContext
-from ownpay.devtools.bkash_simulator import CREATE, PREFIX
 from tests.bkash.conftest import (
     CREDENTIALS,
     CSRF,
@@ -24,6 +23,7 @@ from tests.bkash.conftest import (
     payment_id_of,
 )
 from tests.conftest import MerchantKeys
+from tests.simulators.bkash import CREATE, PREFIX
 
 
 async def test_happy_path(

@@ -7,7 +7,6 @@ import httpx
 import pytest
 
 from ownpay.context import AppContext
-from ownpay.devtools.bkash_simulator import CREATE, EXECUTE, MESSAGES
 from ownpay.gateways.bkash.adapter import CUSTOMER_MESSAGES, GENERIC, BkashGateway
 from tests.bkash.conftest import (
     SimServer,
@@ -21,6 +20,7 @@ from tests.bkash.conftest import (
     payment_id_of,
 )
 from tests.conftest import MerchantKeys
+from tests.simulators.bkash import CREATE, EXECUTE, MESSAGES
 
 PUBLISHED = [str(c) for c in (*range(2001, 2070), *range(2116, 2120), 9999)]
 

@@ -11,7 +11,6 @@ from sqlalchemy import update
 
 from ownpay.context import AppContext
 from ownpay.db import utcnow
-from ownpay.devtools.bkash_simulator import EXECUTE, STATUS
 from ownpay.payments.models import PaymentIntent
 from ownpay.worker import reconcile_processing
 from tests.bkash.conftest import (
@@ -29,6 +28,7 @@ from tests.bkash.conftest import (
     stored,
 )
 from tests.conftest import MerchantKeys, create_merchant
+from tests.simulators.bkash import EXECUTE, STATUS
 
 
 async def approved(

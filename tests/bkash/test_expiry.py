@@ -16,7 +16,6 @@ from sqlalchemy import select, update
 
 from ownpay.context import AppContext
 from ownpay.db import utcnow
-from ownpay.devtools.bkash_simulator import EXECUTE, STATUS
 from ownpay.payments import expiry as payments
 from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
 from ownpay.worker import expire_due
@@ -35,6 +34,7 @@ from tests.bkash.conftest import (
 )
 from tests.conftest import MerchantKeys, free_port
 from tests.isolated import Isolated, isolated
+from tests.simulators.bkash import EXECUTE, STATUS
 
 
 async def _overdue(ctx: AppContext, txn: str, *, ago: timedelta = timedelta(seconds=1)) -> None:

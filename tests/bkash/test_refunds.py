@@ -7,7 +7,6 @@ import httpx
 import pytest
 
 from ownpay.context import AppContext
-from ownpay.devtools.bkash_simulator import REFUND, BkashSimulator
 from ownpay.gateways.base import GatewayContext, Outcome, PaymentView
 from ownpay.gateways.bkash.adapter import BkashGateway
 from ownpay.gateways.registry import get as get_gateway
@@ -15,6 +14,7 @@ from ownpay.payments.presenters import payment_view
 from tests.bkash.conftest import SimServer, new_payment, pay_through, stored
 from tests.conftest import MerchantKeys
 from tests.records import gateway_call
+from tests.simulators.bkash import REFUND, BkashSimulator
 
 
 @pytest.fixture

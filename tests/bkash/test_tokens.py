@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from ownpay.app import create_app
 from ownpay.context import AppContext
-from ownpay.devtools.bkash_simulator import CREATE, EXECUTE, GRANT, REFRESH
 from ownpay.gateways.bkash.adapter import TOKEN_STATE_KEY, BkashGateway
 from ownpay.gateways.state import DbStateStore, GatewayState
 from ownpay.merchants.models import GatewayAccount
@@ -32,6 +31,7 @@ from tests.bkash.conftest import (
 )
 from tests.conftest import MerchantKeys, create_merchant, make_settings
 from tests.records import gateway_call
+from tests.simulators.bkash import CREATE, EXECUTE, GRANT, REFRESH
 
 
 async def token_store(ctx: AppContext, merchant: MerchantKeys) -> DbStateStore:
