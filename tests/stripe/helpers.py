@@ -1,4 +1,4 @@
-"""The Stripe stand-in (localstripe, see ``standin.py``) as a fixture, and what the tests do
+"""The Stripe stand-in (localstripe, ``simulators/stripe.py``) as a fixture, and what the tests do
 with it: merchants with a Stripe account pointing at it, the browser's card confirmation,
 signed provider webhooks, and database look-ups for the assertions."""
 
@@ -25,10 +25,10 @@ from sqlalchemy import func, select
 from ownpay.context import AppContext
 from ownpay.merchants import service as merchants
 from ownpay.provider_events.models import ProviderEventRecord
-from tests.conftest import MerchantKeys, create_merchant, free_port, intent_body
+from tests.conftest import ROOT, MerchantKeys, create_merchant, free_port, intent_body
 from tests.records import outbox_types, status_history
 
-STANDIN = Path(__file__).with_name("standin.py")
+STANDIN = ROOT / "tests" / "simulators" / "stripe.py"
 SECRET_KEY = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc"
 PUBLISHABLE_KEY = "pk_test_" + "TYooMQauvdEDq54NiTphI7jx"
 CARD_OK = "4242424242424242"
