@@ -100,11 +100,16 @@ def _canonical(name: str) -> str:
 
 
 def is_sensitive(name: str, extra: Collection[str] = ()) -> bool:
-    """Whether a field of this name holds a secret or personal data (always redacted)."""
-    canon = _canonical(name)
-    if canon in _SECRET_NAMES or any(part in canon for part in _SECRET_PARTS):
-        return True
-    return any(canon == _canonical(e) for e in extra)
+    """Whether a field of this name holds a secret or personal data (always redacted).
+    A form key like ``card[cvc]`` is judged as a whole and by each of its parts."""
+    declared = {_canonical(e) for e in extra}
+    parts = [p for p in re.split(r"[\[\]]+", name) if p]
+    for canon in {_canonical(name), *(_canonical(p) for p in parts)}:
+        if canon in _SECRET_NAMES or canon in declared:
+            return True
+        if any(part in canon for part in _SECRET_PARTS):
+            return True
+    return False
 
 
 def _luhn(digits: str) -> bool:
