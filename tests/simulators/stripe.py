@@ -1,7 +1,7 @@
 """localstripe (the Stripe stand-in) with the few patches these tests need.
 
 Run as a script: ``python tests/simulators/stripe.py --port N --state FILE``.
-:class:`LocalStripe` (used by the gateway conformance battery) and the ``standin`` fixture of
+``stripe_process.LocalStripe`` (the gateway conformance battery) and the ``standin`` fixture of
 the Stripe tests start it on a free loopback port and stop it afterwards.
 
 Each patch closes a gap between localstripe 1.15 and what stripe-python 16 / Stripe.js do;
@@ -40,19 +40,15 @@ import argparse
 import asyncio
 import os
 import pickle
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import localstripe.resources as resources
 from aiohttp import web
 from localstripe import server
 from localstripe.errors import UserError
 
-SCRIPT = Path(__file__)
 EXTENSION_JS = Path(__file__).with_name("stripe_js_extension.js")
 MOCK_JS = Path(server.__file__).with_name("localstripe-v3.js")
 
@@ -233,50 +229,6 @@ def main() -> None:
     server.app.router.add_post("/_config/ownpay/release", release)
     sys.argv = [sys.argv[0], "--port", str(args.port)]
     server.start()
-
-
-class LocalStripe:
-    """One patched localstripe process on a free loopback port (its own state file)."""
-
-    def __init__(self, workdir: Path, port: int) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.js_url = f"{self.url}/js.stripe.com/v3/ownpay/"
-        self.state = workdir / "localstripe.pickle"
-        self.log_path = workdir / "localstripe.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
-        self.proc = subprocess.Popen(
-            [sys.executable, str(SCRIPT), "--port", str(self.port), "--state", str(self.state)],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"localstripe exited early:\n{self.log()}")
-            try:
-                if httpx.get(self.js_url, timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"localstripe did not start:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self.proc = None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
 if __name__ == "__main__":
