@@ -65,7 +65,7 @@ _CARD = re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?![\d.])")
 # Bangladeshi mobile (wallet) numbers with or without +880/880, and any E.164 number.
 _PHONE = re.compile(r"(?<!\d)(?:(?:\+?880)?01[3-9]\d{8}|\+\d{8,15})(?!\d)")
 
-Outcome = Literal["ok", "provider_error", "server_error", "timeout", "connection_error",
+CallOutcome = Literal["ok", "provider_error", "server_error", "timeout", "connection_error",
                   "cancelled"]
 
 
@@ -184,7 +184,7 @@ def redact_body(body: Any, extra: Collection[str] = (), *, form: bool = False) -
 # ---- the executor ------------------------------------------------------------------------
 
 
-def _failure(exc: httpx.HTTPError) -> tuple[Outcome, bool]:
+def _failure(exc: httpx.HTTPError) -> tuple[CallOutcome, bool]:
     """(metric outcome, may the provider have acted) for a call that raised ``exc``."""
     if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
         return "timeout", False  # no connection to the provider was ever made/handed out
@@ -196,7 +196,7 @@ def _failure(exc: httpx.HTTPError) -> tuple[Outcome, bool]:
     return "connection_error", True  # read/write/close error, remote protocol error, decoding
 
 
-def _response_outcome(status: int) -> Outcome:
+def _response_outcome(status: int) -> CallOutcome:
     if status >= 500:
         return "server_error"
     if status >= 400:
@@ -236,7 +236,7 @@ class ProviderExecutor:
         parts = urlsplit(url)
         started = time.perf_counter()
         status: int | None = None
-        outcome: Outcome = "connection_error"
+        outcome: CallOutcome = "connection_error"
         error: str | None = None
         response: httpx.Response | None = None
         try:
@@ -279,7 +279,7 @@ class ProviderExecutor:
             else:
                 log.info("provider_call", **fields)
 
-    def _unavailable(self, operation: str, exc: httpx.HTTPError, outcome: Outcome,
+    def _unavailable(self, operation: str, exc: httpx.HTTPError, outcome: CallOutcome,
                      acted: bool) -> ProviderUnavailable:
         name = type(exc).__name__
         if not acted:
