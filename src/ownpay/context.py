@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from ownpay import metrics
 from ownpay.cache import TTLCache
 from ownpay.config import Settings
 from ownpay.db import create_engine, session_factory
@@ -63,16 +62,13 @@ class AppContext:
 
     @property
     def http(self) -> httpx.AsyncClient:
-        """The one client for provider calls: bounded timeouts, no redirects."""
+        """The one client for provider calls: bounded timeouts, no redirects.  Adapters send
+        through ``ownpay.gateways.executor``, which logs and counts every call."""
         if self._http is None:
             self._http = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.settings.gateway_timeout, connect=5.0),
                 follow_redirects=False,
                 headers={"User-Agent": "OwnPay/0.1"},
-                event_hooks={
-                    "request": [metrics.on_provider_request],
-                    "response": [metrics.on_provider_response],
-                },
             )
         return self._http
 

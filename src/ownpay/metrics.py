@@ -1,7 +1,8 @@
 """Prometheus metrics at ``GET /metrics``.
 
 What an operator watches: request rate, errors and latency per route; payment status
-changes per gateway; webhook attempts and their outcome; provider (gateway) HTTP calls; and,
+changes per gateway; webhook attempts and their outcome; provider (gateway) HTTP calls per
+gateway, operation and outcome (counted by the provider executor); and,
 read from the database at scrape time, the backlog gauges (undispatched outbox events,
 deliveries waiting or dead-lettered, payments stuck in ``processing``, refunds pending).
 
@@ -66,11 +67,16 @@ OUTBOX_EVENTS_FAILED = Counter(
     "Outbox events set aside because no webhook body could be made from them (see the "
     "events.dispatch_error column)",
 )
+# Counted by the provider executor (``ownpay.gateways.executor``), once per HTTP call --
+# answered or not: ``outcome`` is ok, provider_error (4xx), server_error (5xx), timeout,
+# connection_error or cancelled.
 PROVIDER_REQUESTS = Counter(
-    "ownpay_provider_requests_total", "HTTP calls to payment providers", ["host", "outcome"]
+    "ownpay_provider_requests_total", "HTTP calls to payment providers",
+    ["gateway", "operation", "outcome"],
 )
 PROVIDER_LATENCY = Histogram(
-    "ownpay_provider_request_duration_seconds", "Duration of one provider HTTP call", ["host"],
+    "ownpay_provider_request_duration_seconds",
+    "Duration of one provider HTTP call (failed ones included)", ["gateway", "operation"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 BACKLOG = Gauge(
@@ -119,17 +125,11 @@ def observe_request(scope: MutableMapping[str, Any], status: int, started: float
     HTTP_LATENCY.labels(route=route, method=method).observe(time.perf_counter() - started)
 
 
-async def on_provider_request(request: Any) -> None:
-    request.extensions["ownpay_started"] = time.perf_counter()
-
-
-async def on_provider_response(response: Any) -> None:
-    started = response.request.extensions.get("ownpay_started")
-    host = response.request.url.host
-    outcome = "ok" if response.status_code < 500 else "server_error"
-    PROVIDER_REQUESTS.labels(host=host, outcome=outcome).inc()
-    if started is not None:
-        PROVIDER_LATENCY.labels(host=host).observe(time.perf_counter() - started)
+def observe_provider_call(gateway: str, operation: str, outcome: str, seconds: float) -> None:
+    """One provider HTTP call (the executor calls this; labels are bounded by the adapters'
+    operation names, never a URL)."""
+    PROVIDER_REQUESTS.labels(gateway=gateway, operation=operation, outcome=outcome).inc()
+    PROVIDER_LATENCY.labels(gateway=gateway, operation=operation).observe(seconds)
 
 
 # ---- the scrape ----------------------------------------------------------------------------

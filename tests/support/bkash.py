@@ -22,10 +22,10 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from ownpay.context import AppContext
-from ownpay.devtools.bkash_simulator import PREFIX, BkashSimulator
-from ownpay.devtools.bkash_simulator import create_app as create_simulator
 from ownpay.merchants import service as merchants
 from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
+from tests.simulators.bkash import PREFIX, BkashSimulator
+from tests.simulators.bkash import create_app as create_simulator
 from tests.support.factories import MerchantKeys
 from tests.support.ports import free_port
 from tests.support.records import outbox_types, status_history

@@ -1,7 +1,6 @@
-"""The Stripe stand-in (localstripe, see ``stripe_standin.py``; the session fixture
-``standin`` in ``tests/conftest.py`` runs one), and what the tests do with it: merchants with
-a Stripe account pointing at it, the browser's card confirmation, signed provider webhooks,
-and database look-ups for the assertions."""
+"""The Stripe stand-in (localstripe, ``simulators/stripe.py``) as a fixture, and what the tests do
+with it: merchants with a Stripe account pointing at it, the browser's card confirmation,
+signed provider webhooks, and database look-ups for the assertions."""
 
 from __future__ import annotations
 
@@ -29,7 +28,7 @@ from tests.support.markers import require_e2e
 from tests.support.ports import free_port
 from tests.support.records import outbox_types, status_history
 
-STANDIN = Path(__file__).with_name("stripe_standin.py")
+STANDIN = Path(__file__).resolve().parents[1] / "simulators" / "stripe.py"
 SECRET_KEY = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc"
 PUBLISHABLE_KEY = "pk_test_" + "TYooMQauvdEDq54NiTphI7jx"
 CARD_OK = "4242424242424242"

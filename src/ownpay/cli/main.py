@@ -7,7 +7,6 @@ import sys
 
 import typer
 
-from ownpay.cli.dev import dev_app
 from ownpay.cli.server import server_app
 from ownpay.config import ConfigError
 from ownpay.ledger.cli import fees_app, ledger_app
@@ -21,7 +20,7 @@ app = typer.Typer(help="OwnPay: self-hosted payment orchestrator.", no_args_is_h
 app.registered_commands.extend(server_app.registered_commands)
 for name, group in (
     ("merchants", merchants_app), ("api-keys", keys_app), ("gateways", gateways_app),
-    ("payments", payments_app), ("dev", dev_app), ("webhooks", webhooks_app),
+    ("payments", payments_app), ("webhooks", webhooks_app),
     ("refunds", refunds_app), ("ledger", ledger_app), ("fees", fees_app),
     ("transactions", transactions_app),
 ):

@@ -17,7 +17,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import httpx
 
@@ -35,12 +35,42 @@ class Outcome(enum.StrEnum):
     UNKNOWN = "unknown"  # cannot tell (timeout, unmapped status): reconcile later, never complete
 
 
-class GatewayError(Exception):
-    """The provider could not be reached or answered with a server error (retryable)."""
+_Status = TypeVar("_Status", bound=enum.StrEnum)
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+
+def provider_status(kind: type[_Status], raw: object) -> _Status | None:
+    """The member of a provider's status enum spelled exactly ``raw``, else None.
+
+    Mapping modules parse with this and map None (a status the provider added later, a
+    typo, another case, not a string) to ``Outcome.UNKNOWN``, never to a completion."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        return kind(raw)
+    except ValueError:
+        return None
+
+
+class GatewayError(Exception):
+    """The provider could not be asked, gave no usable answer, or refused the merchant's
+    credentials.  ``retryable``: asking again later may work.
+
+    ``may_have_acted`` says whether the provider may have carried the request out:
+    ``False`` when it cannot have (the request never reached it, or it refused before
+    acting), ``True`` when it may have (a timeout after sending, an answer lost mid-way, a
+    5xx), ``None`` when the adapter does not say.  The provider executor's
+    :class:`~ownpay.gateways.executor.ProviderDidNotAct` and
+    :class:`~ownpay.gateways.executor.ProviderMayHaveActed` are the two classified cases."""
+
+    may_have_acted: bool | None = None
+
+    def __init__(
+        self, message: str, *, retryable: bool = True, may_have_acted: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
+        if may_have_acted is not None:
+            self.may_have_acted = may_have_acted
 
 
 class ConfigInvalid(ValueError):

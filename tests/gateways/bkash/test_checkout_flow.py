@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from ownpay.context import AppContext
-from ownpay.devtools.bkash_simulator import CREATE, PREFIX
+from tests.simulators.bkash import CREATE, PREFIX
 from tests.support.bkash import (
     CREDENTIALS,
     CSRF,

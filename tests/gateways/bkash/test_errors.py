@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from ownpay.context import AppContext
-from ownpay.devtools.bkash_simulator import CREATE, EXECUTE, MESSAGES
 from ownpay.gateways.bkash.adapter import CUSTOMER_MESSAGES, GENERIC, BkashGateway
+from tests.simulators.bkash import CREATE, EXECUTE, MESSAGES
 from tests.support.bkash import (
     SimServer,
     api_payment,

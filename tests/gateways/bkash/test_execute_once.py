@@ -11,9 +11,9 @@ from sqlalchemy import update
 
 from ownpay.context import AppContext
 from ownpay.db import utcnow
-from ownpay.devtools.bkash_simulator import EXECUTE, STATUS
 from ownpay.payments.models import PaymentIntent
 from ownpay.worker import reconcile_processing
+from tests.simulators.bkash import EXECUTE, STATUS
 from tests.support.bkash import (
     CREDENTIALS,
     SimServer,

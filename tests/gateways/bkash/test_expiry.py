@@ -16,10 +16,10 @@ from sqlalchemy import select, update
 
 from ownpay.context import AppContext
 from ownpay.db import utcnow
-from ownpay.devtools.bkash_simulator import EXECUTE, STATUS
 from ownpay.payments import expiry as payments
 from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
 from ownpay.worker import expire_due
+from tests.simulators.bkash import EXECUTE, STATUS
 from tests.support.bkash import (
     CREDENTIALS,
     SimServer,

@@ -7,11 +7,11 @@ import httpx
 import pytest
 
 from ownpay.context import AppContext
-from ownpay.devtools.bkash_simulator import REFUND, BkashSimulator
 from ownpay.gateways.base import GatewayContext, Outcome, PaymentView
 from ownpay.gateways.bkash.adapter import BkashGateway
 from ownpay.gateways.registry import get as get_gateway
 from ownpay.payments.presenters import payment_view
+from tests.simulators.bkash import REFUND, BkashSimulator
 from tests.support.bkash import SimServer, new_payment, pay_through, stored
 from tests.support.factories import MerchantKeys
 from tests.support.records import gateway_call

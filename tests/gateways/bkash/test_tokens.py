@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from ownpay.app import create_app
 from ownpay.context import AppContext
-from ownpay.devtools.bkash_simulator import CREATE, EXECUTE, GRANT, REFRESH
 from ownpay.gateways.bkash.adapter import TOKEN_STATE_KEY, BkashGateway
 from ownpay.gateways.state import DbStateStore, GatewayState
 from ownpay.merchants.models import GatewayAccount
 from ownpay.payments.models import PaymentIntent
+from tests.simulators.bkash import CREATE, EXECUTE, GRANT, REFRESH
 from tests.support.bkash import (
     CREDENTIALS,
     SimServer,

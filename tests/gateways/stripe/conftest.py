@@ -1,4 +1,4 @@
-"""Stripe gateway tests run against localstripe (the session fixture ``standin``)."""
+"""Stripe gateway tests run against localstripe (``simulators/stripe.py``), one per session."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Paying by card in Chromium on the real checkout page of a real server process.
 
 The merchant's Stripe account points ``api_base`` and ``js_url`` at localstripe (see
-``tests/support/stripe_standin.py``): the page loads the stand-in's Stripe.js mock under our strict
+``tests/simulators/stripe.py``): the page loads the stand-in's Stripe.js mock under our strict
 CSP, the customer types a test card, Stripe.js confirms, and the server verifies with the
 stand-in before sending the customer back to the shop.
 

@@ -1,1 +1,2 @@
-"""The ``bkash`` gateway: its adapter, checkout fragment (templates/) and browser code."""
+"""The ``bkash`` gateway: adapter (flow), mapping (pure), messages, client (calls and tokens
+through the provider executor) and checkout fragment (templates/)."""

@@ -1,1 +1,1 @@
-"""The ``manual`` gateway: its adapter, checkout fragment (templates/) and browser code."""
+"""The ``manual`` gateway: adapter, mapping (pure) and checkout fragment (templates/)."""

@@ -1,12 +1,12 @@
 """``manual``: offline methods (bank transfer, "send money" to a wallet, cash).
 
 The merchant configures instructions and the fields the customer fills in; the payment waits
-in ``awaiting_verification`` until an operator approves or rejects it.
+in ``awaiting_verification`` until an operator approves or rejects it.  The rules for fields
+and submissions are ``mapping`` (pure).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,7 +15,6 @@ from ownpay.gateways.base import (
     CheckoutView,
     ConfigField,
     ConfigInvalid,
-    FormError,
     Gateway,
     GatewayContext,
     Outcome,
@@ -23,41 +22,7 @@ from ownpay.gateways.base import (
     RefundResult,
     VerifiedResult,
 )
-
-DEFAULT_FIELDS: tuple[dict[str, str], ...] = (
-    {"name": "sender_account", "label": "Sender account or phone number"},
-    {"name": "provider_txn_id", "label": "Transaction ID from your payment provider"},
-)
-DEFAULT_INSTRUCTIONS = (
-    "Send the exact amount using the payment method agreed with the merchant, then enter "
-    "the account you paid from and the transaction ID you received."
-)
-_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-MAX_VALUE_LENGTH = 100
-
-
-def _parse_fields(raw: Any) -> list[dict[str, str]]:
-    """Fields come as a list of {name,label} or as "name:Label,name2:Label 2" text."""
-    if raw is None or raw == "":
-        return [dict(f) for f in DEFAULT_FIELDS]
-    items: list[dict[str, str]] = []
-    if isinstance(raw, str):
-        for part in raw.split(","):
-            name, _, label = part.partition(":")
-            items.append({"name": name.strip(), "label": label.strip() or name.strip()})
-    elif isinstance(raw, list):
-        for entry in raw:
-            if not isinstance(entry, dict):
-                raise ConfigInvalid({"fields": ["Each field must have a name and a label."]})
-            items.append({"name": str(entry.get("name", "")), "label": str(entry.get("label", ""))})
-    else:
-        raise ConfigInvalid({"fields": ["Fields must be a list or 'name:Label,…' text."]})
-    names = [i["name"] for i in items]
-    if not items or any(not _FIELD_NAME.match(n) for n in names) or len(set(names)) != len(names):
-        raise ConfigInvalid(
-            {"fields": ["Field names must be unique, lower-case letters, digits or _."]}
-        )
-    return items
+from ownpay.gateways.manual import mapping
 
 
 class ManualGateway(Gateway):
@@ -75,22 +40,24 @@ class ManualGateway(Gateway):
         self, credentials: Mapping[str, str], settings: Mapping[str, Any]
     ) -> tuple[dict[str, str], dict[str, Any]]:
         creds, out = super().validate_config(credentials, settings)
-        out["fields"] = _parse_fields(out.get("fields"))
-        instructions = str(out.get("instructions") or DEFAULT_INSTRUCTIONS)
-        if len(instructions) > 5000:
-            raise ConfigInvalid({"instructions": ["Instructions must be at most 5000 characters."]})
+        out["fields"] = mapping.parse_fields(out.get("fields"))
+        instructions = str(out.get("instructions") or mapping.DEFAULT_INSTRUCTIONS)
+        if len(instructions) > mapping.MAX_INSTRUCTIONS:
+            raise ConfigInvalid({"instructions": [
+                f"Instructions must be at most {mapping.MAX_INSTRUCTIONS} characters."
+            ]})
         out["instructions"] = instructions
         return creds, out
 
     @staticmethod
     def fields(settings: Mapping[str, Any]) -> list[dict[str, str]]:
-        return _parse_fields(settings.get("fields"))
+        return mapping.parse_fields(settings.get("fields"))
 
     async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
         return CheckoutView(
             template="checkout.html",
             context={
-                "instructions": ctx.settings.get("instructions") or DEFAULT_INSTRUCTIONS,
+                "instructions": ctx.settings.get("instructions") or mapping.DEFAULT_INSTRUCTIONS,
                 "fields": self.fields(ctx.settings),
             },
         )
@@ -98,26 +65,7 @@ class ManualGateway(Gateway):
     async def submit(
         self, ctx: GatewayContext, payment: PaymentView, form: Mapping[str, str]
     ) -> VerifiedResult:
-        errors: dict[str, list[str]] = {}
-        values: dict[str, str] = {}
-        for f in self.fields(ctx.settings):
-            value = " ".join(str(form.get(f["name"], "")).split())
-            if not value:
-                errors.setdefault(f["name"], []).append(f"{f['label']} is required.")
-            elif len(value) > MAX_VALUE_LENGTH:
-                errors.setdefault(f["name"], []).append(
-                    f"{f['label']} must be at most {MAX_VALUE_LENGTH} characters."
-                )
-            values[f["name"]] = value
-        if errors:
-            raise FormError(errors)
-        txn = values.get("provider_txn_id")
-        return VerifiedResult(
-            outcome=Outcome.AWAITING_VERIFICATION,
-            provider_txn_id=txn.upper() if txn else None,
-            submission=values,
-            reason="customer submitted offline payment details",
-        )
+        return mapping.submission(self.fields(ctx.settings), form)
 
     async def refund(
         self,

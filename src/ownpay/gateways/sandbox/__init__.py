@@ -1,1 +1,1 @@
-"""The ``sandbox`` gateway: its adapter, checkout fragment (templates/) and browser code."""
+"""The ``sandbox`` gateway: adapter, mapping (pure) and checkout fragment (templates/)."""

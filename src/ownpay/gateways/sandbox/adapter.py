@@ -2,7 +2,8 @@
 
 The customer (really: the merchant's developer) picks the outcome with a button.  A payment
 left ``processing`` is settled as succeeded by the worker's reconciliation, so the
-"provider confirms later" path can be exercised too.
+"provider confirms later" path can be exercised too.  What each choice means is
+``mapping`` (pure); this module holds the refunds, recorded in the account's state store.
 """
 
 from __future__ import annotations
@@ -21,12 +22,7 @@ from ownpay.gateways.base import (
     RefundResult,
     VerifiedResult,
 )
-
-_CHOICES = {
-    "succeed": (Outcome.SUCCEEDED, "sandbox: customer chose success"),
-    "fail": (Outcome.FAILED, "sandbox: customer chose failure (card_declined)"),
-    "processing": (Outcome.PROCESSING, "sandbox: customer left the payment processing"),
-}
+from ownpay.gateways.sandbox import mapping
 
 
 class SandboxGateway(Gateway):
@@ -45,31 +41,13 @@ class SandboxGateway(Gateway):
     async def submit(
         self, ctx: GatewayContext, payment: PaymentView, form: Mapping[str, str]
     ) -> VerifiedResult:
-        choice = form.get("outcome", "")
-        if choice not in _CHOICES:
+        result = mapping.choice_result(form.get("outcome", ""), payment)
+        if result is None:
             raise FormError({"outcome": ["Choose an outcome for this test payment."]})
-        outcome, reason = _CHOICES[choice]
-        return VerifiedResult(
-            outcome=outcome,
-            amount_minor=payment.amount_minor,
-            currency=payment.currency,
-            reference=payment.transaction_id,
-            provider_reference=f"sbx_{payment.transaction_id[4:]}",
-            reason=reason,
-            customer_message="Your card was declined (sandbox)." if choice == "fail" else None,
-        )
+        return result
 
     async def query_status(self, ctx: GatewayContext, payment: PaymentView) -> VerifiedResult:
-        if payment.status == "processing":
-            return VerifiedResult(
-                outcome=Outcome.SUCCEEDED,
-                amount_minor=payment.amount_minor,
-                currency=payment.currency,
-                reference=payment.transaction_id,
-                provider_reference=payment.provider_reference,
-                reason="sandbox: processing payment settled by reconciliation",
-            )
-        return VerifiedResult(outcome=Outcome.PENDING)
+        return mapping.settlement(payment)
 
     async def refund(
         self,

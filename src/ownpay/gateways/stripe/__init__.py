@@ -1,1 +1,2 @@
-"""The ``stripe`` gateway: its adapter, checkout fragment (templates/) and browser code."""
+"""The ``stripe`` gateway: adapter (flow), mapping (pure), client (the SDK over the provider
+executor), webhooks, config, checkout fragment (templates/) and browser code (static/)."""

@@ -1,7 +1,10 @@
 """A stateful simulator of bKash Tokenized Checkout v1.2.0-beta (mode ``0011``).
 
-Used by the adapter tests and for local demos (``ownpay dev bkash-simulator --port P``):
-point the bKash gateway's ``base_url`` at ``http://127.0.0.1:P/v1.2.0-beta``.
+Used by the bKash tests and the gateway conformance battery (``tests/contract/``).  To try
+the bKash adapter by hand, run it from the repository root with ``python -m
+tests.simulators.bkash --port P`` and point the bKash gateway's ``base_url`` at
+``http://127.0.0.1:P/v1.2.0-beta``.  It is a test stand-in, not part of the product:
+merchants try OwnPay out with the ``sandbox`` gateway.
 
 What it imitates (everything under the ``/v1.2.0-beta`` prefix):
 
@@ -1021,7 +1024,7 @@ def create_app(
 
 
 def main(host: str = "127.0.0.1", port: int = 8420, *, public_url: str | None = None) -> None:
-    """Run the simulator with uvicorn until interrupted (``ownpay dev bkash-simulator``)."""
+    """Run the simulator with uvicorn until interrupted (``python -m tests.simulators.bkash``)."""
     import uvicorn
 
     app = create_app(public_url=public_url)
@@ -1043,3 +1046,14 @@ def main(host: str = "127.0.0.1", port: int = 8420, *, public_url: str | None = 
 def _sim_of(app: FastAPI) -> BkashSimulator:
     sim: BkashSimulator = app.state.sim
     return sim
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="bKash Tokenized Checkout simulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8421)
+    parser.add_argument("--public-url", default=None)
+    args = parser.parse_args()
+    main(args.host, args.port, public_url=args.public_url)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from ownpay.devtools.bkash_simulator import PREFIX, BkashSimulator, create_app
+from tests.simulators.bkash import PREFIX, BkashSimulator, create_app
 
 pytestmark = pytest.mark.api
 
@@ -644,7 +644,7 @@ def test_main_runs_uvicorn(monkeypatch: pytest.MonkeyPatch) -> None:
         seen.update(kwargs, app=app)
 
     monkeypatch.setattr(uvicorn, "run", fake_run)
-    from ownpay.devtools.bkash_simulator import main
+    from tests.simulators.bkash import main
 
     main("127.0.0.1", 8999)
     assert (seen["host"], seen["port"]) == ("127.0.0.1", 8999)

@@ -1,4 +1,4 @@
-// Test-only: appended to localstripe's Stripe.js mock by tests/stripe/standin.py.
+// Test-only: appended to localstripe's Stripe.js mock by tests/simulators/stripe.py.
 //
 // localstripe's confirmCardPayment can only finish 3-D Secure for a PaymentIntent that
 // already has a card.  Real Stripe.js confirms with the card Element's details, runs 3-D

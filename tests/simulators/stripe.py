@@ -1,8 +1,8 @@
 """localstripe (the Stripe stand-in) with the few patches these tests need.
 
-Run as a script: ``python tests/support/stripe_standin.py --port N --state FILE``.  The
-``standin`` fixture (``tests/conftest.py``) starts it on a free loopback port and stops it
-afterwards.
+Run as a script: ``python tests/simulators/stripe.py --port N --state FILE``.
+``stripe_process.LocalStripe`` (the gateway conformance battery) and the ``standin`` fixture of
+the Stripe tests start it on a free loopback port and stop it afterwards.
 
 Each patch closes a gap between localstripe 1.15 and what stripe-python 16 / Stripe.js do;
 none changes how localstripe decides an outcome:
@@ -26,6 +26,12 @@ none changes how localstripe decides an outcome:
    localstripe marks the charge succeeded at once and only delays the webhook.  Here the
    charge stays pending until it settles, and ``POST /_config/ownpay/hold`` / ``release``
    hold and release settlements, so a test observes ``processing`` deterministically.
+6. **Idempotency keys.**  Real Stripe answers a repeated ``POST`` with the same
+   ``Idempotency-Key`` with its first answer (header ``Idempotent-Replayed: true``) instead of
+   acting twice, refuses the key with other parameters (``idempotency_error``) and answers
+   409 while the first request is still running; localstripe ignores the header.  Here
+   successful answers are kept per key for the stand-in's lifetime, so "a refund sent twice
+   with the same refund id moves money once" can be observed.
 """
 
 from __future__ import annotations
@@ -119,6 +125,51 @@ def patch_async_settlement() -> None:
     _settle.set()
 
 
+_replies: dict[str, tuple[str, bytes, int, bytes]] = {}  # key -> (path, body, status, answer)
+_in_flight: set[str] = set()
+
+
+def _idempotency_error(status: int, message: str) -> web.Response:
+    return server.json_response(
+        {"error": {"type": "idempotency_error", "message": message}}, status=status
+    )
+
+
+@web.middleware
+async def idempotency_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or not key or not request.path.startswith("/v1/"):
+        return await handler(request)
+    body = await request.read()
+    seen = _replies.get(key)
+    if seen is not None:
+        path, sent, status, answer = seen
+        if (path, sent) != (request.path, body):
+            return _idempotency_error(
+                400, "Keys for idempotent requests can only be used with the same parameters "
+                     "they were first used with.")
+        return web.Response(status=status, body=answer, content_type="application/json",
+                            headers={"Idempotent-Replayed": "true", "Idempotency-Key": key})
+    if key in _in_flight:
+        return _idempotency_error(409, "There is currently another in-progress request "
+                                       "using this idempotency key.")
+    _in_flight.add(key)
+    try:
+        response = await handler(request)
+    finally:
+        _in_flight.discard(key)
+    if isinstance(response, web.Response) and response.status < 400 and response.body:
+        answer = response.body if isinstance(response.body, bytes) else bytes(response.text or "",
+                                                                                "utf-8")
+        _replies[key] = (request.path, body, response.status, answer)
+    return response
+
+
+def patch_idempotency() -> None:
+    # Innermost: after authentication, and before the store is saved.
+    server.app.middlewares.append(idempotency_middleware)
+
+
 async def serve_mock_js(request: web.Request) -> web.Response:
     text = MOCK_JS.read_text() + "\n" + EXTENSION_JS.read_text()
     return web.Response(text=text, content_type="application/javascript")
@@ -171,6 +222,7 @@ def main() -> None:
     patch_payment_intent_params()
     patch_declines()
     patch_async_settlement()
+    patch_idempotency()
     server.app.router.add_get("/js.stripe.com/v3/ownpay/", serve_mock_js)
     server.app.router.add_post("/js.stripe.com/v3/_confirm/{id}", confirm_card)
     server.app.router.add_post("/_config/ownpay/hold", hold)
