@@ -271,9 +271,14 @@ async def status(transaction_id: str, request: Request) -> Response:
 
 @router.get("/checkout/{transaction_id}/return")
 @router.get("/gateways/{gateway}/callback/{transaction_id}")
-async def provider_return(transaction_id: str, request: Request,
-                          gateway: str | None = None) -> Response:
-    """The customer's browser comes back from a provider: verify with the provider."""
+@router.get("/gateways/{gateway}/callback/{transaction_id}/{return_token}")
+async def provider_return(transaction_id: str, request: Request, gateway: str | None = None,
+                          return_token: str | None = None) -> Response:
+    """The customer's browser comes back from a provider: verify with the provider.
+
+    An adapter may put an opaque ``return_token`` after the transaction id of the return
+    URL it gives its provider (e.g. a MAC only it can make); it reaches the adapter's
+    ``verify_return`` as the ``return_token`` parameter, never from the query string."""
     ctx = _ctx(request)
     try:
         loaded = await service.load(ctx, transaction_id, expire=False)
@@ -283,7 +288,10 @@ async def provider_return(transaction_id: str, request: Request,
         return _not_found(request)
     if loaded.intent.status in (states.PENDING, states.PROCESSING):
         try:
-            intent, result = await service.verify_return(ctx, loaded, dict(request.query_params))
+            params = {k: v for k, v in request.query_params.items() if k != "return_token"}
+            if return_token is not None:
+                params["return_token"] = return_token
+            intent, result = await service.verify_return(ctx, loaded, params)
         except (GatewayError, GatewayNotFound) as exc:
             log.warning("gateway_unavailable", payment_id=transaction_id, error=str(exc))
             return _page(request, loaded, "status.html", status_code=503, temporary_error=True,

@@ -139,6 +139,11 @@ async def test_forged_webhooks_are_rejected_and_change_nothing(
                 body, merchant.webhook_secret, timestamp=int(time.time()) - 3600
             )
         },
+        {  # dated 10 minutes ahead: a held signature must not be replayable later
+            "Stripe-Signature": sign(
+                body, merchant.webhook_secret, timestamp=int(time.time()) + 600
+            )
+        },
         {"Stripe-Signature": "t=1,v1=deadbeef"},
         {"Stripe-Signature": "garbage"},
         {},

@@ -16,6 +16,7 @@ executor, shared access tokens); this module decides the flow.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -83,6 +84,14 @@ def _origin(url: str) -> str | None:
 def _refund_key(refund_id: str) -> str:
     digest = hashlib.sha256(refund_id.encode()).hexdigest()[:40]
     return f"refund:{digest}"
+
+
+def callback_token(ctx: GatewayContext, payment: PaymentView) -> str:
+    """A MAC of this attempt (transaction id and attempt number) under the account's app
+    secret: what only the callback URL we gave bKash carries."""
+    secret = ctx.credentials.get("app_secret", "").encode()
+    message = f"bkash-callback:{payment.transaction_id}:{payment.attempts}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
 
 
 class BkashGateway(Gateway):
@@ -156,9 +165,11 @@ class BkashGateway(Gateway):
         body = {
             "mode": "0011",
             "payerReference": phone or payment.transaction_id,
+            # The token after the transaction id proves a callback came through bKash: only
+            # bKash (and the customer it redirects) learns this URL.
             "callbackURL": (
                 f"{ctx.public_base_url.rstrip('/')}/gateways/bkash/callback/"
-                f"{payment.transaction_id}"
+                f"{payment.transaction_id}/{callback_token(ctx, payment)}"
             ),
             "amount": to_bkash_amount(payment.amount_minor),
             "currency": mapping.CURRENCY,
@@ -197,6 +208,15 @@ class BkashGateway(Gateway):
             log.warning("bkash_callback_ignored", payment_id=payment.transaction_id,
                         reason="paymentID is not this payment's current bKash payment")
             return VerifiedResult(outcome=Outcome.PENDING)
+        if not hmac.compare_digest(params.get("return_token", ""),
+                                   callback_token(ctx, payment)):
+            # Not the URL we gave bKash for this attempt: someone who knows the paymentID
+            # made it up.  It may not trigger an execute (bKash would refuse an unapproved
+            # payment and the customer's attempt would fail); only bKash's own word counts.
+            log.warning("bkash_callback_unsigned", payment_id=payment.transaction_id)
+            status = await self.query_status(ctx, payment)
+            return status if status.outcome is Outcome.SUCCEEDED else VerifiedResult(
+                outcome=Outcome.PENDING)
         if payment.status != "pending":
             # Already claimed (execute running or done): only bKash's own word may move it.
             return await self.query_status(ctx, payment)

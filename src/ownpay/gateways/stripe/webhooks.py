@@ -1,15 +1,19 @@
 """Stripe's webhooks: verify ``Stripe-Signature`` with the endpoint's signing secret (the SDK
-does it, 5-minute tolerance) and say what an event is about.  The event body decides
-nothing: the core re-fetches the PaymentIntent (or re-lists its refunds) before acting."""
+does it, 5 minutes into the past; the future is bounded here too) and say what an event is
+about.  The event body decides nothing: the core re-fetches the PaymentIntent (or re-lists
+its refunds) before acting."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 
 import stripe
 
 from ownpay.gateways.base import ProviderEvent, ProviderEventKind, WebhookRejected
 from ownpay.gateways.stripe.mapping import metadata, object_id, text
+
+TOLERANCE = 300  # seconds of clock skew accepted, in either direction
 
 # Payment events that are about the PaymentIntent's status: re-fetch it and act.
 PAYMENT_EVENTS = frozenset({
@@ -35,8 +39,16 @@ def parse_event(
     signature = headers.get("stripe-signature", "")
     if not secret or not signature:
         raise WebhookRejected("missing Stripe-Signature header")
+    # The SDK refuses signatures older than its tolerance but not ones dated in the future
+    # (a captured signature could be held and replayed later); bound the skew both ways.
+    stamps = [part[2:] for part in signature.split(",") if part.strip().startswith("t=")]
+    if not stamps or not stamps[0].strip().isdigit():
+        raise WebhookRejected("Stripe-Signature has no timestamp")
+    if int(stamps[0]) > time.time() + TOLERANCE:
+        raise WebhookRejected("Stripe-Signature is dated in the future")
     try:
-        event = stripe.Webhook.construct_event(body, signature, secret).to_dict()
+        event = stripe.Webhook.construct_event(body, signature, secret,
+                                               tolerance=TOLERANCE).to_dict()
     except stripe.SignatureVerificationError as exc:
         raise WebhookRejected("Stripe-Signature does not verify") from exc
     except (ValueError, KeyError, TypeError) as exc:
