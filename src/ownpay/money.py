@@ -3,8 +3,9 @@
 Amounts arrive as JSON numbers or numeric strings.  JSON numbers are parsed by the request
 layer straight into :class:`~decimal.Decimal` (never through ``float``), so ``99.99`` is
 exactly 9999 cents.  An amount with more decimals than the currency allows is an error,
-never a rounding.  The exponent table is ISO 4217's (not CLDR's display digits, which
-differ for e.g. IQD or RSD).
+never a rounding.  Codes and minor-unit exponents come from the ISO 4217 maintenance
+agency's published table (the ``iso4217`` package), not CLDR's display digits, which
+differ for e.g. IQD or RSD.
 """
 
 from __future__ import annotations
@@ -12,23 +13,13 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-import pycountry
 from babel.numbers import format_currency
+from iso4217 import Currency
 
-# ISO 4217 minor-unit exponents that are not 2.
-_EXPONENTS: dict[str, int] = {
-    **dict.fromkeys(
-        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF".split(), 0
-    ),
-    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
-}
-
-# ISO codes that are not money a customer can pay with: precious metals, fund/accounting
-# units, SDR, testing and "no currency".
-_NOT_PAYABLE = frozenset(
-    "XAG XAU XBA XBB XBC XBD XDR XPD XPT XSU XTS XUA XXX XAD "
-    "BOV CHE CHW CLF COU MXV USN UYI UYW".split()
-)
+# ISO codes that are not money a customer can pay with.  Precious metals, bond-market
+# units, SDR, testing and "no currency" have no minor unit in the table (exponent N.A.);
+# fund and accounting units do have one, so they are named here.
+_FUND_CODES = frozenset("BOV CHE CHW CLF COU MXV USN UYI UYW XAD".split())
 
 
 _NUMBER_CHARS = frozenset("0123456789.-+eE")
@@ -44,7 +35,9 @@ class AmountError(ValueError):
 @lru_cache(maxsize=1)
 def currencies() -> frozenset[str]:
     """Every ISO 4217 code we accept, upper-case."""
-    return frozenset(c.alpha_3 for c in pycountry.currencies) - _NOT_PAYABLE
+    return frozenset(
+        c.code for c in Currency if c.exponent is not None and c.code not in _FUND_CODES
+    )
 
 
 def is_currency(code: str) -> bool:
@@ -53,7 +46,12 @@ def is_currency(code: str) -> bool:
 
 def exponent(currency: str) -> int:
     """Number of decimals of the currency's minor unit (USD 2, JPY 0, KWD 3)."""
-    return _EXPONENTS.get(currency.upper(), 2)
+    return _exponents()[currency.upper()]
+
+
+@lru_cache(maxsize=1)
+def _exponents() -> dict[str, int]:
+    return {c.code: c.exponent for c in Currency if c.exponent is not None}
 
 
 def to_decimal(value: object) -> Decimal:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from importlib.resources import files
+from xml.etree import ElementTree
 
 import pytest
 from hypothesis import given
@@ -52,11 +54,38 @@ def test_garbage_rejected(value: object) -> None:
         money.parse_minor(value, "USD")
 
 
-def test_exponents_follow_iso_4217() -> None:
-    currencies = ("USD", "JPY", "KWD", "BDT", "IQD", "ISK")
-    assert [money.exponent(c) for c in currencies] == [2, 0, 3, 2, 3, 0]
+def _published_table() -> dict[str, str]:
+    """Code -> minor units ("0".."4" or "N.A.") as ISO's list one XML states them."""
+    table = files("iso4217").joinpath("table.xml").read_text(encoding="utf-8")
+    root = ElementTree.fromstring(table)
+    return {
+        entry.findtext("Ccy", ""): entry.findtext("CcyMnrUnts", "")
+        for entry in root.iter("CcyNtry")
+        if entry.findtext("Ccy")
+    }
+
+
+FUND_CODES = {"BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW", "XAD"}
+
+
+def test_every_iso_4217_currency_has_its_published_exponent() -> None:
+    published = _published_table()
+    assert len(published) > 150  # the file really was read
+    payable = {code for code, units in published.items() if units.isdigit()} - FUND_CODES
+    assert money.currencies() == payable
+    for code in payable:
+        assert money.exponent(code) == int(published[code]), code
+        assert money.exponent(code.lower()) == int(published[code]), code
+    # What merchants here and elsewhere use most, stated independently of the file.
+    assert [money.exponent(c) for c in ("BDT", "USD", "JPY", "KWD", "IQD", "ISK")] == [
+        2, 2, 0, 3, 3, 0,
+    ]
+
+
+def test_metals_funds_and_unknown_codes_are_not_payable() -> None:
     assert money.is_currency("usd")
-    assert not money.is_currency("XAU") and not money.is_currency("ABC")
+    for code in ("XAU", "XDR", "XTS", "XXX", "CLF", "UYW", "XAD", "ABC", ""):
+        assert not money.is_currency(code), code
 
 
 def test_format() -> None:
