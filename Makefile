@@ -31,8 +31,9 @@ install-system:
 run: install
 	$(VENV)/bin/ownpay quickstart
 
+# Three workers on two cores: most tests wait on sockets and databases, not the CPU.
 test: install install-system
-	$(PY) -m pytest
+	$(PY) -m pytest -n 3
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench

@@ -11,6 +11,7 @@ is also logged and never a stack trace.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import structlog
@@ -266,6 +267,12 @@ class FieldErrors:
 
     def add(self, field: str, message: str) -> None:
         self._errors.setdefault(field, []).append(message)
+
+    def refuse_unknown(self, body: dict[str, Any], known: Iterable[str]) -> None:
+        """The API's one rule for request bodies: a field it does not know is an error
+        (``"expire_in"`` for ``expires_in`` must not silently do nothing)."""
+        for name in sorted(set(body) - set(known)):
+            self.add(name[:64], "Unknown field.")
 
     def __contains__(self, field: str) -> bool:
         return field in self._errors

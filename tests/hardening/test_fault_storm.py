@@ -204,11 +204,13 @@ async def _pay(txn: str, gateway: str, shop: MerchantKeys, cluster: Cluster,
     return False
 
 
-async def _chaos(cluster: Cluster, tally: Tally, database: str, stop: asyncio.Event) -> None:
+async def _chaos(cluster: Cluster, tally: Tally, database: str, stop: asyncio.Event,
+                 observer: AppContext) -> None:
     """SIGKILL a random process (and restart it) each time the storm has created another
     ``INTENTS // 14`` intents, at a random moment within that stretch -- so the kills land
     throughout the storm however fast the machine is; once, cut every database connection
-    of the installation."""
+    of the installation (the test's own observer pool is cut too, and reopened: it is not
+    the installation, and its next read must not trip over a dead connection)."""
     every = max(INTENTS // 14, 1)
     next_kill = random.randint(every // 2, every)
     terminated = False
@@ -222,6 +224,7 @@ async def _chaos(cluster: Cluster, tally: Tally, database: str, stop: asyncio.Ev
         tally.kills += 1
         if not terminated and tally.kills >= 4:
             await _terminate_connections(database)
+            await observer.engine.dispose()
             tally.terminations += 1
             terminated = True
 
@@ -295,7 +298,7 @@ async def test_a_fault_storm_loses_nothing_and_does_nothing_twice(tmp_path: Path
             assert r.status_code == 201, r.text
         tally = Tally()
         stop = asyncio.Event()
-        chaos = asyncio.create_task(_chaos(cluster, tally, database, stop))
+        chaos = asyncio.create_task(_chaos(cluster, tally, database, stop, ctx))
         queue = list(range(INTENTS))
 
         async def runner() -> None:

@@ -92,15 +92,16 @@ async def test_every_bad_field_reported_at_once(client, merchant: MerchantKeys) 
         "cancel_url": "/relative",
         "metadata": {"k" * 41: "v", "ok": {"nested": True}, "long": "x" * 501},
         "expires_in": 30,
-        "unknown_field": "ignored",
+        "unknown_field": "refused",
     }
     r = await client.post("/api/v1/payment-intents", json=body, headers=merchant.auth())
     assert r.status_code == 400
     errors = r.json()["errors"]
     assert set(errors) == {
         "amount", "order_id", "customer_name", "customer_email", "customer_phone",
-        "description", "return_url", "cancel_url", "metadata", "expires_in",
+        "description", "return_url", "cancel_url", "metadata", "expires_in", "unknown_field",
     }
+    assert errors["unknown_field"] == ["Unknown field."]
     assert errors["amount"] == ["The amount may have at most 2 decimal places for USD."]
     assert errors["customer_name"] == ["The customer name field is required."]
     assert errors["customer_email"] == ["The customer email must be a valid email address."]
@@ -157,6 +158,18 @@ async def test_exact_decimal_text_never_goes_through_float(client, merchant: Mer
     )
     assert r.status_code == 400
     assert "amount" in r.json()["errors"]
+
+
+async def test_a_misspelt_field_is_refused_and_creates_nothing(client, ctx,
+                                                              merchant: MerchantKeys) -> None:
+    # "expire_in" used to be dropped silently: the link then lived the default 30 minutes.
+    r = await client.post("/api/v1/payment-intents", json=intent_body(expire_in=60),
+                          headers=merchant.auth())
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "VALIDATION_ERROR"
+    assert r.json()["errors"] == {"expire_in": ["Unknown field."]}
+    listed = await client.get("/api/v1/transactions", headers=merchant.auth())
+    assert listed.json()["data"] == []
 
 
 async def test_expires_in(client, merchant: MerchantKeys) -> None:

@@ -243,8 +243,19 @@ async def test_manual_refunds_wait_for_an_operator(client, ctx, merchant) -> Non
     r = await client.post(f"/api/v1/refunds/{first['id']}/confirm",
                           json={"reason": "bank transfer sent"}, headers=merchant.auth())
     assert r.status_code == 200 and r.json()["status"] == "completed", r.text
+    # The operator's reason is kept (issue 19, item 5): on the refund's history, as the
+    # answer and a later GET show it, and beside the refund in the payment's history.
+    confirmed = r.json()["status_history"][-1]
+    assert (confirmed["from_status"], confirmed["to_status"]) == ("pending", "completed")
+    assert confirmed["reason"] == "bank transfer sent"
+    assert confirmed["actor"].startswith("operator:key:")
+    shown = await client.get(f"/api/v1/refunds/{first['id']}", headers=merchant.auth())
+    assert shown.json()["status_history"] == r.json()["status_history"]
+    assert shown.json()["status_history"][0]["reason"] == "returned goods"
     got = await payment(client, merchant, txn)
     assert (got["status"], got["refunded_amount"]) == ("partially_refunded", 20)
+    assert got["status_history"][-1]["reason"] == (
+        f"refund {first['id']} of 20.00 USD: bank transfer sent")
     r = await client.post(f"/api/v1/refunds/{second['id']}/fail",
                           json={"reason": "customer's account closed"}, headers=merchant.auth())
     assert r.status_code == 200 and r.json()["status"] == "failed"
@@ -279,7 +290,12 @@ async def test_get_and_list_with_filters(client, ctx, merchant) -> None:
         (await refund(client, merchant, a, "3.00")).json(),
     ]
     one = await client.get(f"/api/v1/refunds/{made[0]['id']}", headers=merchant.auth())
-    assert one.status_code == 200 and one.json() == made[0]
+    assert one.status_code == 200
+    detail = one.json()
+    history = detail.pop("status_history")
+    assert detail == made[0]
+    assert history[0]["from_status"] is None and history[-1]["to_status"] == "completed"
+    assert all(h["from_status"] == prev["to_status"] for prev, h in zip(history, history[1:]))
     listed = (await client.get("/api/v1/refunds", headers=merchant.auth())).json()
     assert [r["id"] for r in listed["data"]] == [r["id"] for r in reversed(made)]
     assert listed["has_more"] is False and listed["next_cursor"] is None

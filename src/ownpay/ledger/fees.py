@@ -121,10 +121,14 @@ def _rate_ppm(value: Any, add: Any) -> int:
     return int(scaled)  # percent × 10⁴ is parts per million
 
 
+RULE_FIELDS = ("gateway", "currency", "flat", "percent", "min", "max")
+
+
 def validate_rule(body: dict[str, Any]) -> RuleInput:
     """Check a rule (API body or CLI options); every bad field is reported at once."""
     errors = FieldErrors()
     add = errors.add
+    errors.refuse_unknown(body, RULE_FIELDS)
 
     gateway = body.get("gateway")
     if not isinstance(gateway, str) or not gateway.strip():

@@ -46,6 +46,8 @@ class FeeRuleIn(BaseModel):
     """Body of ``PUT /api/v1/fee-rules``: the rule for (`gateway`, `currency`) in the key's
     mode, created or replaced."""
 
+    model_config = {"extra": "forbid"}
+
     gateway: str = Field(examples=["sandbox"], description="An installed gateway's slug.")
     currency: str | None = Field(
         default=None, examples=["USD"],

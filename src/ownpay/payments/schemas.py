@@ -130,6 +130,7 @@ def validate_create(
     """Validate every field; return the clean intent or the full error map."""
     errors = FieldErrors()
     add = errors.add
+    errors.refuse_unknown(body, PaymentIntentCreate.model_fields)
 
     def text(field: str) -> str | None:
         value = body.get(field)
@@ -249,7 +250,7 @@ STATUSES_TEXT = ("`pending`, `processing`, `awaiting_verification` (an offline p
 
 
 class PaymentIntentCreate(BaseModel):
-    """Body of ``POST /api/v1/payment-intents``. Unknown fields are ignored."""
+    """Body of ``POST /api/v1/payment-intents``. Unknown fields are a `VALIDATION_ERROR`."""
 
     gateway: str = Field(
         max_length=32, examples=["stripe"],
@@ -293,7 +294,7 @@ class PaymentIntentCreate(BaseModel):
         default=None, ge=MIN_EXPIRES_IN, le=MAX_EXPIRES_IN,
         description="Link lifetime in seconds (default: the merchant's, else 1800).")
 
-    model_config = {"json_schema_extra": {"example": SPEC_CREATE_EXAMPLE}}
+    model_config = {"json_schema_extra": {"example": SPEC_CREATE_EXAMPLE}, "extra": "forbid"}
 
 
 class PaymentIntentCreated(BaseModel):
@@ -395,6 +396,8 @@ class PaymentIntentOut(BaseModel):
 
 class ReasonBody(BaseModel):
     """Optional body of cancel, approve and reject."""
+
+    model_config = {"extra": "forbid"}
 
     reason: str | None = Field(
         default=None, max_length=500,

@@ -77,7 +77,6 @@ def list_(merchant: Annotated[str | None, typer.Option(help="Merchant slug (defa
 def _decide(refund_id: str, confirm: bool, reason: str | None, as_json: bool,
             database_url: str | None, data_dir: str | None) -> None:
     from ownpay.refunds import flows, repository
-    from ownpay.refunds.presenters import serialize_refund
 
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s:
@@ -85,15 +84,18 @@ def _decide(refund_id: str, confirm: bool, reason: str | None, as_json: bool,
         refund = await flows.settle_by_operator(
             ctx, scope, refund_id, confirm=confirm, reason=reason, actor="operator:cli",
         )
-        return serialize_refund(refund)
+        return await flows.detail(ctx, refund)
 
     result = run_async(settings_from(database_url, data_dir), go)
-    out(result, as_json, lambda: typer.echo(f"{result['id']} is now {result['status']}"))
+    said = f" ({reason})" if reason else ""
+    out(result, as_json, lambda: typer.echo(f"{result['id']} is now {result['status']}{said}"))
 
 
 @refunds_app.command("confirm")
 def confirm(refund_id: Annotated[str, typer.Argument(metavar="REFUND_ID")],
-            reason: Annotated[str | None, typer.Option()] = None, as_json: JsonOpt = False,
+            reason: Annotated[str | None, typer.Option(
+                help="Kept in the refund's and the payment's history.")] = None,
+            as_json: JsonOpt = False,
             database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
     """Confirm an offline refund awaiting an operator (→ completed)."""
     _decide(refund_id, True, reason, as_json, database_url, data_dir)
@@ -101,7 +103,9 @@ def confirm(refund_id: Annotated[str, typer.Argument(metavar="REFUND_ID")],
 
 @refunds_app.command("fail")
 def fail(refund_id: Annotated[str, typer.Argument(metavar="REFUND_ID")],
-         reason: Annotated[str | None, typer.Option()] = None, as_json: JsonOpt = False,
+         reason: Annotated[str | None, typer.Option(
+             help="The refund's failure reason, also in its history and refund.failed.")] = None,
+         as_json: JsonOpt = False,
          database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
     """Fail an offline refund awaiting an operator (→ failed; the amount is refundable again)."""
     _decide(refund_id, False, reason, as_json, database_url, data_dir)

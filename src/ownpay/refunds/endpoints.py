@@ -24,10 +24,11 @@ from ownpay.pagination import page_body
 from ownpay.payments.repository import NOT_FOUND as INTENT_NOT_FOUND_TEXT
 from ownpay.refunds import flows, repository
 from ownpay.refunds.models import Refund
-from ownpay.refunds.presenters import serialize_refund
+from ownpay.refunds.presenters import serialize_refund, serialize_refund_detail
 from ownpay.refunds.schemas import (
     RefundCreate,
     RefundDecision,
+    RefundDetail,
     RefundList,
     RefundOut,
     RefundStatus,
@@ -226,13 +227,14 @@ async def list_refunds(
 
 
 @router.get(
-    "/{refund_id}", summary="Retrieve a refund", response_model=RefundOut,
+    "/{refund_id}", summary="Retrieve a refund", response_model=RefundDetail,
     responses=ErrorResponses(codes={404: [REFUND_NOT_FOUND]}),
 )
-async def get_refund(refund: ReadableRefund) -> Response:
-    """One refund as it stands now: a `pending` one says why in `pending_reason`.
-    Another merchant's or mode's refund is 404."""
-    return json_response(200, serialize_refund(refund))
+async def get_refund(refund: ReadableRefund, session: Session) -> Response:
+    """One refund as it stands now, with its history: a `pending` one says why in
+    `pending_reason`. Another merchant's or mode's refund is 404."""
+    return json_response(200, serialize_refund_detail(
+        refund, await repository.history(session, refund)))
 
 
 async def _decide(
@@ -243,12 +245,12 @@ async def _decide(
         ctx, principal.scope, refund_id, confirm=confirm, reason=reason,
         actor=f"operator:key:{principal.api_key_id}",
     )
-    return json_response(200, serialize_refund(refund))
+    return json_response(200, await flows.detail(ctx, refund))
 
 
 @router.post(
     "/{refund_id}/confirm", summary="Confirm an offline refund (money was given back)",
-    response_model=RefundOut, responses=ErrorResponses(codes=DECISION_ERRORS),
+    response_model=RefundDetail, responses=ErrorResponses(codes=DECISION_ERRORS),
     openapi_extra=_body(RefundDecision, required=False),
 )
 async def confirm_refund(refund_id: RefundId, request: Request, ctx: Ctx,
@@ -260,7 +262,7 @@ async def confirm_refund(refund_id: RefundId, request: Request, ctx: Ctx,
 
 @router.post(
     "/{refund_id}/fail", summary="Fail an offline refund (no money was given back)",
-    response_model=RefundOut, responses=ErrorResponses(codes=DECISION_ERRORS),
+    response_model=RefundDetail, responses=ErrorResponses(codes=DECISION_ERRORS),
     openapi_extra=_body(RefundDecision, required=False),
 )
 async def fail_refund(refund_id: RefundId, request: Request, ctx: Ctx,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,7 +51,7 @@ from ownpay.payments.models import PaymentIntent
 from ownpay.payments.presenters import payment_view
 from ownpay.refunds import repository, steps
 from ownpay.refunds.models import Refund, new_refund_id
-from ownpay.refunds.presenters import awaiting_operator
+from ownpay.refunds.presenters import awaiting_operator, serialize_refund_detail
 from ownpay.refunds.schemas import RefundRequest, validate_create
 from ownpay.refunds.states import PENDING, QUEUED, SENDING
 from ownpay.tenancy import TenantScope
@@ -75,6 +76,12 @@ def backoff(ctx: AppContext, checks: int) -> timedelta:
 async def _load(ctx: AppContext, refund_id: str) -> Refund:
     async with ctx.sessions() as session:
         return await repository.load(session, refund_id)
+
+
+async def detail(ctx: AppContext, refund: Refund) -> dict[str, Any]:
+    """The refund's answer with its history (retrieve, confirm, fail)."""
+    async with ctx.sessions() as session:
+        return serialize_refund_detail(refund, await repository.history(session, refund))
 
 
 # ---- creating --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 from ownpay import money
 from ownpay.gateways import registry
 from ownpay.gateways.base import Gateway
-from ownpay.refunds.models import Refund
+from ownpay.refunds.models import Refund, RefundStatusHistory
 from ownpay.refunds.states import PENDING, PROCESSING, QUEUED, SENDING
 from ownpay.timefmt import iso
 
@@ -57,3 +57,12 @@ def serialize_refund(refund: Refund) -> dict[str, Any]:
         "completed_at": iso(refund.completed_at),
         "failed_at": iso(refund.failed_at),
     }
+
+
+def serialize_refund_detail(refund: Refund, rows: list[RefundStatusHistory]) -> dict[str, Any]:
+    """The refund with its history (retrieve, confirm, fail, the CLI's decisions)."""
+    return {**serialize_refund(refund), "status_history": [
+        {"from_status": r.from_status, "to_status": r.to_status, "stage": r.to_stage,
+         "actor": r.actor, "reason": r.reason, "at": iso(r.created_at)}
+        for r in rows
+    ]}

@@ -27,6 +27,7 @@ class RefundRequest:
 def validate_create(body: dict[str, Any]) -> RefundRequest:
     """Shape checks that need no database; every bad field is reported at once."""
     errors = FieldErrors()
+    errors.refuse_unknown(body, RefundCreate.model_fields)
     txn = body.get("transaction_id")
     if txn is None or (isinstance(txn, str) and not txn.strip()):
         errors.add("transaction_id", "The transaction id field is required.")
@@ -56,6 +57,8 @@ RefundStatus = Literal["pending", "completed", "failed"]
 
 class RefundCreate(BaseModel):
     """Body of ``POST /api/v1/refunds``."""
+
+    model_config = {"extra": "forbid"}
 
     transaction_id: str = Field(
         examples=["txn_9f2c3a4b5d6e7f8a"],
@@ -98,6 +101,31 @@ class RefundOut(BaseModel):
     failed_at: str | None = Field(description="ISO 8601 (UTC) once `failed`.")
 
 
+class RefundChange(BaseModel):
+    """One entry of a refund's history."""
+
+    from_status: RefundStatus | None = Field(
+        description="The status before; `null` for the first entry (the creation).")
+    to_status: RefundStatus = Field(description="The status after.")
+    stage: str = Field(
+        description="Where the refund stood with the gateway after the change (`queued`, "
+        "`sending`, `processing`, `settled`).", examples=["settled"])
+    actor: str = Field(
+        description="Who: `merchant:key:<id>` (the creation), `worker:refunds`, "
+        "`operator:key:<id>`, `operator:cli`, `gateway:<slug>`, …",
+        examples=["operator:key:7"])
+    reason: str | None = Field(
+        description="Why, as the actor said it: e.g. the operator's `reason` on confirm or "
+        "fail.", examples=["Cash returned at the counter"])
+    at: str = Field(description="ISO 8601 (UTC).")
+
+
+class RefundDetail(RefundOut):
+    """A refund with its history: the answer of retrieve, confirm and fail."""
+
+    status_history: list[RefundChange] = Field(description="Every change, oldest first.")
+
+
 class RefundList(BaseModel):
     """One page of refunds."""
 
@@ -110,8 +138,11 @@ class RefundList(BaseModel):
 class RefundDecision(BaseModel):
     """Optional body of ``…/confirm`` and ``…/fail``."""
 
+    model_config = {"extra": "forbid"}
+
     reason: str | None = Field(
         default=None, max_length=500,
-        description="`fail`: becomes the refund's `failure_reason` (default `failed by "
-        "operator`) and is sent in `refund.failed`. `confirm` accepts it but does not store "
-        "it.")
+        description="Kept in the refund's `status_history` and, for `confirm`, in the "
+        "payment's `status_history` beside the refund it records. `fail`: also becomes the "
+        "refund's `failure_reason` (default `failed by operator`) and is sent in "
+        "`refund.failed`.")

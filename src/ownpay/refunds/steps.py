@@ -137,7 +137,8 @@ async def complete(
     shown = f"{money.to_major(done.amount_minor, done.currency)} {done.currency}"
     await refunding.refund_completed(
         session, payment, done.amount_minor, actor=actor, now=now,
-        reason=f"refund {done.id} of {shown}", event_data={"refund": refund_brief(done)},
+        reason=f"refund {done.id} of {shown}" + (f": {reason}" if reason else ""),
+        event_data={"refund": refund_brief(done)},
     )
     await ledger.record_refund_completed(session, done, now=now)
     log.info("refund_completed", refund_id=done.id, payment_id=payment.id)

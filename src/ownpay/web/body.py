@@ -78,8 +78,11 @@ async def optional_reason(request: Request) -> str | None:
     raw = await read_bounded(request, limit=MAX_BODY, too_large=PayloadTooLarge())
     if not raw.strip():
         return None
-    reason = parse_json_object(raw).get("reason")
+    body = parse_json_object(raw)
+    errors = FieldErrors()
+    errors.refuse_unknown(body, ("reason",))
+    reason = body.get("reason")
     if reason is not None and (not isinstance(reason, str) or len(reason) > REASON_LIMIT):
-        raise ValidationFailed(errors={"reason": [
-            f"The reason must be a string of at most {REASON_LIMIT} characters."]})
+        errors.add("reason", f"The reason must be a string of at most {REASON_LIMIT} characters.")
+    errors.raise_if_any()
     return reason if isinstance(reason, str) else None

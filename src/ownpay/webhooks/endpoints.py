@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from ownpay.errors import ValidationFailed, json_response
+from ownpay.errors import FieldErrors, json_response
 from ownpay.pagination import page_body
 from ownpay.web.body import json_object
 from ownpay.web.deps import Admin, Reader, Session, app_context
@@ -301,9 +301,13 @@ async def send_test_event(request: Request, principal: Admin) -> Response:
     same address rules and 10-second timeout apply as for real deliveries; nothing is
     stored in the delivery log."""
     body = await json_object(request)
+    errors = FieldErrors()
+    errors.refuse_unknown(body, ("endpoint_id",))
     endpoint_id = body.get("endpoint_id")
     if not isinstance(endpoint_id, str) or not endpoint_id:
-        raise ValidationFailed(errors={"endpoint_id": ["The endpoint_id field is required."]})
+        errors.add("endpoint_id", "The endpoint_id field is required.")
+    errors.raise_if_any()
+    assert isinstance(endpoint_id, str)  # noqa: S101 - checked above
     result = await delivery.send_test_ping(
         app_context(request), scope=principal.scope,
         endpoint_id=endpoint_id,

@@ -41,6 +41,8 @@ EVENTS_TEXT = ('Event types to receive, or `["*"]` for every type (including typ
 class WebhookEndpointCreate(BaseModel):
     """Body of ``POST /api/v1/webhook-endpoints``. Unknown fields are a `VALIDATION_ERROR`."""
 
+    model_config = {"extra": "forbid"}
+
     url: str = Field(
         max_length=2048, examples=["https://shop.example/ownpay/webhooks"],
         description="https:// URL (http:// is accepted in test mode only). Private, loopback "
@@ -55,6 +57,8 @@ class WebhookEndpointCreate(BaseModel):
 class WebhookEndpointUpdate(BaseModel):
     """Body of ``PATCH /api/v1/webhook-endpoints/{endpoint_id}``: only the fields sent
     change; at least one is needed. Unknown fields are a `VALIDATION_ERROR`."""
+
+    model_config = {"extra": "forbid"}
 
     url: str | None = Field(default=None, max_length=2048,
                             description="A new URL (same rules as on creation).")
@@ -166,6 +170,8 @@ class WebhookDeliveryList(BaseModel):
 
 class WebhookTestRequest(BaseModel):
     """Body of ``POST /api/v1/webhooks/tests``."""
+
+    model_config = {"extra": "forbid"}
 
     endpoint_id: str = Field(description="The endpoint to ping (disabled ones too).",
                              examples=["we_5f0c3a9e2b7d4c1a8e6f0b3d"])

@@ -123,8 +123,7 @@ def validate_endpoint_body(
     errors = FieldErrors()
     add = errors.add
 
-    for name in sorted(set(body) - _ENDPOINT_FIELDS):
-        add(name, "Unknown field.")
+    errors.refuse_unknown(body, _ENDPOINT_FIELDS)
     if not partial:
         for name in sorted(set(body) & {"enabled"}):
             add(name, "Set enabled with PATCH after creating the endpoint.")
