@@ -33,6 +33,9 @@ from tests.support.processes import ServerProcess, server_env, start_server
 from tests.support.settings import make_settings
 from tests.support.stripe import StandIn
 
+# Always on: fails the run when a secret reaches a log line (tests/support/leaks.py).
+pytest_plugins = ["tests.support.leak_plugin"]
+
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
@@ -197,3 +200,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         for name in sorted(markers.derived(item)):
             item.add_marker(name)
+

@@ -17,8 +17,10 @@ from typing import Any, ClassVar
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from ownpay import jsoncodec
 
@@ -327,6 +329,17 @@ def internal_error_response(request: Request, exc: BaseException) -> Response:
     )
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path.  Starlette's 405 names only the
+    first route that matched the path, while a path often has a route per method."""
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):  # into included routers
+        match, _ = context.route.matches(request.scope)
+        if match is not Match.NONE:
+            methods.update(context.methods or ())
+    return sorted(methods)
+
+
 def install_handlers(app: FastAPI) -> None:
     """Register the handlers that keep every API error inside the envelope."""
 
@@ -340,10 +353,13 @@ def install_handlers(app: FastAPI) -> None:
             404: NotFound, 405: MethodNotAllowed, 401: Unauthenticated}
         error = known.get(exc.status_code, HttpError)
         message = error.message if error is not HttpError else str(exc.detail)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return json_response(
             exc.status_code,
             {"error": True, "message": message, "code": error.code},
-            dict(exc.headers or {}),
+            headers,
         )
 
     async def on_request_validation(_request: Request, exc: Exception) -> Response:

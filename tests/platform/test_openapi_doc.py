@@ -10,6 +10,7 @@ the version, path templates and their parameters, operation ids, response keys, 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 from collections.abc import Iterator
@@ -73,9 +74,9 @@ STATUS_OF = {
     "INSUFFICIENT_SCOPE": 403, "NOT_FOUND": 404, "GATEWAY_NOT_FOUND": 404,
     "IDEMPOTENCY_KEY_REUSED": 409, "ORDER_ALREADY_PAID": 409, "INVALID_STATE": 409,
     "REFUNDS_NOT_SUPPORTED": 409, "WEBHOOK_ENDPOINT_LIMIT": 409, "PAYLOAD_TOO_LARGE": 413,
-    "UNSUPPORTED_MEDIA_TYPE": 415, "INTERNAL_ERROR": 500,
+    "UNSUPPORTED_MEDIA_TYPE": 415, "RATE_LIMITED": 429, "INTERNAL_ERROR": 500,
 }
-PROTECTED = {"UNAUTHENTICATED", "INSUFFICIENT_SCOPE", "INTERNAL_ERROR"}
+PROTECTED = {"UNAUTHENTICATED", "INSUFFICIENT_SCOPE", "RATE_LIMITED", "INTERNAL_ERROR"}
 JSON_BODY = {"PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "INVALID_JSON", "VALIDATION_ERROR"}
 OPTIONAL_BODY = {"INVALID_JSON", "VALIDATION_ERROR"}  # body read without the JSON checks
 INTENTS = "/api/v1/payment-intents"
@@ -420,14 +421,15 @@ async def test_every_protected_operation_declares_the_bearer_key_and_its_scope(
 
 
 async def test_every_protected_operation_documents_its_auth_errors(spec: dict[str, Any]) -> None:
-    """401 and 403 (with the route's own scope) and 500 in the error envelope, everywhere."""
+    """401 and 403 (with the route's own scope), 429 and 500 in the error envelope,
+    everywhere (429 was undocumented: schemathesis' first finding)."""
     envelope = spec["components"]["schemas"]["ErrorBody"]
     assert set(envelope["required"]) == {"error", "message", "code"}
     assert {"errors", "request_id"} <= set(envelope["properties"])
     by_route = {(r.method, r.path): sorted(r.scopes) for r in ROUTES}
     problems = []
     for method, path, op in operations(spec):
-        for status in ("401", "403", "500"):
+        for status in ("401", "403", "429", "500"):
             answer = op["responses"].get(status)
             if answer is None:
                 problems.append(f"{method} {path}: no {status}")
@@ -445,10 +447,75 @@ async def test_every_protected_operation_documents_its_auth_errors(spec: dict[st
                     for s in by_route[(method, path)]]
         if forbidden != expected:
             problems.append(f"{method} {path}: 403 shows {forbidden}")
+        limited = op["responses"]["429"]
+        if set(limited.get("headers", {})) != {"Retry-After", "RateLimit-Limit",
+                                               "RateLimit-Remaining", "RateLimit-Reset",
+                                               "RateLimit-Policy"}:
+            problems.append(f"{method} {path}: 429 without its headers")
         internal = [e["value"] for e in examples(op["responses"]["500"]).values()]
         if [set(v) for v in internal] != [{"error", "message", "code", "request_id"}]:
             problems.append(f"{method} {path}: 500 example {internal}")
     assert problems == []
+
+
+async def test_links_lead_from_what_is_created_to_what_uses_it(
+    spec: dict[str, Any], client: httpx.AsyncClient, merchant: MerchantKeys
+) -> None:
+    """Every link names a real operation and fills its path parameters; followed for real,
+    an intent's link reaches the intent and its refund, the refund's link the refund."""
+    by_id = {op["operationId"]: (method, path, op) for method, path, op in operations(spec)}
+    links = {}
+    for method, path, op in operations(spec):
+        for status, answer in op["responses"].items():
+            for name, link in answer.get("links", {}).items():
+                links[name] = (method, path, status, link)
+                to_method, to_path, _ = by_id[link["operationId"]]
+                wanted = set(re.findall(r"{(\w+)}", to_path))
+                assert set(link.get("parameters", {})) == wanted, name
+                assert link.get("parameters") or link.get("requestBody"), name
+    assert {"GetIntent", "RefundIntent", "GetRefund", "GetEndpoint", "GetDelivery"} <= set(links)
+
+    def follow(name: str, answer: dict[str, Any]) -> tuple[str, str, dict[str, Any] | None]:
+        _, _, _, link = links[name]
+        to_method, to_path, _ = by_id[link["operationId"]]
+
+        def value(expression: str) -> Any:
+            assert expression.startswith("$response.body#/")
+            return answer[expression.removeprefix("$response.body#/")]
+
+        for param, expression in link.get("parameters", {}).items():
+            to_path = to_path.replace(f"{{{param}}}", value(expression))
+        body = {k: value(v) for k, v in link.get("requestBody", {}).items()} or None
+        return to_method.upper(), to_path, body
+
+    created = await client.post("/api/v1/payment-intents", json=intent_body(),
+                                headers=merchant.auth())
+    method, path, _ = follow("GetIntent", created.json())
+    got = await client.request(method, path, headers=merchant.auth())
+    assert got.status_code == 200 and got.json()["transaction_id"] == created.json()[
+        "transaction_id"]
+    txn = await paid(client, merchant)  # a paid intent: its create answer's transaction_id
+    method, path, body = follow("RefundIntent", {"transaction_id": txn})
+    refund = await client.request(method, path, json={**(body or {}), "amount": 1},
+                                  headers=merchant.auth())
+    assert refund.status_code == 201, refund.text
+    method, path, _ = follow("GetRefund", refund.json())
+    again = await client.request(method, path, headers=merchant.auth())
+    assert again.status_code == 200 and again.json()["id"] == refund.json()["id"]
+
+
+@pytest.mark.parametrize(("path", "allowed"), [
+    ("/api/v1/refunds", "GET, POST"),
+    ("/api/v1/fee-rules", "GET, PUT"),
+    ("/api/v1/webhook-endpoints", "GET, POST"),
+    ("/api/v1/webhook-endpoints/we_0123456789abcdef01234567", "DELETE, GET, PATCH"),
+])
+async def test_a_405_lists_every_method_of_the_path(client: httpx.AsyncClient, path: str,
+                                                   allowed: str) -> None:
+    """Schemathesis' second finding: ``Allow`` named only the first route of the path."""
+    r = await client.request("OPTIONS", path)
+    assert r.status_code == 405 and r.json()["code"] == "METHOD_NOT_ALLOWED"
+    assert r.headers["allow"] == allowed
 
 
 async def test_error_examples_name_only_codes_the_route_can_answer(spec: dict[str, Any]) -> None:
@@ -720,6 +787,26 @@ async def test_every_documented_error_example_is_a_real_answer(
     r = await check("POST", ENDPOINTS, headers=crowded.auth(),
                     json={"url": "http://127.0.0.1:9/hooks"})
     assert r.status_code == 409
+
+    # 429 on every protected operation: a server whose key limit is one request an hour.
+    limited = AppContext.create(dataclasses.replace(ctx.settings, rate_limit_api_key="1/hour"))
+    try:
+        tight = create_app(limited.settings, ctx=limited)
+        transport = httpx.ASGITransport(app=tight)
+        async with httpx.AsyncClient(transport=transport, base_url="http://pay.test") as c:
+            first = True
+            for method, path, _ in operations(spec):
+                if not by_route[(method, path)]:
+                    continue
+                r = await c.request(method, path.format(**PLACEHOLDERS), headers=m.auth())
+                if first:  # the key's one request of the hour
+                    first = False
+                    r = await c.request(method, path.format(**PLACEHOLDERS), headers=m.auth())
+                assert r.status_code == 429, (method, path, r.text)
+                assert int(r.headers["retry-after"]) >= 1 and r.headers["ratelimit-limit"] == "1"
+                answers.check(method, path, r)
+    finally:
+        await limited.close()
 
     assert answers.problems == []
     assert answers.unseen() == [], "documented examples no request produced (or list the "\

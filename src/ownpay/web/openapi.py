@@ -11,7 +11,13 @@ is finished here, from the routes themselves rather than from a hand-kept list:
 * an operation whose dependencies include :func:`ownpay.merchants.auth.require_scope` gets
   the bearer API-key security requirement (with its scope, so Swagger UI's *Authorize*
   works), its scope in the description, and the 401/403 answers with the 403 message that
-  scope really produces; every such operation may also answer ``500 INTERNAL_ERROR``.
+  scope really produces; every such operation may also answer ``500 INTERNAL_ERROR``, and
+  ``429 RATE_LIMITED`` with ``Retry-After`` and the ``RateLimit-*`` headers (the limits are
+  checked where the key is);
+* OpenAPI ``links`` say which answer feeds which operation (an intent's ``transaction_id``
+  into its retrieval, cancellation and refunds; a refund's, an endpoint's and a test
+  delivery's ``id`` into theirs), so a client generator -- or schemathesis' stateful phase --
+  can follow create → get → refund.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from ownpay.errors import (
     ApiError,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     Unauthenticated,
     UnsupportedMediaType,
     ValidationFailed,
@@ -159,6 +166,8 @@ DEFAULT_EXAMPLES: dict[str, tuple[ErrorExample, ...]] = {
     "UNSUPPORTED_MEDIA_TYPE": (ErrorExample(
         "UNSUPPORTED_MEDIA_TYPE", UnsupportedMediaType.message,
         "Content-Type is not application/json"),),
+    "RATE_LIMITED": (ErrorExample(
+        "RATE_LIMITED", RateLimited.message, "Too many requests for this key or client IP"),),
     "INTERNAL_ERROR": (ErrorExample(
         "INTERNAL_ERROR", "Internal server error.", "Unexpected failure (see request_id)",
         extra={"request_id": "5f0c3a9e2b7d4c1a8e6f0b3d9a7c5e21"}),),
@@ -171,10 +180,23 @@ _DEFAULT_CODES: dict[int, tuple[str, ...]] = {
     404: ("NOT_FOUND",),
     413: ("PAYLOAD_TOO_LARGE",),
     415: ("UNSUPPORTED_MEDIA_TYPE",),
+    429: ("RATE_LIMITED",),
     500: ("INTERNAL_ERROR",),
 }
 _HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"description": "Always `Bearer`.", "schema": {"type": "string"}}},
+    429: {
+        "Retry-After": {"description": "Seconds until a retry can succeed.",
+                        "schema": {"type": "integer", "minimum": 1}},
+        "RateLimit-Limit": {"description": "Requests allowed in the window.",
+                            "schema": {"type": "integer"}},
+        "RateLimit-Remaining": {"description": "Requests left in the window (0).",
+                                "schema": {"type": "integer"}},
+        "RateLimit-Reset": {"description": "Seconds until the window resets.",
+                            "schema": {"type": "integer"}},
+        "RateLimit-Policy": {"description": "The limit, e.g. `600;w=60`.",
+                             "schema": {"type": "string"}},
+    },
     500: {"X-Request-Id": {"description": "The same id as `request_id` in the body.",
                            "schema": {"type": "string"}}},
 }
@@ -290,6 +312,7 @@ def finish(document: dict[str, Any], routes: Sequence[BaseRoute | RouteContext])
             operation = path_item.get(method.lower())
             if operation is not None:
                 _finish_operation(operation, required_scopes(route.dependant))
+    _add_links(document["paths"])
     for path_item in document.get("webhooks", {}).values():
         for operation in path_item.values():
             responses = operation["responses"]
@@ -316,6 +339,60 @@ def finish(document: dict[str, Any], routes: Sequence[BaseRoute | RouteContext])
     }
 
 
+_API = "/api/v1"
+_TXN = "$response.body#/transaction_id"
+_ID = "$response.body#/id"
+# (producer method, path, status) -> (link name, consumer method, path, parameters, body)
+_LINKS: dict[tuple[str, str, str], tuple[tuple[str, str, str, dict[str, str],
+                                               dict[str, str] | None], ...]] = {
+    ("post", f"{_API}/payment-intents", "201"): (
+        ("GetIntent", "get", f"{_API}/payment-intents/{{transaction_id}}",
+         {"transaction_id": _TXN}, None),
+        ("GetTransaction", "get", f"{_API}/transactions/{{transaction_id}}",
+         {"transaction_id": _TXN}, None),
+        ("CancelIntent", "post", f"{_API}/payment-intents/{{transaction_id}}/cancel",
+         {"transaction_id": _TXN}, None),
+        ("ApproveIntent", "post", f"{_API}/payment-intents/{{transaction_id}}/approve",
+         {"transaction_id": _TXN}, None),
+        ("RejectIntent", "post", f"{_API}/payment-intents/{{transaction_id}}/reject",
+         {"transaction_id": _TXN}, None),
+        ("RefundIntent", "post", f"{_API}/refunds", {}, {"transaction_id": _TXN}),
+    ),
+    ("post", f"{_API}/refunds", "201"): (
+        ("GetRefund", "get", f"{_API}/refunds/{{refund_id}}", {"refund_id": _ID}, None),
+        ("ConfirmRefund", "post", f"{_API}/refunds/{{refund_id}}/confirm",
+         {"refund_id": _ID}, None),
+        ("FailRefund", "post", f"{_API}/refunds/{{refund_id}}/fail", {"refund_id": _ID}, None),
+    ),
+    ("post", f"{_API}/webhook-endpoints", "201"): tuple(
+        (name, method, f"{_API}/webhook-endpoints/{{endpoint_id}}{suffix}",
+         {"endpoint_id": _ID}, None)
+        for name, method, suffix in (
+            ("GetEndpoint", "get", ""), ("UpdateEndpoint", "patch", ""),
+            ("DeleteEndpoint", "delete", ""), ("RotateSecret", "post", "/rotate-secret"))
+    ) + (("TestEndpoint", "post", f"{_API}/webhooks/tests", {}, {"endpoint_id": _ID}),),
+    ("post", f"{_API}/webhooks/tests", "200"): (
+        ("GetDelivery", "get", f"{_API}/webhooks/deliveries/{{delivery_id}}",
+         {"delivery_id": "$response.body#/delivery_id"}, None),
+        ("RetryDelivery", "post", f"{_API}/webhooks/deliveries/{{delivery_id}}/retry",
+         {"delivery_id": "$response.body#/delivery_id"}, None),
+    ),
+}
+
+
+def _add_links(paths: dict[str, Any]) -> None:
+    for (method, path, status), links in _LINKS.items():
+        response = paths[path][method]["responses"][status]
+        found = response.setdefault("links", {})
+        for name, to_method, to_path, parameters, body in links:
+            link: dict[str, Any] = {"operationId": paths[to_path][to_method]["operationId"]}
+            if parameters:
+                link["parameters"] = parameters
+            if body:
+                link["requestBody"] = body
+            found[name] = link
+
+
 def _finish_operation(operation: dict[str, Any], scopes: list[str]) -> None:
     responses: dict[str, Any] = operation["responses"]
     responses.pop("422", None)
@@ -326,6 +403,8 @@ def _finish_operation(operation: dict[str, Any], scopes: list[str]) -> None:
         operation["description"] = f"{operation.get('description', '').rstrip()}\n\n{note}".lstrip()
         for status, response in auth_error_responses(scopes).items():
             responses[str(status)] = _in_envelope(response)
+        responses["429"] = _in_envelope(
+            documented_error(429, DEFAULT_EXAMPLES["RATE_LIMITED"]))
         responses["500"] = _in_envelope(
             documented_error(500, DEFAULT_EXAMPLES["INTERNAL_ERROR"]))
     operation["responses"] = dict(sorted(responses.items()))
