@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from ownpay import jsoncodec, money
-from ownpay.checkout import service
+from ownpay.checkout import outcomes, service
 from ownpay.checkout.pages import brand, gateway_template
 from ownpay.db import utcnow
 from ownpay.errors import DuplicateProviderTransaction, GatewayNotFound, json_response
@@ -67,8 +67,6 @@ def _page_context(loaded: service.Loaded, **extra: Any) -> dict[str, Any]:
         "cancel_url": service.cancel_url_for(intent),
         "payable": service.is_payable(intent),
         "retry_possible": intent.status == states.FAILED and intent.expires_at > utcnow(),
-        "failure_message": loaded.adapter.describe_failure(intent.failure_reason)
-        if loaded.adapter and intent.status == states.FAILED else None,
         **extra,
     }
 
@@ -99,10 +97,18 @@ def _page(
 
 
 async def _status_page(request: Request, loaded: service.Loaded) -> Response:
+    intent = loaded.intent
     extra: dict[str, Any] = {}
-    if loaded.intent.status == states.CANCELLED:
-        reason = await service.last_reason(_ctx(request), loaded.intent)
+    names = {"merchant_name": loaded.merchant.name, "order_id": intent.order_id}
+    if intent.status == states.CANCELLED:
+        last = await service.last_change(_ctx(request), intent)
+        reason = last.reason if last else None
         extra["order_already_paid"] = (reason or "").startswith(ORDER_ALREADY_PAID_REASON)
+        extra["told"] = outcomes.cancelled(loaded.adapter, **names)
+    elif intent.status == states.FAILED:
+        last = await service.last_change(_ctx(request), intent)
+        extra["told"] = outcomes.failed(loaded.adapter, failure_reason=intent.failure_reason,
+                                        last=last, **names)
     return _page(request, loaded, "status.html", **extra)
 
 
