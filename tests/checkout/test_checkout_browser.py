@@ -22,7 +22,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -331,7 +331,8 @@ async def test_declined_then_retried_successfully(shop: Shop, page: Page, shot: 
     await page.get_by_role("button", name="Decline the payment (fail)").click()
     await expect(page.get_by_role("heading", name="Payment failed")).to_be_visible()
     assert page.url == shop.checkout(txn)
-    await expect(page.get_by_text("The payment was declined. No money was taken.")).to_be_visible()
+    await expect(page.get_by_test_id("outcome-what")).to_have_text("The payment was declined.")
+    await expect(page.get_by_test_id("outcome-money")).to_have_text("No money was taken.")
     await expect(page).to_have_title(f"Payment failed · {shop.name}")
     await assert_no_way_to_pay(page, txn)
     await shot(page, "2-declined")
@@ -747,3 +748,100 @@ async def test_keyboard_order_focus_and_labels(shop: Shop, page: Page, shot: Sho
     await expect(page.get_by_role("heading", name="Verifying your payment")).to_be_visible()
     assert (await fetch(shop, manual["transaction_id"]))["status"] == "awaiting_verification"
     assert problems == []
+
+
+# ---- test mode, the local expiry, redirect after a refused form -----------------------------
+
+DHAKA = timezone(timedelta(hours=6))  # Asia/Dhaka: UTC+6 all year, no daylight saving
+SCREENS = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2,
+              "is_mobile": True, "has_touch": True},
+}
+
+
+def local_expiry_text(expires_at: str) -> re.Pattern[str]:
+    """What a customer in Dhaka reads: the time, then "today" or the (short) date."""
+    at = datetime.fromisoformat(expires_at.replace("Z", "+00:00")).astimezone(DHAKA)
+    if at.date() == datetime.now(DHAKA).date():
+        return re.compile(rf"^{at:%H:%M} today$")
+    return re.compile(rf"^{at:%H:%M}, \w+,? {at.day} {at:%b}$")
+
+
+@pytest.mark.parametrize("screen", sorted(SCREENS))
+async def test_test_badge_local_expiry_and_redirect_after_a_refused_form(
+    shop: Shop, browser: Browser, shot: Shot, screen: str
+) -> None:
+    context, page = await new_page(browser, timezone_id="Asia/Dhaka", locale="en-GB",
+                                   **SCREENS[screen])
+    try:
+        problems = await prepare(page)
+        made = await new_intent(shop, gateway="manual", amount="31")
+        txn = made["transaction_id"]
+        await page.goto(made["payment_url"])
+        badge = page.get_by_test_id("test-mode")
+        await expect(badge).to_be_visible()
+        await expect(badge).to_have_text("TEST Test mode — not a real payment")
+        expires = page.get_by_test_id("expires")
+        await expect(expires).to_have_attribute("data-local", "true")
+        await expect(expires).to_have_text(local_expiry_text(made["expires_at"]))
+        utc = made["expires_at"].replace("T", " ").replace("Z", " UTC")
+        await expect(expires).to_have_attribute("title", utc)
+        # each piece of the expiry stays on one line, on a phone too
+        lines = await expires.locator(".nowrap").evaluate_all(
+            "els => els.map(e => e.getClientRects().length)")
+        assert lines == [1, 1]
+        await assert_fits(page, f"manual pay page ({screen})")
+        await shot(page, "1-pay")
+
+        # A refused form: the browser ends on the GET page (303), not on …/pay.
+        methods: list[str] = []
+        page.on("request", lambda r: methods.append(f"{r.method} {urlsplit(r.url).path}")
+                if r.resource_type == "document" else None)
+        await page.get_by_label(SENDER_LABEL).fill("01755-555555")
+        await page.get_by_role("button", name=SUBMIT_MANUAL).click()
+        await expect(page.get_by_role("alert")).to_contain_text(f"{PROVIDER_LABEL} is required.")
+        assert page.url == shop.checkout(txn)
+        assert methods == [f"POST /checkout/{txn}/pay", f"GET /checkout/{txn}"]
+        await expect(page.get_by_label(SENDER_LABEL)).to_have_value("01755-555555")
+        await expect(page.get_by_label(PROVIDER_LABEL)).to_be_focused()
+        await expect(badge).to_be_visible()
+        await shot(page, "2-refused")
+
+        # A refresh is a plain GET: nothing is posted again, the form starts clean.
+        methods.clear()
+        await page.reload()
+        assert methods == [f"GET /checkout/{txn}"]
+        await expect(page.get_by_role("alert")).to_have_count(0)
+        await expect(page.get_by_label(SENDER_LABEL)).to_have_value("")
+        await shot(page, "3-refreshed")
+
+        # The CSRF token of the redirected page works.
+        await page.get_by_label(SENDER_LABEL).fill("01755-555555")
+        await page.get_by_label(PROVIDER_LABEL).fill("PRG" + secrets.token_hex(5).upper())
+        await page.get_by_role("button", name=SUBMIT_MANUAL).click()
+        await expect(page.get_by_role("heading", name="Verifying your payment")).to_be_visible()
+        await expect(badge).to_be_visible()
+        await shot(page, "4-verifying")
+        got = await fetch(shop, txn)
+        assert got["status"] == "awaiting_verification"
+        assert history(got) == ["pending", "awaiting_verification"]
+
+        # Rejected by the operator: neutral wording, the reason, still marked TEST.
+        async with shop.api() as api:
+            r = await api.post(f"/api/v1/payment-intents/{txn}/reject",
+                               json={"reason": "No transfer from 01755-555555 arrived."})
+        assert r.status_code == 200, r.text
+        await expect(page.get_by_role("heading", name="Payment failed")).to_be_visible(
+            timeout=SETTLE_TIMEOUT_MS)
+        await expect(page.get_by_test_id("outcome-reason")).to_have_text(
+            f"Reason given by {shop.name}: No transfer from 01755-555555 arrived.")
+        await expect(page.get_by_test_id("outcome-money")).to_contain_text(
+            "If you have already sent the money, please contact")
+        await expect(page.get_by_text("No money was taken")).to_have_count(0)
+        await expect(badge).to_be_visible()
+        await assert_fits(page, f"rejected page ({screen})")
+        await shot(page, "5-rejected")
+        assert problems == []
+    finally:
+        await context.close()

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.support.checkout import refused
 from tests.support.factories import MerchantKeys, create_merchant, intent_body
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
@@ -200,7 +201,7 @@ async def test_manual_flow_with_api_approval(client, ctx, merchant) -> None:
     html, token = await open_page(client, txn)
     assert 'for="f-sender_account"' in html and 'for="f-provider_txn_id"' in html
     r = await client.post(f"/checkout/{txn}/pay", data={"csrf_token": token, "sender_account": ""})
-    assert r.status_code == 422 and "is required" in r.text
+    assert "is required" in (await refused(client, r, txn)).text
     r = await client.post(f"/checkout/{txn}/pay", data={"csrf_token": token,
                                                         "sender_account": "01700000000",
                                                         "provider_txn_id": "abc123XYZ"})
@@ -215,7 +216,7 @@ async def test_manual_flow_with_api_approval(client, ctx, merchant) -> None:
     r = await client.post(f"/checkout/{txn2}/pay", data={"csrf_token": token2,
                                                          "sender_account": "017",
                                                          "provider_txn_id": "ABC123xyz"})
-    assert r.status_code == 409 and "already been used" in r.text
+    assert "already been used" in (await refused(client, r, txn2)).text
     assert (await api_status(client, merchant, txn2))["status"] == "pending"
     # approval needs the admin scope
     from ownpay.merchants import service as merchants
@@ -304,3 +305,84 @@ async def test_status_json(client, merchant) -> None:
     assert r.json() == {"transaction_id": txn, "status": "pending",
                         "expires_at": r.json()["expires_at"]}
     assert (await client.get("/checkout/txn_0000000000000000/status")).status_code == 404
+
+
+# ---- redirect after a refused form ---------------------------------------------------------
+
+
+async def test_a_refused_form_redirects_and_a_refresh_never_posts_again(client, merchant) -> None:
+    txn = (await create(client, merchant, gateway="manual"))["transaction_id"]
+    _, token = await open_page(client, txn)
+    r = await client.post(f"/checkout/{txn}/pay", data={
+        "csrf_token": token, "sender_account": '01712"><script>x()</script>',
+        "provider_txn_id": ""})
+    # 303 to the page itself (a GET): what the customer typed travels in a flash cookie
+    assert r.status_code == 303 and r.headers["location"] == f"/checkout/{txn}"
+    cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith("op_flash="))
+    assert f"Path=/checkout/{txn}" in cookie and "HttpOnly" in cookie and "Max-Age=300" in cookie
+    assert "01712" not in cookie  # encoded, never a readable cookie value
+    page = await client.get(r.headers["location"])
+    assert page.status_code == 200
+    assert "Transaction ID from your payment provider is required." in page.text
+    assert "<title>Error: Pay" in page.text
+    assert 'value="01712&#34;&gt;&lt;script&gt;x()&lt;/script&gt;"' in page.text
+    assert "<script>x()" not in page.text
+    # shown once: the page deletes it, so a refresh is a clean form and posts nothing
+    assert any(c.startswith('op_flash=""') and "Max-Age=0" in c
+               for c in page.headers.get_list("set-cookie"))
+    assert "op_flash" not in client.cookies
+    again = await client.get(f"/checkout/{txn}")
+    assert "is required" not in again.text and 'value="01712' not in again.text
+    # CSRF still works on the redirected page: correcting the form goes through
+    token = CSRF.search(page.text).group(1)
+    r = await client.post(f"/checkout/{txn}/pay", data={
+        "csrf_token": token, "sender_account": "01712", "provider_txn_id": "PRG-1"})
+    assert r.status_code == 303
+    assert (await api_status(client, merchant, txn))["status"] == "awaiting_verification"
+
+
+async def test_a_flash_is_for_its_payment_and_browser_and_cannot_be_forged(
+    client, merchant
+) -> None:
+    txn = (await create(client, merchant, gateway="manual"))["transaction_id"]
+    other = (await create(client, merchant, gateway="manual"))["transaction_id"]
+    _, token = await open_page(client, txn)
+    r = await client.post(f"/checkout/{txn}/pay", data={"csrf_token": token})
+    flash_value = client.cookies.get("op_flash", path=f"/checkout/{txn}")
+    assert flash_value
+    body, _, mac = flash_value.partition(".")
+    # for another payment: not shown there
+    client.cookies.set("op_flash", flash_value, path=f"/checkout/{other}")
+    assert "is required" not in (await client.get(f"/checkout/{other}")).text
+    # altered: ignored
+    client.cookies.set("op_flash", body[:-2] + "AA." + mac, path=f"/checkout/{txn}")
+    assert "is required" not in (await client.get(f"/checkout/{txn}")).text
+    # in another browser (another CSRF cookie): ignored
+    csrf_cookie = client.cookies.get("op_csrf")
+    client.cookies.set("op_flash", flash_value, path=f"/checkout/{txn}")
+    client.cookies.set("op_csrf", "f" * 32)
+    assert "is required" not in (await client.get(f"/checkout/{txn}")).text
+    client.cookies.set("op_csrf", csrf_cookie)
+    client.cookies.set("op_flash", flash_value, path=f"/checkout/{txn}")
+    assert "is required" in (await client.get(f"/checkout/{txn}")).text
+    assert r.status_code == 303
+
+
+def test_a_flash_expires_and_drops_values_before_errors_when_too_large() -> None:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from ownpay.security import Keyring
+    from ownpay.web.pages import flash
+
+    keyring = Keyring.from_master(b"k" * 32)
+    response = Response()
+    big = {f"f{i}": "x" * 190 for i in range(20)}
+    flash.put(response, keyring, flash.Flash(errors={"f0": ["Too long."]}, values=big),
+              scope="s", path="/", https=False, now=1000.0)
+    raw = response.headers["set-cookie"].split(";", 1)[0].removeprefix("op_flash=")
+    request = Request({"type": "http", "headers": [(b"cookie", f"op_flash={raw}".encode())]})
+    got = flash.take(request, keyring, scope="s", now=1200.0)
+    assert got is not None and got.errors == {"f0": ["Too long."]} and got.values == {}
+    assert flash.take(request, keyring, scope="s", now=1000.0 + flash.MAX_AGE + 1) is None
+    assert flash.take(request, keyring, scope="t", now=1200.0) is None

@@ -31,6 +31,16 @@ async def checkout(client: httpx.AsyncClient, txn: str, **form: str) -> httpx.Re
     return await client.post(f"/checkout/{txn}/pay", data={"csrf_token": token.group(1), **form})
 
 
+async def refused(client: httpx.AsyncClient, response: httpx.Response,
+                  txn: str) -> httpx.Response:
+    """A refused checkout form: redirected (303) to the payment's page, which shows why."""
+    assert response.status_code == 303, response.text[:500]
+    assert response.headers["location"] == f"/checkout/{txn}"
+    page = await client.get(response.headers["location"])
+    assert page.status_code == 200, page.text[:500]
+    return page
+
+
 async def paid(client: httpx.AsyncClient, merchant: MerchantKeys, amount: str = "99.99",
                *, gateway: str = "sandbox", mode: str = "test", **overrides: Any) -> str:
     """A payment completed through the hosted checkout (manual: submitted, then approved)."""

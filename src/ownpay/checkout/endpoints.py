@@ -8,6 +8,7 @@ database: nothing the browser sends can change them.
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from ownpay import jsoncodec, money
-from ownpay.checkout import service
+from ownpay.checkout import outcomes, service
 from ownpay.checkout.pages import brand, gateway_template
 from ownpay.db import utcnow
 from ownpay.errors import DuplicateProviderTransaction, GatewayNotFound, json_response
@@ -27,8 +28,8 @@ from ownpay.timefmt import iso
 from ownpay.web.body import read_bounded
 from ownpay.web.client import client_ip, forwarded_proto
 from ownpay.web.deps import app_context as _ctx
-from ownpay.web.pages import Pages
-from ownpay.web.pages.csrf import TransactionCsrf, transaction_token_ok
+from ownpay.web.pages import Pages, flash
+from ownpay.web.pages.csrf import CHECKOUT_COOKIE, TransactionCsrf, transaction_token_ok
 from ownpay.web.pages.security import Csp
 
 log = structlog.get_logger("ownpay.checkout")
@@ -46,6 +47,13 @@ def _not_found(request: Request) -> Response:
                                   csp=Csp(), status_code=404)
 
 
+def _utc_parts(at: datetime) -> dict[str, str]:
+    """The expiry as shown without JavaScript (and in the title with it): date and time in
+    UTC, as two pieces that each stay on one line."""
+    return {"date": at.strftime("%Y-%m-%d"), "time": at.strftime("%H:%M:%S UTC"),
+            "text": at.strftime("%Y-%m-%d %H:%M:%S UTC")}
+
+
 def _page_context(loaded: service.Loaded, **extra: Any) -> dict[str, Any]:
     intent, merchant = loaded.intent, loaded.merchant
     return {
@@ -58,7 +66,9 @@ def _page_context(loaded: service.Loaded, **extra: Any) -> dict[str, Any]:
             "description": intent.description,
             "order_id": intent.order_id,
             "status": intent.status,
+            "mode": intent.mode,
             "expires_at": iso(intent.expires_at),
+            "expires_utc": _utc_parts(intent.expires_at),
             "failure_reason": intent.failure_reason,
             "submission": intent.submission or {},
         },
@@ -67,8 +77,6 @@ def _page_context(loaded: service.Loaded, **extra: Any) -> dict[str, Any]:
         "cancel_url": service.cancel_url_for(intent),
         "payable": service.is_payable(intent),
         "retry_possible": intent.status == states.FAILED and intent.expires_at > utcnow(),
-        "failure_message": loaded.adapter.describe_failure(intent.failure_reason)
-        if loaded.adapter and intent.status == states.FAILED else None,
         **extra,
     }
 
@@ -99,10 +107,18 @@ def _page(
 
 
 async def _status_page(request: Request, loaded: service.Loaded) -> Response:
+    intent = loaded.intent
     extra: dict[str, Any] = {}
-    if loaded.intent.status == states.CANCELLED:
-        reason = await service.last_reason(_ctx(request), loaded.intent)
+    names = {"merchant_name": loaded.merchant.name, "order_id": intent.order_id}
+    if intent.status == states.CANCELLED:
+        last = await service.last_change(_ctx(request), intent)
+        reason = last.reason if last else None
         extra["order_already_paid"] = (reason or "").startswith(ORDER_ALREADY_PAID_REASON)
+        extra["told"] = outcomes.cancelled(loaded.adapter, **names)
+    elif intent.status == states.FAILED:
+        last = await service.last_change(_ctx(request), intent)
+        extra["told"] = outcomes.failed(loaded.adapter, failure_reason=intent.failure_reason,
+                                        last=last, **names)
     return _page(request, loaded, "status.html", **extra)
 
 
@@ -114,7 +130,9 @@ async def checkout_page(transaction_id: str, request: Request) -> Response:
     except service.CheckoutNotFound:
         return _not_found(request)
     if not service.is_payable(loaded.intent) or loaded.adapter is None:
-        return await _status_page(request, loaded)
+        response = await _status_page(request, loaded)
+        flash.clear(request, response, path=_flash_path(transaction_id))
+        return response
     try:
         view = await service.start(ctx, loaded)
     except GatewayNotFound:
@@ -128,7 +146,35 @@ async def checkout_page(transaction_id: str, request: Request) -> Response:
                             "Please try again in a moment.")
     if view.redirect_url:
         return RedirectResponse(view.redirect_url, status_code=303)
-    return _page(request, loaded, "pay.html", view=view)
+    refused = flash.take(request, ctx.keyring, scope=_flash_scope(request, transaction_id))
+    response = _page(request, loaded, "pay.html", view=view,
+                     form_errors=refused.errors if refused else None,
+                     form_values=refused.values if refused else None)
+    flash.clear(request, response, path=_flash_path(transaction_id))
+    return response
+
+
+def _flash_path(transaction_id: str) -> str:
+    return f"/checkout/{transaction_id}"
+
+
+def _flash_scope(request: Request, transaction_id: str) -> str:
+    """A refused form's flash is for this payment in this browser (its CSRF cookie)."""
+    return f"checkout:{transaction_id}:{request.cookies.get(CHECKOUT_COOKIE, '')}"
+
+
+def _refused(request: Request, loaded: service.Loaded, errors: dict[str, list[str]],
+             form: dict[str, str]) -> Response:
+    """Redirect after a refused form: back to the payment's page (GET), which shows the
+    errors and the values from a flash -- a refresh there never re-posts the form."""
+    ctx = _ctx(request)
+    txn = loaded.intent.id
+    response = RedirectResponse(f"/checkout/{txn}", status_code=303)
+    values = {k: v for k, v in form.items() if k != "csrf_token"}
+    https = forwarded_proto(request.scope, ctx.settings.trusted_proxies) == "https"
+    flash.put(response, ctx.keyring, flash.Flash(errors=errors, values=values),
+              scope=_flash_scope(request, txn), path=_flash_path(txn), https=https)
+    return response
 
 
 class _FormTooLarge(Exception):
@@ -210,13 +256,9 @@ async def pay(transaction_id: str, request: Request) -> Response:
     try:
         intent, result = await service.submit(ctx, loaded, form)
     except FormError as exc:
-        view = await service.start(ctx, loaded)
-        return _page(request, loaded, "pay.html", status_code=422, view=view,
-                     form_errors=exc.errors, form_values=form)
+        return _refused(request, loaded, exc.errors, form)
     except DuplicateProviderTransaction as exc:
-        view = await service.start(ctx, loaded)
-        return _page(request, loaded, "pay.html", status_code=409, view=view,
-                     form_errors={"provider_txn_id": [exc.message]}, form_values=form)
+        return _refused(request, loaded, {"provider_txn_id": [exc.message]}, form)
     except (GatewayError, GatewayNotFound) as exc:
         log.warning("gateway_unavailable", payment_id=transaction_id, error=str(exc))
         return _page(request, loaded, "status.html", status_code=503, temporary_error=True,

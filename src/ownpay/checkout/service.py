@@ -16,6 +16,7 @@ import structlog
 from sqlalchemy import and_, select
 
 from ownpay import ids
+from ownpay.checkout.outcomes import LastChange
 from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.gateways import registry
@@ -124,11 +125,11 @@ async def _unless_order_paid(ctx: AppContext, intent: PaymentIntent) -> PaymentI
         return moved or await payment_rows.reload(session, intent)
 
 
-async def last_reason(ctx: AppContext, intent: PaymentIntent) -> str | None:
-    """Why the payment reached its current status (its last history row's reason)."""
+async def last_change(ctx: AppContext, intent: PaymentIntent) -> LastChange | None:
+    """Who moved the payment to its current status, and why (its last history row)."""
     async with ctx.sessions() as session:
         rows = await payment_rows.history(session, intent)
-    return rows[-1].reason if rows else None
+    return LastChange(actor=rows[-1].actor, reason=rows[-1].reason) if rows else None
 
 
 def is_payable(intent: PaymentIntent, now: datetime | None = None) -> bool:

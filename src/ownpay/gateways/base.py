@@ -276,6 +276,10 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
     # Two-step providers (bKash): the customer authorises, then we capture exactly once.
     supports_capture: ClassVar[bool] = False
     works_without_javascript: ClassVar[bool] = True
+    # The customer moves the money themselves, outside OwnPay (a bank transfer, a wallet's
+    # "send money", cash), so OwnPay cannot know whether any moved: a failed, rejected or
+    # cancelled payment never tells them "No money was taken" but to contact the merchant.
+    customer_sends_money: ClassVar[bool] = False
     # The provider sends the customer's browser back with a POST (a form it auto-submits:
     # SSLCommerz, aamarPay, …) rather than a GET redirect; the return route then takes a
     # form body, without our CSRF token (the provider's post cannot carry it).
@@ -313,7 +317,10 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
         return creds, out_settings
 
     def describe_failure(self, reason: str | None) -> str | None:
-        """A customer-readable sentence for a stored failure reason (None: generic text)."""
+        """A customer-readable sentence for a stored failure reason (None: generic text).
+
+        It says what happened, never whether money was taken: the checkout adds that part
+        itself, from ``customer_sends_money``, so no page can say it twice."""
         return None
 
     def currency_supported(self, currency: str) -> bool:

@@ -51,7 +51,7 @@ def serialize_intent(
             "phone": intent.customer_phone,
         },
         "description": intent.description,
-        "metadata": intent.metadata_,
+        "metadata": intent.metadata_ or {},  # an object, as the spec types it
         "payment_url": checkout_url(base_url, intent.id),
         "return_url": intent.return_url,
         "cancel_url": intent.cancel_url,

@@ -362,8 +362,8 @@ class PaymentIntentOut(BaseModel):
     customer: Customer = Field(description="The customer, as given.")
     description: str | None = Field(
         description="Shown on the checkout page; `null` if none was given.")
-    metadata: dict[str, Any] | None = Field(
-        description="Your key-value pairs, as given; `null` if none.")
+    metadata: dict[str, Any] = Field(
+        description="Your key-value pairs, as given; `{}` if none (as in the webhooks).")
     payment_url: str = Field(description="The hosted checkout page of this intent.")
     return_url: str = Field(description="Where the customer returns after paying.")
     cancel_url: str | None = Field(

@@ -384,6 +384,11 @@ def mismatch(intent: PaymentIntent, result: VerifiedResult) -> str | None:
 
 
 ORDER_ALREADY_PAID_REASON = "order already paid by another payment"
+# An operator's decision on an offline payment: the actor starts with this, and the reason
+# is this text when the operator gave none.
+OPERATOR_ACTOR_PREFIX = "operator:"
+APPROVED_BY_OPERATOR_REASON = "approved by operator"
+REJECTED_BY_OPERATOR_REASON = "rejected by operator"
 
 
 async def cancel(
@@ -413,7 +418,8 @@ async def review_manual(
     moved = await transition(
         session, payment_id=intent.id, merchant_id=intent.merchant_id,
         expected=states.AWAITING_VERIFICATION, to=to, actor=actor,
-        reason=reason or ("approved by operator" if approve else "rejected by operator"),
+        reason=reason or (APPROVED_BY_OPERATOR_REASON if approve
+                          else REJECTED_BY_OPERATOR_REASON),
     )
     if moved is None:
         await session.refresh(intent)

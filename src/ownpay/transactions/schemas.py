@@ -332,7 +332,8 @@ class TransactionOut(BaseModel):
     order_id: str = Field(description="The merchant's order reference.")
     customer: Customer = Field(description="Who pays: name, email, phone.")
     description: str | None = Field(description="Shown on the checkout page.")
-    metadata: dict[str, Any] | None = Field(description="The merchant's key-value pairs.")
+    metadata: dict[str, Any] = Field(description="The merchant's key-value pairs; `{}` if "
+                                     "none (as in the webhooks).")
     created_at: str = Field(description="ISO 8601, UTC.")
     paid_at: str | None = Field(description="ISO 8601, UTC; when the payment completed.")
 

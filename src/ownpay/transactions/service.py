@@ -207,7 +207,7 @@ def serialize(row: TransactionRow) -> dict[str, Any]:
             "phone": row.customer_phone,
         },
         "description": row.description,
-        "metadata": row.metadata_,
+        "metadata": row.metadata_ or {},  # an object, as the spec types it
         "created_at": iso_required(row.created_at),
         "paid_at": iso(row.paid_at),
     }

@@ -13,6 +13,25 @@
 
   function now() { return Date.now() + skew; }
 
+  // The expiry in the customer's own time zone; the element's title keeps the UTC time.
+  function localExpiry() {
+    var at = new Date(expires.getAttribute("datetime"));
+    if (isNaN(at.getTime()) || !at.toLocaleTimeString) { return; }
+    var time = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    var day = at.toDateString() === new Date().toDateString() ? "today"
+      : at.toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" });
+    var parts = [time, day];
+    while (expires.firstChild) { expires.removeChild(expires.firstChild); }
+    for (var i = 0; i < parts.length; i++) {
+      var piece = document.createElement("span");
+      piece.className = "nowrap";
+      piece.textContent = parts[i];
+      if (i > 0) { expires.appendChild(document.createTextNode(i === 1 && day !== "today" ? ", " : " ")); }
+      expires.appendChild(piece);
+    }
+    expires.setAttribute("data-local", "true");
+  }
+
   function fetchStatus() {
     return fetch(statusUrl, { headers: { "Accept": "application/json" }, cache: "no-store" })
       .then(function (r) {
@@ -43,6 +62,8 @@
         window.setTimeout(function () { reloadOnChange(nextDelay, attemptsLeft - 1); }, 5000);
       });
   }
+
+  if (expires) { localExpiry(); }
 
   if (countdown && expires) {
     var deadline = Date.parse(expires.getAttribute("datetime"));

@@ -1,7 +1,8 @@
 """What a customer reads for each bKash outcome: one sentence per status code of bKash's
 published table (2001-2069, 2116-2119, and 9999 as the sandbox sends it).  The code and
 bKash's own message always go into the status history; these sentences are what our
-checkout page shows.  Pure data."""
+checkout page shows.  They say what happened, never whether money was taken (the page adds
+that part itself).  Pure data."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ MERCHANT_BLOCKED = (
     "Please contact the merchant."
 )
 NOT_APPROVED = "The bKash payment was not approved. Please try again."
-NOT_COMPLETED = "The bKash payment did not go through. No money was taken."
-CANCELLED = "The bKash payment was cancelled. No money was taken."
+NOT_COMPLETED = "The bKash payment did not go through."
+CANCELLED = "The bKash payment was cancelled."
 
 # Every status code of the table, with what the customer is told.
 CUSTOMER_MESSAGES: dict[str, str] = {

@@ -30,6 +30,7 @@ class ManualGateway(Gateway):
     display_name = "Manual / offline payment"
     templates = Path(__file__).parent / "templates"
     supports_refunds = True
+    customer_sends_money = True
     setting_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("instructions", "Instructions", secret=False, required=False, multiline=True),
         ConfigField("fields", "Fields", secret=False, required=False),
