@@ -30,13 +30,13 @@ async def test_fees_refunds_and_ledger_from_the_command_line(client, ctx, cli_en
     m = await create_merchant(ctx)
     rule = run_json(cli_env, "fees", "set", "--merchant", m.slug, "--mode", "test", "--gateway",
                     "sandbox", "--currency", "USD", "--flat", "0.30", "--percent", "2.9")
-    assert (rule["flat"], rule["percent"], rule["currency"]) == (0.3, "2.9", "USD")
+    assert (rule["flat"], rule["percent"], rule["currency"]) == (0.3, 2.9, "USD")
     no_currency = ownpay_cli(cli_env, "fees", "set", "--merchant", m.slug, "--mode", "test",
                              "--gateway", "sandbox", "--flat", "0.30", check=False)
     assert no_currency.returncode == 1 and "give a currency" in no_currency.stderr
     assert "Traceback" not in no_currency.stderr
     listed = run_json(cli_env, "fees", "list", "--merchant", m.slug)
-    assert [(r["gateway"], r["percent"]) for r in listed] == [("sandbox", "2.9")]
+    assert [(r["gateway"], r["percent"]) for r in listed] == [("sandbox", 2.9)]
 
     card = await paid(client, m, "99.99")
     assert (await payment(client, m, card))["fee"] == 3.2

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ownpay import jsoncodec
 from ownpay.db import utcnow
 from ownpay.ledger import fees
 from ownpay.ledger.models import FeeRule
@@ -47,8 +48,13 @@ def test_percentage_is_the_exact_value_rounded_half_up(amount: int, ppm: int) ->
     assert 0 <= fees.compute_fee(rule(flat=7, ppm=ppm, lo=3, hi=10**9), amount) <= amount
 
 
-def test_percent_text_round_trips() -> None:
-    assert [fees.percent_text(p) for p in (29000, 1, 1_000_000, 0)] == ["2.9", "0.0001", "100", "0"]
+def test_percent_is_a_json_number_with_exactly_its_decimals() -> None:
+    """Every storable rate (0 … 100 % in steps of 0.0001) is written as the JSON number of
+    exactly that decimal: no float rounding (2.9, never 2.8999999999999999)."""
+    assert [fees.percent_number(p) for p in (29000, 1, 1_000_000, 0)] == [2.9, 0.0001, 100, 0]
+    for ppm in range(fees.PPM + 1):
+        written = jsoncodec.dumps(fees.percent_number(ppm)).decode()
+        assert Decimal(written) == Decimal(ppm).scaleb(-4), (ppm, written)
 
 
 async def test_fee_rules_api(client, ctx, merchant) -> None:
@@ -57,19 +63,21 @@ async def test_fee_rules_api(client, ctx, merchant) -> None:
         "max": 20}, headers=merchant.auth())
     assert r.status_code == 200, r.text
     assert {k: v for k, v in r.json().items() if k != "updated_at"} == {
-        "gateway": "sandbox", "mode": "test", "currency": "USD", "flat": 0.3, "percent": "2.9",
+        "gateway": "sandbox", "mode": "test", "currency": "USD", "flat": 0.3, "percent": 2.9,
         "min": 0.5, "max": 20}
+    # Numbers, all four, as written: the same shape the request takes.
+    assert b'"flat":0.3,"percent":2.9,"min":0.5,"max":20' in r.content
     r = await client.put("/api/v1/fee-rules", json={"gateway": "sandbox", "percent": 1},
                          headers=merchant.auth())
     assert r.status_code == 200 and r.json()["currency"] is None
     listed = (await client.get("/api/v1/fee-rules", headers=merchant.auth())).json()["data"]
-    assert [(x["currency"], x["percent"]) for x in listed] == [(None, "1"), ("USD", "2.9")]
+    assert [(x["currency"], x["percent"]) for x in listed] == [(None, 1), ("USD", 2.9)]
     # replacing keeps one rule per gateway and currency
     await client.put("/api/v1/fee-rules", json={"gateway": "sandbox", "currency": "USD",
                                                 "percent": 3}, headers=merchant.auth())
     listed = (await client.get("/api/v1/fee-rules", headers=merchant.auth())).json()["data"]
     assert [(x["currency"], x["percent"], x["flat"]) for x in listed] == [
-        (None, "1", 0), ("USD", "3", 0)]
+        (None, 1, 0), ("USD", 3, 0)]
     assert (await client.get("/api/v1/fee-rules", headers=merchant.auth("live"))).json() == {
         "data": []}
 

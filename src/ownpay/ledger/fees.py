@@ -194,10 +194,17 @@ async def list_rules(
     return list(await session.scalars(stmt))
 
 
-def percent_text(rate_ppm: int) -> str:
-    """29000 -> "2.9" (exact)."""
-    value = (Decimal(rate_ppm) * 100 / PPM).normalize()
-    return f"{value:f}"
+def percent_number(rate_ppm: int) -> int | float:
+    """29000 -> 2.9, 1_000_000 -> 100: the JSON number of the percentage, like amounts.
+
+    Exact: a rate has at most 4 decimals and 7 significant digits (0 … 100.0000), and every
+    such decimal is the shortest repr of its float, which is what JSON encoders print (the
+    test checks all 1,000,001 rates).
+    """
+    value = Decimal(rate_ppm).scaleb(-MAX_PERCENT_DECIMALS)  # parts per million / 10⁴
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)
 
 
 def serialize_rule(rule: FeeRule) -> dict[str, Any]:
@@ -211,7 +218,7 @@ def serialize_rule(rule: FeeRule) -> dict[str, Any]:
         "mode": rule.mode,
         "currency": None if rule.currency == ANY_CURRENCY else rule.currency,
         "flat": major(rule.flat_minor),
-        "percent": percent_text(rule.rate_ppm),
+        "percent": percent_number(rule.rate_ppm),
         "min": major(rule.min_minor),
         "max": major(rule.max_minor),
         "updated_at": iso_required(rule.updated_at),

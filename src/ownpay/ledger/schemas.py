@@ -70,8 +70,9 @@ class FeeRuleOut(BaseModel):
         description="The currency it applies to; `null`: any currency without its own rule.")
     flat: float = Field(description="Flat part, major units of `currency` (0 if none).",
                         examples=[0.3])
-    percent: str = Field(description="Percentage, as an exact decimal string.",
-                         examples=["2.9"])
+    percent: float = Field(description="Percentage of the amount, 0 to 100, a JSON number "
+                           "exactly as set (at most 4 decimals), like `flat`, `min` and `max`.",
+                           examples=[2.9])
     min: float | None = Field(description="Minimum fee, major units; `null` if none.")
     max: float | None = Field(description="Maximum fee, major units; `null` if none.")
     updated_at: str = Field(description="ISO 8601 (UTC): when it was last set.")

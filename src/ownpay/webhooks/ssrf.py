@@ -116,9 +116,10 @@ def is_blocked(ip: str | IPAddress) -> bool:
     return blocked_reason(address) is not None
 
 
-# For operators developing against a receiver on their own machine (never in production).
-PRIVATE_HINT = (" (An operator can allow private and loopback addresses for development with "
-                "OWNPAY_WEBHOOKS_ALLOW_PRIVATE=true.)")
+# Ends every refusal that OWNPAY_WEBHOOKS_ALLOW_PRIVATE lifts, so the developer testing a
+# receiver on their own machine learns the setting (never for production).
+PRIVATE_HINT = (" (For development, an operator can allow private and loopback addresses and "
+                "internal host names with OWNPAY_WEBHOOKS_ALLOW_PRIVATE=true.)")
 
 
 def _literal_ip(host: str) -> IPAddress | None:
@@ -175,7 +176,8 @@ def _check_host_name(host: str) -> None:
         raise UnsafeUrl(f"The host {host!r} is not allowed: it names a local or internal "
                         f"service.{PRIVATE_HINT}")
     if "." not in name:
-        raise UnsafeUrl(f"The host {host!r} is not a fully qualified domain name.")
+        raise UnsafeUrl(f"The host {host!r} is not a fully qualified domain name."
+                        f"{PRIVATE_HINT}")
 
 
 async def resolve(url: str, *, allow_private: bool, dns_timeout: float = 5.0) -> Target:
