@@ -97,3 +97,33 @@ def test_a_busy_port_is_refused_before_anything_is_minted(
     assert result.stdout == ""  # no banner, no key, no curl
     assert served.calls == []
     assert not Path(str(fresh["OWNPAY_DATA_DIR"])).exists()  # nothing was set up either
+
+
+def test_a_later_make_run_revokes_the_demo_keys_set_up_printed(fresh, served: Served) -> None:
+    """The README's promise: one demo test key printed by set-up works at a time -- the one
+    `init` minted (which the first `make run` prints) included -- while keys an operator
+    created and the live key stay active."""
+    first = json.loads(ownpay(fresh, "init", "--json").stdout)["api_keys"]
+    mine = json.loads(ownpay(fresh, "api-keys", "create", "--merchant", "demo", "--mode", "test",
+                             "--name", "ci", "--json").stdout)["api_key"]
+    port = str(free_port())
+
+    def make_run() -> str:
+        result = ownpay(fresh, "quickstart", "--port", port)
+        assert result.exit_code == 0, result.stderr
+        return re.findall(r"op_test_[a-z2-7]+", result.stdout)[0]
+
+    def active() -> set[str]:
+        keys = json.loads(ownpay(fresh, "api-keys", "list", "--merchant", "demo", "--json").stdout)
+        return {k["prefix"].rstrip("…") for k in keys if k["revoked_at"] is None}
+
+    def shown(*keys: str) -> set[str]:
+        return {p for p in active() for k in keys if k.startswith(p)}
+
+    second = make_run()
+    assert second != first["test"]
+    assert shown(first["test"]) == set()  # the key init minted (and printed) is revoked
+    assert len(shown(first["live"], mine, second)) == 3
+    third = make_run()
+    assert shown(second) == set() and len(shown(first["live"], mine, third)) == 3
+    assert len(active()) == 3
