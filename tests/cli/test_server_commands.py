@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from ownpay.cli import app
+from tests.support.commands import fresh_env, in_process
 from tests.support.ports import free_port
 
 
@@ -44,17 +43,10 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Served:
 
 @pytest.fixture
 def fresh(tmp_path: Path) -> dict[str, str | None]:
-    """A machine that never ran OwnPay; every variable ``_serve`` sets is restored after."""
-    return {
-        "OWNPAY_DATA_DIR": str(tmp_path / "data"), "OWNPAY_DATABASE_URL": None,
-        "OWNPAY_BASE_URL": None, "OWNPAY_HOST": None, "OWNPAY_PORT": None,
-        "OWNPAY_SECRET_KEY": None, "OWNPAY_CONFIG": None, "OWNPAY_WORKERS": None,
-        "OWNPAY_RUN_WORKER": None, "OWNPAY_LOG_LEVEL": None, "PROMETHEUS_MULTIPROC_DIR": None,
-    }
+    return fresh_env(tmp_path / "data")
 
 
-def ownpay(env: dict[str, str | None], *args: str) -> Result:
-    return CliRunner().invoke(app, list(args), env=env)
+ownpay = in_process
 
 
 @pytest.fixture

@@ -11,10 +11,20 @@ from typing import Annotated, Any
 
 import typer
 
-from ownpay.cli.common import BaseOpt, DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
+from ownpay.cli.common import (
+    BaseOpt,
+    Commands,
+    DataOpt,
+    DbOpt,
+    JsonOpt,
+    fail,
+    out,
+    run_async,
+    settings_from,
+)
 from ownpay.config import Settings, default_base_url
 
-server_app = typer.Typer()
+server_app = Commands()
 
 @server_app.command()
 def migrate(database_url: DbOpt = None, data_dir: DataOpt = None) -> None:

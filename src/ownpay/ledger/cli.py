@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
-from ownpay.cli.common import DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
+from ownpay.cli.common import Commands, DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
 from ownpay.tenancy import TenantScope
 
-ledger_app: typer.Typer = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
-fees_app: typer.Typer = typer.Typer(help="Fee rules per merchant, mode and gateway.",
+ledger_app: typer.Typer = Commands(help="The double-entry ledger.", no_args_is_help=True)
+fees_app: typer.Typer = Commands(help="Fee rules per merchant, mode and gateway.",
                                     no_args_is_help=True)
 
 

@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ownpay.cli.common import DataOpt, DbOpt, JsonOpt, out, run_async, settings_from
+from ownpay.cli.common import Commands, DataOpt, DbOpt, JsonOpt, out, run_async, settings_from
 
-refunds_app: typer.Typer = typer.Typer(help="Refunds of paid payments.", no_args_is_help=True)
+refunds_app: typer.Typer = Commands(help="Refunds of paid payments.", no_args_is_help=True)
 
 
 def _print(row: dict[str, Any]) -> None:
