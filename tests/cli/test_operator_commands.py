@@ -1,9 +1,11 @@
 """What an operator reads from ``ownpay`` commands: help without type noise, gateways and
-their settings named from the registry, every bad filter at once.  In-process through
-Typer's runner on a fresh SQLite installation."""
+their settings named from the registry, every bad filter at once, amounts in the currency's
+decimals, and no log line mixed into a command's output.  In-process through Typer's
+runner, on a fresh SQLite installation or on the test database."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterator
@@ -15,7 +17,10 @@ import typer
 
 from ownpay.cli import app
 from ownpay.gateways import registry
+from tests.support.checkout import paid
 from tests.support.commands import fresh_env, in_process
+from tests.support.factories import create_merchant
+from tests.support.processes import server_env
 
 
 @pytest.fixture
@@ -124,3 +129,40 @@ def test_merchants_update_changes_the_profile_validated_as_on_creation(installed
     assert missing.exit_code == 1 and "Merchant 'nope' does not exist." in missing.stderr
     unchanged = json.loads(in_process(installed, "merchants", "list", "--json").stdout)
     assert next(m for m in unchanged if m["slug"] == "shop") == shop
+
+
+AMOUNT = r"-?\d+\.\d\d USD"  # what every USD amount an operator reads looks like
+
+
+async def test_amounts_show_the_currency_decimals_and_no_log_line_is_mixed_in(
+    client, ctx, database_url: str, tmp_path: Path
+) -> None:
+    env: dict[str, str | None] = {**server_env(database_url, tmp_path / "data")}
+
+    async def run(*args: str, **extra: str) -> Any:
+        result = await asyncio.to_thread(in_process, {**env, **extra}, *args)
+        assert result.exit_code == 0, (args, result.stdout, result.stderr)
+        return result
+
+    m = await create_merchant(ctx)
+    rule = await run("fees", "set", "--merchant", m.slug, "--mode", "test", "--gateway",
+                     "sandbox", "--currency", "USD", "--flat", "0.3", "--percent", "2.9",
+                     "--min", "0.5")
+    assert "USD  0.30 USD + 2.9% min 0.50 USD" in rule.stdout
+    txn = await paid(client, m, "14.50")
+
+    refunded = await run("refunds", "create", txn, "--amount", "3.2")
+    assert re.search(rf"{txn}  test  3\.20 USD  completed", refunded.stdout), refunded.stdout
+    assert refunded.stderr == ""  # refund_created, refund_sending, … are info lines
+    listed = await run("refunds", "list", "--transaction", txn)
+    assert "  3.20 USD  completed" in listed.stdout
+
+    balances = (await run("ledger", "balances", "--merchant", m.slug, "--mode", "test")).stdout
+    assert re.search(rf"^USD  \(net payable to the merchant: {AMOUNT}\)$", balances, re.M)
+    accounts = balances.splitlines()[1:]
+    assert accounts and all(re.search(rf" {AMOUNT}  \([\w-]+\)$", line) for line in accounts), (
+        balances)
+    assert re.search(r"gateway_clearing +11\.30 USD  \(asset\)$", balances, re.M)  # 14.50 - 3.20
+
+    logged = await run("refunds", "create", txn, "--amount", "1", OWNPAY_LOG_LEVEL="debug")
+    assert "  1.00 USD  completed" in logged.stdout and "refund_created" in logged.stderr

@@ -27,9 +27,16 @@ def fresh_env(data_dir: Path) -> dict[str, str | None]:
 
 def in_process(env: dict[str, str | None], *args: str) -> Result:
     """``ownpay ARGS`` in this process with ``env`` (``None``: unset); stdout and stderr apart."""
+    import structlog
+
     from ownpay.cli import app
 
-    return CliRunner().invoke(app, list(args), env={**dict.fromkeys(OWNPAY_VARIABLES), **env})
+    saved = structlog.get_config()  # a command configures logging for its process
+    try:
+        return CliRunner().invoke(app, list(args),
+                                  env={**dict.fromkeys(OWNPAY_VARIABLES), **env})
+    finally:
+        structlog.configure(**saved)
 
 
 def ownpay_cli(env: dict[str, str], *args: str,

@@ -106,12 +106,13 @@ def settings_from(database_url: str | None = None, data_dir: str | None = None,
 
 
 def run_async(settings: Settings, fn: Callable[[Any], Awaitable[T]], *,
-              create_secret: bool = False, migrate: bool = False) -> T:
+              create_secret: bool = False, migrate: bool = False, quiet: bool = True) -> T:
     """Open an app context, optionally migrate, run ``fn(ctx)``, close.
 
     Domain errors become one line on stderr and exit code 1.  Management commands do not
     migrate (``init``, ``migrate`` and ``serve`` do); on a database that was never set up
-    they say so instead of printing a driver error.
+    they say so instead of printing a driver error.  They are ``quiet``: only warnings and
+    errors are logged (to stderr), unless ``OWNPAY_LOG_LEVEL=debug``; the worker is not.
     """
     from sqlalchemy.exc import DBAPIError
 
@@ -119,7 +120,8 @@ def run_async(settings: Settings, fn: Callable[[Any], Awaitable[T]], *,
     from ownpay.errors import ApiError
     from ownpay.logs import configure_logging
 
-    configure_logging(settings)  # log lines go to stderr: stdout is for the command's output
+    # Log lines go to stderr: stdout is for the command's output.
+    configure_logging(settings, quiet=quiet)
 
     async def main() -> T:
         ctx = AppContext.create(settings, create_secret=create_secret)
@@ -147,6 +149,20 @@ def run_async(settings: Settings, fn: Callable[[Any], Awaitable[T]], *,
         detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in (exc.errors or {}).items())
         fail(exc.message + (f" ({detail})" if detail else ""))
     raise AssertionError("unreachable")
+
+
+def amount_text(value: Any, currency: str | None) -> str:
+    """An amount from an API answer (major units, a JSON number) as an operator reads it,
+    in the currency's decimals: ``14.5`` USD → ``14.50 USD``, ``500`` JPY → ``500 JPY``.
+    Without a currency (a fee rule for any currency), the number as it is."""
+    from ownpay import money
+
+    if value is None:
+        return "-"
+    if not currency:
+        return str(value)
+    minor = int(money.to_decimal(value).scaleb(money.exponent(currency)))
+    return money.format_plain(minor, currency)
 
 
 def out(data: Any, as_json: bool, human: Callable[[], None]) -> None:

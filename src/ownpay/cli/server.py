@@ -194,6 +194,6 @@ def worker(database_url: DbOpt = None, data_dir: DataOpt = None,
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port, addr="127.0.0.1")
-    run_async(settings, run_forever)
+    run_async(settings, run_forever, quiet=False)
 
 
