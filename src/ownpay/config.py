@@ -56,6 +56,16 @@ def _parse_url(name: str, raw: str) -> str:
         raise ConfigError(f"{name} must be an absolute http(s) URL, got {raw!r}: {exc}") from None
 
 
+def default_base_url(host: str, port: int) -> str:
+    """The URL a browser on this machine reaches a server bound to ``host:port`` by: the
+    base URL when ``OWNPAY_BASE_URL`` is unset.  A wildcard bind (``0.0.0.0``, ``::``) is
+    reached on loopback; an IPv6 address goes in brackets."""
+    name = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+    if ":" in name:
+        name = f"[{name}]"
+    return f"http://{name}" + ("" if port == 80 else f":{port}")
+
+
 def normalize_database_url(raw: str) -> str:
     """Map plain ``sqlite:///`` / ``postgresql://`` URLs to the async drivers we ship."""
     url = raw.strip()
@@ -78,7 +88,7 @@ class Settings:
 
     data_dir: Path = Path("data")
     database_url: str = ""  # default: sqlite under data_dir
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str = ""  # empty: derived from host and port (default_base_url)
     secret_key: str = ""  # default: read/generated in data_dir/secret.key
     host: str = "127.0.0.1"
     port: int = 8000
@@ -115,6 +125,10 @@ class Settings:
     rate_limit_signin_ip: str = "50/15 minutes"
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not self.base_url:
+            object.__setattr__(self, "base_url", default_base_url(self.host, self.port))
+
     def __repr__(self) -> str:
         """Never print secrets (a repr ends up in logs and tracebacks)."""
         shown: dict[str, Any] = {}
@@ -138,7 +152,10 @@ class Settings:
         return self.resolved_database_url.startswith("sqlite")
 
     def with_overrides(self, **values: Any) -> Settings:
-        return replace(self, **{k: v for k, v in values.items() if v is not None})
+        chosen = {k: v for k, v in values.items() if v is not None}
+        if "base_url" not in chosen and self.base_url == default_base_url(self.host, self.port):
+            chosen["base_url"] = ""  # derived, so derived again from the new host and port
+        return replace(self, **chosen)
 
 
 _SECRET_FIELDS = frozenset({"secret_key", "metrics_token"})
@@ -204,8 +221,8 @@ def _coerce(name: str, raw: Any) -> Any:
     text = str(raw)
     if name == "database_url":
         return normalize_database_url(text) if text.strip() else ""
-    if name == "base_url":
-        return _parse_url(env_name, text)
+    if name == "base_url":  # empty: derived from host and port
+        return _parse_url(env_name, text) if text.strip() else ""
     if name == "data_dir":
         return Path(text).expanduser()
     if name in _INT_BOUNDS:

@@ -42,8 +42,12 @@ def _stderr_logger(*_args: Any) -> _Stderr:
     return _Stderr()
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
+    """``quiet`` (operator commands): warnings and errors only, unless the level is
+    ``debug`` -- a command's output is its result, not the info lines of what it did."""
     level = getattr(logging, settings.log_level.upper(), logging.INFO)
+    if quiet and level > logging.DEBUG:
+        level = max(level, logging.WARNING)
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if settings.log_json

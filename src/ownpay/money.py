@@ -126,6 +126,12 @@ def json_number(minor: int, currency: str) -> int | float:
     return float(major)
 
 
+def format_plain(minor: int, currency: str) -> str:
+    """Operator display: the currency's decimals and its code, ``14.50 USD``, ``500 JPY``,
+    ``1.234 KWD``, ``-3.20 USD`` -- no symbol, no grouping (a terminal, grep, a log)."""
+    return f"{to_major(minor, currency)} {currency.upper()}"
+
+
 def format_amount(minor: int, currency: str, locale: str = "en_US") -> str:
     """Human display, e.g. ``$99.99``, ``¥500``, ``KWD 1.234``, with ISO decimals."""
     exp = exponent(currency)

@@ -13,6 +13,9 @@ from ownpay.merchants.models import ApiKey, GatewayAccount, Merchant
 
 DEMO_SLUG = "demo"
 DEMO_GATEWAYS = (("test", "sandbox"), ("test", "manual"), ("live", "manual"))
+# The names of the keys set-up mints, so that `make run` can tell them from the keys an
+# operator creates (``ownpay api-keys create``), which it never touches.
+INIT_KEY_NAME = "init"
 QUICKSTART_KEY_NAME = "quickstart"
 
 
@@ -41,16 +44,21 @@ async def initialise(ctx: AppContext) -> dict[str, Any]:
         )
         for mode in ("test", "live"):
             if mode not in modes_with_keys:
-                created = await service.create_api_key(session, merchant=merchant, mode=mode)
+                created = await service.create_api_key(session, merchant=merchant, mode=mode,
+                                                       name=INIT_KEY_NAME)
                 keys[mode] = created.api_key
     return {"merchant": DEMO_SLUG, "api_keys": keys, "base_url": ctx.settings.base_url}
 
 
 async def quickstart_key(ctx: AppContext) -> str:
-    """A fresh demo test key for `make run`, revoking the previous quickstart key.
+    """A fresh demo test key for `make run`, revoking the demo test keys printed before.
 
     Keys are stored only as digests, so a later `make run` cannot re-print the first one;
-    it mints a replacement instead of keeping plaintext keys on disk.
+    it mints a replacement instead of keeping plaintext keys on disk.  Every earlier demo
+    test key that set-up minted -- by `make run` or by `ownpay init`, whose test key the
+    first `make run` printed -- is revoked, so one demo test key printed by set-up works
+    at a time.  Keys created with ``ownpay api-keys create`` (any other name, or none)
+    and the live key stay active.
     """
     async with ctx.sessions() as session, session.begin():
         merchant = await service.get_merchant(session, DEMO_SLUG)
@@ -58,7 +66,8 @@ async def quickstart_key(ctx: AppContext) -> str:
             update(ApiKey)
             .where(
                 ApiKey.merchant_id == merchant.id,
-                ApiKey.name == QUICKSTART_KEY_NAME,
+                ApiKey.mode == "test",
+                ApiKey.name.in_((INIT_KEY_NAME, QUICKSTART_KEY_NAME)),
                 ApiKey.revoked_at.is_(None),
             )
             .values(revoked_at=utcnow())

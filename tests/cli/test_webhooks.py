@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from ownpay.cli import app
 from ownpay.context import AppContext
 from ownpay.webhooks.models import WebhookEndpoint
-from tests.support.commands import ownpay_cli
+from tests.support.commands import in_process, ownpay_cli
 from tests.support.processes import server_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -34,7 +32,7 @@ def runner_for(env: dict[str, str]) -> Callable[..., Awaitable[Ran]]:
     own = {k: v for k, v in env.items() if k.startswith("OWNPAY_")}
 
     async def run(*args: str, check: bool = True) -> Ran:
-        result = await asyncio.to_thread(CliRunner().invoke, app, list(args), env=own)
+        result = await asyncio.to_thread(in_process, own, *args)
         ran = Ran(result.exit_code, result.stdout, result.stderr)
         if check:
             assert ran.returncode == 0, (args, ran.stdout, ran.stderr, result.exception)

@@ -17,6 +17,27 @@ def test_defaults_and_url_mapping() -> None:
 
 
 @pytest.mark.parametrize(
+    ("env", "base_url"),
+    [
+        ({"OWNPAY_PORT": "35099"}, "http://127.0.0.1:35099"),
+        ({"OWNPAY_HOST": "0.0.0.0", "OWNPAY_PORT": "9000"}, "http://127.0.0.1:9000"),
+        ({"OWNPAY_HOST": "::"}, "http://[::1]:8000"),
+        ({"OWNPAY_HOST": "192.0.2.7", "OWNPAY_PORT": "80"}, "http://192.0.2.7"),
+        ({"OWNPAY_BASE_URL": "", "OWNPAY_PORT": "8080"}, "http://127.0.0.1:8080"),
+        ({"OWNPAY_BASE_URL": "https://pay.example.com/", "OWNPAY_PORT": "8080"},
+         "https://pay.example.com"),
+    ],
+)
+def test_the_default_base_url_follows_host_and_port(env: dict[str, str], base_url: str) -> None:
+    """Without OWNPAY_BASE_URL every payment_url points at the server actually started."""
+    assert load_settings(env).base_url == base_url
+    assert load_settings({}, port=35099).base_url == "http://127.0.0.1:35099"  # --port
+    assert load_settings({}).with_overrides(port=9001).base_url == "http://127.0.0.1:9001"
+    explicit = load_settings({"OWNPAY_BASE_URL": "https://pay.example.com"})
+    assert explicit.with_overrides(port=9001).base_url == "https://pay.example.com"
+
+
+@pytest.mark.parametrize(
     ("env", "fragment"),
     [
         ({"OWNPAY_PORT": "abc"}, "OWNPAY_PORT must be an integer"),

@@ -90,6 +90,9 @@ def test_metals_funds_and_unknown_codes_are_not_payable() -> None:
 
 def test_format() -> None:
     assert money.format_amount(9999, "USD") == "$99.99"
+    assert [money.format_plain(m, c) for m, c in ((1450, "USD"), (500, "JPY"), (1234, "KWD"),
+                                                  (-320, "usd"))] == [
+        "14.50 USD", "500 JPY", "1.234 KWD", "-3.20 USD"]
     assert money.format_amount(500, "JPY") == "¥500"
     assert money.format_amount(1234, "KWD").endswith("1.234")
     assert money.json_number(10000, "USD") == 100

@@ -1,11 +1,42 @@
-"""The ``ownpay`` command line as the tests run it."""
+"""The ``ownpay`` command line as the tests run it: as a process (:func:`ownpay_cli`), or in
+the test process through Typer's runner (:func:`in_process`; seconds faster a command)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+from typer.testing import CliRunner, Result
 
 from tests.support.markers import require_e2e
+
+# Every variable a command reads or ``ownpay serve`` sets for its children: unset unless a
+# test gives it, and restored after each in-process command.
+OWNPAY_VARIABLES = (
+    "OWNPAY_DATA_DIR", "OWNPAY_DATABASE_URL", "OWNPAY_BASE_URL", "OWNPAY_HOST", "OWNPAY_PORT",
+    "OWNPAY_SECRET_KEY", "OWNPAY_CONFIG", "OWNPAY_WORKERS", "OWNPAY_RUN_WORKER",
+    "OWNPAY_LOG_LEVEL", "OWNPAY_LOG_JSON", "PROMETHEUS_MULTIPROC_DIR",
+)
+
+
+def fresh_env(data_dir: Path) -> dict[str, str | None]:
+    """A machine that never ran OwnPay: SQLite under ``data_dir``, which does not exist yet."""
+    return {**dict.fromkeys(OWNPAY_VARIABLES), "OWNPAY_DATA_DIR": str(data_dir)}
+
+
+def in_process(env: dict[str, str | None], *args: str) -> Result:
+    """``ownpay ARGS`` in this process with ``env`` (``None``: unset); stdout and stderr apart."""
+    import structlog
+
+    from ownpay.cli import app
+
+    saved = structlog.get_config()  # a command configures logging for its process
+    try:
+        return CliRunner().invoke(app, list(args),
+                                  env={**dict.fromkeys(OWNPAY_VARIABLES), **env})
+    finally:
+        structlog.configure(**saved)
 
 
 def ownpay_cli(env: dict[str, str], *args: str,

@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from ownpay.cli.common import Commands
 from ownpay.cli.server import server_app
 from ownpay.config import ConfigError
 from ownpay.ledger.cli import fees_app, ledger_app
@@ -16,7 +17,7 @@ from ownpay.refunds.cli import refunds_app
 from ownpay.transactions.cli import transactions_app
 from ownpay.webhooks.cli import webhooks_app
 
-app = typer.Typer(help="OwnPay: self-hosted payment orchestrator.", no_args_is_help=True)
+app = Commands(help="OwnPay: self-hosted payment orchestrator.", no_args_is_help=True)
 app.registered_commands.extend(server_app.registered_commands)
 for name, group in (
     ("merchants", merchants_app), ("api-keys", keys_app), ("gateways", gateways_app),

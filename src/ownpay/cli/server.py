@@ -3,16 +3,28 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import socket
 from typing import Annotated, Any
 
 import typer
 
-from ownpay.cli.common import BaseOpt, DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
-from ownpay.config import Settings
+from ownpay.cli.common import (
+    BaseOpt,
+    Commands,
+    DataOpt,
+    DbOpt,
+    JsonOpt,
+    fail,
+    out,
+    run_async,
+    settings_from,
+)
+from ownpay.config import Settings, default_base_url
 
-server_app = typer.Typer()
+server_app = Commands()
 
 @server_app.command()
 def migrate(database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
@@ -51,9 +63,12 @@ def quickstart(database_url: DbOpt = None, data_dir: DataOpt = None, base_url: B
     from ownpay.setup import initialise, quickstart_key
 
     settings = settings_from(database_url, data_dir, base_url, host=host, port=port)
+    _check_can_serve(settings)  # before a key is minted or a curl printed
     result = run_async(settings, initialise, create_secret=True, migrate=True)
     key = result["api_keys"]["test"] or run_async(settings, quickstart_key)
     base = result["base_url"]
+    listening = default_base_url(settings.host, settings.port)
+    where = base if base == listening else f"{listening}, public URL {base}"
     body = (
         '{"gateway": "sandbox", "amount": 99.99, "currency": "USD", "order_id": "ORDER-001", '
         '"customer_name": "Jane Smith", "customer_email": "jane@example.com", '
@@ -61,7 +76,7 @@ def quickstart(database_url: DbOpt = None, data_dir: DataOpt = None, base_url: B
     )
     typer.echo(
         f"""
-OwnPay is starting on {base}  (API docs: {base}/docs)
+OwnPay is starting on {where}  (API docs: {base}/docs)
 
 Demo merchant 'demo', test-mode API key (shown once, keep it):
   {key}
@@ -89,7 +104,45 @@ def serve(host: Annotated[str | None, typer.Option(envvar="OWNPAY_HOST")] = None
     """Apply pending migrations and serve the API and checkout pages."""
     settings = settings_from(database_url, data_dir, base_url, host=host, port=port,
                              workers=workers, run_worker=False if no_worker else None)
+    _check_can_serve(settings)
     _serve(settings, migrate_first=True)
+
+
+def _check_can_serve(settings: Settings) -> None:
+    """Refuse, with what to do instead, what would only fail once the server starts."""
+    if settings.workers > 1 and settings.is_sqlite:
+        fail("SQLite allows one writer: use OWNPAY_WORKERS=1, or PostgreSQL to scale out")
+    problem = _bind_problem(settings.host, settings.port)
+    if problem is None:
+        return
+    if problem == "in use":
+        other = next((p for p in range(settings.port + 1, min(settings.port + 50, 65536))
+                      if _bind_problem(settings.host, p) is None), settings.port + 1)
+        fail(f"cannot listen on {settings.host}:{settings.port}: the port is already in use "
+             f"(another OwnPay, or another program, is listening there). Choose another "
+             f"port: OWNPAY_PORT={other} make run, or ownpay quickstart|serve --port {other} "
+             f"(links and the curl follow the port unless OWNPAY_BASE_URL is set).")
+    fail(f"cannot listen on {settings.host}:{settings.port}: {problem}. Choose another "
+         f"address with OWNPAY_HOST / --host and OWNPAY_PORT / --port.")
+
+
+def _bind_problem(host: str, port: int) -> str | None:
+    """Why uvicorn could not bind ``host:port`` now ("in use", another reason), or None.
+
+    Bound the way uvicorn binds (``SO_REUSEADDR``), then released: a port left in TIME_WAIT
+    by a server that just stopped is free, one somebody listens on is not."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        return f"the host cannot be resolved ({exc.strerror})"
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            return "in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+    return None
 
 
 def _serve(settings: Settings, *, migrate_first: bool) -> None:
@@ -100,8 +153,6 @@ def _serve(settings: Settings, *, migrate_first: bool) -> None:
             return None
 
         run_async(settings, noop, create_secret=False, migrate=True)
-    if settings.workers > 1 and settings.is_sqlite:
-        fail("SQLite allows one writer: use OWNPAY_WORKERS=1, or PostgreSQL to scale out")
     # Child processes rebuild settings from the environment: pass what the flags changed.
     os.environ.update({
         "OWNPAY_DATA_DIR": str(settings.data_dir),
@@ -143,6 +194,6 @@ def worker(database_url: DbOpt = None, data_dir: DataOpt = None,
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port, addr="127.0.0.1")
-    run_async(settings, run_forever)
+    run_async(settings, run_forever, quiet=False)
 
 

@@ -295,16 +295,18 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
         """Check and normalise config when a merchant enables the gateway."""
         errors: dict[str, list[str]] = {}
         creds: dict[str, str] = {}
-        known = {f.name for f in self.credential_fields}
         for f in self.credential_fields:
             value = credentials.get(f.name, f.default)
             if f.required and not value:
                 errors.setdefault(f.name, []).append(f"{f.label} is required.")
             elif value is not None:
                 creds[f.name] = str(value)
+        valid = [f.name for f in (*self.credential_fields, *self.setting_fields)]
         for name in credentials:
-            if name not in known and name not in {s.name for s in self.setting_fields}:
-                errors.setdefault(name, []).append(f"Unknown setting for {self.slug}.")
+            if name not in valid:
+                errors.setdefault(name, []).append(
+                    f"Unknown setting for {self.slug}; its settings are: {', '.join(valid)}."
+                    if valid else f"Unknown setting: {self.slug} takes no settings.")
         out_settings: dict[str, Any] = {}
         for f in self.setting_fields:
             value = settings.get(f.name, credentials.get(f.name, f.default))

@@ -6,11 +6,21 @@ from typing import Annotated, Any
 
 import typer
 
-from ownpay.cli.common import DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
+from ownpay.cli.common import (
+    Commands,
+    DataOpt,
+    DbOpt,
+    JsonOpt,
+    amount_text,
+    fail,
+    out,
+    run_async,
+    settings_from,
+)
 from ownpay.tenancy import TenantScope
 
-ledger_app: typer.Typer = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
-fees_app: typer.Typer = typer.Typer(help="Fee rules per merchant, mode and gateway.",
+ledger_app: typer.Typer = Commands(help="The double-entry ledger.", no_args_is_help=True)
+fees_app: typer.Typer = Commands(help="Fee rules per merchant, mode and gateway.",
                                     no_args_is_help=True)
 
 
@@ -39,6 +49,8 @@ def verify(
 
 
 def _print_report(report: dict[str, Any]) -> None:
+    from ownpay import money
+
     if report["ok"]:
         typer.echo(f"ledger OK: {report['journals']} journals, {report['entries']} entries, "
                    f"{report['scopes']} merchant/mode/currency books balanced and matching "
@@ -49,8 +61,10 @@ def _print_report(report: dict[str, Any]) -> None:
         where = f"merchant {problem['merchant_id']} {problem['mode']} {problem['currency']}"
         typer.echo(f"- [{problem['check']}] {where}: {problem['message']}", err=True)
         for e in problem["entries"]:
+            shown = (money.format_plain(e["amount_minor"], problem["currency"])
+                     if problem["currency"] else f"{e['amount_minor']} (minor units)")
             typer.echo(f"    entry {e['id']} journal {e['journal_id']} {e['account']} "
-                       f"{e['direction']} {e['amount_minor']}", err=True)
+                       f"{e['direction']} {shown}", err=True)
 
 
 @ledger_app.command("balances")
@@ -72,10 +86,12 @@ def balances(
 
     def human() -> None:
         for row in rows:
-            net = row["merchant_net_payable"]
-            typer.echo(f"{row['currency']}  (net payable to the merchant: {net})")
+            currency = row["currency"]
+            net = amount_text(row["merchant_net_payable"], currency)
+            typer.echo(f"{currency}  (net payable to the merchant: {net})")
             for name, account in row["accounts"].items():
-                typer.echo(f"  {name:<18} {account['balance']:>14}  ({account['type']})")
+                balance = amount_text(account["balance"], currency)
+                typer.echo(f"  {name:<18} {balance:>18}  ({account['type']})")
         if not rows:
             typer.echo("no entries")
 
@@ -116,9 +132,12 @@ def fees_set(
 
 
 def _print_rule(rule: dict[str, Any]) -> None:
-    bounds = "".join(f" {k} {rule[k]}" for k in ("min", "max") if rule[k] is not None)
+    currency = rule["currency"]
+    bounds = "".join(f" {k} {amount_text(rule[k], currency)}" for k in ("min", "max")
+                     if rule[k] is not None)
     typer.echo(f"{rule['merchant']:<16} {rule['mode']:<4} {rule['gateway']:<10} "
-               f"{rule['currency'] or '*':<3}  {rule['flat']} + {rule['percent']}%{bounds}")
+               f"{currency or '*':<3}  {amount_text(rule['flat'], currency)} + "
+               f"{rule['percent']}%{bounds}")
 
 
 @fees_app.command("list")

@@ -6,11 +6,24 @@ from typing import Annotated, Any
 
 import typer
 
-from ownpay.cli.common import DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
+from ownpay.cli.common import (
+    Command,
+    Commands,
+    DataOpt,
+    DbOpt,
+    JsonOpt,
+    fail,
+    out,
+    run_async,
+    settings_from,
+)
 
-merchants_app = typer.Typer(help="Merchants (brands).", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
-gateways_app = typer.Typer(help="Gateway accounts per merchant and mode.", no_args_is_help=True)
+merchants_app = Commands(help="Merchants (brands).", no_args_is_help=True)
+keys_app = Commands(help="API keys.", no_args_is_help=True)
+gateways_app = Commands(help="Gateway accounts per merchant and mode.", no_args_is_help=True)
+
+MerchantOpt = Annotated[str, typer.Option(metavar="SLUG", help="Merchant slug.")]
+ModeOpt = Annotated[str, typer.Option(metavar="test|live")]
 
 @merchants_app.command("create")
 def merchants_create(slug: Annotated[str, typer.Option()], name: Annotated[str, typer.Option()],
@@ -36,6 +49,53 @@ def merchants_create(slug: Annotated[str, typer.Option()], name: Annotated[str, 
         lambda: typer.echo(f"created merchant {result['slug']} (id {result['id']})"))
 
 
+def _merchant_row(m: Any) -> dict[str, Any]:
+    return {"id": m.id, "slug": m.slug, "name": m.name, "status": m.status,
+            "base_url": m.base_url, "logo_url": m.logo_url, "primary_color": m.primary_color,
+            "intent_lifetime": m.intent_lifetime}
+
+
+@merchants_app.command("update")
+def merchants_update(slug: Annotated[str, typer.Argument(metavar="SLUG")],
+                     name: Annotated[str | None, typer.Option(help="Shown to customers.")] = None,
+                     base_url: Annotated[str | None, typer.Option(
+                         "--base-url", metavar="URL",
+                         help="Public root of this merchant's payment links; '' for the "
+                              "installation's.")] = None,
+                     logo_url: Annotated[str | None, typer.Option(
+                         "--logo-url", metavar="URL", help="'' removes the logo.")] = None,
+                     primary_color: Annotated[str | None, typer.Option(
+                         "--primary-color", metavar="#HEX",
+                         help="Checkout colour, e.g. #1a73e8; '' for the default.")] = None,
+                     intent_lifetime: Annotated[int | None, typer.Option(
+                         "--intent-lifetime", metavar="SECONDS",
+                         help="Default payment-link lifetime (60 … 604800).")] = None,
+                     as_json: JsonOpt = False, database_url: DbOpt = None,
+                     data_dir: DataOpt = None) -> None:
+    """Change a merchant's name, base URL, logo, colour or link lifetime (not its slug).
+
+    Validated as on creation.  Other server processes see the change within
+    OWNPAY_AUTH_CACHE_TTL seconds."""
+    from ownpay.merchants import service
+
+    given = {"name": name, "base_url": base_url, "logo_url": logo_url,
+             "primary_color": primary_color, "intent_lifetime": intent_lifetime}
+    changes = {k: v for k, v in given.items() if v is not None}
+    if not changes:
+        fail("nothing to change: give --name, --base-url, --logo-url, --primary-color or "
+             "--intent-lifetime")
+
+    async def go(ctx: Any) -> dict[str, Any]:
+        async with ctx.sessions() as s, s.begin():
+            m = await service.get_merchant(s, slug)
+            return _merchant_row(await service.update_merchant(s, m, changes=changes))
+
+    result = run_async(settings_from(database_url, data_dir), go)
+    out(result, as_json, lambda: typer.echo(
+        f"updated merchant {slug}: " + ", ".join(
+            f"{k} {result[k] if result[k] is not None else '(cleared)'}" for k in changes)))
+
+
 @merchants_app.command("list")
 def merchants_list(as_json: JsonOpt = False, database_url: DbOpt = None,
                    data_dir: DataOpt = None) -> None:
@@ -44,8 +104,7 @@ def merchants_list(as_json: JsonOpt = False, database_url: DbOpt = None,
 
     async def go(ctx: Any) -> list[dict[str, Any]]:
         async with ctx.sessions() as s:
-            return [{"id": m.id, "slug": m.slug, "name": m.name, "status": m.status,
-                     "base_url": m.base_url} for m in await service.list_merchants(s)]
+            return [_merchant_row(m) for m in await service.list_merchants(s)]
 
     rows = run_async(settings_from(database_url, data_dir), go)
 
@@ -57,7 +116,7 @@ def merchants_list(as_json: JsonOpt = False, database_url: DbOpt = None,
 
 
 @keys_app.command("create")
-def keys_create(merchant: Annotated[str, typer.Option()], mode: Annotated[str, typer.Option()],
+def keys_create(merchant: MerchantOpt, mode: ModeOpt,
                 scopes: Annotated[str | None, typer.Option(
                     help="Comma-separated: read,write,admin (default all).")] = None,
                 name: Annotated[str | None, typer.Option()] = None,
@@ -80,7 +139,7 @@ def keys_create(merchant: Annotated[str, typer.Option()], mode: Annotated[str, t
 
 
 @keys_app.command("list")
-def keys_list(merchant: Annotated[str, typer.Option()], as_json: JsonOpt = False,
+def keys_list(merchant: MerchantOpt, as_json: JsonOpt = False,
               database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
     """List a merchant's API keys (prefixes only)."""
     from ownpay.merchants import service
@@ -130,11 +189,35 @@ def _parse_sets(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-@gateways_app.command("enable")
-def gateways_enable(gateway: Annotated[str, typer.Argument(metavar="GATEWAY")],
-                    merchant: Annotated[str, typer.Option()], mode: Annotated[str, typer.Option()],
+def gateway_settings_help() -> str:
+    """Every registered gateway with its modes and ``--set`` keys, from the registry."""
+    from ownpay.gateways import registry
+
+    lines = ["Gateways and their --set keys (* required; secrets are stored encrypted):"]
+    for slug, gateway in sorted(registry.all_gateways().items()):
+        fields = [*gateway.credential_fields, *gateway.setting_fields]
+        keys = ", ".join(f"{f.name}{'*' if f.required else ''}" for f in fields) or "no settings"
+        modes = "|".join(m for m in ("test", "live") if m in gateway.modes)
+        lines.append(f"{slug} ({modes}): {keys}")
+    return "\n".join(lines)
+
+
+class _EnableCommand(Command):
+    """Help built when it is shown: the registry imports every adapter (a second or two),
+    which no other command should pay for."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.epilog = gateway_settings_help()
+        super().format_help(ctx, formatter)
+
+
+@gateways_app.command("enable", cls=_EnableCommand)
+def gateways_enable(gateway: Annotated[str, typer.Argument(
+                        metavar="GATEWAY", help="A gateway slug (listed below).")],
+                    merchant: MerchantOpt, mode: ModeOpt,
                     set_: Annotated[list[str] | None, typer.Option(
-                        "--set", help="key=value (repeatable)")] = None,
+                        "--set", metavar="KEY=VALUE",
+                        help="A gateway setting (repeatable).")] = None,
                     display_name: Annotated[str | None, typer.Option("--display-name")] = None,
                     as_json: JsonOpt = False, database_url: DbOpt = None,
                     data_dir: DataOpt = None) -> None:
@@ -158,7 +241,7 @@ def gateways_enable(gateway: Annotated[str, typer.Argument(metavar="GATEWAY")],
 
 @gateways_app.command("disable")
 def gateways_disable(gateway: Annotated[str, typer.Argument(metavar="GATEWAY")],
-                     merchant: Annotated[str, typer.Option()], mode: Annotated[str, typer.Option()],
+                     merchant: MerchantOpt, mode: ModeOpt,
                      as_json: JsonOpt = False, database_url: DbOpt = None,
                      data_dir: DataOpt = None) -> None:
     """Disable a gateway (new intents for it get 404 GATEWAY_NOT_FOUND)."""
@@ -176,7 +259,7 @@ def gateways_disable(gateway: Annotated[str, typer.Argument(metavar="GATEWAY")],
 
 
 @gateways_app.command("list")
-def gateways_list(merchant: Annotated[str, typer.Option()], as_json: JsonOpt = False,
+def gateways_list(merchant: MerchantOpt, as_json: JsonOpt = False,
                   database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
     """List a merchant's gateway accounts (credentials are never shown)."""
     from ownpay.merchants import service

@@ -55,6 +55,42 @@ def check_mode(mode: str) -> str:
     return mode
 
 
+PROFILE_FIELDS = ("name", "base_url", "logo_url", "primary_color", "intent_lifetime")
+
+
+def _checked_profile(errors: FieldErrors, given: dict[str, Any]) -> dict[str, Any]:
+    """The merchant columns for the fields in ``given``, checked as on creation (errors into
+    ``errors``); an empty or ``None`` optional field becomes ``None`` (cleared)."""
+    values: dict[str, Any] = {}
+    if "name" in given:
+        name = given["name"] or ""
+        if not name.strip() or len(name) > 150:
+            errors.add("name", "Name is required and at most 150 characters.")
+        values["name"] = name.strip()
+    for label in ("base_url", "logo_url"):
+        if label not in given:
+            continue
+        try:
+            url = normalize_http_url(given[label]) if given[label] else None
+        except BadUrl as exc:
+            errors.add(label, str(exc))  # "The URL must be an absolute http(s) URL.", …
+            continue
+        if url and len(url) > 500:  # the column's size
+            errors.add(label, "The URL must be at most 500 characters.")
+        values[label] = url.rstrip("/") if url and label == "base_url" else url
+    if "primary_color" in given:
+        color = given["primary_color"] or None
+        if color and not _COLOR.match(color):
+            errors.add("primary_color", "Must be a colour like #1a73e8.")
+        values["primary_color"] = color
+    if "intent_lifetime" in given:
+        lifetime = given["intent_lifetime"]
+        if lifetime is not None and not 60 <= lifetime <= 7 * 86400:
+            errors.add("intent_lifetime", "Must be between 60 and 604800 seconds.")
+        values["intent_lifetime"] = lifetime
+    return values
+
+
 async def create_merchant(
     session: AsyncSession,
     *,
@@ -68,32 +104,35 @@ async def create_merchant(
     errors = FieldErrors()
     if not _SLUG.match(slug):
         errors.add("slug", "Slug must be 3-64 lower-case letters, digits or hyphens.")
-    if not name.strip() or len(name) > 150:
-        errors.add("name", "Name is required and at most 150 characters.")
-    urls: dict[str, str | None] = {}
-    for label, url in (("base_url", base_url), ("logo_url", logo_url)):
-        try:
-            urls[label] = normalize_http_url(url) if url else None
-        except BadUrl as exc:
-            errors.add(label, f"Must be an absolute http(s) URL. {exc}")
-    if primary_color and not _COLOR.match(primary_color):
-        errors.add("primary_color", "Must be a colour like #1a73e8.")
-    if intent_lifetime is not None and not 60 <= intent_lifetime <= 7 * 86400:
-        errors.add("intent_lifetime", "Must be between 60 and 604800 seconds.")
+    values = _checked_profile(errors, {
+        "name": name, "base_url": base_url, "logo_url": logo_url,
+        "primary_color": primary_color, "intent_lifetime": intent_lifetime,
+    })
     errors.raise_if_any()
     if await repository.by_slug(session, slug) is not None:
         raise MerchantExists(f"Merchant '{slug}' already exists.")
-    merchant = Merchant(
-        slug=slug,
-        name=name.strip(),
-        status="active",
-        base_url=(urls.get("base_url") or "").rstrip("/") or None,
-        intent_lifetime=intent_lifetime,
-        logo_url=urls.get("logo_url"),
-        primary_color=primary_color,
-        created_at=utcnow(),
-    )
+    merchant = Merchant(slug=slug, status="active", created_at=utcnow(), **values)
     session.add(merchant)
+    await session.flush()
+    return merchant
+
+
+async def update_merchant(
+    session: AsyncSession, merchant: Merchant, *, changes: dict[str, Any]
+) -> Merchant:
+    """Change the fields named in ``changes`` (of :data:`PROFILE_FIELDS`), validated as on
+    creation, every bad field at once; an empty or ``None`` value clears an optional field
+    (the base URL falls back to the installation's).  The slug never changes: it is in
+    every provider webhook URL."""
+    errors = FieldErrors()
+    errors.refuse_unknown(changes, PROFILE_FIELDS)
+    if not changes:
+        errors.add("merchant", "Nothing to change: give at least one of "
+                   + ", ".join(PROFILE_FIELDS) + ".")
+    values = _checked_profile(errors, changes)
+    errors.raise_if_any()
+    for column, value in values.items():
+        setattr(merchant, column, value)
     await session.flush()
     return merchant
 

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ownpay.cli.common import DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
+from ownpay.cli.common import Commands, DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
 
-payments_app = typer.Typer(help="Operate on payments.", no_args_is_help=True)
+payments_app = Commands(help="Operate on payments.", no_args_is_help=True)
 
 def _review(txn: str, approve: bool, reason: str | None, as_json: bool, database_url: str | None,
             data_dir: str | None) -> None:

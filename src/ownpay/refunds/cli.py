@@ -11,15 +11,25 @@ from typing import Annotated, Any
 
 import typer
 
-from ownpay.cli.common import DataOpt, DbOpt, JsonOpt, out, run_async, settings_from
+from ownpay.cli.common import (
+    Commands,
+    DataOpt,
+    DbOpt,
+    JsonOpt,
+    amount_text,
+    out,
+    run_async,
+    settings_from,
+)
 
-refunds_app: typer.Typer = typer.Typer(help="Refunds of paid payments.", no_args_is_help=True)
+refunds_app: typer.Typer = Commands(help="Refunds of paid payments.", no_args_is_help=True)
 
 
 def _print(row: dict[str, Any]) -> None:
     pending = f" ({row['pending_reason']})" if row.get("pending_reason") else ""
-    typer.echo(f"{row['id']}  {row['transaction_id']}  {row['mode']:<4}  {row['amount']} "
-               f"{row['currency']}  {row['status']}{pending}  {row['created_at']}")
+    amount = amount_text(row["amount"], row["currency"])
+    typer.echo(f"{row['id']}  {row['transaction_id']}  {row['mode']:<4}  {amount}  "
+               f"{row['status']}{pending}  {row['created_at']}")
 
 
 @refunds_app.command("create")

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
 import typer
 
-from ownpay.cli.common import DataOpt, DbOpt, run_async, settings_from
+from ownpay.cli.common import Commands, DataOpt, DbOpt, run_async, settings_from
 from ownpay.tenancy import TenantScope
 
-transactions_app: typer.Typer = typer.Typer(help="Transactions: query and export.",
+transactions_app: typer.Typer = Commands(help="Transactions: query and export.",
                                             no_args_is_help=True)
 
 
@@ -28,6 +29,24 @@ def _items(**options: str | list[str] | None) -> list[tuple[str, str]]:
             if one is not None:
                 items.append((name, one))
     return items
+
+
+def _checked(*checks: Callable[[], Any]) -> list[Any]:
+    """Run every check and report all their bad fields at once (a bad ``--mode`` used to be
+    reported only once the filters were right)."""
+    from ownpay.errors import FieldErrors, ValidationFailed
+
+    errors = FieldErrors()
+    results: list[Any] = []
+    for check in checks:
+        try:
+            results.append(check())
+        except ValidationFailed as exc:
+            for name, messages in (exc.errors or {}).items():
+                for message in messages:
+                    errors.add(name, message)
+    errors.raise_if_any()
+    return results
 
 
 @transactions_app.command("export")
@@ -63,8 +82,8 @@ def export_command(
 
     def write_to(sink: BinaryIO) -> int:
         async def go(ctx: Any) -> int:
-            filters = schemas.parse_filters(items)
-            checked_mode = merchants.check_mode(mode)
+            checked_mode, filters = _checked(lambda: merchants.check_mode(mode),
+                                             lambda: schemas.parse_filters(items))
             async with ctx.sessions() as s:
                 merchant_id = (await merchants.get_merchant(s, merchant)).id
             written = 0

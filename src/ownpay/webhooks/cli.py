@@ -10,10 +10,10 @@ from typing import Annotated, Any
 
 import typer
 
-from ownpay.cli.common import DataOpt, DbOpt, JsonOpt, out, run_async, settings_from
+from ownpay.cli.common import Commands, DataOpt, DbOpt, JsonOpt, out, run_async, settings_from
 from ownpay.tenancy import TenantScope
 
-webhooks_app: typer.Typer = typer.Typer(help="Webhook endpoints (where signed events are sent).",
+webhooks_app: typer.Typer = Commands(help="Webhook endpoints (where signed events are sent).",
                                          no_args_is_help=True)
 
 
