@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 
-from tests.support.checkout import checkout, new_intent
+from tests.support.checkout import checkout, new_intent, refused
 from tests.support.factories import MerchantKeys
 
 
@@ -30,10 +30,12 @@ async def test_an_id_is_refused_while_another_payment_holds_it(
 ) -> None:
     txn_id = "TRX" + secrets.token_hex(5).upper()
     _, first = await _submit(client, merchant, txn_id)
-    _, second = await _submit(client, merchant, txn_id)
+    txn, second = await _submit(client, merchant, txn_id)
     assert first.status_code == 303
-    assert second.status_code == 409
-    assert "already been used for another payment" in second.text
+    page = await refused(client, second, txn)  # redirect after the refused form
+    assert "already been used for another payment" in page.text
+    got = await client.get(f"/api/v1/payment-intents/{txn}", headers=merchant.auth())
+    assert got.json()["status"] == "pending"
 
 
 async def test_a_rejected_payment_lets_its_id_go(client, merchant: MerchantKeys) -> None:

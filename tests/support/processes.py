@@ -34,6 +34,7 @@ def server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str
             "OWNPAY_SECRET_KEY": SECRET_KEY,
             "OWNPAY_WEBHOOKS_ALLOW_PRIVATE": "true",
             "OWNPAY_WORKER_INTERVAL": "0.2",
+            "OWNPAY_DATABASE_POOL_SIZE": "4",  # see tests/support/settings.py
             "PYTHONUNBUFFERED": "1",
             **{f"OWNPAY_{name.upper()}": value for name, value in TEST_RATE_LIMITS.items()},
         }

@@ -22,6 +22,9 @@ def make_settings(database_url: str, data_dir: Path, **extra: Any) -> Settings:
         "run_worker": False,
         "auth_cache_ttl": 0.0,
         "webhooks_allow_private": True,
+        # A few connections per process: xdist workers, their servers and the fault storm
+        # share one PostgreSQL (max_connections 100 by default).
+        "database_pool_size": 4,
         **TEST_RATE_LIMITS,
     }
     values.update(extra)
