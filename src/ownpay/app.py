@@ -24,6 +24,7 @@ from ownpay.checkout.app import serves as checkout_serves
 from ownpay.config import Settings, load_settings
 from ownpay.context import AppContext
 from ownpay.errors import (
+    ApiError,
     Forbidden,
     PayloadTooLarge,
     ValidationFailed,
@@ -159,6 +160,14 @@ class RequestIdMiddleware:
             raise
 
 
+def refusal(scope: Scope, error: ApiError, text: str) -> Response:
+    """A request refused before any route saw it, in its surface's envelope: the JSON error
+    under /api/ and /gateways/ (provider webhooks), plain ``text`` elsewhere (pages)."""
+    if str(scope.get("path", "")).startswith(("/api/", "/gateways/")):
+        return error_response(error)
+    return Response(text, status_code=error.status_code, media_type="text/plain")
+
+
 class CleanRequests:
     """Refuse, in one place for every surface, a URL whose path or query holds a NUL character
     or is not valid UTF-8 once percent-decoded: nothing downstream (PostgreSQL text, path
@@ -188,13 +197,8 @@ class CleanRequests:
         if scope["type"] != "http" or self.clean(scope):
             await self.app(scope, receive, send)
             return
-        path = str(scope.get("path", ""))
-        if path.startswith(("/api/", "/gateways/")):
-            response: Response = error_response(
-                ValidationFailed(errors={"request": [self.MESSAGE]}))
-        else:
-            response = Response(self.MESSAGE, status_code=400, media_type="text/plain",
-                                headers={"X-Content-Type-Options": "nosniff"})
+        response = refusal(scope, ValidationFailed(errors={"request": [self.MESSAGE]}),
+                           self.MESSAGE)
         await response(scope, receive, send)
 
 
@@ -216,10 +220,7 @@ class BoundedBodies:
         self.limit = limit
 
     def _refusal(self, scope: Scope) -> Response:
-        if str(scope.get("path", "")).startswith(("/api/", "/gateways/")):
-            return error_response(PayloadTooLarge())
-        return Response(self.MESSAGE, status_code=413, media_type="text/plain",
-                        headers={"Connection": "close"})
+        return refusal(scope, PayloadTooLarge(), self.MESSAGE)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
