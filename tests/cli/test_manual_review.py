@@ -98,3 +98,26 @@ async def test_json_output_is_nothing_but_json(
     txn = await submitted_manual_payment(client, merchant, "CLI-JSON-" + merchant.slug)
     out = ownpay_cli(cli_env, "payments", "approve", txn, "--json")
     assert json.loads(out.stdout) == {"transaction_id": txn, "status": "completed"}
+
+
+async def test_the_operator_sees_what_the_customer_submitted_before_deciding(
+    client: httpx.AsyncClient, merchant: MerchantKeys, cli_env: dict[str, str]
+) -> None:
+    txn = await submitted_manual_payment(client, merchant, "CLI-SHOW-" + merchant.slug)
+    shown = ownpay_cli(cli_env, "payments", "show", txn).stdout
+    assert shown.splitlines()[0] == f"{txn}  awaiting_verification  30.00 USD"
+    assert f"merchant   {merchant.slug} (test), gateway manual" in shown
+    assert "submitted by the customer:\n  sender_account: 01700-000000\n" \
+           f"  provider_txn_id: CLI-SHOW-{merchant.slug}" in shown
+    assert "awaiting_verification  customer via manual" in shown
+
+    as_json = json.loads(ownpay_cli(cli_env, "payments", "show", txn, "--json").stdout)
+    api = await intent(client, merchant, txn)
+    # The same body as the API (the in-process client's base URL differs from the CLI's).
+    assert as_json.pop("payment_url").endswith(api.pop("payment_url").split("/", 3)[3])
+    assert as_json == {"merchant": merchant.slug, **api}
+    assert as_json["customer_submission"]["sender_account"] == "01700-000000"
+
+    unknown = ownpay_cli(cli_env, "payments", "show", "txn_0000000000000000", check=False)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "error: payment txn_0000000000000000 not found"

@@ -318,7 +318,7 @@ async def test_zero_bounds_and_a_cursor_past_the_end(
     assert r.json() == {"data": [], "has_more": False, "next_cursor": None}
 
 
-async def test_detail_is_the_item_plus_status_history(
+async def test_detail_is_the_item_plus_submission_and_status_history(
     client: httpx.AsyncClient, world: World,
 ) -> None:
     s = next(x for x in world.specs if x.status == "refunded")
@@ -328,6 +328,7 @@ async def test_detail_is_the_item_plus_status_history(
     assert r.status_code == 200, r.text
     detail = r.json()
     history = detail.pop("status_history")
+    assert detail.pop("customer_submission") is None  # a card payment: nothing typed in
     assert detail == item
     assert [h["to_status"] for h in history] == ["pending", "completed", "refunded"]
     assert history[1]["reason"] == "seeded completed" and history[1]["at"].endswith("Z")

@@ -186,7 +186,11 @@ class VerifiedResult:
     provider_txn_id: str | None = None
     reason: str | None = None  # precise, for the status history
     customer_message: str | None = None  # readable, for the checkout page
-    submission: Mapping[str, Any] | None = None
+    # What the customer entered on our page (field name -> text), stored on the payment and
+    # shown to the operator as ``customer_submission`` (the intent, the transaction detail,
+    # ``ownpay payments show`` and every later webhook).  Never a secret: an adapter keeps
+    # PINs, passwords and one-time codes out of it.
+    submission: Mapping[str, str] | None = None
     # With outcome PENDING: send the customer to the provider to act (e.g. bKash's page).
     redirect_url: str | None = None
 

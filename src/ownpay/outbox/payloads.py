@@ -42,6 +42,8 @@ def payment_event_payload(
         payload["reason"] = reason
     if intent.provider_txn_id:
         payload["provider_transaction_id"] = intent.provider_txn_id
+    if intent.submission:
+        payload["customer_submission"] = dict(intent.submission)
     if intent.status in {"refunded", "partially_refunded"}:
         payload["refunded_amount"] = money.json_number(intent.refunded_minor, intent.currency)
     return payload

@@ -58,6 +58,7 @@ def serialize_intent(
         "provider_reference": intent.provider_reference,
         "provider_transaction_id": intent.provider_txn_id,
         "failure_reason": intent.failure_reason,
+        "customer_submission": customer_submission(intent),
         "created_at": iso(intent.created_at),
         "expires_at": iso(intent.expires_at),
         "paid_at": iso(intent.paid_at),
@@ -67,6 +68,12 @@ def serialize_intent(
         "refunded_amount": money.json_number(intent.refunded_minor or 0, intent.currency),
         "status_history": status_history,
     }
+
+
+def customer_submission(intent: PaymentIntent) -> dict[str, str] | None:
+    """What the customer entered on the checkout page for an offline payment (e.g. the
+    account they paid from), as the gateway stored it: ``None`` when nothing was submitted."""
+    return {str(k): str(v) for k, v in intent.submission.items()} if intent.submission else None
 
 
 def _amount_or_none(minor: int | None, currency: str) -> int | float | None:

@@ -247,6 +247,12 @@ SPEC_CREATED_EXAMPLE: dict[str, Any] = {
 STATUSES_TEXT = ("`pending`, `processing`, `awaiting_verification` (an offline payment waits "
                  "for an operator), `completed`, `failed`, `cancelled`, `expired`, "
                  "`partially_refunded`, `refunded`")
+SUBMISSION_DESCRIPTION = (
+    "What the customer entered on the checkout page for an offline payment, field name → "
+    "text (a `manual` gateway's configured fields, e.g. the account they paid from and the "
+    "transaction id they received), for the operator who approves or rejects it; `null` "
+    "until something was submitted.  Never a secret: gateways refuse to ask for PINs, "
+    "passwords or one-time codes.")
 
 
 class PaymentIntentCreate(BaseModel):
@@ -377,6 +383,9 @@ class PaymentIntentOut(BaseModel):
         "trxID, or the reference a customer entered for an offline payment).")
     failure_reason: str | None = Field(
         description="Why the last attempt failed (status `failed`); else `null`.")
+    customer_submission: dict[str, str] | None = Field(
+        description=SUBMISSION_DESCRIPTION,
+        examples=[{"sender_account": "01700-000000", "provider_txn_id": "8N7A6B5C4D"}])
     created_at: str = Field(description="ISO 8601 (UTC).", examples=["2024-06-15T14:00:00Z"])
     expires_at: str = Field(
         description="ISO 8601 (UTC): the link expires after this time.",

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from ownpay import ids, money
 from ownpay.errors import FieldErrors
 from ownpay.payments import states
-from ownpay.payments.schemas import Customer, StatusChange
+from ownpay.payments.schemas import SUBMISSION_DESCRIPTION, Customer, StatusChange
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -341,6 +341,7 @@ class TransactionOut(BaseModel):
 class TransactionDetail(TransactionOut):
     """One transaction with every status change it went through."""
 
+    customer_submission: dict[str, str] | None = Field(description=SUBMISSION_DESCRIPTION)
     status_history: list[StatusChange] = Field(description="Oldest first, from creation on.")
 
 

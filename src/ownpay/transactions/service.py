@@ -231,4 +231,5 @@ async def get_transaction(
     history = await repository.history(session, intent)
     # The same history entries as GET /api/v1/payment-intents/{id}, built in one place.
     full = presenters.serialize_intent(intent, history, base_url="")
-    return {**serialize(intent), "status_history": full["status_history"]}
+    return {**serialize(intent), "customer_submission": full["customer_submission"],
+            "status_history": full["status_history"]}

@@ -250,6 +250,10 @@ class PaymentEvent(BaseModel):
         examples=["card_declined"])
     provider_transaction_id: str | SkipJsonSchema[None] = _sometimes(
         "The provider's transaction id, once known.", examples=["ch_3PQ9xYz"])
+    customer_submission: dict[str, str] | SkipJsonSchema[None] = _sometimes(
+        "Once the customer submitted an offline payment (`payment.awaiting_verification` and "
+        "every later event of that payment): what they entered, field name → text.",
+        examples=[{"sender_account": "01700-000000", "provider_txn_id": "8N7A6B5C4D"}])
     refunded_amount: float | SkipJsonSchema[None] = _sometimes(
         "`payment.partially_refunded` and `payment.refunded`: all completed refunds so far, "
         "major units.", examples=[25.5])

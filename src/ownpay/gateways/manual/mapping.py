@@ -23,6 +23,19 @@ DEFAULT_INSTRUCTIONS = (
 MAX_INSTRUCTIONS = 5000
 MAX_VALUE_LENGTH = 100
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# What a customer must never be asked for: everything submitted is shown to the operator
+# (the API, the CLI, webhooks).  Matched against the words of a field's name and label.
+_SECRET_WORDS = frozenset(
+    {"pin", "password", "passcode", "passwd", "pwd", "otp", "cvv", "cvc", "secret"})
+_SECRET_PHRASES = ("one time", "verification code", "security code")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _asks_for_a_secret(field: dict[str, str]) -> bool:
+    words = _WORD.findall(f"{field['name'].replace('_', ' ')} {field['label']}".lower())
+    text = f" {' '.join(words)} "
+    return any(w in _SECRET_WORDS for w in words) or any(
+        f" {phrase} " in text for phrase in _SECRET_PHRASES)
 
 
 def parse_fields(raw: Any) -> list[dict[str, str]]:
@@ -46,6 +59,11 @@ def parse_fields(raw: Any) -> list[dict[str, str]]:
         raise ConfigInvalid(
             {"fields": ["Field names must be unique, lower-case letters, digits or _."]}
         )
+    secret = [i["name"] for i in items if _asks_for_a_secret(i)]
+    if secret:
+        raise ConfigInvalid({"fields": [
+            f"Never ask a customer for a PIN, password or one-time code ({', '.join(secret)}): "
+            "what they submit is shown to operators and sent in webhooks."]})
     return items
 
 
