@@ -4,30 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import Any, Literal
-from urllib.parse import unquote_to_bytes
+from collections.abc import AsyncIterator
+from typing import Literal
 
 from fastapi import FastAPI, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import text
-from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ownpay import __version__, jsoncodec, metrics
+from ownpay import __version__, metrics
 from ownpay.backlog import refresh_backlog
 from ownpay.checkout.app import create_checkout_app
 from ownpay.checkout.app import serves as checkout_serves
 from ownpay.config import Settings, load_settings
 from ownpay.context import AppContext
 from ownpay.errors import (
-    ApiError,
     Forbidden,
-    PayloadTooLarge,
-    ValidationFailed,
     error_response,
     install_handlers,
     json_response,
@@ -39,10 +31,14 @@ from ownpay.process import freeze_startup_heap
 from ownpay.provider_events.endpoints import router as provider_webhooks_router
 from ownpay.refunds.endpoints import router as refunds_router
 from ownpay.transactions.endpoints import router as transactions_router
-from ownpay.web.client import forwarded_proto
+from ownpay.web.middleware import (
+    BoundedBodies,
+    CleanRequests,
+    RequestIdMiddleware,
+    SubApplications,
+)
 from ownpay.web.openapi import error_code_tables
 from ownpay.web.openapi import install as install_openapi
-from ownpay.web.pages.security import HSTS
 from ownpay.webhooks.endpoints import events_router
 from ownpay.webhooks.endpoints import router as webhooks_router
 from ownpay.worker import run_worker
@@ -98,187 +94,6 @@ class Health(BaseModel):
 
 
 # The policy of an HTML answer that brought none of its own (pages bring theirs, with nonces).
-FALLBACK_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-
-
-class RequestIdMiddleware:
-    """Give every request an id (``X-Request-Id``, echoed when the caller sent a sane one),
-    mark API answers ``no-store``, and put the security headers on every answer of every
-    surface (API, checkout, docs, metrics, errors): ``X-Content-Type-Options: nosniff``,
-    ``Referrer-Policy``, HSTS when the client came over HTTPS (``X-Forwarded-Proto`` only
-    from a trusted proxy), and a Content-Security-Policy on HTML that set none itself.
-
-    A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` runs every request through
-    an extra task and memory streams, which cost more CPU than creating a payment intent.
-    """
-
-    def __init__(self, app: ASGIApp, *, trusted_proxies: tuple[str, ...] = ()) -> None:
-        self.app = app
-        self.trusted_proxies = trusted_proxies
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        rid = ""
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                rid = value.decode("latin-1")
-                break
-        if not (0 < len(rid) <= 64 and rid.replace("-", "").isalnum()):
-            rid = uuid.uuid4().hex
-        state: dict[str, Any] = scope.setdefault("state", {})
-        state["request_id"] = rid
-        is_api = scope["path"].startswith("/api/")
-        started = time.perf_counter()
-        answered = False
-
-        async def send_with_headers(message: Message) -> None:
-            nonlocal answered
-            if message["type"] == "http.response.start":
-                answered = True
-                metrics.observe_request(scope, message["status"], started)
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-Id"] = rid
-                if is_api:
-                    headers.setdefault("Cache-Control", "no-store")
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                if forwarded_proto(scope, self.trusted_proxies) == "https":
-                    headers.setdefault("Strict-Transport-Security", HSTS)
-                if (headers.get("content-type", "").startswith("text/html")
-                        and "content-security-policy" not in headers):
-                    headers["Content-Security-Policy"] = FALLBACK_CSP
-                    headers.setdefault("X-Frame-Options", "DENY")
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_headers)
-        except Exception:
-            if not answered:  # the outer error handler answers 500
-                metrics.observe_request(scope, 500, started)
-            raise
-
-
-def refusal(scope: Scope, error: ApiError, text: str) -> Response:
-    """A request refused before any route saw it, in its surface's envelope: the JSON error
-    under /api/ and /gateways/ (provider webhooks), plain ``text`` elsewhere (pages)."""
-    if str(scope.get("path", "")).startswith(("/api/", "/gateways/")):
-        return error_response(error)
-    return Response(text, status_code=error.status_code, media_type="text/plain")
-
-
-class CleanRequests:
-    """Refuse, in one place for every surface, a URL whose path or query holds a NUL character
-    or is not valid UTF-8 once percent-decoded: nothing downstream (PostgreSQL text, path
-    ids, filters) can store or compare such a value.  The answer is ``400`` in the
-    surface's envelope (JSON under /api/ and /gateways/…/webhooks/, plain text elsewhere)."""
-
-    MESSAGE = "The URL contains a NUL character or invalid UTF-8."
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    @staticmethod
-    def clean(scope: Scope) -> bool:
-        path = str(scope.get("path", ""))
-        if "\x00" in path or not jsoncodec.clean_text(path) or "\ufffd" in path:
-            return False
-        query = bytes(scope.get("query_string", b""))
-        if not query:
-            return True
-        try:
-            decoded = unquote_to_bytes(query.replace(b"+", b" ")).decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-        return "\x00" not in decoded and jsoncodec.clean_text(decoded)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.clean(scope):
-            await self.app(scope, receive, send)
-            return
-        response = refusal(scope, ValidationFailed(errors={"request": [self.MESSAGE]}),
-                           self.MESSAGE)
-        await response(scope, receive, send)
-
-
-# No route of any surface takes more: the API's JSON bodies stop at 64 KiB, checkout forms at
-# 16 KiB, provider webhooks at theirs.  This bound is for every route, present and future,
-# including those that never read a body (it is not buffered, but not streamed in either).
-MAX_REQUEST_BODY = 1024 * 1024
-
-
-class BoundedBodies:
-    """Refuse a request body over :data:`MAX_REQUEST_BODY` bytes on every route: at once
-    when ``Content-Length`` says so, and as soon as a streamed (chunked) body passes it.
-    ``413`` in the surface's envelope (JSON under /api/ and /gateways/, text elsewhere)."""
-
-    MESSAGE = "The request body is too large."
-
-    def __init__(self, app: ASGIApp, *, limit: int = MAX_REQUEST_BODY) -> None:
-        self.app = app
-        self.limit = limit
-
-    def _refusal(self, scope: Scope) -> Response:
-        return refusal(scope, PayloadTooLarge(), self.MESSAGE)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                if not value.isdigit() or int(value) > self.limit:
-                    await self._refusal(scope)(scope, receive, send)
-                    return
-        seen = 0
-        started = False
-
-        async def counted_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _BodyTooLarge
-            return message
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counted_receive, tracked_send)
-        except _BodyTooLarge:
-            if not started:
-                await self._refusal(scope)(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-class SubApplications:
-    """Hand the requests a sub-application serves to it (full paths, no prefix stripped, so
-    route templates -- and the metrics labels made from them -- stay the same); everything
-    else goes to the JSON API.  Inside the request-id middleware, outside the API's routing."""
-
-    def __init__(self, app: ASGIApp, *, subapps: list[tuple[Callable[[str], bool], ASGIApp]]
-                 ) -> None:
-        self.app = app
-        self.subapps = subapps
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            for serves, subapp in self.subapps:
-                if serves(scope["path"]):
-                    await subapp(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
-
-
 def create_app(settings: Settings | None = None, *, ctx: AppContext | None = None) -> FastAPI:
     """The JSON API (with /docs, /metrics and provider webhooks), with the hosted checkout
     as a sub-application (``ownpay.checkout.app``); the operator dashboard joins at /admin."""

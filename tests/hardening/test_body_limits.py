@@ -14,9 +14,9 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from sqlalchemy import func, select
 
-from ownpay.app import MAX_REQUEST_BODY
 from ownpay.context import AppContext
 from ownpay.payments.models import PaymentIntent
+from ownpay.web.middleware import MAX_REQUEST_BODY
 from tests.support.checkout import new_intent
 from tests.support.factories import MerchantKeys
 

@@ -5,6 +5,9 @@ provider's answers into :class:`VerifiedResult` values.  It never touches the da
 never changes a payment's status -- the payments service does that, after checking that the
 verified amount, currency and reference match the intent (ARCHITECTURE.md, invariants 3-4).
 The core never branches on a gateway's slug; it reads the adapter's declared capabilities.
+
+Size: over 400 lines on purpose -- the whole contract an adapter author implements (the
+base class, its values and its errors) is this one file.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ also writes the status-history row and the outbox event.  A repeated callback or
 click therefore finds nothing to update and does nothing.  ``apply_result`` turns a gateway's
 verified statement into at most one transition; ``expiry.py`` settles overdue payments,
 ``repository.py`` reads them and ``presenters.py`` shows them.
+
+Size: over 400 lines on purpose -- creation, the one status writer and every caller of it
+(apply a gateway's result, cancel, review, retry, expire) are read together when checking
+that no path completes a payment twice.
 """
 
 from __future__ import annotations
