@@ -372,3 +372,6 @@ class BkashGateway(Gateway):
         if code != SUCCESS:
             raise ProviderDidNotAct(f"bKash {code} {mapping.message(data)} (refund status)")
         return data
+
+
+ADAPTER = BkashGateway()

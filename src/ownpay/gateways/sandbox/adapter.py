@@ -85,3 +85,6 @@ class SandboxGateway(Gateway):
 
 def _refund_key(refund_id: str) -> str:
     return f"refund:{refund_id}"
+
+
+ADAPTER = SandboxGateway()

@@ -348,3 +348,6 @@ class StripeGateway(Gateway):
                 break
             params = {**params, "starting_after": text(items[-1].get("id"))}
         return found
+
+
+ADAPTER = StripeGateway()
