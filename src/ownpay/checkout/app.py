@@ -12,7 +12,8 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from ownpay.checkout.endpoints import BadForm, router
+from ownpay.checkout.endpoints import router
+from ownpay.checkout.forms import BadForm
 from ownpay.checkout.pages import brand, build_assets, build_pages
 from ownpay.context import AppContext
 from ownpay.web.pages.security import Csp

@@ -10,14 +10,14 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 import structlog
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from ownpay import jsoncodec, money
+from ownpay import money
 from ownpay.checkout import outcomes, service
+from ownpay.checkout.forms import read_form
 from ownpay.checkout.pages import brand, gateway_template
 from ownpay.db import utcnow
 from ownpay.errors import DuplicateProviderTransaction, GatewayNotFound, json_response
@@ -25,7 +25,6 @@ from ownpay.gateways.base import CheckoutView, FormError, GatewayError
 from ownpay.payments import states
 from ownpay.payments.service import ORDER_ALREADY_PAID_REASON
 from ownpay.timefmt import iso
-from ownpay.web.body import read_bounded
 from ownpay.web.client import client_ip, forwarded_proto
 from ownpay.web.deps import app_context as _ctx
 from ownpay.web.pages import Pages, flash
@@ -34,7 +33,6 @@ from ownpay.web.pages.security import Csp
 
 log = structlog.get_logger("ownpay.checkout")
 router = APIRouter(include_in_schema=False)
-MAX_FORM_BYTES = 16 * 1024
 
 
 def _pages(request: Request) -> Pages:
@@ -177,35 +175,6 @@ def _refused(request: Request, loaded: service.Loaded, errors: dict[str, list[st
     return response
 
 
-class _FormTooLarge(Exception):
-    pass
-
-
-class BadForm(ValueError):
-    """A form field holds a NUL character, a lone surrogate or invalid UTF-8."""
-
-
-async def _form(request: Request) -> dict[str, str] | None:
-    """The submitted form (``application/x-www-form-urlencoded``, at most 16 KiB and 50
-    fields), or None when too large.  A NUL character, a lone surrogate or invalid UTF-8 in
-    any name or value is refused (:class:`BadForm`); the first value of a name counts."""
-    try:
-        raw = await read_bounded(request, limit=MAX_FORM_BYTES, too_large=_FormTooLarge())
-    except _FormTooLarge:
-        return None
-    try:
-        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=50,
-                          encoding="utf-8", errors="strict")
-    except (UnicodeDecodeError, ValueError):
-        raise BadForm() from None
-    values: dict[str, str] = {}
-    for name, value in pairs:
-        if not (jsoncodec.clean_text(name) and jsoncodec.clean_text(value)):
-            raise BadForm()
-        values.setdefault(name, value)
-    return values
-
-
 async def _too_fast(request: Request, loaded: service.Loaded) -> Response | None:
     """Checkout submissions are limited per client IP and per payment (guessing offline
     transaction ids, or hammering a provider through our page, is not free)."""
@@ -245,7 +214,7 @@ async def pay(transaction_id: str, request: Request) -> Response:
         return _not_found(request)
     if (too_fast := await _too_fast(request, loaded)) is not None:
         return too_fast
-    form = await _form(request)
+    form = await read_form(request)
     if form is None:
         return _page(request, loaded, "status.html", status_code=413,
                      notice="The form is too large.")
@@ -278,7 +247,7 @@ async def cancel(transaction_id: str, request: Request) -> Response:
         return _not_found(request)
     if (too_fast := await _too_fast(request, loaded)) is not None:
         return too_fast
-    form = await _form(request) or {}
+    form = await read_form(request) or {}
     if not transaction_token_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
         return _forbidden(request, loaded)
     intent = await service.cancel(ctx, loaded)
@@ -294,7 +263,7 @@ async def retry(transaction_id: str, request: Request) -> Response:
         return _not_found(request)
     if (too_fast := await _too_fast(request, loaded)) is not None:
         return too_fast
-    form = await _form(request) or {}
+    form = await read_form(request) or {}
     if not transaction_token_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
         return _forbidden(request, loaded)
     await service.retry(ctx, loaded)
@@ -321,36 +290,82 @@ async def provider_return(transaction_id: str, request: Request, gateway: str | 
     An adapter may put an opaque ``return_token`` after the transaction id of the return
     URL it gives its provider (e.g. a MAC only it can make); it reaches the adapter's
     ``verify_return`` as the ``return_token`` parameter, never from the query string."""
-    ctx = _ctx(request)
+    loaded = await _returning(request, transaction_id, gateway)
+    if isinstance(loaded, Response):
+        return loaded
+    params = {k: v for k, v in request.query_params.items() if k != "return_token"}
+    return await _verify_return(request, loaded, return_token, params)
+
+
+@router.post("/gateways/{gateway}/callback/{transaction_id}")
+@router.post("/gateways/{gateway}/callback/{transaction_id}/{return_token}")
+async def provider_return_by_post(transaction_id: str, gateway: str, request: Request,
+                                  return_token: str | None = None) -> Response:
+    """The same return, posted by a provider's auto-submitting form (SSLCommerz, aamarPay,
+    …): only for a gateway that declares ``returns_by_post``.  It carries no CSRF token (the
+    provider's page cannot have one) and needs none: the fields are hints passed to
+    ``verify_return``, which asks the provider; once the payment is settled the answer is a
+    redirect (303).  Query-string fields count too; the form's win.
+    Limited like the checkout's own forms (per client IP and per payment)."""
+    loaded = await _returning(request, transaction_id, gateway)
+    if isinstance(loaded, Response):
+        return loaded
+    if loaded.adapter is None or not loaded.adapter.returns_by_post:
+        return _not_found(request)
+    if (too_fast := await _too_fast(request, loaded)) is not None:
+        return too_fast
+    form = await read_form(request)  # BadForm: the checkout's 400 page (checkout/app.py)
+    if form is None:
+        return _page(request, loaded, "status.html", status_code=413,
+                     notice="The payment provider sent back a form that is too large. "
+                            "If you were charged, it will be confirmed automatically.")
+    params = {k: v for k, v in request.query_params.items() if k != "return_token"}
+    params.update({k: v for k, v in form.items() if k != "return_token"})
+    return await _verify_return(request, loaded, return_token, params)
+
+
+async def _returning(request: Request, transaction_id: str, gateway: str | None
+                     ) -> service.Loaded | Response:
+    """The payment a provider sends the customer back to, or the 404 page: unknown, or the
+    return names another gateway than the payment's."""
     try:
-        loaded = await service.load(ctx, transaction_id, expire=False)
+        loaded = await service.load(_ctx(request), transaction_id, expire=False)
     except service.CheckoutNotFound:
         return _not_found(request)
     if loaded.adapter is None or (gateway is not None and gateway != loaded.intent.gateway):
         return _not_found(request)
-    if loaded.intent.status in (states.PENDING, states.PROCESSING):
+    return loaded
+
+
+async def _verify_return(request: Request, loaded: service.Loaded, return_token: str | None,
+                         params: dict[str, str]) -> Response:
+    ctx = _ctx(request)
+    transaction_id = loaded.intent.id
+    if loaded.intent.status not in (states.PENDING, states.PROCESSING):
+        return _after_action(loaded, loaded.intent)
+    try:
+        if return_token is not None:
+            params["return_token"] = return_token
+        intent, result = await service.verify_return(ctx, loaded, params)
+    except (GatewayError, GatewayNotFound) as exc:
+        log.warning("gateway_unavailable", payment_id=transaction_id, error=str(exc))
+        return _page(request, loaded, "status.html", status_code=503, temporary_error=True,
+                     notice="We could not confirm your payment with the provider yet. "
+                            "If you were charged, it will be confirmed automatically.")
+    if (intent.status == states.PENDING and result.customer_message
+            and service.is_payable(intent)):
+        # Back on our page with the provider's word (e.g. cancelled at bKash): try again.
+        # Also after a POST return: no redirect with a flash, since the provider's
+        # cross-site post carries none of our (SameSite=Lax) cookies to bind one to; a
+        # refresh posts the provider's fields again, which only asks the provider again.
+        fresh = dataclasses.replace(loaded, intent=intent)
         try:
-            params = {k: v for k, v in request.query_params.items() if k != "return_token"}
-            if return_token is not None:
-                params["return_token"] = return_token
-            intent, result = await service.verify_return(ctx, loaded, params)
+            view = await service.start(ctx, fresh)
         except (GatewayError, GatewayNotFound) as exc:
             log.warning("gateway_unavailable", payment_id=transaction_id, error=str(exc))
-            return _page(request, loaded, "status.html", status_code=503, temporary_error=True,
-                         notice="We could not confirm your payment with the provider yet. "
-                                "If you were charged, it will be confirmed automatically.")
-        if (intent.status == states.PENDING and result.customer_message
-                and service.is_payable(intent)):
-            # Back on our page with the provider's word (e.g. cancelled at bKash): try again.
-            fresh = dataclasses.replace(loaded, intent=intent)
-            try:
-                view = await service.start(ctx, fresh)
-            except (GatewayError, GatewayNotFound) as exc:
-                log.warning("gateway_unavailable", payment_id=transaction_id, error=str(exc))
-                return _page(request, fresh, "status.html", status_code=503, temporary_error=True,
-                             notice=f"{result.customer_message} The payment provider is "
-                                    "temporarily unavailable; please try again in a moment.")
-            return _page(request, fresh, "pay.html", view=view,
-                         form_errors={"provider": [result.customer_message]})
-        return _after_action(loaded, intent)
-    return _after_action(loaded, loaded.intent)
+            return _page(request, fresh, "status.html", status_code=503, temporary_error=True,
+                         notice=f"{result.customer_message} The payment provider is "
+                                "temporarily unavailable; please try again in a moment.")
+        return _page(request, fresh, "pay.html", view=view,
+                     form_errors={"provider": [result.customer_message]})
+    return _after_action(loaded, intent)
