@@ -205,8 +205,21 @@ async def test_refused_credentials_show_a_clear_page(
                           base_url=sim_server.url)
     txn = await new_payment(customer, merchant)
     page = await customer.get(f"/checkout/{txn}")
-    assert page.status_code == 503
+    assert page.status_code == 200
+    assert "aamarPay is not available for this shop right now" in page.text
+    assert "Continue to aamarPay" not in page.text
     assert (await api_payment(customer, merchant, txn))["status"] == "pending"
+
+
+async def test_a_payment_without_phone_is_explained(
+    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: Stand,
+) -> None:
+    txn = await new_payment(customer, shop, customer_phone=None)
+    page = await customer.get(f"/checkout/{txn}")
+    assert page.status_code == 200
+    assert "needs the customer&#39;s phone number" in page.text or (
+        "needs the customer's phone number" in page.text)
+    assert not [r for r in sim_server.sim.requests if r.path == "/jsonpost.php"]
 
 
 @pytest.mark.skip(reason="needs POST return route from main")

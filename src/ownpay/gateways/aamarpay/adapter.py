@@ -29,7 +29,7 @@ import structlog
 from ownpay.gateways.aamarpay import client, mapping
 from ownpay.gateways.aamarpay.client import LIVE_URL, SANDBOX_URL, AamarpayRefused
 from ownpay.gateways.aamarpay.mapping import AmountNotRepresentable, ReturnKind
-from ownpay.gateways.aamarpay.messages import CANCELLED, NOT_CONFIRMED
+from ownpay.gateways.aamarpay.messages import CANCELLED, GENERIC, NEEDS_PHONE, NOT_CONFIRMED
 from ownpay.gateways.base import (
     CheckoutView,
     ConfigField,
@@ -124,10 +124,22 @@ class AamarpayGateway(Gateway):
                 f"{payment.transaction_id}/{return_token(ctx, payment, kind)}")
 
     async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
-        """Register the payment with aamarPay and send the customer to its page.  Raises
-        :class:`AamarpayRefused` (a GatewayError) when aamarPay refuses the request."""
+        """Register the payment with aamarPay and send the customer to its page.  A refusal
+        (credentials, a missing field) is shown on our page with what the customer can do;
+        aamarPay unreachable raises the executor's GatewayError ("temporarily
+        unavailable")."""
+        try:
+            return await self._request(ctx, payment)
+        except AamarpayRefused as exc:
+            return CheckoutView(template="checkout.html",
+                                context={"refused": exc.customer_message})
+
+    async def _request(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
         if len(payment.transaction_id) > mapping.MAX_TRAN_ID:
-            raise AamarpayRefused("tran_id longer than 32 characters", mapping.GENERIC)
+            raise AamarpayRefused("tran_id longer than 32 characters", GENERIC)
+        if not payment.customer_phone:
+            # aamarPay requires cus_phone: refused here rather than by aamarPay.
+            raise AamarpayRefused("no customer phone (cus_phone is required)", NEEDS_PHONE)
         body = {
             "store_id": ctx.credentials.get("store_id", ""),
             "signature_key": ctx.credentials.get("signature_key", ""),
@@ -137,7 +149,7 @@ class AamarpayGateway(Gateway):
             "desc": (payment.description or f"Order {payment.order_id}")[:255],
             "cus_name": payment.customer_name,
             "cus_email": payment.customer_email,
-            "cus_phone": payment.customer_phone or "",
+            "cus_phone": payment.customer_phone,
             "success_url": self._return_url(ctx, payment, ReturnKind.SUCCESS),
             "fail_url": self._return_url(ctx, payment, ReturnKind.FAIL),
             "cancel_url": self._return_url(ctx, payment, ReturnKind.CANCEL),

@@ -27,6 +27,7 @@ from ownpay.gateways.aamarpay.messages import (
     DECLINED,
     GENERIC,
     MERCHANT_SIDE,
+    NEEDS_PHONE,
     NOT_COMPLETED,
     NOT_CONFIRMED,
 )
@@ -137,6 +138,8 @@ def refusal(data: object) -> str:
 def refusal_message(text: str) -> str:
     """The customer's sentence for a refused payment request."""
     lowered = text.lower()
+    if "cus_phone" in lowered:
+        return NEEDS_PHONE
     if "store" in lowered or "signature" in lowered or "merchant" in lowered:
         return MERCHANT_SIDE
     return GENERIC

@@ -18,3 +18,7 @@ NOT_CONFIRMED = (
 )
 TEMPORARY = "aamarPay is temporarily unavailable. Please try again in a few minutes."
 CURRENCY = "aamarPay accepts payments in Bangladeshi taka (BDT) and US dollars (USD) only."
+NEEDS_PHONE = (
+    "aamarPay needs the customer's phone number for this payment. "
+    "Please contact the merchant."
+)
