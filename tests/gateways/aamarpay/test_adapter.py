@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from ownpay.gateways.aamarpay.adapter import ADAPTER, return_token
 from ownpay.gateways.aamarpay.mapping import (
@@ -22,7 +23,7 @@ from ownpay.gateways.aamarpay.mapping import (
     to_aamarpay_amount,
 )
 from ownpay.gateways.aamarpay.messages import CANCELLED, DECLINED, NOT_CONFIRMED
-from ownpay.gateways.base import GatewayContext, Outcome, PaymentView
+from ownpay.gateways.base import GatewayContext, GatewayError, Outcome, PaymentView
 from ownpay.gateways.executor import ProviderMayHaveActed
 from tests.gateways.aamarpay.support import CREDENTIALS, Stand
 from tests.simulators.aamarpay import create_app
@@ -163,3 +164,22 @@ def test_answers() -> None:
                        "mer_txnid": "txn_1", "amount": "1.00", "currency": "BDT"},
                       operation="search").outcome is Outcome.SUCCEEDED
     assert describe_failure("something else") is None
+
+
+async def test_the_signature_key_never_reaches_a_log_line(
+    gctx: GatewayContext, stand: Stand,
+) -> None:
+    payment = _payment()
+    with capture_logs() as logs:
+        await ADAPTER.start_checkout(gctx, payment)
+        stand.sim.down = True  # failing calls log their (redacted) request and answer
+        with pytest.raises(GatewayError):
+            await ADAPTER.query_status(gctx, payment)
+        with pytest.raises(GatewayError):
+            await ADAPTER.start_checkout(gctx, _payment())
+        stand.sim.down = False
+    calls = [line for line in logs if line["event"] == "provider_call"]
+    assert len(calls) == 3
+    text = repr(logs)
+    assert CREDENTIALS["signature_key"] not in text
+    assert "01770618575" not in text and "rahim@example.com" not in text

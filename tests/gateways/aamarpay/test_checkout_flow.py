@@ -102,6 +102,7 @@ async def test_cancel_then_pay(customer: httpx.AsyncClient, browser_client: http
     assert page.status_code == 200
     assert "You cancelled the aamarPay payment" in page.text
     assert "Continue to aamarPay" in page.text
+    assert CREDENTIALS["signature_key"] not in page.text
     assert (await api_payment(customer, shop, txn))["status"] == "pending"
 
     second = await to_aamarpay(customer, txn)
