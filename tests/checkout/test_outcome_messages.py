@@ -34,6 +34,8 @@ FAILURE_REASONS: dict[str, list[str]] = {
     + [f"{DECLINE_PREFIX}some_new_code", "Stripe PaymentIntent canceled (abandoned)"],
     "sandbox": ["sandbox: customer chose failure (card_declined)"],
     "manual": ["rejected by operator", "no such transfer"],
+    "aamarpay": ["aamarPay status Failed (status_code 7, Transaction Failed) (search)",
+                 "aamarPay status Failed (status_code None) (search)"],
 }
 
 

@@ -289,6 +289,12 @@ PLANS: dict[str, list[Step]] = {
              "starts the bKash simulator, a long-running server (tests/gateways/bkash/ "
              "drive it); the next command only configures the gateway"),
         Run("ownpay gateways enable bkash --merchant demo --mode test"),
+        Run("ownpay gateways enable aamarpay --merchant SLUG --mode live",
+            subs={"SLUG": "demo"}),
+        Skip(".venv/bin/python -m tests.simulators.aamarpay",
+             "starts the aamarPay stand-in, a long-running server (tests/gateways/aamarpay/ "
+             "drive it); the next command only configures the gateway"),
+        Run("ownpay gateways enable aamarpay --merchant demo --mode test"),
     ],
     "docs/integration.md": [
         Run("ownpay merchants create --slug shop", expect="created merchant shop"),

@@ -1,0 +1,1 @@
+"""aamarPay hosted checkout (JSON payment request, browser returns by POST, search API)."""
