@@ -122,7 +122,7 @@ class SslcommerzHarness(Harness):
         view = await self.gateway.start_checkout(ctx, payment)
         assert view.redirect_url and view.provider_reference
         key = view.provider_reference
-        _, posted = self.sim.act(key, "success")
+        target, posted = self.sim.act(key, "success")
         match tamper:  # what SSLCommerz would report had the payment been altered there
             case "amount":
                 self.sim.tamper = {"amount": "1.00"}
@@ -132,7 +132,9 @@ class SslcommerzHarness(Harness):
                 self.sim.tamper = {"tran_id": OTHER_TRANSACTION}
         try:
             current = replace(payment, provider_reference=key)
-            returned = await self.gateway.verify_return(ctx, current, posted)
+            token = target.rstrip("/").rsplit("/", 1)[-1]
+            returned = await self.gateway.verify_return(ctx, current,
+                                                        {**posted, "return_token": token})
             asked = await self.gateway.query_status(ctx, current)
         finally:
             self.sim.tamper = {}

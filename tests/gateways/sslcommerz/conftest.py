@@ -153,7 +153,8 @@ async def at_provider(http: httpx.AsyncClient, page_url: str, choice: str = "suc
     assert r.status_code == 200, r.text
     form = _Form()
     form.feed(r.text)
-    return form.action, form.fields
+    # the route hands the adapter the token in the path as ``return_token``
+    return form.action, {**form.fields, "return_token": form.action.rsplit("/", 1)[-1]}
 
 
 def session_key_of(page_url: str) -> str:

@@ -187,6 +187,13 @@ class SslcommerzGateway(Gateway):
         """The browser's POST back.  Its ``status`` is never trusted: a ``val_id`` is
         validated with SSLCommerz, and anything that validation does not prove paid is
         asked of the transaction query about our session."""
+        if not hmac.compare_digest(str(params.get("return_token", "")),
+                                   return_token(ctx, payment)):
+            # Not a URL we gave SSLCommerz: only SSLCommerz's own word about our session.
+            log.warning("sslcommerz_return_unsigned", payment_id=payment.transaction_id)
+            asked = await self.query_status(ctx, payment)
+            return asked if asked.outcome is Outcome.SUCCEEDED else VerifiedResult(
+                outcome=Outcome.PENDING, provider_reference=payment.provider_reference)
         val_id = str(params.get("val_id") or "").strip()
         if val_id:
             data = await client.get(ctx, client.VALIDATION, {"val_id": val_id},
