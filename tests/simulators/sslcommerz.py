@@ -368,3 +368,21 @@ def create_app(sim: SslcommerzSimulator | None = None) -> FastAPI:
         return await sim.answer(operation, body)
 
     return app
+
+
+def main() -> None:  # pragma: no cover - by hand: python -m tests.simulators.sslcommerz
+    import argparse
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description="SSLCommerz stand-in")
+    parser.add_argument("--port", type=int, default=8422)
+    args = parser.parse_args()
+    print(f"store_id={STORE_ID} store_passwd={STORE_PASSWD} "  # noqa: T201
+          f"base_url=http://127.0.0.1:{args.port}")
+    uvicorn.run(create_app(SslcommerzSimulator(f"http://127.0.0.1:{args.port}")),
+                host="127.0.0.1", port=args.port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
