@@ -11,7 +11,8 @@ through ``app.state.sim``.  Knobs:
   ``{"tran_id": "txn_other"}``) in every validation and query answer;
 * ``delay`` / ``drop``: per operation (``session``, ``validation``, ``query``, ``refund``,
   ``refund_query``) seconds to stall *after* acting, or drop the connection after acting;
-* ``duplicate_ipn``: :meth:`SslcommerzSimulator.send_ipn` posts every IPN twice.
+* ``duplicate_ipn``: :meth:`SslcommerzSimulator.send_ipn` posts every IPN twice;
+* ``auto_post``: False keeps the hosted page until its button is pressed (screenshots).
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class SslcommerzSimulator:
         self.delay: dict[str, float] = {}
         self.drop: set[str] = set()
         self.duplicate_ipn = False
+        self.auto_post = True
         self.calls: list[tuple[str, dict[str, str]]] = []
         self.ipns_sent: list[dict[str, str]] = []
 
@@ -316,7 +318,7 @@ class SslcommerzSimulator:
         return JSONResponse(body)
 
 
-def hosted_page(target: str, fields: dict[str, str]) -> str:
+def hosted_page(target: str, fields: dict[str, str], *, auto_post: bool = True) -> str:
     inputs = "\n".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
                        for k, v in fields.items())
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -326,7 +328,8 @@ def hosted_page(target: str, fields: dict[str, str]) -> str:
 <h1>SSLCommerz stand-in</h1><p>Returning to the merchant…</p>
 <form id="back" method="post" action="{html.escape(target)}">{inputs}
 <button type="submit">Return to merchant</button></form></main>
-<script>document.getElementById("back").submit();</script></body></html>"""
+{'<script>document.getElementById("back").submit();</script>' if auto_post else ''}
+</body></html>"""
 
 
 def create_app(sim: SslcommerzSimulator | None = None) -> FastAPI:
@@ -352,7 +355,7 @@ def create_app(sim: SslcommerzSimulator | None = None) -> FastAPI:
         if key not in sim.sessions:
             return HTMLResponse("<p>Invalid session</p>", status_code=404)
         target, fields = sim.act(key, request.query_params.get("choice"))
-        return HTMLResponse(hosted_page(target, fields))
+        return HTMLResponse(hosted_page(target, fields, auto_post=sim.auto_post))
 
     @app.get("/validator/api/validationserverAPI.php")
     async def validation(request: Request) -> Response:
