@@ -4,7 +4,6 @@ back (``verify_return`` directly until the core's POST return route lands)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +13,7 @@ import pytest
 from ownpay.context import AppContext
 from ownpay.gateways.base import Outcome, PaymentView
 from ownpay.gateways.registry import get as get_gateway
+from ownpay.gateways.sslcommerz.adapter import return_token
 from ownpay.payments.models import PaymentIntent
 from ownpay.payments.presenters import payment_view
 from ownpay.payments.service import mismatch
@@ -139,11 +139,18 @@ async def test_return_verifies_with_the_validation_api(
     assert result.outcome is Outcome.SUCCEEDED
     assert (result.amount_minor, result.currency, result.reference) == (125050, "BDT", txn)
     assert [c[0] for c in sim_server.sim.calls][-1] == "validation"
-    # a forged post: "VALID" without a val_id SSLCommerz knows proves nothing
-    forged = await adapter.verify_return(gctx, replace(view, provider_reference="NOPE"),
-                                         {"status": "VALID", "val_id": "forged",
-                                          "tran_id": txn, "amount": "1250.50"})
-    assert forged.outcome is not Outcome.SUCCEEDED
+    # a forged post for an unpaid payment: "VALID" with a val_id SSLCommerz does not know
+    unpaid = await new_payment(customer, shop)
+    await to_provider(customer, unpaid)
+    gctx2, view2 = await _view(ssl_ctx, unpaid)
+    forged = await adapter.verify_return(gctx2, view2, {
+        "status": "VALID", "val_id": "forged", "tran_id": unpaid, "amount": "1250.50",
+        "return_token": return_token(gctx2, view2)})
+    assert forged.outcome is Outcome.PENDING
+    borrowed = await adapter.verify_return(gctx2, view2, {
+        **posted, "tran_id": unpaid, "return_token": return_token(gctx2, view2)})
+    assert borrowed.outcome is not Outcome.SUCCEEDED or mismatch(
+        await _stored(ssl_ctx, unpaid), borrowed)  # another payment's val_id
     # the right val_id on a URL we never gave SSLCommerz: asked of SSLCommerz only
     unsigned = await adapter.verify_return(gctx, view, {**posted, "return_token": "0" * 32})
     assert unsigned.outcome is Outcome.SUCCEEDED and unsigned.reference == txn
@@ -192,3 +199,19 @@ async def test_browser_posts_back_to_the_return_route_and_the_payment_completes(
     back = await customer.post(target2.removeprefix("http://pay.test"), data=posted2)
     assert back.status_code in (200, 303)
     assert (await api_payment(customer, shop, txn2))["status"] != "completed"
+
+
+async def test_an_earlier_session_paid_in_another_tab_is_found(
+    customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
+    sim_server: SimServer,
+) -> None:
+    txn = await new_payment(customer, shop)
+    first = await to_provider(customer, txn)
+    second = await to_provider(customer, txn)  # the checkout opened again: a new session
+    assert session_key_of(first) != session_key_of(second)
+    await at_provider(browser_http, first)  # the customer pays the first one
+    await sim_server.sim.send_ipn(session_key_of(first), customer)
+    got = await api_payment(customer, shop, txn)
+    assert got["status"] == "completed", got
+    assert got["provider_transaction_id"] == sim_server.sim.session(
+        session_key_of(first)).bank_tran_id

@@ -213,25 +213,37 @@ class SslcommerzGateway(Gateway):
         return asked
 
     async def query_status(self, ctx: GatewayContext, payment: PaymentView) -> VerifiedResult:
+        """SSLCommerz's word: the current session (by session key), and -- unless that one
+        was paid -- every session with our tran_id, since the customer may have paid an
+        earlier session of this payment (a second tab, a retry)."""
         session_key = payment.provider_reference
+        current: VerifiedResult | None = None
         if session_key:
             data = await client.get(ctx, client.QUERY, {"sessionkey": session_key},
                                     operation="status query")
             if str(data.get("APIConnect") or client_done(data)) != mapping.API_DONE:
-                return VerifiedResult(
+                current = VerifiedResult(
                     outcome=Outcome.UNKNOWN, provider_reference=session_key,
                     reason=f"SSLCommerz APIConnect {str(data.get('APIConnect'))[:30]!r} "
                     "(status query)")
-            return mapping.map_transaction(data, session_key=session_key,
-                                           operation="status query")
+            else:
+                current = mapping.map_transaction(data, session_key=session_key,
+                                                  operation="status query")
+            if current.outcome is Outcome.SUCCEEDED:
+                return current
         data = await client.get(ctx, client.QUERY, {"tran_id": payment.transaction_id},
                                 operation="status query by tran_id")
         row = mapping.pick_element(data) if data.get("APIConnect") == mapping.API_DONE else None
         if row is None:
-            return VerifiedResult(outcome=Outcome.PENDING,
-                                  reason="SSLCommerz holds no transaction with our tran_id")
-        return mapping.map_transaction(row, session_key=str(row.get("sessionkey") or "")
-                                       or None, operation="status query by tran_id")
+            return current or VerifiedResult(
+                outcome=Outcome.PENDING, reason="SSLCommerz holds no transaction with our "
+                "tran_id")
+        by_tran_id = mapping.map_transaction(
+            row, session_key=str(row.get("sessionkey") or "") or None,
+            operation="status query by tran_id")
+        if by_tran_id.outcome is Outcome.SUCCEEDED or current is None:
+            return by_tran_id
+        return current
 
     async def cancel_provider_payment(
         self, ctx: GatewayContext, payment: PaymentView
