@@ -59,3 +59,21 @@ async def test_validation_answer_lost_after_acting_may_have_acted(
 async def test_adapter_is_registered(ssl_ctx: AppContext) -> None:
     gateway = get_gateway("sslcommerz")
     assert gateway is not None and gateway.returns_by_post
+
+
+async def test_before_expiry_an_unpaid_session_is_cancelled_and_a_paid_one_reported(
+    harness: SslcommerzHarness, sim_server: SimServer,
+) -> None:
+    async with httpx.AsyncClient() as http:
+        ctx = harness.context(http)
+        unpaid = harness.payment()
+        view = await harness.gateway.start_checkout(ctx, unpaid)
+        unpaid = replace(unpaid, provider_reference=view.provider_reference)
+        cancelled = await harness.gateway.cancel_provider_payment(ctx, unpaid)
+        assert cancelled.outcome is Outcome.CANCELLED
+        paid = harness.payment()
+        view = await harness.gateway.start_checkout(ctx, paid)
+        paid = replace(paid, provider_reference=view.provider_reference)
+        sim_server.sim.act(view.provider_reference or "", "success")
+        taken = await harness.gateway.cancel_provider_payment(ctx, paid)
+        assert taken.outcome is Outcome.SUCCEEDED and taken.reference == paid.transaction_id
