@@ -1,0 +1,1 @@
+"""SSLCommerz hosted checkout (v4): session, validation, transaction query, IPN, refunds."""

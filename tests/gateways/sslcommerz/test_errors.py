@@ -1,0 +1,79 @@
+"""SSLCommerz failing: refused sessions, slow and dropped answers after acting."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from ownpay.context import AppContext
+from ownpay.gateways.base import GatewayError, Outcome
+from ownpay.gateways.executor import ProviderMayHaveActed
+from ownpay.gateways.registry import get as get_gateway
+from tests.contract.harnesses.sslcommerz import SslcommerzHarness
+from tests.gateways.sslcommerz.conftest import SimServer
+
+
+@pytest.fixture
+async def harness(sim_server: SimServer) -> SslcommerzHarness:
+    h = SslcommerzHarness()
+    h.app, h.server = sim_server.app, sim_server.loopback
+    return h
+
+
+async def test_refused_session_is_a_gateway_error(harness: SslcommerzHarness) -> None:
+    async with httpx.AsyncClient() as http:
+        ctx = harness.context(http, credentials={"store_id": "testbox",
+                                                 "store_passwd": "wrong"})
+        with pytest.raises(GatewayError) as caught:
+            await harness.gateway.start_checkout(ctx, harness.payment())
+    assert caught.value.may_have_acted is False and "Store Credential" in str(caught.value)
+
+
+@pytest.mark.parametrize("fault", ["slow", "drop"])
+async def test_validation_answer_lost_after_acting_may_have_acted(
+    harness: SslcommerzHarness, sim_server: SimServer, fault: str,
+) -> None:
+    sim = sim_server.sim
+    async with httpx.AsyncClient(timeout=0.5) as http:
+        ctx = harness.context(http)
+        payment = harness.payment()
+        view = await harness.gateway.start_checkout(ctx, payment)
+        target, posted = sim.act(view.provider_reference or "", "success")
+        posted["return_token"] = target.rsplit("/", 1)[-1]
+        if fault == "slow":
+            sim.delay = {"validation": 2.0}
+        else:
+            sim.drop = {"validation"}
+        current = replace(payment, provider_reference=view.provider_reference)
+        with pytest.raises(ProviderMayHaveActed):
+            await harness.gateway.verify_return(ctx, current, posted)
+        assert sim.session(view.provider_reference or "").validated == 1  # it acted
+        sim.delay, sim.drop = {}, set()
+        # asked again: VALIDATED this time, still a completion with the same figures
+        again = await harness.gateway.verify_return(ctx, current, posted)
+        assert again.outcome is Outcome.SUCCEEDED and again.reference == payment.transaction_id
+
+
+async def test_adapter_is_registered(ssl_ctx: AppContext) -> None:
+    gateway = get_gateway("sslcommerz")
+    assert gateway is not None and gateway.returns_by_post
+
+
+async def test_before_expiry_an_unpaid_session_is_cancelled_and_a_paid_one_reported(
+    harness: SslcommerzHarness, sim_server: SimServer,
+) -> None:
+    async with httpx.AsyncClient() as http:
+        ctx = harness.context(http)
+        unpaid = harness.payment()
+        view = await harness.gateway.start_checkout(ctx, unpaid)
+        unpaid = replace(unpaid, provider_reference=view.provider_reference)
+        cancelled = await harness.gateway.cancel_provider_payment(ctx, unpaid)
+        assert cancelled.outcome is Outcome.CANCELLED
+        paid = harness.payment()
+        view = await harness.gateway.start_checkout(ctx, paid)
+        paid = replace(paid, provider_reference=view.provider_reference)
+        sim_server.sim.act(view.provider_reference or "", "success")
+        taken = await harness.gateway.cancel_provider_payment(ctx, paid)
+        assert taken.outcome is Outcome.SUCCEEDED and taken.reference == paid.transaction_id
