@@ -14,6 +14,7 @@ from sqlalchemy import update
 from ownpay.gateways import registry
 from ownpay.gateways.bkash.mapping import TransactionStatus
 from ownpay.gateways.bkash.messages import CUSTOMER_MESSAGES
+from ownpay.gateways.sslcommerz.mapping import TransactionStatus as SslTransactionStatus
 from ownpay.gateways.stripe.mapping import DECLINE_MESSAGES, DECLINE_PREFIX
 from ownpay.payments.models import PaymentIntent
 from tests.support.checkout import checkout, new_intent
@@ -36,6 +37,8 @@ FAILURE_REASONS: dict[str, list[str]] = {
     "manual": ["rejected by operator", "no such transfer"],
     "aamarpay": ["aamarPay status Failed (status_code 7, Transaction Failed) (search)",
                  "aamarPay status Failed (status_code None) (search)"],
+    "sslcommerz": [f"SSLCommerz status {s} (status query)" for s in SslTransactionStatus]
+    + ["SSLCommerz refused the session: Invalid amount", "capture outcome unknown: timeout"],
 }
 
 

@@ -3,10 +3,9 @@
 and phone size.  Screenshots of every page the customer sees go to
 ``test-output/screenshots/``.
 
-aamarPay's page sends the browser back with an auto-submitted POST form.  Until the core's
-POST return route lands, these tests press the button on the stand-in's page through its
-knob (``sim.act``) and open the return URL aamarPay was given; the test that clicks the
-button and lets the form post itself is skipped (``needs POST return route from main``).
+aamarPay's page sends the browser back with an auto-submitted POST form: one test clicks
+the button and lets the form post itself to the core's POST return route; the others press
+the button through the stand-in's knob (``sim.act``) and open the return URL by GET.
 """
 
 from __future__ import annotations
@@ -125,7 +124,6 @@ async def test_cancel_at_aamarpay_then_pay_on_a_phone(
     await back_at_shop(page, setup, shot, txn, "4-back-at-shop")
 
 
-@pytest.mark.skip(reason="needs POST return route from main")
 async def test_aamarpay_posts_the_browser_back(page: Page, shot: Shot, setup: Setup) -> None:
     created = await create_intent(setup)
     txn = created["transaction_id"]

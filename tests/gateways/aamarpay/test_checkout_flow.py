@@ -1,9 +1,8 @@
 """A customer pays with aamarPay through our real checkout routes against the stand-in.
 
-aamarPay sends the browser back with a POST; until the core's POST return route lands
-(``test_return_by_post_over_http`` is skipped meanwhile), these tests come back through the
-same URL with GET: the adapter never reads the posted fields, only the URL's token, so the
-verification path is the same."""
+aamarPay sends the browser back with a POST (``test_return_by_post_over_http``); the other
+tests come back through the same URL with GET: the adapter never reads the posted fields,
+only the URL's token, so the verification path is the same."""
 
 from __future__ import annotations
 
@@ -223,7 +222,6 @@ async def test_a_payment_without_phone_is_explained(
     assert not [r for r in sim_server.sim.requests if r.path == "/jsonpost.php"]
 
 
-@pytest.mark.skip(reason="needs POST return route from main")
 async def test_return_by_post_over_http(customer: httpx.AsyncClient,
                                         browser_client: httpx.AsyncClient,
                                         shop: MerchantKeys, sim_server: Stand) -> None:

@@ -1,6 +1,6 @@
 """A customer pays with SSLCommerz through our real checkout routes against the stand-in:
 the session, the hosted page, the IPN (verified, then re-fetched), and the browser's POST
-back (``verify_return`` directly until the core's POST return route lands)."""
+back (the core's POST return route, and ``verify_return`` directly)."""
 
 from __future__ import annotations
 
@@ -176,7 +176,6 @@ async def test_fail_and_cancel_are_confirmed_with_sslcommerz(
     assert hinted.outcome is Outcome.PENDING
 
 
-@pytest.mark.skip(reason="needs POST return route from main")
 async def test_browser_posts_back_to_the_return_route_and_the_payment_completes(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
     sim_server: SimServer, ssl_ctx: AppContext,

@@ -3,10 +3,8 @@
 desktop and phone size.  Screenshots of every page the customer sees go to
 ``test-output/screenshots/``.
 
-The browser's POST back to our return route needs the core's POST variant of that route
-(being added on main): the tests that follow the post are skipped until it lands; the
-others complete the payment by SSLCommerz's IPN, as it does when the customer closes the
-tab before returning.
+Some tests follow the browser's POST back to our return route; the others complete the
+payment by SSLCommerz's IPN, as it does when the customer closes the tab before returning.
 """
 
 from __future__ import annotations
@@ -96,7 +94,6 @@ async def test_pay_with_sslcommerz_completed_by_ipn(
     await shot(tab, f"{size}-2-paid")
 
 
-@pytest.mark.skip(reason="needs POST return route from main")
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 async def test_pay_with_sslcommerz_and_return_by_post(
     page: Page, phone_page: Page, shot: Shot, setup: Setup, size: str,
@@ -117,7 +114,6 @@ async def test_pay_with_sslcommerz_and_return_by_post(
     assert got["provider_transaction_id"] == sim.session(key).bank_tran_id
 
 
-@pytest.mark.skip(reason="needs POST return route from main")
 async def test_cancel_at_sslcommerz_on_a_phone(
     phone_page: Page, shot: Shot, setup: Setup,
 ) -> None:
