@@ -33,7 +33,7 @@ run: install
 
 # Three workers on two cores: most tests wait on sockets and databases, not the CPU.
 test: install install-system
-	$(PY) -m pytest -n 3 --dist worksteal --cov --cov-report=html:test-output/coverage
+	$(PY) -m pytest -n 3 --cov --cov-report=html:test-output/coverage
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench

@@ -200,17 +200,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         for name in sorted(markers.derived(item)):
             item.add_marker(name)
-    # Longest first: the slow tests (the fault storm alone runs for minutes), then those that
-    # start processes or a browser, then the rest, each group in collection order.  With
-    # ``--dist worksteal`` (make test) the other workers share out everything else while one
-    # runs a long test, instead of a long test starting last and running alone.
-    items.sort(key=_weight)
-
-
-def _weight(item: pytest.Item) -> int:
-    if item.get_closest_marker("slow") is not None:
-        return 0
-    if item.get_closest_marker("e2e") is not None or item.get_closest_marker("browser"):
-        return 1
-    return 2
 
