@@ -434,3 +434,13 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
         our minor units (only when ``supports_refund_listing``).  Raises GatewayError when
         the provider cannot be asked."""
         raise NotImplementedError
+
+
+def url_origin(url: str) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL (for a CSP allowance), else None."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"

@@ -39,18 +39,12 @@ from ownpay.gateways.base import (
     Outcome,
     PaymentView,
     VerifiedResult,
+    url_origin,
 )
 
 __all__ = ["LIVE_URL", "SANDBOX_URL", "AamarpayGateway", "AamarpayRefused", "return_token"]
 
 log = structlog.get_logger("ownpay.gateways.aamarpay")
-
-
-def _origin(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def return_token(ctx: GatewayContext, payment: PaymentView, kind: ReturnKind) -> str:
@@ -157,13 +151,13 @@ class AamarpayGateway(Gateway):
         }
         data = await client.payment_request(ctx, body)
         url = mapping.payment_url(data)
-        if url is None or _origin(url) is None:
+        if url is None or url_origin(url) is None:
             said = mapping.refusal(data)
             log.warning("aamarpay_request_refused", payment_id=payment.transaction_id,
                         said=said)
             raise AamarpayRefused(said, mapping.refusal_message(said))
         track = parse_qs(urlsplit(url).query).get("track", [""])[0][:64]
-        origins = tuple(o for o in {_origin(url), _origin(client.base_url(ctx))} if o)
+        origins = tuple(o for o in {url_origin(url), url_origin(client.base_url(ctx))} if o)
         return CheckoutView(
             template="checkout.html", context={"payment_url": url}, redirect_url=url,
             # aamarPay's id of the hosted session: the payment now exists there, so expiry

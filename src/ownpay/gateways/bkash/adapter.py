@@ -37,6 +37,7 @@ from ownpay.gateways.base import (
     PaymentView,
     RefundResult,
     VerifiedResult,
+    url_origin,
 )
 from ownpay.gateways.bkash import mapping
 from ownpay.gateways.bkash.client import (
@@ -72,13 +73,6 @@ log = structlog.get_logger("ownpay.gateways.bkash")
 # Where bKash's hosted payment pages live (``bkashURL``); our page's CSP form-action must
 # allow them, because the "Pay with bKash" form is answered with a redirect there.
 HOSTED_PAGE_ORIGINS = ("https://*.bkash.com", "https://*.bka.sh")
-
-
-def _origin(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _refund_key(refund_id: str) -> str:
@@ -152,7 +146,7 @@ class BkashGateway(Gateway):
     # ---- checkout ----------------------------------------------------------------------
 
     async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
-        origins = tuple(o for o in (*HOSTED_PAGE_ORIGINS, _origin(base_url(ctx))) if o)
+        origins = tuple(o for o in (*HOSTED_PAGE_ORIGINS, url_origin(base_url(ctx))) if o)
         return CheckoutView(template="checkout.html", form_origins=origins)
 
     async def submit(
@@ -185,7 +179,7 @@ class BkashGateway(Gateway):
         code = mapping.code(data)
         payment_id = str(data.get("paymentID") or "")
         bkash_url = str(data.get("bkashURL") or "")
-        if code != SUCCESS or not payment_id or _origin(bkash_url) is None:
+        if code != SUCCESS or not payment_id or url_origin(bkash_url) is None:
             code = code or "no-paymentID"
             log.warning("bkash_create_refused", payment_id=payment.transaction_id, code=code,
                         message=mapping.message(data))

@@ -40,6 +40,7 @@ from ownpay.gateways.base import (
     RefundResult,
     VerifiedResult,
     WebhookRejected,
+    url_origin,
 )
 from ownpay.gateways.executor import ProviderUnavailable
 from ownpay.gateways.sslcommerz import client, mapping
@@ -51,13 +52,6 @@ __all__ = ["LIVE_URL", "SANDBOX_URL", "SslcommerzGateway", "return_token"]
 log = structlog.get_logger("ownpay.gateways.sslcommerz")
 
 ENVIRONMENTS = ("sandbox", "live")
-
-
-def _origin(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _refund_key(refund_id: str) -> str:
@@ -171,13 +165,13 @@ class SslcommerzGateway(Gateway):
         data = await client.post_form(ctx, client.SESSION, fields, operation="session")
         session_key = str(data.get("sessionkey") or "")
         page = str(data.get("GatewayPageURL") or "")
-        if str(data.get("status") or "") != "SUCCESS" or not session_key or not _origin(page):
+        if str(data.get("status") or "") != "SUCCESS" or not session_key or not url_origin(page):
             reason = " ".join(str(data.get("failedreason") or "no GatewayPageURL").split())
             log.warning("sslcommerz_session_refused", payment_id=payment.transaction_id,
                         reason=reason[:200])
             raise GatewayError(f"SSLCommerz refused the session: {reason[:200]}",
                                retryable=False, may_have_acted=False)
-        origin = _origin(page)
+        origin = url_origin(page)
         return CheckoutView(redirect_url=page, provider_reference=session_key,
                             form_origins=(origin,) if origin else ())
 
