@@ -16,6 +16,7 @@ from ownpay import __version__, metrics
 from ownpay.backlog import refresh_backlog
 from ownpay.checkout.app import create_checkout_app
 from ownpay.checkout.app import serves as checkout_serves
+from ownpay.compat.ownpay_api import router as ownpay_api_router
 from ownpay.config import Settings, load_settings
 from ownpay.context import AppContext
 from ownpay.errors import (
@@ -186,7 +187,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
 
     _mount_docs(app)
     for router in (payments_router, webhooks_router, refunds_router, ledger_router,
-                   transactions_router, provider_webhooks_router):
+                   transactions_router, provider_webhooks_router, ownpay_api_router):
         app.include_router(router)
     app.webhooks.include_router(events_router)  # the events we send: documentation only
     install_openapi(app)

@@ -24,7 +24,8 @@ from tests.support.routes import ROUTES
 
 PLACEHOLDERS = {"transaction_id": "txn_0123456789abcdef", "refund_id": "rf_0123456789abcdef",
                 "endpoint_id": "we_0123456789abcdef01234567",
-                "delivery_id": "dlv_0123456789abcdef01234567"}
+                "delivery_id": "dlv_0123456789abcdef01234567",
+                "payment_id": "00000000-0000-4000-8000-000000000000"}
 
 
 def problems_of(r: httpx.Response, *, https: bool) -> list[str]:

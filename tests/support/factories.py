@@ -89,6 +89,15 @@ async def make_intent(client: httpx.AsyncClient, ctx: AppContext, owner: Merchan
     return str(r.json()["transaction_id"])
 
 
+async def make_payment(client: httpx.AsyncClient, ctx: AppContext, owner: MerchantKeys) -> str:
+    """A payment of the OwnPay merchant API (``/api/v1/payments``): its UUID."""
+    r = await client.post("/api/v1/payments", headers=owner.auth(), json={
+        "amount": "150.00", "currency": "USD", "reference": f"INV-{secrets.token_hex(4)}",
+        "redirect_url": "https://shop.example/return"})
+    assert r.status_code == 201, r.text
+    return str(r.json()["data"]["payment_id"])
+
+
 async def make_endpoint(client: httpx.AsyncClient, ctx: AppContext, owner: MerchantKeys) -> str:
     # Nothing listens on port 9 (discard); the test settings allow loopback receivers.
     r = await client.post("/api/v1/webhook-endpoints", headers=owner.auth(),

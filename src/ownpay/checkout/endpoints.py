@@ -3,6 +3,11 @@
 Works without JavaScript for form-based gateways (sandbox, manual); ``checkout.js`` only
 adds the countdown and status polling.  The amount and currency always come from the
 database: nothing the browser sends can change them.
+
+Size: the page and every action on it (pay, cancel, retry, the choice of method, the
+provider's return by GET and by POST) share the page helpers here (rendering with the CSRF
+cookie and CSP, the rate limit, the refusal redirect); split by action, each would import
+them all back.
 """
 
 from __future__ import annotations
@@ -127,6 +132,8 @@ async def checkout_page(transaction_id: str, request: Request) -> Response:
         loaded = await service.load(ctx, transaction_id)
     except service.CheckoutNotFound:
         return _not_found(request)
+    if service.awaits_method(loaded.intent):
+        return await _chooser(request, loaded)
     if not service.is_payable(loaded.intent) or loaded.adapter is None:
         response = await _status_page(request, loaded)
         flash.clear(request, response, path=_flash_path(transaction_id))
@@ -150,6 +157,41 @@ async def checkout_page(transaction_id: str, request: Request) -> Response:
                      form_values=refused.values if refused else None)
     flash.clear(request, response, path=_flash_path(transaction_id))
     return response
+
+
+async def _chooser(request: Request, loaded: service.Loaded, *, status_code: int = 200,
+                   refused: bool = False) -> Response:
+    """The brand's methods that can take this payment, for the customer to pick one."""
+    offered = await service.offered_methods(_ctx(request), loaded.intent)
+    if not offered:
+        return _page(request, loaded, "status.html", status_code=503,
+                     notice="No payment method is available for this payment right now. "
+                            "Please contact the merchant.")
+    return _page(request, loaded, "choose.html", status_code=status_code, methods=offered,
+                 method_refused=refused)
+
+
+@router.post("/checkout/{transaction_id}/method")
+async def choose_method(transaction_id: str, request: Request) -> Response:
+    """The customer's choice of method for a payment created without one."""
+    ctx = _ctx(request)
+    try:
+        loaded = await service.load(ctx, transaction_id)
+    except service.CheckoutNotFound:
+        return _not_found(request)
+    if (too_fast := await _too_fast(request, loaded)) is not None:
+        return too_fast
+    form = await read_form(request)
+    if form is None:
+        return _page(request, loaded, "status.html", status_code=413,
+                     notice="The form is too large.")
+    if not transaction_token_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
+        return _forbidden(request, loaded)
+    if not service.awaits_method(loaded.intent):
+        return RedirectResponse(f"/checkout/{transaction_id}", status_code=303)
+    if not await service.choose_method(ctx, loaded.intent, form.get("gateway") or ""):
+        return await _chooser(request, loaded, status_code=422, refused=True)
+    return RedirectResponse(f"/checkout/{transaction_id}", status_code=303)
 
 
 def _flash_path(transaction_id: str) -> str:

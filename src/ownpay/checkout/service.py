@@ -30,9 +30,9 @@ from ownpay.gateways.base import (
 )
 from ownpay.merchants.accounts import gateway_context
 from ownpay.merchants.models import GatewayAccount, Merchant
+from ownpay.payments import methods, states
 from ownpay.payments import repository as payment_rows
 from ownpay.payments import service as payments
-from ownpay.payments import states
 from ownpay.payments.expiry import expire_overdue
 from ownpay.payments.models import PaymentIntent
 from ownpay.payments.presenters import payment_view
@@ -61,9 +61,12 @@ class Loaded:
 
 
 def with_result_params(url: str, intent: PaymentIntent, status: str) -> str:
-    """Append transaction_id, order_id and status to a URL, merging with its query."""
+    """Append the outcome to a URL, merging with its query: transaction_id, order_id and
+    status for a payment intent; payment_id and status for a payment of the OwnPay merchant
+    API (what its WHMCS module and SDKs read)."""
     parts = urlsplit(url)
-    ours = {"transaction_id": intent.id, "order_id": intent.order_id, "status": status}
+    ours = ({"payment_id": intent.public_id or "", "status": status} if intent.api == "ownpay"
+            else {"transaction_id": intent.id, "order_id": intent.order_id, "status": status})
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ours]
     query.extend(ours.items())
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
@@ -130,6 +133,25 @@ async def last_change(ctx: AppContext, intent: PaymentIntent) -> LastChange | No
     async with ctx.sessions() as session:
         rows = await payment_rows.history(session, intent)
     return LastChange(actor=rows[-1].actor, reason=rows[-1].reason) if rows else None
+
+
+def awaits_method(intent: PaymentIntent) -> bool:
+    """Created without a payment method: the customer chooses one first."""
+    return intent.gateway == methods.UNCHOSEN and is_payable(intent)
+
+
+async def offered_methods(ctx: AppContext, intent: PaymentIntent) -> list[methods.Method]:
+    async with ctx.sessions() as session:
+        return await methods.available(session, intent.scope, intent.amount_minor,
+                                       intent.currency)
+
+
+async def choose_method(ctx: AppContext, intent: PaymentIntent, gateway: str) -> bool:
+    async with ctx.sessions() as session, session.begin():
+        chosen = await methods.choose(session, intent, gateway)
+    if chosen:
+        log.info("payment_method_chosen", payment_id=intent.id, gateway=gateway)
+    return chosen
 
 
 def is_payable(intent: PaymentIntent, now: datetime | None = None) -> bool:

@@ -76,3 +76,55 @@ def refund_failed_payload(refund: Refund, payment: PaymentIntent) -> dict[str, A
         "refunded_amount": money.json_number(payment.refunded_minor, payment.currency),
         "metadata": payment.metadata_ or {},
     }
+
+
+# ---- the OwnPay merchant API's webhook (the ``ownpay-legacy`` scheme) ----------------------
+
+# Our event type → the one those clients know.  Other events are not sent in this scheme.
+LEGACY_EVENTS = {
+    "payment.completed": "payment.completed",
+    "payment.failed": "payment.failed",
+    "payment.cancelled": "payment.cancelled",
+    "payment.partially_refunded": "refund.completed",
+    "payment.refunded": "refund.completed",
+}
+
+
+def decimal_string(minor: int, currency: str) -> str:
+    """An amount as those clients read it: a string with the currency's decimals."""
+    return str(money.to_major(minor, currency))
+
+
+def legacy_payment_payload(
+    event: dict[str, Any], payment: PaymentIntent, *, at: datetime
+) -> dict[str, Any] | None:
+    """The flat body the clients of OwnPay's merchant API parse (WHMCS finds the invoice by
+    ``reference`` or ``metadata.whmcs_invoice_id``; WooCommerce checks amount and currency),
+    from one stored event and its payment; None for an event that scheme does not carry.
+    The status is the event's (the payment may have moved on since)."""
+    kind = LEGACY_EVENTS.get(str(event.get("event")))
+    if kind is None:
+        return None
+    body: dict[str, Any] = {
+        "event": kind,
+        "payment_id": payment.public_id,
+        "transaction_id": payment.id,
+        "trx_id": payment.id,
+        "gateway_trx_id": payment.provider_txn_id,
+        "reference": payment.order_id,
+        "amount": decimal_string(payment.amount_minor, payment.currency),
+        "currency": payment.currency,
+        "fee": decimal_string(payment.fee_minor or 0, payment.currency),
+        "gateway": payment.gateway,
+        "status": event.get("status", payment.status),
+        "customer": {"name": payment.customer_name or None,
+                     "email": payment.customer_email or None,
+                     "phone": payment.customer_phone},
+        "metadata": payment.metadata_ or {},
+        "timestamp": int(at.timestamp()),
+    }
+    refunded = event.get("refunded_amount")
+    if kind == "refund.completed" and refunded is not None:
+        body["refunded_amount"] = decimal_string(
+            money.parse_minor(str(refunded), payment.currency), payment.currency)
+    return body

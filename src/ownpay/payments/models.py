@@ -79,9 +79,15 @@ class PaymentIntent(Base):
             sqlite_where=text(PROVIDER_TXN_HELD),
             postgresql_where=text(PROVIDER_TXN_HELD),
         ),
+        # ``payment_id`` of the OwnPay merchant API (migration 0012).
+        Index("uq_payment_intents_public_id", "public_id", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)  # txn_ + 16 hex
+    # A UUID4: the payment's ``payment_id`` in the OwnPay merchant API (``/api/v1/payments``).
+    public_id: Mapped[str | None] = mapped_column(String(36))
+    # The API that created it: None = payment intents; "ownpay" = the OwnPay merchant API.
+    api: Mapped[str | None] = mapped_column(String(16))
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
     mode: Mapped[str] = mapped_column(String(4))
     gateway: Mapped[str] = mapped_column(String(32))

@@ -42,6 +42,16 @@ async def get_or_404(session: AsyncSession, scope: TenantScope, transaction_id: 
     return intent
 
 
+async def by_public_id(session: AsyncSession, scope: TenantScope,
+                       public_id: str) -> PaymentIntent | None:
+    """Scoped lookup by the UUID of the OwnPay merchant API (``payment_id``)."""
+    return await session.scalar(select(PaymentIntent).where(
+        PaymentIntent.public_id == public_id,
+        PaymentIntent.merchant_id == scope.merchant_id,
+        PaymentIntent.mode == scope.mode,
+    ))
+
+
 async def reload(session: AsyncSession, intent: PaymentIntent) -> PaymentIntent:
     """The row as it stands now (the caller already holds a scoped instance)."""
     fresh = await session.get(PaymentIntent, intent.id, populate_existing=True)

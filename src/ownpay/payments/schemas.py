@@ -12,6 +12,7 @@ contract, kept side by side so a change to one is seen next to the other.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -128,17 +129,22 @@ def _validate_metadata(value: Any, add: Any) -> dict[str, Any] | None:
 
 
 def validate_create(
-    body: dict[str, Any], *, max_minor: int
+    body: dict[str, Any], *, max_minor: int, required: Collection[str] = REQUIRED,
+    strict: bool = True,
 ) -> tuple[NewIntent | None, dict[str, list[str]]]:
-    """Validate every field; return the clean intent or the full error map."""
+    """Validate every field; return the clean intent or the full error map.
+
+    The payment-intents API uses the defaults; a compatibility facade may ask for fewer
+    ``required`` fields (a missing text is then "") and ignore unknown ones (``strict``)."""
     errors = FieldErrors()
     add = errors.add
-    errors.refuse_unknown(body, PaymentIntentCreate.model_fields)
+    if strict:
+        errors.refuse_unknown(body, PaymentIntentCreate.model_fields)
 
     def text(field: str) -> str | None:
         value = body.get(field)
         if value is None or (isinstance(value, str) and not value.strip()):
-            if field in REQUIRED:
+            if field in required:
                 add(field, f"The {_LABELS[field]} field is required.")
             return None
         if not isinstance(value, str):
@@ -203,16 +209,15 @@ def validate_create(
 
     if errors:
         return None, errors.as_dict()
-    assert gateway and currency and amount_minor and order_id and customer_name  # noqa: S101
-    assert customer_email and return_url  # noqa: S101
+    assert currency and amount_minor and return_url  # noqa: S101
     return (
         NewIntent(
-            gateway=gateway,
+            gateway=gateway or "",
             amount_minor=amount_minor,
             currency=currency,
-            order_id=order_id,
-            customer_name=customer_name,
-            customer_email=customer_email,
+            order_id=order_id or "",
+            customer_name=customer_name or "",
+            customer_email=customer_email or "",
             customer_phone=customer_phone,
             description=description,
             return_url=return_url,

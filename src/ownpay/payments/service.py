@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -108,19 +109,26 @@ class CreatedIntent:
     transaction_id: str
     payment_url: str
     expires_at: datetime
+    public_id: str = ""
 
 
 async def create_intent(
-    conn: AsyncConnection, ctx: AppContext, principal: Principal, new: NewIntent
+    conn: AsyncConnection, ctx: AppContext, principal: Principal, new: NewIntent, *,
+    api: str | None = None, public_id: str | None = None,
 ) -> CreatedIntent:
     """Insert the intent in the caller's transaction; 409 ORDER_ALREADY_PAID if a payment of
-    the same order is already paid (checked by the INSERT itself: no race)."""
+    the same order is already paid (checked by the INSERT itself: no race).  ``api`` names
+    the API that created it (None: payment intents); ``new.gateway`` is "" when the customer
+    chooses the method on the checkout page."""
     now = utcnow()
     lifetime = new.expires_in or principal.merchant_intent_lifetime or ctx.settings.intent_lifetime
     expires_at = (now + timedelta(seconds=lifetime)).replace(microsecond=0)
     txn = ids.transaction_id()
+    public_id = public_id or str(uuid.uuid4())
     values: dict[str, Any] = {
         "id": txn,
+        "public_id": public_id,
+        "api": api,
         "merchant_id": principal.merchant_id,
         "mode": principal.mode,
         "gateway": new.gateway,
@@ -146,13 +154,13 @@ async def create_intent(
     if result.rowcount != 1:
         raise OrderAlreadyPaid(f"Order '{new.order_id}' has already been paid.")
     base = public_base_url(ctx, principal.merchant_base_url)
-    return CreatedIntent(txn, checkout_url(base, txn), expires_at)
+    return CreatedIntent(txn, checkout_url(base, txn), expires_at, public_id)
 
 
 _INSERT_COLUMNS = (
-    "id", "merchant_id", "mode", "gateway", "status", "amount_minor", "currency", "order_id",
-    "customer_name", "customer_email", "customer_phone", "description", "return_url",
-    "cancel_url", "metadata", "created_at", "updated_at", "expires_at", "attempts",
+    "id", "public_id", "api", "merchant_id", "mode", "gateway", "status", "amount_minor",
+    "currency", "order_id", "customer_name", "customer_email", "customer_phone", "description",
+    "return_url", "cancel_url", "metadata", "created_at", "updated_at", "expires_at", "attempts",
 )
 
 

@@ -30,6 +30,9 @@ def add(merchant: Annotated[str, typer.Option(help="Merchant slug.")],
         events: Annotated[str | None, typer.Option(
             help="Comma-separated event types (default: all, '*').")] = None,
         description: Annotated[str | None, typer.Option()] = None,
+        scheme: Annotated[str | None, typer.Option(
+            help="ownpay (default) or ownpay-legacy (clients of OwnPay's merchant API: "
+                 "WHMCS, WooCommerce, its SDKs).")] = None,
         as_json: JsonOpt = False, database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
     """Add an endpoint; its signing secret is printed once and never again."""
     from ownpay.merchants import service as merchants
@@ -40,6 +43,8 @@ def add(merchant: Annotated[str, typer.Option(help="Merchant slug.")],
         body["events"] = [e.strip() for e in events.split(",") if e.strip()]
     if description is not None:
         body["description"] = description
+    if scheme is not None:
+        body["scheme"] = scheme
 
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s, s.begin():
@@ -119,3 +124,30 @@ def rotate(endpoint_id: Annotated[str, typer.Argument(metavar="ID")], as_json: J
     out(result, as_json, lambda: typer.echo(
         f"new signing secret for {endpoint_id} (shown once): {result['secret']}\n"
         f"the previous secret also signs until {result['previous_secret_expires_at']}"))
+
+
+@webhooks_app.command("callback-secret")
+def callback_secret(
+    merchant: Annotated[str, typer.Option(help="Merchant slug.")],
+    mode: Annotated[str, typer.Option(help="test or live.")],
+    rotate: Annotated[bool, typer.Option(
+        "--rotate", help="Replace it; the old one stops signing at once.")] = False,
+    as_json: JsonOpt = False, database_url: DbOpt = None, data_dir: DataOpt = None,
+) -> None:
+    """The secret that signs payments' own callback_url webhooks (OwnPay merchant API):
+    type it into the plugin's "webhook secret" field.  Created on first use."""
+    from ownpay.merchants import service as merchants
+    from ownpay.webhooks import callbacks
+
+    async def go(ctx: Any) -> dict[str, Any]:
+        async with ctx.sessions() as s, s.begin():
+            m = await merchants.get_merchant(s, merchant)
+            scope = TenantScope(m.id, merchants.check_mode(mode))
+            value = await callbacks.secret(s, ctx.keyring, scope, rotate=rotate)
+            return {"merchant": merchant, "mode": scope.mode, "secret": value,
+                    "rotated": rotate}
+
+    result = run_async(settings_from(database_url, data_dir), go)
+    out(result, as_json, lambda: typer.echo(
+        f"callback secret for {merchant} ({result['mode']}){' (new)' if rotate else ''}: "
+        f"{result['secret']}"))

@@ -70,7 +70,7 @@ CREATE_ERRORS: dict[int, list[str | ErrorExample]] = {
 }
 UPDATE_ERRORS: dict[int, list[str | ErrorExample]] = {
     400: [validation_example("An empty body", {"request": [
-              "Nothing to update: send url, events, description or enabled."]}),
+              "Nothing to update: send url, events, description, enabled or scheme."]}),
           LIVE_NEEDS_HTTPS, "INVALID_JSON"],
     404: [ENDPOINT_NOT_FOUND],
 }

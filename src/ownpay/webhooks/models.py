@@ -41,7 +41,10 @@ OPEN_STATUSES = (PENDING, RETRYING)
 
 class WebhookEndpoint(Base):
     __tablename__ = "webhook_endpoints"
-    __table_args__ = (Index("ix_webhook_endpoints_merchant_mode", "merchant_id", "mode"),)
+    __table_args__ = (
+        Index("ix_webhook_endpoints_merchant_mode", "merchant_id", "mode"),
+        Index("ix_webhook_endpoints_payment", "payment_id"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # we_ + 24 hex
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
@@ -50,6 +53,11 @@ class WebhookEndpoint(Base):
     events: Mapped[list[str]] = mapped_column(JSON)  # event types, or ["*"]
     description: Mapped[str | None] = mapped_column(String(500))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # How deliveries are shaped and signed: "ownpay" or "ownpay-legacy" (webhooks/schemes.py).
+    scheme: Mapped[str] = mapped_column(String(16), default="ownpay", server_default="ownpay")
+    # Set for a payment's own callback_url (the OwnPay merchant API): only that payment's
+    # events, signed with the merchant's callback secret (CallbackSecret), never listed.
+    payment_id: Mapped[str | None] = mapped_column(String(24))
     # AES-256-GCM(nonce || ciphertext) of "whsec_…"; never decrypted for display.
     secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
     # The secret replaced by the last rotation keeps signing until this moment.
@@ -109,3 +117,16 @@ class WebhookAttempt(Base):
     response_body: Mapped[str | None] = mapped_column(Text)  # first 2 KiB, decoded leniently
     error: Mapped[str | None] = mapped_column(String(500))
 
+
+
+class CallbackSecret(Base):
+    """Per merchant and mode: the secret that signs deliveries to payments' own callback
+    URLs (``ownpay webhooks callback-secret``); AES-256-GCM like endpoint secrets."""
+
+    __tablename__ = "callback_secrets"
+
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(4), primary_key=True)
+    secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -38,6 +38,15 @@ EVENTS_TEXT = ('Event types to receive, or `["*"]` for every type (including typ
                "later).")
 
 
+SCHEME_TEXT = ("How deliveries are shaped and signed: `ownpay` (the event as documented, "
+               "`X-OwnPay-Signature: sha256=<hex of HMAC(secret, timestamp.body)>`) or "
+               "`ownpay-legacy` for the clients of OwnPay's merchant API — the flat body of "
+               "docs/compatibility.md, `X-OwnPay-Signature: <hex of HMAC(secret, body)>`, and "
+               "only `payment.completed`, `payment.failed`, `payment.cancelled` and "
+               "`refund.completed`. Both carry `X-OwnPay-Timestamp` and the Standard Webhooks "
+               "headers.")
+
+
 class WebhookEndpointCreate(BaseModel):
     """Body of ``POST /api/v1/webhook-endpoints``. Unknown fields are a `VALIDATION_ERROR`."""
 
@@ -52,6 +61,8 @@ class WebhookEndpointCreate(BaseModel):
     description: str | None = Field(
         default=None, max_length=500, examples=["order fulfilment"],
         description="Your note about the endpoint.")
+    scheme: Literal["ownpay", "ownpay-legacy"] = Field(
+        default="ownpay", description=SCHEME_TEXT + " Default `ownpay`.")
 
 
 class WebhookEndpointUpdate(BaseModel):
@@ -68,6 +79,9 @@ class WebhookEndpointUpdate(BaseModel):
     enabled: bool | None = Field(
         default=None, description="`false` stops new deliveries (already queued ones wait "
         "until it is `true` again).")
+    scheme: Literal["ownpay", "ownpay-legacy"] | None = Field(
+        default=None, description=SCHEME_TEXT + " Applies to deliveries created from then "
+        "on.")
 
 
 class WebhookEndpointOut(BaseModel):
@@ -81,6 +95,7 @@ class WebhookEndpointOut(BaseModel):
                               examples=[["payment.completed", "payment.failed"]])
     description: str | None = Field(description="Your note; `null` if none.")
     enabled: bool = Field(description="Whether new events are delivered to it.")
+    scheme: Literal["ownpay", "ownpay-legacy"] = Field(description=SCHEME_TEXT)
     mode: Literal["test", "live"] = Field(
         description="The mode of the key that created it: it receives that mode's events "
         "only.")

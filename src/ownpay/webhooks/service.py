@@ -39,7 +39,7 @@ from ownpay.webhooks.models import (
     WebhookEndpoint,
 )
 from ownpay.webhooks.schemas import EventName
-from ownpay.webhooks.signing import generate_secret
+from ownpay.webhooks.signing import OWNPAY, SCHEMES, generate_secret
 
 # Event types an endpoint may subscribe to ("*" = all of them, including future ones); the
 # API schema's ``EventName`` is the one list.
@@ -48,7 +48,7 @@ ALL_EVENTS = "*"
 MAX_ENDPOINTS = EndpointLimitReached.limit  # per merchant and mode: bounds every fan-out
 ROTATION_OVERLAP = timedelta(hours=24)
 MAX_DESCRIPTION = 500
-_ENDPOINT_FIELDS = {"url", "events", "description", "enabled"}
+_ENDPOINT_FIELDS = {"url", "events", "description", "enabled", "scheme"}
 
 
 def new_endpoint_id() -> str:
@@ -95,6 +95,7 @@ class EndpointChanges:
     description: str | None = None
     description_set: bool = False
     enabled: bool | None = None
+    scheme: str | None = None
 
 
 def _validate_events(value: Any, add: Any) -> list[str] | None:
@@ -158,11 +159,20 @@ def validate_endpoint_body(
             add("enabled", "The enabled field must be true or false.")
         else:
             enabled = body["enabled"]
+    scheme: str | None = None
+    if "scheme" in body:
+        if body["scheme"] not in SCHEMES:
+            add("scheme", f"The scheme must be one of: {', '.join(SCHEMES)}.")
+        else:
+            scheme = body["scheme"]
+    elif not partial:
+        scheme = OWNPAY
     if partial and not errors and not body:
-        add("request", "Nothing to update: send url, events, description or enabled.")
+        add("request", "Nothing to update: send url, events, description, enabled or scheme.")
     errors.raise_if_any()
     return EndpointChanges(url=url, events=events, description=description,
-                           description_set="description" in body, enabled=enabled)
+                           description_set="description" in body, enabled=enabled,
+                           scheme=scheme)
 
 
 async def check_url_addresses(settings: Settings, url: str) -> None:
@@ -206,6 +216,7 @@ async def create_endpoint(
         select(func.count()).select_from(WebhookEndpoint).where(
             WebhookEndpoint.merchant_id == scope.merchant_id,
             WebhookEndpoint.mode == scope.mode,
+            WebhookEndpoint.payment_id.is_(None),
             WebhookEndpoint.deleted_at.is_(None),
         )
     )
@@ -215,7 +226,7 @@ async def create_endpoint(
     endpoint = WebhookEndpoint(
         id=new_endpoint_id(), merchant_id=scope.merchant_id, mode=scope.mode, url=changes.url,
         events=changes.events, description=changes.description, enabled=True,
-        secret_enc=b"", created_at=now, updated_at=now,
+        scheme=changes.scheme or OWNPAY, secret_enc=b"", created_at=now, updated_at=now,
     )
     secret = generate_secret()
     endpoint.secret_enc = _seal(keyring, endpoint, secret)
@@ -232,6 +243,7 @@ async def list_endpoints(
         .where(
             WebhookEndpoint.merchant_id == scope.merchant_id,
             WebhookEndpoint.mode == scope.mode,
+            WebhookEndpoint.payment_id.is_(None),
             WebhookEndpoint.deleted_at.is_(None),
         )
         .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
@@ -250,6 +262,7 @@ async def get_endpoint(
         WebhookEndpoint.id == endpoint_id,
         WebhookEndpoint.merchant_id == scope.merchant_id,
         WebhookEndpoint.mode == scope.mode,
+        WebhookEndpoint.payment_id.is_(None),
         WebhookEndpoint.deleted_at.is_(None),
     )
     if for_update:
@@ -284,6 +297,8 @@ async def update_endpoint(
         endpoint.description = changes.description
     if changes.enabled is not None:
         endpoint.enabled = changes.enabled
+    if changes.scheme is not None:
+        endpoint.scheme = changes.scheme
     endpoint.updated_at = utcnow()
     await session.flush()
     return endpoint
@@ -363,6 +378,7 @@ def serialize_endpoint(endpoint: WebhookEndpoint, *, secret: str | None = None) 
         "events": list(endpoint.events),
         "description": endpoint.description,
         "enabled": endpoint.enabled,
+        "scheme": endpoint.scheme,
         "mode": endpoint.mode,
         "created_at": iso(endpoint.created_at),
         "updated_at": iso(endpoint.updated_at),

@@ -11,6 +11,11 @@ Every delivery carries two independent signatures over the same bytes:
   official libraries unchanged. Its key is the base64-decoded part after ``whsec_`` and its
   message also covers the delivery id.
 
+An endpoint with the ``ownpay-legacy`` scheme (the clients of OwnPay's merchant API: its Node
+and Laravel SDKs, WHMCS module and WooCommerce plugin) gets ``X-OwnPay-Signature: <hex>`` =
+``HMAC-SHA256(secret, raw body)`` instead -- no prefix, no timestamp in the MAC, one signature
+(the newest secret) -- and the same ``X-OwnPay-Timestamp`` and Standard Webhooks headers.
+
 Both signatures bind the timestamp, so a receiver that rejects old timestamps also rejects
 replays of an old capture. During a secret rotation a delivery is signed with every active
 secret (newest first) and the signatures are space-separated; a receiver holding any one of
@@ -34,6 +39,9 @@ from secrets import token_bytes
 
 __all__ = [
     "DEFAULT_TOLERANCE",
+    "LEGACY",
+    "OWNPAY",
+    "SCHEMES",
     "SECRET_PREFIX",
     "USER_AGENT",
     "WebhookVerificationError",
@@ -48,6 +56,10 @@ DEFAULT_TOLERANCE = 300  # seconds either side of "now", the common 5-minute def
 USER_AGENT = "OwnPay-Webhooks/1.0"
 
 OWNPAY_PREFIX = "sha256="
+# Signature schemes of an endpoint (``webhook_endpoints.scheme``).
+OWNPAY = "ownpay"
+LEGACY = "ownpay-legacy"
+SCHEMES = (OWNPAY, LEGACY)
 STANDARD_PREFIX = "v1,"
 
 # Unix seconds as ASCII digits only: int() alone would also accept " 1", "+1", "1_0" and
@@ -82,6 +94,7 @@ def sign_headers(
     delivery_id: str,
     body: bytes,
     timestamp: int,
+    scheme: str = OWNPAY,
 ) -> dict[str, str]:
     """Every header of one delivery attempt of ``body`` (the exact bytes that will be POSTed).
 
@@ -102,7 +115,12 @@ def sign_headers(
             raise ValueError(f"{name} must be non-empty printable ASCII without spaces")
     body = _as_bytes(body)
     ts = str(timestamp)
-    ownpay = [_ownpay_signature(secret, ts, body) for secret in secrets]
+    if scheme == LEGACY:
+        ownpay = [legacy_signature(secrets[0], body)]
+    elif scheme == OWNPAY:
+        ownpay = [_ownpay_signature(secret, ts, body) for secret in secrets]
+    else:
+        raise ValueError(f"unknown signature scheme {scheme!r}")
     standard = [_standard_signature(secret, delivery_id, ts, body) for secret in secrets]
     return {
         "Content-Type": "application/json",
@@ -174,6 +192,15 @@ def _ownpay_signature(secret: str, timestamp: str, body: bytes) -> str:
         raise ValueError("the webhook secret is empty")
     message = timestamp.encode("ascii") + b"." + body
     return OWNPAY_PREFIX + hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def legacy_signature(secret: str, body: bytes) -> str:
+    """The ``ownpay-legacy`` ``X-OwnPay-Signature``: lower-case hex HMAC-SHA256 of the raw
+    body, keyed with the secret string as typed (what ``hash_hmac('sha256', $body, $secret)``
+    gives those clients)."""
+    if not secret:
+        raise ValueError("the webhook secret is empty")
+    return hmac.new(secret.encode("utf-8"), _as_bytes(body), hashlib.sha256).hexdigest()
 
 
 def _standard_signature(secret: str, delivery_id: str, timestamp: str, body: bytes) -> str:

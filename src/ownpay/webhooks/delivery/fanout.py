@@ -1,6 +1,8 @@
 """Fan-out: each undispatched outbox event becomes one delivery per subscribed endpoint of its
-merchant and mode, in the transaction that marks the event dispatched; the body every
-attempt sends is serialised here, once."""
+merchant and mode -- and one for its payment's own callback endpoint, if it has one -- in the
+transaction that marks the event dispatched; the body every attempt sends is serialised
+here, once, in the endpoint's scheme (``ownpay``: the event as stored; ``ownpay-legacy``:
+the flat body of OwnPay's merchant API, ``outbox/payloads.py``)."""
 
 from __future__ import annotations
 
@@ -15,8 +17,11 @@ from ownpay import jsoncodec, metrics
 from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.outbox.models import OutboxEvent
+from ownpay.outbox.payloads import legacy_payment_payload
+from ownpay.payments.models import PaymentIntent
 from ownpay.webhooks import service
 from ownpay.webhooks.models import PENDING, WebhookDelivery, WebhookEndpoint
+from ownpay.webhooks.signing import LEGACY, OWNPAY
 
 log = structlog.get_logger("ownpay.webhooks")
 
@@ -57,6 +62,7 @@ async def dispatch_events(ctx: AppContext, *, limit: int = FANOUT_BATCH) -> int:
                 select(WebhookEndpoint)
                 .where(
                     WebhookEndpoint.merchant_id.in_(merchants),
+                    WebhookEndpoint.payment_id.is_(None),
                     WebhookEndpoint.enabled.is_(True),
                     WebhookEndpoint.deleted_at.is_(None),
                 )
@@ -66,21 +72,39 @@ async def dispatch_events(ctx: AppContext, *, limit: int = FANOUT_BATCH) -> int:
         by_scope: dict[tuple[int, str], list[WebhookEndpoint]] = {}
         for endpoint in endpoints:
             by_scope.setdefault((endpoint.merchant_id, endpoint.mode), []).append(endpoint)
+        payment_ids = {event.payment_id for event in events if event.payment_id}
+        by_payment: dict[str, list[WebhookEndpoint]] = {}
+        if payment_ids:
+            for endpoint in await session.scalars(
+                select(WebhookEndpoint).where(
+                    WebhookEndpoint.payment_id.in_(payment_ids),
+                    WebhookEndpoint.enabled.is_(True),
+                    WebhookEndpoint.deleted_at.is_(None),
+                )
+            ):
+                assert endpoint.payment_id is not None  # noqa: S101 - selected on it
+                by_payment.setdefault(endpoint.payment_id, []).append(endpoint)
+        payments = await _legacy_payments(session, by_scope, by_payment, events)
         rows: list[dict[str, Any]] = []
         failed: dict[str, str] = {}
         for event_id, merchant_id, mode, event_type, payment_id, created_at, text in events:
+            own = by_payment.get(payment_id or "", [])
             targets = [
-                t for t in by_scope.get((merchant_id, mode), [])
+                t for t in by_scope.get((merchant_id, mode), []) + own
                 if service.subscribed(t.events, event_type)
+                and t.merchant_id == merchant_id and t.mode == mode
             ]
             if not targets:
                 continue
             try:
-                body = webhook_body(text)
+                bodies = _bodies(text, targets, payments.get(payment_id or ""), created_at)
             except Exception as exc:  # noqa: BLE001 - set this one aside, keep the queue moving
                 failed[event_id] = f"{type(exc).__name__}: {exc}"[:500]
                 continue
             for endpoint in targets:
+                body = bodies.get(endpoint.scheme)
+                if body is None:
+                    continue  # an event this endpoint's scheme does not carry
                 rows.append({
                     "id": service.new_delivery_id(), "merchant_id": merchant_id,
                     "mode": mode, "endpoint_id": endpoint.id, "event_id": event_id,
@@ -101,6 +125,42 @@ async def dispatch_events(ctx: AppContext, *, limit: int = FANOUT_BATCH) -> int:
     if rows:
         log.debug("webhook_fanout", events=len(events), deliveries=len(rows))
     return len(events)
+
+
+async def _legacy_payments(
+    session: Any, by_scope: dict[tuple[int, str], list[WebhookEndpoint]],
+    by_payment: dict[str, list[WebhookEndpoint]], events: Any,
+) -> dict[str, PaymentIntent]:
+    """The payments whose events go to an ``ownpay-legacy`` endpoint (that body is built
+    from the payment as well as the event), in one query."""
+    legacy_scopes = {scope for scope, targets in by_scope.items()
+                     if any(t.scheme == LEGACY for t in targets)}
+    wanted = {
+        event.payment_id for event in events if event.payment_id and (
+            (event.merchant_id, event.mode) in legacy_scopes
+            or any(t.scheme == LEGACY for t in by_payment.get(event.payment_id, [])))
+    }
+    if not wanted:
+        return {}
+    found = await session.scalars(select(PaymentIntent).where(PaymentIntent.id.in_(wanted)))
+    return {payment.id: payment for payment in found}
+
+
+def _bodies(
+    text: str | None, targets: list[WebhookEndpoint], payment: PaymentIntent | None,
+    created_at: Any,
+) -> dict[str, bytes | None]:
+    """The event's body in each scheme its targets use (None: not sent in that scheme)."""
+    bodies: dict[str, bytes | None] = {}
+    schemes = {target.scheme for target in targets}
+    if LEGACY in schemes:
+        event = json.loads(text) if text is not None else None
+        legacy = (legacy_payment_payload(event, payment, at=created_at)
+                  if isinstance(event, dict) and payment is not None else None)
+        bodies[LEGACY] = jsoncodec.dumps(legacy) if legacy is not None else None
+    if schemes - {LEGACY}:
+        bodies[OWNPAY] = webhook_body(text)
+    return bodies
 
 
 def webhook_body(stored: str | None) -> bytes:

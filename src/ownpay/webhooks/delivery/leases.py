@@ -17,7 +17,7 @@ from ownpay import metrics
 from ownpay.config import Settings
 from ownpay.context import AppContext
 from ownpay.db import utcnow
-from ownpay.webhooks import service
+from ownpay.webhooks import callbacks
 from ownpay.webhooks.delivery.transport import AttemptResult, Claim
 from ownpay.webhooks.models import (
     DEAD,
@@ -110,11 +110,12 @@ async def _claim(
                 .where(d.id.in_(chosen))
             )
         ).all()
+        secrets = callbacks.SecretsForClaims(session, ctx.keyring, now)
         claims = [
             Claim(
                 delivery_id=row[0], lease_token=token, endpoint_id=row[4].id,
                 merchant_id=row[4].merchant_id, url=row[4].url, event_type=row[1], body=row[2],
-                attempts=row[3], secrets=service.active_secrets(ctx.keyring, row[4], now=now),
+                attempts=row[3], secrets=await secrets.of(row[4]), scheme=row[4].scheme,
             )
             for row in rows
         ]

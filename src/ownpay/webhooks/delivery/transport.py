@@ -15,7 +15,7 @@ from ownpay.config import Settings
 from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.webhooks import ssrf
-from ownpay.webhooks.signing import sign_headers
+from ownpay.webhooks.signing import OWNPAY, sign_headers
 
 RESPONSE_PREFIX = 2048  # bytes of the receiver's answer kept per attempt
 
@@ -33,6 +33,7 @@ class Claim:
     body: bytes
     attempts: int  # attempts recorded before this one
     secrets: list[str]
+    scheme: str = OWNPAY
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,6 @@ async def attempt(ctx: AppContext, pool: ClientPool, claim: Claim) -> AttemptRes
     """Sign (afresh, with the current timestamp) and send one claimed delivery."""
     headers = sign_headers(
         claim.secrets, event_type=claim.event_type, delivery_id=claim.delivery_id,
-        body=claim.body, timestamp=int(time.time()),
+        body=claim.body, timestamp=int(time.time()), scheme=claim.scheme,
     )
     return await post_signed(pool, ctx.settings, url=claim.url, body=claim.body, headers=headers)
