@@ -158,8 +158,14 @@ async def plan_payment(ctx: AppContext, principal: Principal, body: dict[str, An
     }
     new, errors = validate_create(translated, max_minor=ctx.settings.max_amount_minor,
                                   required=("amount", "currency", "return_url"), strict=False)
-    refused = [_ours(field, message) for field, messages in errors.items()
-               if field != "description" for message in messages]
+    # A return address taken from callback_url is reported once, as callback_url's.
+    borrowed = {"return_url": _text(body, "redirect_url") is None,
+                "cancel_url": _text(body, "cancel_url") is None}
+    refused: list[tuple[str, str, str | None]] = []
+    for field, messages in errors.items():
+        if field == "description" or (borrowed.get(field) and callback is not None):
+            continue
+        refused += [_ours(field, message) for message in messages]
     callback_url: str | None = None
     if callback is not None:
         try:
