@@ -229,7 +229,8 @@ async def _create(conn: AsyncConnection, ctx: AppContext, principal: Principal,
 
 
 def _error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    meanings = {401: "No, a malformed, unknown or revoked API key.",
+    meanings = {400: "`INVALID_JSON`: the body is not one JSON object.",
+                401: "No, a malformed, unknown or revoked API key.",
                 403: "The key lacks the route's scope.", 404: "No such payment or gateway.",
                 409: "`IDEMPOTENCY_KEY_REUSED` or `ORDER_ALREADY_PAID`.",
                 413: "The body is over 1 MiB.", 415: "The body is not JSON.",
@@ -241,7 +242,7 @@ def _error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 @router.post("", status_code=201, summary="Create a payment (OwnPay merchant API)",
              response_model=PaymentCreated,
-             responses=_error_responses(401, 403, 404, 409, 413, 415, 422, 429),
+             responses=_error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": PaymentCreate.model_json_schema()}}}})
 async def create_payment(

@@ -313,7 +313,11 @@ def finish(document: dict[str, Any], routes: Sequence[BaseRoute | RouteContext])
         path_item = document["paths"].get(route.path_format, {})
         for method in sorted(route.methods or ()):
             operation = path_item.get(method.lower())
-            if operation is not None:
+            if operation is None:
+                continue
+            if getattr(route.original_route, "facade_render", None) is not None:
+                _finish_facade_operation(operation, required_scopes(route.dependant))
+            else:
                 _finish_operation(operation, required_scopes(route.dependant))
     _add_links(document["paths"])
     for path_item in document.get("webhooks", {}).values():
@@ -410,6 +414,19 @@ def _finish_operation(operation: dict[str, Any], scopes: list[str]) -> None:
             documented_error(429, DEFAULT_EXAMPLES["RATE_LIMITED"]))
         responses["500"] = _in_envelope(
             documented_error(500, DEFAULT_EXAMPLES["INTERNAL_ERROR"]))
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def _finish_facade_operation(operation: dict[str, Any], scopes: list[str]) -> None:
+    """A compatibility facade's operation (``compat/``): its errors, 422 included, are in
+    that API's own envelope as the route declared them; only an unexpected failure is ours."""
+    responses: dict[str, Any] = operation["responses"]
+    if scopes:
+        operation["security"] = [{SECURITY_SCHEME: scopes}]
+        named = " and ".join(f"`{s}`" for s in scopes)
+        note = f"**Authentication:** an API key with the {named} scope."
+        operation["description"] = f"{operation.get('description', '').rstrip()}\n\n{note}".lstrip()
+    responses["500"] = _in_envelope(documented_error(500, DEFAULT_EXAMPLES["INTERNAL_ERROR"]))
     operation["responses"] = dict(sorted(responses.items()))
 
 
