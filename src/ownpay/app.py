@@ -16,6 +16,8 @@ from ownpay import __version__, metrics
 from ownpay.backlog import refresh_backlog
 from ownpay.checkout.app import create_checkout_app
 from ownpay.checkout.app import serves as checkout_serves
+from ownpay.compat.dialect import DialectRouting
+from ownpay.compat.dialect import router as ownpay_shared_router
 from ownpay.compat.ownpay_api import router as ownpay_api_router
 from ownpay.config import Settings, load_settings
 from ownpay.context import AppContext
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         app.state.ctx = ctx
     app.state.checkout_app = checkout_app
     install_handlers(app)
+    app.add_middleware(DialectRouting)
     app.add_middleware(SubApplications, subapps=[(checkout_serves, checkout_app)])
     app.add_middleware(CleanRequests)
     app.add_middleware(BoundedBodies)
@@ -187,7 +190,8 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
 
     _mount_docs(app)
     for router in (payments_router, webhooks_router, refunds_router, ledger_router,
-                   transactions_router, provider_webhooks_router, ownpay_api_router):
+                   transactions_router, provider_webhooks_router, ownpay_api_router,
+                   ownpay_shared_router):
         app.include_router(router)
     app.webhooks.include_router(events_router)  # the events we send: documentation only
     install_openapi(app)

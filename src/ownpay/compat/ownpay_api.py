@@ -95,7 +95,7 @@ def render(request: Request, exc: ApiError | RequestValidationError) -> Response
         (exc.code, exc.message, None)]), headers or None)
 
 
-def _render_refused(request: Request, exc: Refused) -> Response:
+def render_refused(request: Request, exc: Refused) -> Response:
     return json_response(exc.status_code, _body(request, exc.errors))
 
 
@@ -257,7 +257,7 @@ async def create_payment(
         raw = await read_json_body(request)
         plan = await plan_payment(ctx, principal, parse_json_object(raw))
     except Refused as exc:
-        return _render_refused(request, exc)
+        return render_refused(request, exc)
     public_id = _new_public_id()
     outcome = await idempotency.create_once(
         ctx, Idempotency.of(principal.scope, idempotency_key, raw, operation=CREATE_PAYMENT),
@@ -307,11 +307,11 @@ async def get_payment(payment_id: PaymentId, request: Request, principal: Reader
     created through any of our APIs are found by their UUID."""
     candidate = payment_id.strip().lower()
     if not _UUID.fullmatch(candidate):
-        return _render_refused(request, Refused(422, [
+        return render_refused(request, Refused(422, [
             ("INVALID_PAYMENT_ID", "The payment id must be a UUID.", "payment_id")]))
     intent = await repository.by_public_id(session, principal.scope, candidate)
     if intent is None:
-        return _render_refused(request, Refused(404, [
+        return render_refused(request, Refused(404, [
             ("PAYMENT_NOT_FOUND", "Payment not found.", "payment_id")]))
     method = None
     if intent.gateway:  # the request's own session: no second connection (SQLite has one)

@@ -41,6 +41,7 @@ class Principal:
     mode: str
     scopes: frozenset[str]
     revoked: bool = False
+    dialect: str | None = None  # "ownpay": a key made for OwnPay's merchant-API clients
 
     @property
     def scope(self) -> TenantScope:
@@ -83,6 +84,7 @@ async def load_principal(ctx: AppContext, token: str) -> Principal:
             mode=key.mode,
             scopes=frozenset(key.scopes.split(",")),
             revoked=key.revoked_at is not None or merchant.status != "active",
+            dialect=key.dialect,
         )
         ctx.api_keys.put(digest, principal)
     if principal.revoked or principal.mode != mode:

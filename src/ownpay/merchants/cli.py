@@ -120,18 +120,26 @@ def keys_create(merchant: MerchantOpt, mode: ModeOpt,
                 scopes: Annotated[str | None, typer.Option(
                     help="Comma-separated: read,write,admin (default all).")] = None,
                 name: Annotated[str | None, typer.Option()] = None,
+                dialect: Annotated[str | None, typer.Option(
+                    help="ownpay: a key for OwnPay's merchant-API clients (WHMCS, "
+                         "WooCommerce, its SDKs): /api/v1/transactions and /api/v1/refunds "
+                         "answer it in that API's shapes.")] = None,
                 as_json: JsonOpt = False, database_url: DbOpt = None,
                 data_dir: DataOpt = None) -> None:
     """Create an API key; the key is printed once and never again."""
     from ownpay.merchants import service
 
+    if dialect not in service.DIALECTS:
+        raise typer.BadParameter("must be 'ownpay'", param_hint="--dialect")
+
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s, s.begin():
             m = await service.get_merchant(s, merchant)
             key = await service.create_api_key(s, merchant=m, mode=service.check_mode(mode),
-                                               scopes=service.parse_scopes(scopes), name=name)
+                                               scopes=service.parse_scopes(scopes), name=name,
+                                               dialect=dialect)
             return {"api_key": key.api_key, "id": key.id, "mode": key.mode,
-                    "scopes": list(key.scopes)}
+                    "scopes": list(key.scopes), "dialect": dialect}
 
     result = run_async(settings_from(database_url, data_dir), go)
     out(result, as_json,
@@ -149,7 +157,7 @@ def keys_list(merchant: MerchantOpt, as_json: JsonOpt = False,
         async with ctx.sessions() as s:
             m = await service.get_merchant(s, merchant)
             return [{"id": k.id, "prefix": k.prefix + "…", "mode": k.mode,
-                     "scopes": k.scopes.split(","), "name": k.name,
+                     "scopes": k.scopes.split(","), "name": k.name, "dialect": k.dialect,
                      "created_at": iso(k.created_at), "last_used_at": iso(k.last_used_at),
                      "revoked_at": iso(k.revoked_at)}
                     for k in await service.list_api_keys(s, merchant=m)]

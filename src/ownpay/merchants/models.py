@@ -47,6 +47,9 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(20))  # shown in listings, e.g. op_test_ab12
     scopes: Mapped[str] = mapped_column(String(64))  # comma-separated
     name: Mapped[str | None] = mapped_column(String(100))
+    # "ownpay": made for OwnPay's merchant-API clients; the routes both APIs share answer in
+    # that API's shapes (compat/dialect.py).  None: ours.
+    dialect: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -145,6 +145,10 @@ async def list_merchants(session: AsyncSession) -> list[Merchant]:
     return await repository.operator_list(session)
 
 
+# What an API key may be made for besides our API: "ownpay" = OwnPay's merchant-API clients.
+DIALECTS = (None, "ownpay")
+
+
 async def create_api_key(
     session: AsyncSession,
     *,
@@ -152,8 +156,11 @@ async def create_api_key(
     mode: str,
     scopes: tuple[str, ...] = SCOPES,
     name: str | None = None,
+    dialect: str | None = None,
 ) -> CreatedKey:
     check_mode(mode)
+    if dialect not in DIALECTS:
+        raise ValueError(f"dialect must be one of: {', '.join(d for d in DIALECTS if d)}")
     plaintext = new_api_key(mode)
     row = ApiKey(
         merchant_id=merchant.id,
@@ -162,6 +169,7 @@ async def create_api_key(
         prefix=display_prefix(plaintext),
         scopes=",".join(scopes),
         name=name,
+        dialect=dialect,
         created_at=utcnow(),
     )
     session.add(row)

@@ -121,7 +121,7 @@ def legacy_payment_payload(
                      "email": payment.customer_email or None,
                      "phone": payment.customer_phone},
         "metadata": payment.metadata_ or {},
-        "timestamp": int(at.timestamp()),
+        "timestamp": iso_required(at),
     }
     refunded = event.get("refunded_amount")
     if kind == "refund.completed" and refunded is not None:

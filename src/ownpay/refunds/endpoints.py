@@ -7,13 +7,10 @@ API key's merchant and mode: another merchant's or mode's refund or payment is a
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from ownpay import jsoncodec
@@ -37,7 +34,7 @@ from ownpay.refunds.schemas import (
 from ownpay.tenancy import TenantScope
 from ownpay.web import idempotency
 from ownpay.web.body import optional_reason, parse_json_object, read_json_body
-from ownpay.web.deps import Admin, Ctx, Reader, Session, Writer
+from ownpay.web.deps import Admin, Ctx, Reader, Session, Writer, unit_of_work
 from ownpay.web.idempotency import Answer, Idempotency
 from ownpay.web.openapi import (
     HEADER_TOO_LONG,
@@ -161,7 +158,7 @@ async def create_refund(
         ctx, Idempotency.of(principal.scope, idempotency_key, raw,
                             operation=flows.CREATE_REFUND),
         prepare=plan.load,
-        begin=lambda: _transaction(ctx),
+        begin=lambda: unit_of_work(ctx),
         create=lambda session: flows.reserve(session, plan, actor=actor),
         answer=lambda refund: Answer(201, jsoncodec.dumps(serialize_refund(refund))),
         replayed=lambda stored: _as_it_stands(ctx, principal.scope, stored),
@@ -172,12 +169,6 @@ async def create_refund(
                         headers=idempotency.replay_headers(outcome))
     refund = await flows.send(ctx, outcome.created.id, actor=actor)
     return json_response(201, serialize_refund(refund))
-
-
-@contextlib.asynccontextmanager
-async def _transaction(ctx: AppContext) -> AsyncIterator[AsyncSession]:
-    async with ctx.sessions() as session, session.begin():
-        yield session
 
 
 async def _as_it_stands(ctx: AppContext, scope: TenantScope, stored: Answer) -> Answer:

@@ -7,6 +7,7 @@ exception; services and repositories only ``flush()``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -25,6 +26,14 @@ def app_context(request: Request) -> AppContext:
 async def session_dep(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's transaction: commit on success, roll back on any error."""
     async with app_context(request).sessions() as session, session.begin():
+        yield session
+
+
+@contextlib.asynccontextmanager
+async def unit_of_work(ctx: AppContext) -> AsyncIterator[AsyncSession]:
+    """A session in one transaction, for work a route runs outside its request's session
+    (``create_once``'s unit): commit on leaving, roll back on an exception."""
+    async with ctx.sessions() as session, session.begin():
         yield session
 
 

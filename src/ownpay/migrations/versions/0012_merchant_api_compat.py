@@ -10,6 +10,8 @@ and their signature scheme
 * ``webhook_endpoints.payment_id`` — set for the endpoint a payment's own ``callback_url``
   became: it receives only that payment's events.
 * ``callback_secrets`` — per merchant and mode, the secret that signs those callbacks.
+* ``api_keys.dialect`` — "ownpay" for a key made for OwnPay's clients: the routes both APIs
+  have (``/api/v1/transactions``, ``/api/v1/refunds``) answer it in that API's shapes.
 
 Revision ID: 0012
 Revises: 0011
@@ -53,6 +55,8 @@ def upgrade() -> None:
                                    server_default="ownpay"))
         batch.add_column(sa.Column("payment_id", sa.String(length=24), nullable=True))
     op.create_index("ix_webhook_endpoints_payment", "webhook_endpoints", ["payment_id"])
+    with op.batch_alter_table("api_keys") as batch:
+        batch.add_column(sa.Column("dialect", sa.String(length=16), nullable=True))
     op.create_table(
         "callback_secrets",
         sa.Column("merchant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
@@ -66,6 +70,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("callback_secrets")
+    with op.batch_alter_table("api_keys") as batch:
+        batch.drop_column("dialect")
     op.drop_index("ix_webhook_endpoints_payment", table_name="webhook_endpoints")
     with op.batch_alter_table("webhook_endpoints") as batch:
         batch.drop_column("payment_id")

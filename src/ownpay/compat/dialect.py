@@ -1,0 +1,293 @@
+"""The routes OwnPay's merchant API shares with ours, answered in its shapes to the keys made
+for its clients.
+
+``GET /api/v1/transactions[/{trx_id}]``, ``POST /api/v1/refunds`` and
+``GET /api/v1/refunds[/{trx_id}]`` exist in both APIs with different shapes (theirs wrap the
+answer in ``{"success": true, "data": …, "meta": {page, per_page, total, total_pages}}``
+and paginate by page number).  A key created with ``--dialect ownpay`` (``api_keys.dialect``)
+is one the merchant typed into such a client, so :class:`DialectRouting` sends its requests
+to these routes (mounted under an internal prefix, outside the documented API); every other
+key keeps getting ours.  Both sides call the same services: refunds go through
+``refunds/flows.py`` exactly as ``POST /api/v1/refunds`` does.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ownpay import jsoncodec
+from ownpay.compat.envelope import route_class
+from ownpay.compat.ownpay_api import Refused, render, render_refused
+from ownpay.context import AppContext
+from ownpay.errors import ApiError, json_response
+from ownpay.merchants.auth import load_principal
+from ownpay.outbox.payloads import decimal_string
+from ownpay.payments.models import PaymentIntent
+from ownpay.refunds import flows
+from ownpay.refunds.models import Refund
+from ownpay.refunds.schemas import validate_create
+from ownpay.tenancy import TenantScope
+from ownpay.timefmt import iso
+from ownpay.web import idempotency
+from ownpay.web.body import parse_json_object, read_json_body
+from ownpay.web.deps import Ctx, Reader, Session, Writer, unit_of_work
+from ownpay.web.idempotency import Answer, Idempotency
+
+DIALECT = "ownpay"
+PREFIX = "/_compat/ownpay"
+CREATE_REFUND = "refunds.create.ownpay"  # its own Idempotency-Key operation: another shape
+_SHARED = re.compile(r"^/api/v1/(transactions|refunds)(/[^/]+)?$")
+
+router = APIRouter(prefix=f"{PREFIX}/api/v1", include_in_schema=False,
+                   route_class=route_class(render))
+
+
+class DialectRouting:
+    """Send a dialect key's requests to the shared routes in its API's shapes (ASGI)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _SHARED.match(scope["path"]):
+            match = _SHARED.match(scope["path"])
+            assert match is not None  # noqa: S101 - just matched
+            if match.group(1) != "transactions" or scope["method"] == "GET":
+                if await self._dialect(scope) == DIALECT:
+                    scope = {**scope, "path": PREFIX + scope["path"],
+                             "raw_path": (PREFIX + scope["path"]).encode()}
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _dialect(scope: Scope) -> str | None:
+        header = dict(scope.get("headers") or []).get(b"authorization", b"")
+        kind, _, token = header.decode("latin-1").partition(" ")
+        if kind.lower() != "bearer" or not token.strip():
+            return None
+        ctx: AppContext = scope["app"].state.ctx
+        try:
+            principal = await load_principal(ctx, token.strip())
+        except ApiError:
+            return None  # the route's own authentication answers it
+        return principal.dialect
+
+
+# ---- paging --------------------------------------------------------------------------------
+
+
+def _page_params(page: int | None, per_page: int | None) -> tuple[int, int]:
+    problems = []
+    if page is not None and page < 1:
+        problems.append(("VALIDATION_FAILED", "The page must be at least 1.", "page"))
+    if per_page is not None and not 1 <= per_page <= 100:
+        problems.append(("VALIDATION_FAILED", "The per_page must be between 1 and 100.",
+                         "per_page"))
+    if problems:
+        raise Refused(422, list(problems))
+    return page or 1, per_page or 25
+
+
+def _when(value: str | None, field: str) -> datetime | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise Refused(422, [("VALIDATION_FAILED",
+                             f"The {field} must be an ISO 8601 date or time.", field)]) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _meta(page: int, per_page: int, total: int) -> dict[str, int]:
+    return {"page": page, "per_page": per_page, "total": total,
+            "total_pages": (total + per_page - 1) // per_page}
+
+
+async def _paged(session: AsyncSession, stmt: Any, page: int, per_page: int
+                 ) -> tuple[list[Any], int]:
+    total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    rows = list(await session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return rows, total
+
+
+# ---- transactions --------------------------------------------------------------------------
+
+
+def _transaction(intent: PaymentIntent) -> dict[str, Any]:
+    return {
+        "id": intent.id,
+        "trx_id": intent.id,
+        "payment_id": intent.public_id,
+        "gateway_trx_id": intent.provider_txn_id,
+        "amount": decimal_string(intent.amount_minor, intent.currency),
+        "currency": intent.currency,
+        "fee": decimal_string(intent.fee_minor or 0, intent.currency),
+        "net_amount": (decimal_string(intent.net_minor, intent.currency)
+                       if intent.net_minor is not None else None),
+        "status": intent.status,
+        "gateway": intent.gateway or None,
+        "method": intent.gateway or None,
+        "reference": intent.order_id,
+        "created_at": iso(intent.created_at),
+        "updated_at": iso(intent.updated_at),
+    }
+
+
+def _scoped_payments(scope: TenantScope) -> Any:
+    return select(PaymentIntent).where(PaymentIntent.merchant_id == scope.merchant_id,
+                                       PaymentIntent.mode == scope.mode)
+
+
+@router.get("/transactions")
+async def list_transactions(
+    request: Request, principal: Reader, session: Session,
+    page: Annotated[int | None, Query()] = None,
+    per_page: Annotated[int | None, Query()] = None,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    gateway: Annotated[str | None, Query(max_length=32)] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    try:
+        number, size = _page_params(page, per_page)
+        since, until = _when(from_, "from"), _when(to, "to")
+    except Refused as exc:
+        return render_refused(request, exc)
+    stmt = _scoped_payments(principal.scope)
+    if status:
+        stmt = stmt.where(PaymentIntent.status == status)
+    if gateway:
+        stmt = stmt.where(PaymentIntent.gateway == gateway)
+    if since:
+        stmt = stmt.where(PaymentIntent.created_at >= since)
+    if until:
+        stmt = stmt.where(PaymentIntent.created_at <= until)
+    stmt = stmt.order_by(PaymentIntent.created_at.desc(), PaymentIntent.id.desc())
+    rows, total = await _paged(session, stmt, number, size)
+    return json_response(200, {"success": True, "data": [_transaction(r) for r in rows],
+                               "meta": _meta(number, size, total)})
+
+
+@router.get("/transactions/{trx_id}")
+async def get_transaction(trx_id: str, request: Request, principal: Reader,
+                          session: Session) -> Response:
+    stmt = _scoped_payments(principal.scope).where(
+        (PaymentIntent.id == trx_id) | (PaymentIntent.public_id == trx_id.lower()))
+    intent = await session.scalar(stmt)
+    if intent is None:
+        return render_refused(request, Refused(404, [
+            ("TRANSACTION_NOT_FOUND", "Transaction not found.", "trx_id")]))
+    return json_response(200, {"success": True, "data": _transaction(intent)})
+
+
+# ---- refunds --------------------------------------------------------------------------------
+
+
+def _refund(refund: Refund) -> dict[str, Any]:
+    return {
+        "id": refund.id,
+        "uuid": refund.id,
+        "transaction_id": refund.payment_id,
+        "trx_id": refund.payment_id,
+        "gateway_trx_id": refund.provider_refund_id,
+        "amount": decimal_string(refund.amount_minor, refund.currency),
+        "currency": refund.currency,
+        "fee": decimal_string(0, refund.currency),
+        "reason": refund.reason,
+        "status": refund.status,
+        "processed_at": iso(refund.completed_at or refund.failed_at),
+        "created_at": iso(refund.created_at),
+    }
+
+
+def _answer(refund: Refund) -> Answer:
+    return Answer(201, jsoncodec.dumps({"success": True, "data": _refund(refund)}))
+
+
+@router.post("/refunds")
+async def create_refund(
+    request: Request, ctx: Ctx, principal: Writer,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key",
+                                                  max_length=255)] = None,
+) -> Response:
+    """``trx_id`` (the WHMCS module) or ``transaction_id`` (the Node SDK); the refund goes
+    through the same flow as ours: reserved, sent with no transaction open, recorded."""
+    raw = await read_json_body(request)
+    body = parse_json_object(raw)
+    if "trx_id" in body and "transaction_id" not in body:
+        body["transaction_id"] = body.pop("trx_id")
+    body.pop("trx_id", None)
+    plan = flows.RefundPlan(ctx, principal.scope, validate_create(body))
+    actor = f"merchant:key:{principal.api_key_id}"
+    outcome = await idempotency.create_once(
+        ctx, Idempotency.of(principal.scope, idempotency_key, raw, operation=CREATE_REFUND),
+        prepare=plan.load,
+        begin=lambda: unit_of_work(ctx),
+        create=lambda session: flows.reserve(session, plan, actor=actor),
+        answer=_answer,
+    )
+    if outcome.replayed or outcome.created is None:
+        return Response(outcome.answer.body, status_code=outcome.answer.status_code,
+                        media_type="application/json",
+                        headers=idempotency.replay_headers(outcome))
+    refund = await flows.send(ctx, outcome.created.id, actor=actor)
+    return Response(_answer(refund).body, status_code=201, media_type="application/json")
+
+
+def _scoped_refunds(scope: TenantScope) -> Any:
+    return select(Refund).where(Refund.merchant_id == scope.merchant_id,
+                                Refund.mode == scope.mode)
+
+
+@router.get("/refunds")
+async def list_refunds(
+    request: Request, principal: Reader, session: Session,
+    page: Annotated[int | None, Query()] = None,
+    per_page: Annotated[int | None, Query()] = None,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    trx_id: Annotated[str | None, Query(max_length=64)] = None,
+    transaction_id: Annotated[str | None, Query(max_length=64)] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    try:
+        number, size = _page_params(page, per_page)
+        since, until = _when(from_, "from"), _when(to, "to")
+    except Refused as exc:
+        return render_refused(request, exc)
+    stmt = _scoped_refunds(principal.scope)
+    if status:
+        stmt = stmt.where(Refund.status == status)
+    if trx_id or transaction_id:
+        stmt = stmt.where(Refund.payment_id == (trx_id or transaction_id))
+    if since:
+        stmt = stmt.where(Refund.created_at >= since)
+    if until:
+        stmt = stmt.where(Refund.created_at <= until)
+    stmt = stmt.order_by(Refund.created_at.desc(), Refund.id.desc())
+    rows, total = await _paged(session, stmt, number, size)
+    return json_response(200, {"success": True, "data": [_refund(r) for r in rows],
+                               "meta": _meta(number, size, total)})
+
+
+@router.get("/refunds/{trx_id}")
+async def get_refund(trx_id: str, request: Request, principal: Reader,
+                     session: Session) -> Response:
+    """A refund by its id, or the latest refund of a transaction (what the SDK's
+    ``refunds.get(trxId)`` asks)."""
+    stmt = (_scoped_refunds(principal.scope)
+            .where((Refund.id == trx_id) | (Refund.payment_id == trx_id))
+            .order_by(Refund.created_at.desc(), Refund.id.desc()).limit(1))
+    refund = await session.scalar(stmt)
+    if refund is None:
+        return render_refused(request, Refused(404, [
+            ("REFUND_NOT_FOUND", "Refund not found.", "trx_id")]))
+    return json_response(200, {"success": True, "data": _refund(refund)})
