@@ -225,7 +225,7 @@ class RazorpayGateway(Gateway):
                                      body=body)
         except RazorpayRefused as exc:
             # The reference may exist already: an earlier answer of ours that was lost.
-            existing = await self._by_reference(ctx, reference)
+            existing = await self._by_reference(ctx, reference) if exc.status == 400 else None
             if existing is None:
                 log.warning("razorpay_link_refused", payment_id=payment.transaction_id,
                             said=exc.said)
