@@ -18,7 +18,8 @@ while it is ``created``, and makes a new one (reference ``txn_â€¦-1``, ``-2``, â
 wants reference_id unique) only once the old one was cancelled or expired.
 
 The package: ``mapping`` (pure: amounts, statuses, signatures, messages), ``client`` (calls
-through the provider executor); this module decides the flow.
+through the provider executor), ``refunds`` (the refund calls); this module decides the
+flow.
 """
 
 from __future__ import annotations
@@ -54,25 +55,19 @@ from ownpay.gateways.base import (
     provider_status,
     url_origin,
 )
-from ownpay.gateways.executor import ProviderUnavailable
-from ownpay.gateways.razorpay import client, mapping
+from ownpay.gateways.razorpay import client, mapping, refunds
 from ownpay.gateways.razorpay.client import API_URL, RazorpayRefused, path_id
 from ownpay.gateways.razorpay.mapping import AmountNotRepresentable, LinkStatus
+from ownpay.gateways.razorpay.refunds import idempotency_key
 
 __all__ = ["API_URL", "RazorpayGateway", "RazorpayRefused", "idempotency_key"]
 
 log = structlog.get_logger("ownpay.gateways.razorpay")
 
 _KEY_ID = re.compile(r"^rzp_(test|live)_[A-Za-z0-9]{6,40}$")
-_SAFE = re.compile(r"[^A-Za-z0-9_-]")
 LINK_MIN_LIFETIME = timedelta(minutes=16)  # Razorpay: expire_by at least 15 minutes ahead
 LINK_MAX_LIFETIME = timedelta(days=180)  # and at most six months
 NEW_LINK_TRIES = 3
-
-
-def idempotency_key(refund_id: str) -> str:
-    """``X-Refund-Idempotency`` for our refund (10+ characters: letters, digits, - and _)."""
-    return ("ownpay-" + _SAFE.sub("-", refund_id))[:64]
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
@@ -368,33 +363,8 @@ class RazorpayGateway(Gateway):
         reason: str | None,
     ) -> RefundResult:
         """A normal-speed refund of the captured payment, idempotent by our refund id."""
-        if not payment.provider_txn_id:
-            return RefundResult(outcome=Outcome.FAILED,
-                                reason="payment has no Razorpay payment id; nothing sent")
-        if not 0 < amount_minor <= payment.amount_minor:
-            return RefundResult(outcome=Outcome.FAILED,
-                                reason="refund amount out of range; nothing sent")
-        try:
-            amount = mapping.to_razorpay_amount(amount_minor, payment.currency)
-        except AmountNotRepresentable as exc:
-            return RefundResult(outcome=Outcome.FAILED, reason=f"{exc} Nothing sent.")
-        body = {
-            "amount": amount, "speed": "normal", "receipt": refund_id[:mapping.MAX_REFERENCE],
-            "notes": {"ownpay_refund_id": refund_id[:256],
-                      "ownpay_transaction_id": payment.transaction_id,
-                      "reason": " ".join((reason or "").split())[:256]},
-        }
-        try:
-            data = await client.call(
-                ctx, "refund", "POST",
-                f"{client.PAYMENTS}/{path_id(payment.provider_txn_id)}/refund", body=body,
-                headers={"X-Refund-Idempotency": idempotency_key(refund_id)})
-        except RazorpayRefused as exc:
-            return RefundResult(outcome=Outcome.FAILED, reason=str(exc)[:480])
-        except ProviderUnavailable as exc:
-            outcome = Outcome.UNKNOWN if exc.may_have_acted else Outcome.FAILED
-            return RefundResult(outcome=outcome, reason=str(exc)[:480])
-        return mapping.map_refund(data, "refund")
+        return await refunds.send(ctx, payment, amount_minor=amount_minor,
+                                  refund_id=refund_id, reason=reason)
 
     async def query_refund(
         self,
@@ -404,46 +374,13 @@ class RazorpayGateway(Gateway):
         refund_id: str,
         provider_refund_id: str | None,
     ) -> RefundResult:
-        try:
-            if provider_refund_id:
-                data = await client.call(ctx, "fetch refund", "GET",
-                                         f"{client.REFUNDS}/{path_id(provider_refund_id)}")
-                return mapping.map_refund(data, "refund query")
-            for row in await self._refunds(ctx, payment):
-                if mapping.ours(row) == refund_id:
-                    return mapping.map_refund(row, "refund listing")
-        except GatewayError as exc:
-            return RefundResult(outcome=Outcome.UNKNOWN, provider_refund_id=provider_refund_id,
-                                reason=str(exc)[:480])
-        return RefundResult(outcome=Outcome.UNKNOWN,
-                            reason="Razorpay lists no refund with our refund id")
-
-    async def _refunds(self, ctx: GatewayContext, payment: PaymentView) -> list[dict[str, Any]]:
-        if not payment.provider_txn_id:
-            return []
-        data = await client.call(
-            ctx, "list refunds", "GET",
-            f"{client.PAYMENTS}/{path_id(payment.provider_txn_id)}/refunds",
-            query={"count": "100"})
-        items = data.get("items")
-        return [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
+        return await refunds.query(ctx, payment, refund_id=refund_id,
+                                   provider_refund_id=provider_refund_id)
 
     async def list_refunds(
         self, ctx: GatewayContext, payment: PaymentView
     ) -> list[ProviderRefund]:
-        rows = sorted(await self._refunds(ctx, payment),
-                      key=lambda r: r.get("created_at") or 0, reverse=True)
-        listed = []
-        for row in rows:
-            currency = str(row.get("currency") or "").upper()
-            listed.append(ProviderRefund(
-                provider_refund_id=str(row.get("id") or ""),
-                outcome=mapping.map_refund(row, "refund listing").outcome,
-                amount_minor=mapping.from_razorpay_amount(row.get("amount"), currency),
-                currency=currency, refund_id=mapping.ours(row),
-                reason=f"Razorpay refund {str(row.get('status') or '')[:20]!r}",
-            ))
-        return [r for r in listed if r.provider_refund_id]
+        return await refunds.listing(ctx, payment)
 
 
 ADAPTER = RazorpayGateway()
