@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -30,11 +31,13 @@ async def test_refusals() -> None:
         assert r.status_code == 401
         assert r.json()["error"]["description"] == "The api key provided is invalid"
     async with _client() as c:
-        for change, said in [({"amount": 99}, "atleast INR 1.00"),
-                             ({"amount": "10"}, "integer"),
-                             ({"currency": "XOF"}, "currency"),
-                             ({"callback_method": "post"}, "callback_method"),
-                             ({"reference_id": "x" * 41}, "40 characters")]:
+        changes: list[tuple[dict[str, Any], str]] = [
+            ({"amount": 99}, "atleast INR 1.00"),
+            ({"amount": "10"}, "integer"),
+            ({"currency": "XOF"}, "currency"),
+            ({"callback_method": "post"}, "callback_method"),
+            ({"reference_id": "x" * 41}, "40 characters")]
+        for change, said in changes:
             r = await c.post("/v1/payment_links", json={**LINK, **change})
             assert r.status_code == 400 and said in r.json()["error"]["description"], change
         assert (await c.post("/v1/payment_links", json=LINK)).status_code == 200

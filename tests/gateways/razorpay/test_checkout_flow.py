@@ -191,3 +191,39 @@ async def test_a_lost_create_answer_reuses_the_link_razorpay_made(
     page = await to_razorpay(customer, txn)
     assert link_of(sim, page) == next(iter(sim.links))
     assert len(sim.links) == 1
+
+
+async def test_a_paid_link_is_never_replaced_the_page_offers_to_check_it(
+    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
+) -> None:
+    sim = sim_server.sim
+    txn = await new_payment(customer, shop)
+    link_id = link_of(sim, await to_razorpay(customer, txn))
+    sim.pay(link_id)  # paid; the redirect back never happened
+    page = await customer.get(f"/checkout/{txn}")
+    assert page.status_code == 200, page.text
+    assert "Check the Razorpay payment" in page.text
+    assert f'href="http://pay.test/gateways/razorpay/callback/{txn}"' in page.text
+    assert len(sim.links) == 1
+    done = await customer.get(f"/gateways/razorpay/callback/{txn}")
+    assert done.status_code == 303
+    assert (await api_payment(customer, shop, txn))["status"] == "completed"
+
+
+async def test_odd_signatures_are_refused_not_crashed_on(
+    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
+    rzp_ctx: AppContext,
+) -> None:
+    sim = sim_server.sim
+    txn = await new_payment(customer, shop)
+    link_id = link_of(sim, await to_razorpay(customer, txn))
+    gctx, view = await adapter_view(rzp_ctx, txn)
+    odd = {"razorpay_payment_link_id": link_id, "razorpay_payment_link_reference_id": txn,
+           "razorpay_payment_link_status": "paid", "razorpay_signature": "é" * 64}
+    assert (await ADAPTER.verify_return(gctx, view, odd)).outcome is Outcome.PENDING
+    headers, body = sim.webhook(link_id)
+    raw = [(k.encode(), v.encode()) for k, v in headers.items()
+           if k != "X-Razorpay-Signature"] + [(b"X-Razorpay-Signature", b"\xfc" * 64)]
+    r = await customer.post(f"/gateways/razorpay/webhooks/{shop.slug}/test", content=body,
+                            headers=raw)
+    assert 400 <= r.status_code < 500, r.text

@@ -29,7 +29,7 @@ from tests.support.factories import MerchantKeys, create_merchant
 from tests.support.processes import ServerProcess
 
 Shot = Callable[[Page, str], Awaitable[Path]]
-SIZES = {
+SIZES: dict[str, dict[str, Any]] = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
               "is_mobile": True, "has_touch": True},

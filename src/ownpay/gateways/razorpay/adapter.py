@@ -257,7 +257,8 @@ class RazorpayGateway(Gateway):
         link_id = str(params.get("razorpay_payment_link_id") or "")
         reference = str(params.get("razorpay_payment_link_reference_id") or "")
         expected = mapping.callback_signature(ctx.credentials.get("key_secret", ""), params)
-        signed = bool(signature) and hmac.compare_digest(expected, signature)
+        signed = bool(signature) and hmac.compare_digest(expected.encode(),
+                                                         signature.encode())
         ours = mapping.link_number(reference, payment.transaction_id) is not None
         if not (signed and ours and link_id):
             if signature:
@@ -325,7 +326,7 @@ class RazorpayGateway(Gateway):
             raise WebhookRejected("no Razorpay webhook secret is configured")
         signature = _header(headers, "x-razorpay-signature")
         if not signature or not hmac.compare_digest(
-                mapping.webhook_signature(secret, body), signature):
+                mapping.webhook_signature(secret, body).encode(), signature.encode()):
             raise WebhookRejected("Razorpay webhook signature does not match")
         try:
             data = json.loads(body)
