@@ -14,6 +14,7 @@ from sqlalchemy import update
 from ownpay.gateways import registry
 from ownpay.gateways.bkash.mapping import TransactionStatus
 from ownpay.gateways.bkash.messages import CUSTOMER_MESSAGES
+from ownpay.gateways.razorpay.mapping import LinkStatus as RzpLinkStatus
 from ownpay.gateways.sslcommerz.mapping import TransactionStatus as SslTransactionStatus
 from ownpay.gateways.stripe.mapping import DECLINE_MESSAGES, DECLINE_PREFIX
 from ownpay.payments.models import PaymentIntent
@@ -39,6 +40,10 @@ FAILURE_REASONS: dict[str, list[str]] = {
                  "aamarPay status Failed (status_code None) (search)"],
     "sslcommerz": [f"SSLCommerz status {s} (status query)" for s in SslTransactionStatus]
     + ["SSLCommerz refused the session: Invalid amount", "capture outcome unknown: timeout"],
+    "razorpay": [f"Razorpay link {str(s)!r} (status query)" for s in RzpLinkStatus]
+    + ["Razorpay link 'created'; last attempt 'failed' (status query)",
+       "Razorpay link 'paid', payment pay_X1 'failed' (status query)",
+       "capture outcome unknown: timeout"],
 }
 
 

@@ -1,0 +1,1 @@
+"""Razorpay: Payment Links (hosted checkout), refunds and webhooks."""

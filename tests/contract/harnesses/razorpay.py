@@ -1,0 +1,176 @@
+"""``razorpay`` against the Razorpay stand-in (``tests/simulators/razorpay.py``), served on
+loopback in the test's event loop so the harness can make "Razorpay" say what each check
+needs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+
+from ownpay.gateways.base import (
+    GatewayContext,
+    MemoryStateStore,
+    Outcome,
+    PaymentView,
+    StateStore,
+    VerifiedResult,
+    provider_status,
+)
+from ownpay.gateways.razorpay.mapping import (
+    AmountNotRepresentable,
+    LinkStatus,
+    PaymentStatus,
+    RefundStatus,
+    from_razorpay_amount,
+    map_link,
+    refund_outcome,
+    to_razorpay_amount,
+)
+from tests.contract.harnesses.base import OTHER_TRANSACTION, AmountRule, Harness, Probe, Webhook
+from tests.simulators.loopback import Loopback
+from tests.simulators.razorpay import (
+    KEY_ID,
+    KEY_SECRET,
+    WEBHOOK_SECRET,
+    RazorpaySimulator,
+    create_app,
+    sign,
+)
+
+CREDENTIALS = {"key_id": KEY_ID, "key_secret": KEY_SECRET, "webhook_secret": WEBHOOK_SECRET}
+_LINK = {"id": "plink_P1", "reference_id": "txn_0123456789abcdef", "amount": 125050,
+         "currency": "INR", "order_id": "order_O1",
+         "payments": [{"payment_id": "pay_A1", "status": "captured", "amount": 125050}]}
+_PAYMENT = {"id": "pay_A1", "status": "captured", "amount": 125050, "currency": "INR",
+            "order_id": "order_O1", "method": "upi"}
+
+
+def _link_status(raw: str) -> Outcome:
+    return map_link({**_LINK, "status": raw}, _PAYMENT, operation="probe").outcome
+
+
+def _payment_status(raw: str) -> Outcome:
+    return map_link({**_LINK, "status": "paid"}, {**_PAYMENT, "status": raw},
+                    operation="probe").outcome
+
+
+def _refund_status(raw: str) -> Outcome:
+    return refund_outcome(provider_status(RefundStatus, raw))
+
+
+class RazorpayHarness(Harness):
+    slug = "razorpay"
+    probes = (
+        Probe(LinkStatus, _link_status, frozenset({LinkStatus.PAID})),
+        Probe(PaymentStatus, _payment_status, frozenset({PaymentStatus.CAPTURED})),
+        Probe(RefundStatus, _refund_status, frozenset({RefundStatus.PROCESSED})),
+    )
+    amounts = AmountRule(to_razorpay_amount, from_razorpay_amount, AmountNotRepresentable)
+    tamperings = ("amount", "currency", "reference")
+
+    def __init__(self) -> None:
+        self.app = create_app()
+        self.server = Loopback(self.app)
+
+    @property
+    def sim(self) -> RazorpaySimulator:
+        sim: RazorpaySimulator = self.app.state.sim
+        return sim
+
+    async def start(self) -> None:
+        await self.server.__aenter__()
+        self.sim.base_url = self.server.url
+
+    async def stop(self) -> None:
+        await self.server.__aexit__()
+
+    def credentials(self) -> dict[str, str]:
+        return dict(CREDENTIALS)
+
+    def settings(self) -> dict[str, Any]:
+        return {"base_url": self.server.url}
+
+    def context(self, http: httpx.AsyncClient, *, store: StateStore | None = None,
+                credentials: Mapping[str, str] | None = None) -> GatewayContext:
+        """As the base does; a ``base_url`` among ``credentials`` (a closed port) wins over
+        the stand-in's, as a merchant's own setting would."""
+        settings = self.settings()
+        if credentials is not None and "base_url" in credentials:
+            settings["base_url"] = credentials["base_url"]
+            credentials = {k: v for k, v in credentials.items() if k != "base_url"}
+        creds, normalised = self.gateway.validate_config(
+            dict(credentials if credentials is not None else self.credentials()), settings)
+        return GatewayContext(
+            mode="test", credentials=creds, settings=normalised, http=http,
+            public_base_url="http://pay.test",
+            checkout_url="http://pay.test/checkout/txn_0123456789abcdef",
+            store=store if store is not None else MemoryStateStore(),
+        )
+
+    def unreachable_credentials(self, port: int) -> dict[str, str] | None:
+        return {**CREDENTIALS, "base_url": f"http://127.0.0.1:{port}"}
+
+    def payment(self, **changes: Any) -> PaymentView:
+        return super().payment(**{"amount_minor": 125050, "currency": "INR",
+                                  "customer_phone": "+919000090000", **changes})
+
+    async def pay(self, ctx: GatewayContext, payment: PaymentView, *,
+                  tamper: str | None = None) -> list[VerifiedResult]:
+        view = await self.gateway.start_checkout(ctx, payment)
+        assert view.redirect_url and view.provider_reference
+        callback = self.sim.pay(view.provider_reference)
+        assert callback is not None
+        params = dict(parse_qsl(urlsplit(callback).query))
+        match tamper:  # what Razorpay would report had the payment been altered there
+            case "amount":
+                self.sim.tamper = {"amount": 100}
+            case "currency":
+                self.sim.tamper = {"currency": "USD"}
+            case "reference":
+                self.sim.tamper = {"reference_id": OTHER_TRANSACTION}
+        try:
+            current = replace(payment, provider_reference=view.provider_reference)
+            returned = await self.gateway.verify_return(ctx, current, params)
+            asked = await self.gateway.query_status(ctx, current)
+        finally:
+            self.sim.tamper = {}
+        return [returned, asked]
+
+    async def money_refunded(self, ctx: GatewayContext, payment: PaymentView) -> int | None:
+        assert payment.provider_txn_id
+        return self.sim.refunded(payment.provider_txn_id)
+
+    def webhooks(self, ctx: GatewayContext, payment: PaymentView
+                 ) -> tuple[Webhook, list[tuple[str, Webhook]]] | None:
+        event = {"entity": "event", "event": "payment_link.paid", "contains": ["payment_link"],
+                 "payload": {"payment_link": {"entity": {
+                     "id": "plink_Battery0000001", "status": "paid", "amount": 125050,
+                     "currency": "INR", "reference_id": payment.transaction_id}}}}
+        body = json.dumps(event).encode()
+        headers = {"Content-Type": "application/json", "X-Razorpay-Event-Id": "evt_battery1",
+                   "X-Razorpay-Signature": sign(WEBHOOK_SECRET, body)}
+        good = Webhook(headers, body, event_id="evt_battery1")
+        altered = body.replace(b"125050", b"100")
+        no_json = b"not json"
+        bad = [
+            ("a signature under another secret",
+             Webhook({**headers, "X-Razorpay-Signature": sign("guess", body)}, body)),
+            ("an altered body", Webhook(headers, altered)),
+            ("no signature header",
+             Webhook({k: v for k, v in headers.items() if k != "X-Razorpay-Signature"}, body)),
+            ("the signature in upper case",
+             Webhook({**headers, "X-Razorpay-Signature": sign(WEBHOOK_SECRET, body).upper()},
+                     body)),
+            ("a signed body that is no JSON",
+             Webhook({**headers, "X-Razorpay-Signature": sign(WEBHOOK_SECRET, no_json)},
+                     no_json)),
+        ]
+        return good, bad
+
+
+HARNESS = RazorpayHarness
