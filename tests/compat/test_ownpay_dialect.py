@@ -138,3 +138,25 @@ async def test_transactions_by_page_and_one_by_id(
     # Our own keys get our transactions API on the same path.
     ours = (await client.get("/api/v1/transactions", headers=shop.auth())).json()
     assert "success" not in ours and "meta" not in ours
+
+
+async def test_webhook_test_deliveries_and_health_in_its_shapes(
+    client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    shop = await create_merchant(ctx)
+    key = await dialect_key(ctx, shop)
+    r = await client.post("/api/v1/webhooks/tests", headers=key)
+    assert r.status_code == 404 and r.json()["errors"][0]["code"] == "WEBHOOK_NOT_CONFIGURED"
+    r = await client.post("/api/v1/webhook-endpoints", headers=shop.auth(), json={
+        "url": "http://127.0.0.1:9/hooks", "scheme": "ownpay-legacy"})
+    assert r.status_code == 201, r.text
+    r = await client.post("/api/v1/webhooks/tests", headers=key)
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert set(data) == {"status_code", "response_time_ms"} and data["status_code"] is None
+    r = await client.get("/api/v1/webhooks/deliveries", headers=key)
+    assert r.status_code == 200 and r.json() == {"success": True, "data": []}
+    health = (await client.get("/api/v1/health", headers=key)).json()
+    assert health["success"] is True and health["data"]["status"] == "healthy"
+    assert health["data"]["db"] == "connected" and health["data"]["gateways"] == 2
+    assert "success" not in (await client.get("/api/v1/health")).json()

@@ -1,10 +1,11 @@
 """The routes OwnPay's merchant API shares with ours, answered in its shapes to the keys made
 for its clients.
 
-``GET /api/v1/transactions[/{trx_id}]``, ``POST /api/v1/refunds`` and
-``GET /api/v1/refunds[/{trx_id}]`` exist in both APIs with different shapes (theirs wrap the
-answer in ``{"success": true, "data": …, "meta": {page, per_page, total, total_pages}}``
-and paginate by page number).  A key created with ``--dialect ownpay`` (``api_keys.dialect``)
+``GET /api/v1/transactions[/{trx_id}]``, ``POST /api/v1/refunds``,
+``GET /api/v1/refunds[/{trx_id}]``, ``POST /api/v1/webhooks/tests``,
+``GET /api/v1/webhooks/deliveries`` and ``GET /api/v1/health`` exist in both APIs with
+different shapes (theirs wrap the answer in ``{"success": true, "data": …, "meta": {page,
+per_page, total, total_pages}}`` and paginate by page number).  A key created with ``--dialect ownpay`` (``api_keys.dialect``)
 is one the merchant typed into such a client, so :class:`DialectRouting` sends its requests
 to these routes (mounted under an internal prefix, outside the documented API); every other
 key keeps getting ours.  Both sides call the same services: refunds go through
@@ -23,12 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ownpay import jsoncodec
+from ownpay import __version__, jsoncodec
 from ownpay.compat.envelope import route_class
 from ownpay.compat.ownpay_api import Refused, render, render_refused
 from ownpay.context import AppContext
+from ownpay.db import utcnow
 from ownpay.errors import ApiError, json_response
 from ownpay.merchants.auth import load_principal
+from ownpay.merchants.models import GatewayAccount
 from ownpay.outbox.payloads import decimal_string
 from ownpay.payments.models import PaymentIntent
 from ownpay.refunds import flows
@@ -40,11 +43,26 @@ from ownpay.web import idempotency
 from ownpay.web.body import parse_json_object, read_json_body
 from ownpay.web.deps import Ctx, Reader, Session, Writer, unit_of_work
 from ownpay.web.idempotency import Answer, Idempotency
+from ownpay.webhooks import service as webhooks
+from ownpay.webhooks.delivery.ping import send_test_ping
+from ownpay.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from ownpay.webhooks.signing import LEGACY
 
 DIALECT = "ownpay"
 PREFIX = "/_compat/ownpay"
 CREATE_REFUND = "refunds.create.ownpay"  # its own Idempotency-Key operation: another shape
-_SHARED = re.compile(r"^/api/v1/(transactions|refunds)(/[^/]+)?$")
+# (methods, path) of the routes both APIs have.
+_SHARED = (
+    (frozenset({"GET"}), re.compile(r"^/api/v1/transactions(/[^/]+)?$")),
+    (frozenset({"GET", "POST"}), re.compile(r"^/api/v1/refunds(/[^/]+)?$")),
+    (frozenset({"POST"}), re.compile(r"^/api/v1/webhooks/tests$")),
+    (frozenset({"GET"}), re.compile(r"^/api/v1/webhooks/deliveries$")),
+    (frozenset({"GET"}), re.compile(r"^/api/v1/health$")),
+)
+
+
+def shared(method: str, path: str) -> bool:
+    return any(method in methods and pattern.match(path) for methods, pattern in _SHARED)
 
 router = APIRouter(prefix=f"{PREFIX}/api/v1", include_in_schema=False,
                    route_class=route_class(render))
@@ -57,13 +75,10 @@ class DialectRouting:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _SHARED.match(scope["path"]):
-            match = _SHARED.match(scope["path"])
-            assert match is not None  # noqa: S101 - just matched
-            if match.group(1) != "transactions" or scope["method"] == "GET":
-                if await self._dialect(scope) == DIALECT:
-                    scope = {**scope, "path": PREFIX + scope["path"],
-                             "raw_path": (PREFIX + scope["path"]).encode()}
+        if (scope["type"] == "http" and shared(scope["method"], scope["path"])
+                and await self._dialect(scope) == DIALECT):
+            scope = {**scope, "path": PREFIX + scope["path"],
+                     "raw_path": (PREFIX + scope["path"]).encode()}
         await self.app(scope, receive, send)
 
     @staticmethod
@@ -291,3 +306,60 @@ async def get_refund(trx_id: str, request: Request, principal: Reader,
         return render_refused(request, Refused(404, [
             ("REFUND_NOT_FOUND", "Refund not found.", "trx_id")]))
     return json_response(200, {"success": True, "data": _refund(refund)})
+
+
+# ---- webhooks and health ------------------------------------------------------------------
+
+
+@router.post("/webhooks/tests")
+async def test_webhook(request: Request, ctx: Ctx, principal: Writer) -> Response:
+    """The SDK's ``webhooks.test()``: no body; a signed ping to the brand's webhook endpoint
+    (the first enabled one in the ``ownpay-legacy`` scheme, else the first enabled one).
+    The endpoints are read in a session closed before the ping (no connection is held
+    over the outbound call)."""
+    async with ctx.sessions() as session:
+        endpoints = [e for e in await webhooks.list_endpoints(session, scope=principal.scope)
+                     if e.enabled]
+    if not endpoints:
+        return render_refused(request, Refused(404, [
+            ("WEBHOOK_NOT_CONFIGURED", "No webhook endpoint is configured for this brand "
+             "and mode.", None)]))
+    endpoint = next((e for e in endpoints if e.scheme == LEGACY), endpoints[0])
+    result = await send_test_ping(ctx, scope=principal.scope, endpoint_id=endpoint.id)
+    return json_response(200, {"success": True, "data": {
+        "status_code": result["status_code"], "response_time_ms": result["duration_ms"]}})
+
+
+@router.get("/webhooks/deliveries")
+async def list_deliveries(principal: Reader, session: Session) -> Response:
+    """The SDK's ``webhooks.deliveries()``: the brand's 50 latest deliveries, newest first."""
+    d = WebhookDelivery
+    rows = (await session.execute(
+        select(d, WebhookEndpoint.url)
+        .join(WebhookEndpoint, WebhookEndpoint.id == d.endpoint_id)
+        .where(d.merchant_id == principal.merchant_id, d.mode == principal.mode)
+        .order_by(d.created_at.desc(), d.id.desc()).limit(50)
+    )).all()
+    durations = dict((await session.execute(
+        select(WebhookAttempt.delivery_id, func.max(WebhookAttempt.duration_ms))
+        .where(WebhookAttempt.delivery_id.in_([row[0].id for row in rows]))
+        .group_by(WebhookAttempt.delivery_id)
+    )).all()) if rows else {}
+    return json_response(200, {"success": True, "data": [{
+        "id": delivery.id, "event": delivery.event_type, "url": url, "direction": "outbound",
+        "status_code": delivery.last_status_code,
+        "response_time_ms": durations.get(delivery.id),
+        "attempt": delivery.attempts, "status": delivery.status,
+        "created_at": iso(delivery.created_at),
+    } for delivery, url in rows]})
+
+
+@router.get("/health")
+async def health(ctx: Ctx, principal: Reader, session: Session) -> Response:
+    """The SDK's ``health()``: our health check, in its shape."""
+    gateways = await session.scalar(select(func.count()).select_from(GatewayAccount).where(
+        GatewayAccount.merchant_id == principal.merchant_id,
+        GatewayAccount.mode == principal.mode, GatewayAccount.active.is_(True)))
+    return json_response(200, {"success": True, "data": {
+        "status": "healthy", "version": __version__, "db": "connected",
+        "gateways": int(gateways or 0), "time": iso(utcnow())}})

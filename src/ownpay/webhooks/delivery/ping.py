@@ -36,7 +36,7 @@ async def send_test_ping(
         "mode": scope.mode, "created_at": iso_required(now),
     })
     headers = sign_headers(secrets, event_type="test.ping", delivery_id=delivery_id, body=body,
-                           timestamp=int(time.time()))
+                           timestamp=int(time.time()), scheme=endpoint.scheme)
     pool = ClientPool(ctx.settings)
     try:
         result = await post_signed(pool, ctx.settings, url=endpoint.url, body=body, headers=headers)
