@@ -4,12 +4,13 @@ for its clients.
 ``GET /api/v1/transactions[/{trx_id}]``, ``POST /api/v1/refunds``,
 ``GET /api/v1/refunds[/{trx_id}]``, ``POST /api/v1/webhooks/tests``,
 ``GET /api/v1/webhooks/deliveries`` and ``GET /api/v1/health`` exist in both APIs with
-different shapes (theirs wrap the answer in ``{"success": true, "data": …, "meta": {page,
-per_page, total, total_pages}}`` and paginate by page number).  A key created with
-``--dialect ownpay`` (``api_keys.dialect``) is one the merchant typed into such a client, so :class:`DialectRouting` sends its requests
-to these routes (mounted under an internal prefix, outside the documented API); every other
-key keeps getting ours.  Both sides call the same services: refunds go through
-``refunds/flows.py`` exactly as ``POST /api/v1/refunds`` does.
+different shapes: theirs wrap the answer in ``{"success": true, "data": …}`` (lists with
+``"meta": {page, per_page, total, total_pages}``) and paginate by page number.  A key
+created with ``--dialect ownpay`` (``api_keys.dialect``) is one the merchant typed into such
+a client, so :class:`DialectRouting` sends its requests to these routes (mounted under an
+internal prefix, outside the documented API); every other key keeps getting ours.  Both
+sides call the same services: refunds go through ``refunds/flows.py`` exactly as our
+``POST /api/v1/refunds`` does.
 """
 
 from __future__ import annotations
