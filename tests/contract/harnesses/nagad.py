@@ -16,7 +16,6 @@ from ownpay.gateways.base import (
     PaymentView,
     StateStore,
     VerifiedResult,
-    provider_status,
 )
 from ownpay.gateways.nagad.mapping import (
     AmountNotRepresentable,
