@@ -190,3 +190,18 @@ async def test_an_earlier_session_paid_in_another_tab_is_found(
     found = await _adapter().query_status(gctx, view)
     assert found.outcome is Outcome.SUCCEEDED and found.reference == txn
     assert found.provider_reference == ref_of(first)
+
+
+async def test_a_callback_naming_a_session_nagad_does_not_know_changes_nothing(
+    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
+    nagad_ctx: AppContext,
+) -> None:
+    txn = await new_payment(customer, shop)
+    await to_provider(customer, txn)
+    gctx, view = await _view(nagad_ctx, txn)
+    made_up = {"payment_ref_id": "MDEyMzQ1Njc4OTAxMjM0NQ==", "status": "Success",
+               "return_token": return_token(gctx, view)}
+    result = await _adapter().verify_return(gctx, view, made_up)
+    assert result.outcome is Outcome.PENDING
+    assert [c[1]["path"] for c in sim_server.sim.calls if c[0] == "verify"][0] == (
+        made_up["payment_ref_id"])

@@ -10,10 +10,16 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from ownpay.context import AppContext
+from ownpay.errors import ValidationFailed
 from ownpay.gateways.base import ConfigInvalid, GatewayContext
 from ownpay.gateways.nagad.adapter import ADAPTER, LIVE_URL, SANDBOX_URL
 from ownpay.gateways.nagad.client import base_url
+from ownpay.merchants.accounts import active_gateway
+from ownpay.tenancy import TenantScope
+from tests.gateways.nagad.conftest import enable_nagad, intent
 from tests.simulators.nagad import CREDENTIALS, MERCHANT_KEY, private_pem
+from tests.support.factories import MerchantKeys, create_merchant
 
 SMALL = rsa.generate_private_key(public_exponent=65537, key_size=1024)
 
@@ -109,3 +115,30 @@ def test_the_adapter_declares_what_nagad_offers() -> None:
     assert not ADAPTER.supports_refund_query and not ADAPTER.idempotent_refunds
     assert not ADAPTER.supports_webhooks and not ADAPTER.returns_by_post
     assert ADAPTER.currencies == frozenset({"BDT"})
+
+
+async def test_through_the_service_bad_config_saves_nothing_and_the_key_is_sealed(
+    nagad_ctx: AppContext,
+) -> None:
+    merchant = await create_merchant(nagad_ctx, gateways=())
+    with pytest.raises(ValidationFailed) as caught:
+        await enable_nagad(nagad_ctx, merchant, **{**CREDENTIALS, "nagad_public_key": "x"})
+    assert set(caught.value.errors) == {"nagad_public_key"}
+    scope = TenantScope(merchant.id, "test")
+    assert await active_gateway(nagad_ctx, scope, "nagad") is None
+    await enable_nagad(nagad_ctx, merchant, **CREDENTIALS)
+    account = await active_gateway(nagad_ctx, scope, "nagad")
+    assert account is not None and account.credentials_enc
+    stored = account.credentials(nagad_ctx.keyring)
+    assert stored["merchant_private_key"] == CREDENTIALS["merchant_private_key"]
+    body = CREDENTIALS["merchant_private_key"].splitlines()[1].encode()
+    assert body not in account.credentials_enc
+
+
+async def test_an_intent_in_another_currency_is_refused(
+    customer: httpx.AsyncClient, shop: MerchantKeys,
+) -> None:
+    r = await customer.post("/api/v1/payment-intents", json=intent(currency="USD"),
+                            headers=shop.auth())
+    assert r.status_code == 400
+    assert r.json()["errors"] == {"currency": ["Gateway 'nagad' accepts only: BDT."]}

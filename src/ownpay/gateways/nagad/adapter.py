@@ -242,7 +242,14 @@ class NagadGateway(Gateway):
         known = await self._known(ctx, payment)
         current: VerifiedResult | None = None
         for ref in ([hinted] if hinted and hinted not in known else []) + known:
-            verified = mapping.map_verify(await client.verify(ctx, ref), operation="verify")
+            try:
+                data = await client.verify(ctx, ref)
+            except NagadRefused:
+                if ref in known:
+                    raise
+                log.warning("nagad_return_unknown_session", payment_id=payment.transaction_id)
+                continue  # the callback named a session Nagad does not know
+            verified = mapping.map_verify(data, operation="verify")
             if ref not in known and verified.reference != payment.transaction_id:
                 log.warning("nagad_return_other_session", payment_id=payment.transaction_id)
                 continue  # the callback named a session of another payment: not ours
