@@ -21,6 +21,7 @@ from tests.gateways.nagad.conftest import (
     to_provider,
 )
 from tests.simulators.nagad import open_from_merchant
+from tests.support.checkout import refund
 from tests.support.factories import MerchantKeys
 from tests.support.records import gateway_call
 
@@ -122,3 +123,25 @@ async def test_a_long_reason_is_shortened_to_fit_one_rsa_block(
     sent = [c for op, c in sim_server.sim.calls if op == "refund"][-1]
     inner = open_from_merchant(sent["sensitiveDataCancelRequest"], sent["signature"])
     assert inner is not None and inner["referenceMessage"].startswith("বই ছেঁড়া")
+
+
+async def test_refunds_through_the_api_partial_then_the_rest(
+    customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
+    sim_server: SimServer, nagad_ctx: AppContext,
+) -> None:
+    """``POST /api/v1/refunds`` reaches Nagad's purchase/cancel and books what it answers."""
+    _, view = await paid(customer, browser_http, shop, nagad_ctx)
+    txn = view.transaction_id
+    r = await refund(customer, shop, txn, "250.50", reason="one book damaged")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert (body["status"], body["amount"], body["currency"]) == ("completed", 250.5, "BDT")
+    assert body["provider_refund_id"]
+    got = await api_payment(customer, shop, txn)
+    assert (got["status"], got["refunded_amount"]) == ("partially_refunded", 250.5)
+    rest = await refund(customer, shop, txn)
+    assert rest.status_code == 201 and rest.json()["status"] == "completed", rest.text
+    got = await api_payment(customer, shop, txn)
+    assert (got["status"], got["refunded_amount"]) == ("refunded", 1250.5)
+    assert sim_server.sim.session(view.provider_reference or "").status == "Refunded"
+    assert sim_server.sim.refunded(view.provider_reference or "") == Decimal("1250.50")
