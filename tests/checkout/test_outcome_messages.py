@@ -14,6 +14,7 @@ from sqlalchemy import update
 from ownpay.gateways import registry
 from ownpay.gateways.bkash.mapping import TransactionStatus
 from ownpay.gateways.bkash.messages import CUSTOMER_MESSAGES
+from ownpay.gateways.nagad.mapping import PaymentStatus as NagadPaymentStatus
 from ownpay.gateways.razorpay.mapping import LinkStatus as RzpLinkStatus
 from ownpay.gateways.sslcommerz.mapping import TransactionStatus as SslTransactionStatus
 from ownpay.gateways.stripe.mapping import DECLINE_MESSAGES, DECLINE_PREFIX
@@ -44,6 +45,10 @@ FAILURE_REASONS: dict[str, list[str]] = {
     + ["Razorpay link 'created'; last attempt 'failed' (status query)",
        "Razorpay link 'paid', payment pay_X1 'failed' (status query)",
        "capture outcome unknown: timeout"],
+    "nagad": [f"Nagad status {s} (statusCode 00_1010_002) (verify)" for s in NagadPaymentStatus]
+    + ["Nagad refused the initialize: InvalidMerchant Invalid merchant",
+       "Nagad return Aborted; Nagad status Ready (statusCode none) (verify)",
+       "nothing to cancel: Nagad status Aborted (statusCode 00_1013_001) (verify)"],
 }
 
 

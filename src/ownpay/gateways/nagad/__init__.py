@@ -1,0 +1,1 @@
+"""Nagad merchant checkout (initialize, complete, verify; refunds by purchase/cancel)."""

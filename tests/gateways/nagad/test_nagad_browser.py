@@ -1,0 +1,105 @@
+"""Paying with Nagad in a real browser: headless Chromium (Playwright) on a real
+``ownpay serve`` process, the Nagad stand-in and a stand-in shop on loopback, at desktop
+(1280x800) and phone (390x844) size.  Screenshots of every page the customer sees go to
+``test-output/screenshots/``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+
+from ownpay.context import AppContext
+from tests.gateways.nagad.conftest import SimServer, enable_nagad, intent
+from tests.simulators.nagad import CREDENTIALS, NagadSimulator
+from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.processes import ServerProcess
+
+Shot = Callable[[Page, str], Awaitable[Path]]
+
+
+@dataclass
+class Setup:
+    server: ServerProcess
+    sim: SimServer
+    shop_url: str
+    merchant: MerchantKeys
+
+
+@pytest.fixture
+async def setup(live_server: ServerProcess, ctx: AppContext, shop_site: str,
+                sim_server: SimServer) -> AsyncIterator[Setup]:
+    merchant = await create_merchant(ctx, gateways=(), name="Dhaka Books")
+    await enable_nagad(ctx, merchant, **CREDENTIALS, base_url=sim_server.url)
+    sim_server.sim.auto_return = False
+    yield Setup(server=live_server, sim=sim_server, shop_url=shop_site, merchant=merchant)
+
+
+async def create_intent(setup: Setup, **overrides: Any) -> dict[str, Any]:
+    body = intent(return_url=f"{setup.shop_url}/return", **overrides)
+    async with httpx.AsyncClient(base_url=setup.server.url, timeout=10) as api:
+        r = await api.post("/api/v1/payment-intents", json=body, headers=setup.merchant.auth())
+    assert r.status_code == 201, r.text
+    data: dict[str, Any] = r.json()
+    return data
+
+
+async def api_payment(setup: Setup, txn: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=setup.server.url, timeout=10) as api:
+        r = await api.get(f"/api/v1/payment-intents/{txn}", headers=setup.merchant.auth())
+    assert r.status_code == 200, r.text
+    data: dict[str, Any] = r.json()
+    return data
+
+
+async def at_nagad(page: Page, setup: Setup, shot: Shot, name: str) -> str:
+    """The customer on the stand-in's page: its paymentReferenceId."""
+    await page.wait_for_url(re.compile(re.escape(setup.sim.url) + r"/check-out/"))
+    await expect(page.get_by_role("heading", name="Nagad stand-in")).to_be_visible()
+    await expect(page.get_by_text("1250.50 BDT")).to_be_visible()
+    await shot(page, name)
+    return page.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+async def test_pay_with_nagad_and_come_back(
+    page: Page, phone_page: Page, shot: Shot, setup: Setup, size: str,
+) -> None:
+    tab = page if size == "desktop" else phone_page
+    sim: NagadSimulator = setup.sim.sim
+    created = await create_intent(setup)
+    txn = created["transaction_id"]
+    await tab.goto(created["payment_url"])  # our checkout sends the customer to Nagad
+    ref = await at_nagad(tab, setup, shot, f"{size}-1-nagad-page")
+    assert sim.session(ref).order_id.startswith(txn.removeprefix("txn_"))
+    await tab.get_by_role("button", name="Pay with Nagad").click()
+    await tab.wait_for_url(re.compile(re.escape(setup.shop_url) + r"/return\?"))
+    query = parse_qs(urlsplit(tab.url).query)
+    assert query["status"] == ["completed"] and query["transaction_id"] == [txn]
+    await shot(tab, f"{size}-2-back-at-shop")
+    got = await api_payment(setup, txn)
+    assert got["status"] == "completed"
+    assert got["provider_transaction_id"] == sim.session(ref).issuer_ref
+    await tab.goto(created["payment_url"])
+    await expect(tab.get_by_text("Payment received").first).to_be_visible()
+    await shot(tab, f"{size}-3-paid")
+
+
+async def test_cancel_at_nagad_on_a_phone(phone_page: Page, shot: Shot, setup: Setup) -> None:
+    created = await create_intent(setup)
+    txn = created["transaction_id"]
+    await phone_page.goto(created["payment_url"])
+    await at_nagad(phone_page, setup, shot, "1-nagad-page")
+    await phone_page.get_by_role("button", name="Cancel").click()
+    # Nagad says Aborted: the payment is cancelled and the customer sent back to the shop
+    await phone_page.wait_for_url(re.compile(re.escape(setup.shop_url) + r"/return\?"))
+    assert parse_qs(urlsplit(phone_page.url).query)["status"] == ["cancelled"]
+    await shot(phone_page, "2-cancelled-back-at-shop")
+    assert (await api_payment(setup, txn))["status"] == "cancelled"
