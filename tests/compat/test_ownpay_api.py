@@ -319,3 +319,17 @@ async def test_a_paid_reference_is_not_charged_twice(
     r = await client.post("/api/v1/payments", json=body(gateway="sandbox", reference=reference),
                           headers=merchant.auth())
     assert refusal(r, 409)[0]["code"] == "ORDER_ALREADY_PAID"
+
+
+async def test_one_idempotency_key_is_one_operation_across_the_apis(
+    client: httpx.AsyncClient, ctx: AppContext, merchant: MerchantKeys
+) -> None:
+    from tests.support.factories import intent_body
+
+    key = {"Idempotency-Key": f"shared-{secrets.token_hex(6)}", **merchant.auth()}
+    first = await client.post("/api/v1/payments", json=body(gateway="sandbox"), headers=key)
+    assert first.status_code == 201
+    before = await count(ctx, merchant)
+    other = await client.post("/api/v1/payment-intents", json=intent_body(), headers=key)
+    assert other.status_code == 409 and other.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert await count(ctx, merchant) == before
