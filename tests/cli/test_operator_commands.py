@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -166,3 +167,25 @@ async def test_amounts_show_the_currency_decimals_and_no_log_line_is_mixed_in(
 
     logged = await run("refunds", "create", txn, "--amount", "1", OWNPAY_LOG_LEVEL="debug")
     assert "  1.00 USD  completed" in logged.stdout and "refund_created" in logged.stderr
+
+
+def test_a_setting_can_be_read_from_a_file(installed, tmp_path) -> None:
+    instructions = tmp_path / "instructions.md"
+    instructions.write_text("Send **bKash** to 01700-000000,\nthen enter the transaction id.\n")
+    done = in_process(installed, "gateways", "enable", "manual", "--merchant", "demo",
+                      "--mode", "test", "--set-file", f"instructions={instructions}")
+    assert done.exit_code == 0, done.stderr
+    [database] = Path(str(installed["OWNPAY_DATA_DIR"])).glob("*.db")
+    with sqlite3.connect(database) as db:
+        [(stored,)] = db.execute("SELECT settings FROM gateway_accounts "
+                                 "WHERE gateway = 'manual' AND mode = 'test'").fetchall()
+    assert json.loads(stored)["instructions"] == (
+        "Send **bKash** to 01700-000000,\nthen enter the transaction id.")
+    missing = in_process(installed, "gateways", "enable", "manual", "--merchant", "demo",
+                         "--mode", "test", "--set-file", f"instructions={tmp_path / 'nope'}")
+    assert missing.exit_code == 1 and "cannot read" in missing.stderr
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * (64 * 1024 + 1))
+    too_big = in_process(installed, "gateways", "enable", "manual", "--merchant", "demo",
+                         "--mode", "test", "--set-file", f"instructions={big}")
+    assert too_big.exit_code == 1 and "over 64 KiB" in too_big.stderr

@@ -197,6 +197,31 @@ def _parse_sets(pairs: list[str]) -> dict[str, str]:
     return values
 
 
+MAX_SETTING_FILE = 64 * 1024
+
+
+def _read_set_files(pairs: list[str]) -> dict[str, str]:
+    """``--set-file key=PATH``: the value is the file's text (a PEM key, say), so it never
+    goes through the shell's history or the process list."""
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, path = pair.partition("=")
+        if not sep or not key or not path:
+            fail(f"--set-file expects key=PATH, got {pair!r}")
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_SETTING_FILE + 1)
+        except OSError as exc:
+            fail(f"--set-file {key.strip()}: cannot read {path}: {exc.strerror}")
+        if len(raw) > MAX_SETTING_FILE:
+            fail(f"--set-file {key.strip()}: {path} is over {MAX_SETTING_FILE // 1024} KiB")
+        try:
+            values[key.strip()] = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            fail(f"--set-file {key.strip()}: {path} is not UTF-8 text")
+    return values
+
+
 def gateway_settings_help() -> str:
     """Every registered gateway with its modes and ``--set`` keys, from the registry."""
     from ownpay.gateways import registry
@@ -226,13 +251,17 @@ def gateways_enable(gateway: Annotated[str, typer.Argument(
                     set_: Annotated[list[str] | None, typer.Option(
                         "--set", metavar="KEY=VALUE",
                         help="A gateway setting (repeatable).")] = None,
+                    set_file: Annotated[list[str] | None, typer.Option(
+                        "--set-file", metavar="KEY=PATH",
+                        help="A gateway setting read from a file, e.g. a PEM key "
+                             "(repeatable).")] = None,
                     display_name: Annotated[str | None, typer.Option("--display-name")] = None,
                     as_json: JsonOpt = False, database_url: DbOpt = None,
                     data_dir: DataOpt = None) -> None:
     """Enable (or reconfigure) a gateway; secret values are stored encrypted, never shown again."""
     from ownpay.merchants import service
 
-    values = _parse_sets(set_ or [])
+    values = {**_parse_sets(set_ or []), **_read_set_files(set_file or [])}
 
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s, s.begin():
