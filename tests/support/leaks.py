@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.simulators import nagad, razorpay
 from tests.support import bkash, settings, stripe
 
 CANARIES: dict[str, str] = {
@@ -33,6 +34,11 @@ CANARIES: dict[str, str] = {
     "bKash password": bkash.CREDENTIALS["password"],
     "Stripe secret key": stripe.SECRET_KEY,
     "master key (OWNPAY_SECRET_KEY)": settings.SECRET_KEY,
+    "Razorpay key secret": razorpay.KEY_SECRET,
+    "Razorpay webhook secret": razorpay.WEBHOOK_SECRET,
+    # A line from the middle of the merchant's PEM private key (any part of it in a log is
+    # a leak; the armour lines are public).
+    "Nagad merchant private key": nagad.CREDENTIALS["merchant_private_key"].splitlines()[5],
 }
 SHAPES: dict[str, re.Pattern[str]] = {
     "API key": re.compile(r"\bop_(?:test|live)_[a-z2-7]{39}\b"),
