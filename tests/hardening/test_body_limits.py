@@ -48,7 +48,10 @@ def refused(r: httpx.Response, path: str) -> bool:
     if r.status_code != 413:
         return False
     if path.startswith(("/api/", "/gateways/")):
-        return r.json()["code"] == "PAYLOAD_TOO_LARGE"
+        body = r.json()
+        if "success" in body:  # a compatibility facade's envelope (compat/)
+            return bool(body["errors"][0]["code"] == "PAYLOAD_TOO_LARGE")
+        return bool(body["code"] == "PAYLOAD_TOO_LARGE")
     return r.headers["content-type"].startswith(("text/", "application/json"))
 
 
