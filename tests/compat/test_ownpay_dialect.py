@@ -133,6 +133,9 @@ async def test_transactions_by_page_and_one_by_id(
     assert r.status_code == 404 and r.json()["errors"][0]["code"] == "TRANSACTION_NOT_FOUND"
     bad = await client.get("/api/v1/transactions", headers=key, params={"per_page": 101})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "per_page"
+    for page in ("0", str(10**30), "-1", "x"):
+        bad = await client.get("/api/v1/refunds", headers=key, params={"page": page})
+        assert bad.status_code == 422 and bad.json()["success"] is False, (page, bad.text)
     bad = await client.get("/api/v1/transactions", headers=key, params={"from": "yesterday"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "from"
     # Our own keys get our transactions API on the same path.

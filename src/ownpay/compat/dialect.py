@@ -51,6 +51,7 @@ from ownpay.webhooks.signing import LEGACY
 
 DIALECT = "ownpay"
 PREFIX = "/_compat/ownpay"
+MAX_PAGE = 1_000_000  # an OFFSET beyond this is no page anyone reads (and stays in range)
 CREATE_REFUND = "refunds.create.ownpay"  # its own Idempotency-Key operation: another shape
 # (methods, path) of the routes both APIs have.
 _SHARED = (
@@ -101,8 +102,9 @@ class DialectRouting:
 
 def _page_params(page: int | None, per_page: int | None) -> tuple[int, int]:
     problems = []
-    if page is not None and page < 1:
-        problems.append(("VALIDATION_FAILED", "The page must be at least 1.", "page"))
+    if page is not None and not 1 <= page <= MAX_PAGE:
+        problems.append(("VALIDATION_FAILED", f"The page must be between 1 and {MAX_PAGE}.",
+                         "page"))
     if per_page is not None and not 1 <= per_page <= 100:
         problems.append(("VALIDATION_FAILED", "The per_page must be between 1 and 100.",
                          "per_page"))
