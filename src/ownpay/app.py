@@ -21,6 +21,8 @@ from ownpay.compat.dialect import router as ownpay_shared_router
 from ownpay.compat.ownpay_api import router as ownpay_api_router
 from ownpay.config import Settings, load_settings
 from ownpay.context import AppContext
+from ownpay.dashboard.app import create_dashboard_app
+from ownpay.dashboard.app import serves as dashboard_serves
 from ownpay.errors import (
     Forbidden,
     error_response,
@@ -99,17 +101,19 @@ class Health(BaseModel):
 # The policy of an HTML answer that brought none of its own (pages bring theirs, with nonces).
 def create_app(settings: Settings | None = None, *, ctx: AppContext | None = None) -> FastAPI:
     """The JSON API (with /docs, /metrics and provider webhooks), with the hosted checkout
-    as a sub-application (``ownpay.checkout.app``); the operator dashboard joins at /admin."""
+    and the operator dashboard (``ownpay.dashboard.app``, at /admin) as sub-applications."""
     settings = settings or (ctx.settings if ctx else load_settings())
     configure_logging(settings)
     owns_ctx = ctx is None
     checkout_app = create_checkout_app(ctx)
+    dashboard_app = create_dashboard_app(ctx)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = ctx or AppContext.create(settings)
         app.state.ctx = context
         checkout_app.state.ctx = context
+        dashboard_app.state.ctx = context
         if owns_ctx:
             freeze_startup_heap()
         worker_task: asyncio.Task[None] | None = None
@@ -138,9 +142,11 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     if ctx is not None:
         app.state.ctx = ctx
     app.state.checkout_app = checkout_app
+    app.state.dashboard_app = dashboard_app
     install_handlers(app)
     app.add_middleware(DialectRouting)
-    app.add_middleware(SubApplications, subapps=[(checkout_serves, checkout_app)])
+    app.add_middleware(SubApplications, subapps=[(checkout_serves, checkout_app),
+                                                   (dashboard_serves, dashboard_app)])
     app.add_middleware(CleanRequests)
     app.add_middleware(BoundedBodies)
     app.add_middleware(RequestIdMiddleware, trusted_proxies=settings.trusted_proxies)

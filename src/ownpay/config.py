@@ -123,6 +123,11 @@ class Settings:
     rate_limit_provider_webhook_ip: str = "300/minute"
     rate_limit_signin_account: str = "10/15 minutes"
     rate_limit_signin_ip: str = "50/15 minutes"
+    # Dashboard sessions: signed out after this many idle seconds, and after the absolute
+    # lifetime whatever the activity; step-up re-authentication is valid this long.
+    session_idle_timeout: int = 1800
+    session_lifetime: int = 43200
+    session_reauth_window: int = 300
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -213,6 +218,9 @@ _INT_BOUNDS: dict[str, tuple[int, int]] = {
     "webhook_per_endpoint": (1, 100),
     "reconcile_after": (1, 86400),
     "database_pool_size": (1, 1000),
+    "session_idle_timeout": (60, 30 * 86400),
+    "session_lifetime": (300, 90 * 86400),
+    "session_reauth_window": (30, 86400),
 }
 
 

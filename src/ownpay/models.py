@@ -1,5 +1,6 @@
 """Import every model so ``Base.metadata`` is complete (Alembic and tests use it)."""
 
+from ownpay.dashboard.models import AuditEntry, InstallationSetting, User, UserSession
 from ownpay.db import Base
 from ownpay.gateways.state import GatewayState
 from ownpay.ledger.models import FeeRule, LedgerEntry, LedgerJournal
@@ -13,11 +14,13 @@ from ownpay.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpo
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "Base",
     "FeeRule",
     "GatewayAccount",
     "GatewayState",
     "IdempotencyRecord",
+    "InstallationSetting",
     "LedgerEntry",
     "LedgerJournal",
     "Merchant",
@@ -26,6 +29,8 @@ __all__ = [
     "PaymentStatusHistory",
     "ProviderEventRecord",
     "Refund",
+    "User",
+    "UserSession",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -15,7 +15,11 @@ PREFIX = "/assets"
 
 
 class Assets:
-    def __init__(self) -> None:
+    """``prefix``: where the bundles are served (``/assets`` for the checkout,
+    ``/admin/assets`` for the dashboard, which serves its own)."""
+
+    def __init__(self, prefix: str = PREFIX) -> None:
+        self.prefix = prefix
         self.bundles: dict[str, Path] = {"kernel": KERNEL_STATIC}
         self.aliases: dict[str, str] = {}
 
@@ -29,11 +33,11 @@ class Assets:
     def url(self, bundle: str, path: str) -> str:
         if bundle not in self.bundles:
             raise KeyError(f"no asset bundle {bundle!r}")
-        return f"{PREFIX}/{bundle}/{path}"
+        return f"{self.prefix}/{bundle}/{path}"
 
     def mounts(self) -> list[Mount]:
         """The routes that serve every bundle (and its aliases)."""
-        mounts = [Mount(f"{PREFIX}/{name}", app=StaticFiles(directory=directory),
+        mounts = [Mount(f"{self.prefix}/{name}", app=StaticFiles(directory=directory),
                         name=f"assets-{name}")
                   for name, directory in self.bundles.items()]
         mounts += [Mount(alias, app=StaticFiles(directory=self.bundles[name]),

@@ -1,0 +1,66 @@
+"""Roles and the one permission table every dashboard route is checked against.
+
+Installation roles (``owner``, ``admin``) see every brand; brand roles (``manager``,
+``operator``, ``developer``, ``viewer``) see only their own brand: another brand's object
+is a 404, never a 403, so its existence does not leak."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+INSTALLATION_ROLES = ("owner", "admin")
+BRAND_ROLES = ("manager", "operator", "developer", "viewer")
+ROLES = INSTALLATION_ROLES + BRAND_ROLES
+
+
+class Permission(StrEnum):
+    READ = "read"  # overview, payments, refunds, ledger, webhooks log: every role
+    PAYMENTS_ACT = "payments.act"  # approve/reject/cancel, refunds (operator: up to a limit)
+    DEVELOPER = "developer"  # API keys, webhook endpoints
+    GATEWAYS = "gateways"  # gateway credentials
+    BRANDS_EDIT = "brands.edit"  # the brand's own settings
+    BRANDS_CREATE = "brands.create"
+    USERS = "users"  # users and roles
+    AUDIT = "audit"  # the audit log
+    SETTINGS = "settings"  # installation settings (2FA required, …)
+    ACCOUNT = "account"  # one's own password, 2FA and sessions
+
+
+_ALL = frozenset(ROLES)
+TABLE: dict[Permission, frozenset[str]] = {
+    Permission.READ: _ALL,
+    Permission.ACCOUNT: _ALL,
+    Permission.PAYMENTS_ACT: frozenset({"owner", "admin", "manager", "operator"}),
+    Permission.DEVELOPER: frozenset({"owner", "admin", "manager", "developer"}),
+    Permission.GATEWAYS: frozenset({"owner", "admin", "manager"}),
+    Permission.BRANDS_EDIT: frozenset({"owner", "admin", "manager"}),
+    Permission.BRANDS_CREATE: frozenset({"owner", "admin"}),
+    Permission.USERS: frozenset({"owner", "admin", "manager"}),
+    Permission.AUDIT: frozenset({"owner", "admin", "manager"}),
+    Permission.SETTINGS: frozenset({"owner"}),
+}
+
+ROLE_NAMES = {
+    "owner": "Owner", "admin": "Administrator", "manager": "Manager",
+    "operator": "Operator", "developer": "Developer", "viewer": "Viewer",
+}
+
+
+def allowed(role: str, permission: Permission) -> bool:
+    return role in TABLE[permission]
+
+
+def is_installation_role(role: str) -> bool:
+    return role in INSTALLATION_ROLES
+
+
+def may_grant(granter: str, role: str) -> bool:
+    """Who may create or change a user with ``role``: only an owner makes owners and
+    admins; an admin makes brand roles; a manager makes brand roles below manager."""
+    if granter == "owner":
+        return role in ROLES
+    if granter == "admin":
+        return role in BRAND_ROLES
+    if granter == "manager":
+        return role in BRAND_ROLES and role != "manager"
+    return False
