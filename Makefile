@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null)
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: run test install install-system lint typecheck bench clean
+.PHONY: run test install install-system install-test-assets lint typecheck bench clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@if ! command -v uv >/dev/null 2>&1; then python3 -m pip install --quiet "uv==$(UV_VERSION)"; fi
@@ -28,11 +28,20 @@ install-system:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+# Browser-side test tools from npm, by name and version (never copied into the repository):
+# axe-core for the accessibility pass over every dashboard page.
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
+$(AXE):
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node axe-core@$(AXE_VERSION)
+
+install-test-assets: $(AXE)
+
 run: install
 	$(VENV)/bin/ownpay quickstart
 
 # Three workers on two cores: most tests wait on sockets and databases, not the CPU.
-test: install install-system
+test: install install-system install-test-assets
 	$(PY) -m pytest -n 3 --cov --cov-report=html:test-output/coverage
 
 lint: install

@@ -76,3 +76,25 @@ async def quickstart_key(ctx: AppContext) -> str:
             session, merchant=merchant, mode="test", name=QUICKSTART_KEY_NAME
         )
     return created.api_key
+
+
+DEMO_OWNER_EMAIL = "owner@demo.local"
+
+
+async def quickstart_owner(ctx: AppContext) -> tuple[str, str]:
+    """The demo owner's dashboard sign-in for `make run`: created the first time, given a
+    fresh password every later time (passwords are stored only as Argon2id hashes, so the
+    one printed before cannot be shown again).  Its sessions end when the password changes."""
+    from ownpay.dashboard import users
+    from ownpay.dashboard.audit import Actor
+
+    actor = Actor(type="cli", name="quickstart")
+    async with ctx.sessions() as session, session.begin():
+        user = await users.find(session, DEMO_OWNER_EMAIL)
+        if user is None:
+            made = await users.create_user(session, actor, email=DEMO_OWNER_EMAIL, role="owner")
+            assert made.password is not None
+            return DEMO_OWNER_EMAIL, made.password
+        password = await users.set_password(session, actor, user, None)
+        assert password is not None
+        return DEMO_OWNER_EMAIL, password

@@ -141,7 +141,7 @@ def command_block() -> dict[str, set[str]]:
     for line in block.group(1).splitlines():
         words = line.split("#", 1)[0].split()
         assert words[0] == "ownpay", line
-        names = [w for w in words[1:3] if re.fullmatch(r"[a-z][a-z|-]*", w)]
+        names = [w for w in words[1:3] if re.fullmatch(r"[a-z][a-z0-9|-]*", w)]
         options = {w.strip("[]").split("=")[0] for w in words if w.strip("[").startswith("--")}
         group, _, leaves = " ".join(names).rpartition(" ")
         for leaf in leaves.split("|"):

@@ -59,13 +59,15 @@ def _print_init(result: dict[str, Any]) -> None:
 def quickstart(database_url: DbOpt = None, data_dir: DataOpt = None, base_url: BaseOpt = None,
                host: Annotated[str | None, typer.Option(envvar="OWNPAY_HOST")] = None,
                port: Annotated[int | None, typer.Option(envvar="OWNPAY_PORT")] = None) -> None:
-    """`make run`: init, print a working test key and a curl example, then serve."""
-    from ownpay.setup import initialise, quickstart_key
+    """`make run`: init, print a working test key, a curl example and the dashboard's
+    sign-in, then serve."""
+    from ownpay.setup import initialise, quickstart_key, quickstart_owner
 
     settings = settings_from(database_url, data_dir, base_url, host=host, port=port)
     _check_can_serve(settings)  # before a key is minted or a curl printed
     result = run_async(settings, initialise, create_secret=True, migrate=True)
     key = result["api_keys"]["test"] or run_async(settings, quickstart_key)
+    owner_email, owner_password = run_async(settings, quickstart_owner)
     base = result["base_url"]
     listening = default_base_url(settings.host, settings.port)
     where = base if base == listening else f"{listening}, public URL {base}"
@@ -87,6 +89,10 @@ curl -s -X POST {base}/api/v1/payment-intents \\
   -H "Authorization: Bearer {key}" \\
   -H "Content-Type: application/json" \\
   -d '{body}'
+
+Dashboard: {base}/admin/
+  sign in as {owner_email}
+  password (shown once, keep it): {owner_password}
 """
     )
     _serve(settings, migrate_first=False)

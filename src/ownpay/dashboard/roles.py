@@ -21,7 +21,8 @@ class Permission(StrEnum):
     BRANDS_EDIT = "brands.edit"  # the brand's own settings
     BRANDS_CREATE = "brands.create"
     USERS = "users"  # users and roles
-    AUDIT = "audit"  # the audit log
+    AUDIT = "audit"  # the audit log (a manager: their brand's rows)
+    AUDIT_VERIFY = "audit.verify"  # the whole chain spans every brand
     SETTINGS = "settings"  # installation settings (2FA required, …)
     ACCOUNT = "account"  # one's own password, 2FA and sessions
 
@@ -37,6 +38,7 @@ TABLE: dict[Permission, frozenset[str]] = {
     Permission.BRANDS_CREATE: frozenset({"owner", "admin"}),
     Permission.USERS: frozenset({"owner", "admin", "manager"}),
     Permission.AUDIT: frozenset({"owner", "admin", "manager"}),
+    Permission.AUDIT_VERIFY: frozenset({"owner", "admin"}),
     Permission.SETTINGS: frozenset({"owner"}),
 }
 

@@ -1,0 +1,136 @@
+"""The dashboard in Chromium at desktop and phone size: sign in, the overview with a chart,
+switching brand and mode, my account with 2FA enrolment, users, the audit log; each page
+passes axe-core with no serious or critical violation and is kept as a screenshot."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pyotp
+import pytest
+from playwright.async_api import expect
+
+from tests.support import axe
+from tests.support.browser import new_page
+from tests.support.dashboard import make_user
+from tests.support.factories import create_merchant, intent_body
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+SIZES = {"desktop": {"viewport": {"width": 1280, "height": 900}},
+         "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
+                   "is_mobile": True, "has_touch": True}}
+
+
+@pytest.fixture(params=sorted(SIZES))
+async def dash(browser: Any, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    context, page = await new_page(browser, **SIZES[request.param])
+    await axe.enable(context)
+    page.size_name = request.param
+    try:
+        yield page
+    finally:
+        await context.close()
+
+
+async def check_page(page: Any, shot: Any, name: str) -> None:
+    found = await axe.violations(page)
+    await shot(page, f"{page.size_name}-{name}")
+    assert not found, f"{name}: " + "; ".join(found)
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"] + 1, f"{name} scrolls sideways ({width}px)"
+
+
+async def pay_something(client_url: str, key: str) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=client_url, timeout=15) as api:
+        r = await api.post("/api/v1/payment-intents", json=intent_body(),
+                           headers={"Authorization": f"Bearer {key}"})
+        txn = r.json()["transaction_id"]
+        page = await api.get(f"/checkout/{txn}")
+        token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page.text).group(1)
+        await api.post(f"/checkout/{txn}/pay", data={"csrf_token": token, "outcome": "succeed"})
+
+
+async def test_an_owner_signs_in_and_walks_the_dashboard(live_server: Any, ctx: Any, dash: Any,
+                                                        shot: Any) -> None:
+    brand = await create_merchant(ctx, name="Northwind <Coffee> & Tea")  # hostile-ish name
+    await pay_something(live_server.url, brand.test_key)
+    owner = await make_user(ctx, "owner")
+    base = live_server.url
+    await dash.goto(f"{base}/admin/users")
+    await expect(dash).to_have_url(re.compile(r"/admin/sign-in\?next="))
+    await check_page(dash, shot, "sign-in")
+    await dash.get_by_label("E-mail").fill(owner.email)
+    await dash.get_by_label("Password").fill("wrong password here")
+    await dash.get_by_role("button", name="Sign in").click()
+    await expect(dash.get_by_role("alert")).to_contain_text("not right")
+    await check_page(dash, shot, "sign-in-refused")
+    await dash.get_by_label("Password").fill(owner.password)
+    await dash.get_by_role("button", name="Sign in").click()
+    await expect(dash).to_have_url(f"{base}/admin/users")
+    await check_page(dash, shot, "users")
+
+    await dash.get_by_role("link", name="Overview").click()
+    await dash.get_by_label("Brand").select_option(label="Northwind <Coffee> & Tea")
+    await dash.get_by_role("button", name="Show").click()
+    await expect(dash.get_by_role("heading", level=1)).to_contain_text("Northwind <Coffee> & Tea")
+    await expect(dash.locator(".badge.test")).to_have_text("Test mode")
+    await expect(dash.locator("figure.chart svg rect")).to_have_count(30)
+    await check_page(dash, shot, "overview")
+    await dash.get_by_label("Mode").select_option("live")
+    await dash.get_by_role("button", name="Show").click()
+    await expect(dash.get_by_role("heading", level=1)).to_contain_text("Live mode")
+    await check_page(dash, shot, "overview-live")
+
+    await dash.get_by_role("link", name="My account").click()
+    await dash.get_by_role("link", name="Turn on two-factor authentication").click()
+    await check_page(dash, shot, "2fa-enrol")
+    secret = (await dash.locator("code.secret").inner_text()).strip()
+    await dash.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
+    await dash.get_by_role("button", name="Turn on").click()
+    await expect(dash.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+    await check_page(dash, shot, "recovery-codes")
+    await dash.get_by_role("link", name="Done").click()
+    await expect(dash.get_by_text("10 recovery codes left")).to_be_visible()
+    await check_page(dash, shot, "account")
+
+    await dash.get_by_role("link", name="Audit log").click()
+    mine = dash.get_by_role("row").filter(has_text=owner.email)
+    await expect(mine.filter(has_text="user.2fa_enabled")).to_have_count(1)
+    await dash.get_by_role("button", name="Verify the audit log").click()
+    await expect(dash.get_by_role("status")).to_contain_text("intact")
+    await check_page(dash, shot, "audit")
+
+    await dash.get_by_role("button", name="Sign out").click()
+    await expect(dash).to_have_url(re.compile(r"/admin/sign-in"))
+    await dash.get_by_label("E-mail").fill(owner.email)
+    await dash.get_by_label("Password").fill(owner.password)
+    await dash.get_by_role("button", name="Sign in").click()
+    await expect(dash.get_by_role("heading", name="Enter your code")).to_be_visible()
+    await check_page(dash, shot, "2fa-code")
+    await dash.get_by_label("Code").fill(pyotp.TOTP(secret).at(__import__("time").time() + 30))
+    await dash.get_by_role("button", name="Continue").click()
+    await expect(dash.get_by_role("heading", level=1)).to_be_visible()
+    assert "/admin/" in dash.url
+
+
+async def test_a_viewer_sees_no_admin_sections(live_server: Any, ctx: Any, dash: Any,
+                                               shot: Any) -> None:
+    brand = await create_merchant(ctx, name="Viewer's Shop")
+    viewer = await make_user(ctx, "viewer", merchant=brand.slug)
+    await dash.goto(f"{live_server.url}/admin/sign-in")
+    await dash.get_by_label("E-mail").fill(viewer.email)
+    await dash.get_by_label("Password").fill(viewer.password)
+    await dash.get_by_role("button", name="Sign in").click()
+    await expect(dash.get_by_role("heading", level=1)).to_contain_text("Viewer's Shop")
+    nav = dash.get_by_role("navigation", name="Dashboard")
+    await expect(nav.get_by_role("link", name="Users")).to_have_count(0)
+    await expect(nav.get_by_role("link", name="Audit log")).to_have_count(0)
+    await expect(dash.get_by_label("Brand").locator("option")).to_have_count(1)
+    await check_page(dash, shot, "viewer-overview")
+    await dash.goto(f"{live_server.url}/admin/users")
+    await expect(dash.get_by_role("heading", name="Not allowed")).to_be_visible()
+    await check_page(dash, shot, "viewer-denied")
