@@ -5,43 +5,17 @@ passes axe-core with no serious or critical violation and is kept as a screensho
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pyotp
 import pytest
 from playwright.async_api import expect
 
-from tests.support import axe
-from tests.support.browser import new_page
+from tests.dashboard.conftest import check_page
 from tests.support.dashboard import make_user
 from tests.support.factories import create_merchant, intent_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
-SIZES = {"desktop": {"viewport": {"width": 1280, "height": 900}},
-         "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-                   "is_mobile": True, "has_touch": True}}
-
-
-@pytest.fixture(params=sorted(SIZES))
-async def dash(browser: Any, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    context, page = await new_page(browser, **SIZES[request.param])
-    await axe.enable(context)
-    page.size_name = request.param
-    try:
-        yield page
-    finally:
-        await context.close()
-
-
-async def check_page(page: Any, shot: Any, name: str) -> None:
-    found = await axe.violations(page)
-    await shot(page, f"{page.size_name}-{name}")
-    assert not found, f"{name}: " + "; ".join(found)
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"] + 1, f"{name} scrolls sideways ({width}px)"
-
-
 async def pay_something(client_url: str, key: str) -> None:
     import httpx
 
