@@ -1,6 +1,7 @@
 """Import every model so ``Base.metadata`` is complete (Alembic and tests use it)."""
 
-from ownpay.dashboard.models import AuditEntry, InstallationSetting, User, UserSession
+from ownpay.audit.models import AuditEntry
+from ownpay.dashboard.models import InstallationSetting, User, UserSession
 from ownpay.db import Base
 from ownpay.gateways.state import GatewayState
 from ownpay.ledger.models import FeeRule, LedgerEntry, LedgerJournal

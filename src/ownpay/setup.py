@@ -85,8 +85,8 @@ async def quickstart_owner(ctx: AppContext) -> tuple[str, str]:
     """The demo owner's dashboard sign-in for `make run`: created the first time, given a
     fresh password every later time (passwords are stored only as Argon2id hashes, so the
     one printed before cannot be shown again).  Its sessions end when the password changes."""
+    from ownpay.audit import Actor
     from ownpay.dashboard import users
-    from ownpay.dashboard.audit import Actor
 
     actor = Actor(type="cli", name="quickstart")
     async with ctx.sessions() as session, session.begin():

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, update
 
+from ownpay import audit
+from ownpay.audit import Actor
+from ownpay.audit.models import AuditEntry
 from ownpay.context import AppContext
-from ownpay.dashboard import audit
-from ownpay.dashboard.audit import Actor
-from ownpay.dashboard.models import AuditEntry
 from ownpay.migrate import upgrade
 from tests.support.commands import in_process
 from tests.support.databases import throwaway_database

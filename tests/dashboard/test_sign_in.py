@@ -10,7 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from ownpay.dashboard.models import AuditEntry, UserSession
+from ownpay.audit.models import AuditEntry
+from ownpay.dashboard.models import UserSession
 from ownpay.db import utcnow
 from tests.support.dashboard import csrf_of, make_user, post_form, sign_in
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
+from ownpay.audit import Actor
 from ownpay.context import AppContext
 from ownpay.dashboard import users
-from ownpay.dashboard.audit import Actor
 
 TEST_ACTOR = Actor(type="cli", name="tests")
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

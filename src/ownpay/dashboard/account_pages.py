@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from ownpay.audit import record
 from ownpay.dashboard import sessions, twofactor, users
-from ownpay.dashboard.audit import record
 from ownpay.dashboard.roles import Permission
 from ownpay.dashboard.web import Viewer, ctx_of, render, require, see_other
 from ownpay.errors import ValidationFailed

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, select
 from starlette.responses import Response
 
-from ownpay.dashboard import audit, users
-from ownpay.dashboard.models import AuditEntry, InstallationSetting, User
+from ownpay import audit
+from ownpay.audit.models import AuditEntry
+from ownpay.dashboard import users
+from ownpay.dashboard.models import InstallationSetting, User
 from ownpay.dashboard.roles import (
     BRAND_ROLES,
     ROLE_NAMES,

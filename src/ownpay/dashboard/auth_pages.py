@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from ownpay.audit import record
 from ownpay.dashboard import passwords, sessions, twofactor, users
-from ownpay.dashboard.audit import record
 from ownpay.dashboard.models import User, UserSession
 from ownpay.dashboard.roles import Permission
 from ownpay.dashboard.web import (

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from ownpay.audit import Actor
 from ownpay.cli.common import Commands, DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
-from ownpay.dashboard.audit import Actor
 from ownpay.dashboard.roles import ROLES
 
 users_app = Commands(help="Dashboard users (operators) and their roles.", no_args_is_help=True)
@@ -146,7 +146,7 @@ def users_reset_password(email: EmailArg, as_json: JsonOpt = False, database_url
 def audit_verify(as_json: JsonOpt = False, database_url: DbOpt = None,
                  data_dir: DataOpt = None) -> None:
     """Check the audit log's hash chain; exit 1 naming the first broken link."""
-    from ownpay.dashboard import audit
+    from ownpay import audit
 
     async def go(ctx: Any) -> Any:
         async with ctx.sessions() as s:

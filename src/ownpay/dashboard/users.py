@@ -10,8 +10,8 @@ from typing import NoReturn
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ownpay.audit import Actor, record
 from ownpay.dashboard import passwords
-from ownpay.dashboard.audit import Actor, record
 from ownpay.dashboard.models import User, UserSession
 from ownpay.dashboard.roles import BRAND_ROLES, ROLES, is_installation_role
 from ownpay.db import utcnow

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
+from ownpay.audit import Actor
 from ownpay.context import AppContext
 from ownpay.dashboard import sessions
-from ownpay.dashboard.audit import Actor
 from ownpay.dashboard.models import InstallationSetting, User, UserSession
 from ownpay.dashboard.roles import ROLE_NAMES, Permission, allowed, is_installation_role
 from ownpay.merchants.models import Merchant

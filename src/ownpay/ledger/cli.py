@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ownpay import audit
 from ownpay.cli.common import (
     Commands,
     DataOpt,
@@ -125,7 +126,11 @@ def fees_set(
             m = await merchants.get_merchant(s, merchant)
             rule = await fees.set_rule(s, scope=TenantScope(m.id, merchants.check_mode(mode)),
                                        rule=fees.validate_rule(body))
-            return {"merchant": merchant, **fees.serialize_rule(rule)}
+            shown = fees.serialize_rule(rule)
+            await audit.record(s, audit.cli_actor(), "fee_rule.set", merchant_id=m.id,
+                               mode=rule.mode, object_type="fee_rule", object_id=rule.id,
+                               details=shown)
+            return {"merchant": merchant, **shown}
 
     result = run_async(settings_from(database_url, data_dir), go)
     out(result, as_json, lambda: _print_rule(result))

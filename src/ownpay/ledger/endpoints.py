@@ -13,7 +13,7 @@ from ownpay.errors import json_response
 from ownpay.ledger import fees, service
 from ownpay.ledger.schemas import FeeRuleIn, FeeRuleList, FeeRuleOut, LedgerBalances
 from ownpay.web.body import json_object
-from ownpay.web.deps import Admin, Reader, Session
+from ownpay.web.deps import Admin, Reader, Session, audit_api
 from ownpay.web.openapi import JSON_BODY_ERRORS, ErrorResponses, validation_example
 
 router = APIRouter()
@@ -62,4 +62,7 @@ async def put_fee_rule(request: Request, principal: Admin, session: Session) -> 
     body: dict[str, Any] = await json_object(request)
     rule = await fees.set_rule(session, scope=principal.scope,
                                rule=fees.validate_rule(body))
-    return json_response(200, fees.serialize_rule(rule))
+    shown = fees.serialize_rule(rule)
+    await audit_api(session, request, principal, "fee_rule.set", object_type="fee_rule",
+                    object_id=rule.id, details=shown)
+    return json_response(200, shown)

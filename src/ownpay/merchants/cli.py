@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ownpay import audit
 from ownpay.cli.common import (
     Command,
     Commands,
@@ -42,6 +43,9 @@ def merchants_create(slug: Annotated[str, typer.Option()], name: Annotated[str, 
             m = await service.create_merchant(s, slug=slug, name=name, base_url=base_url,
                                               logo_url=logo_url, primary_color=primary_color,
                                               intent_lifetime=intent_lifetime)
+            await audit.record(s, audit.cli_actor(), "merchant.created", merchant_id=m.id,
+                               object_type="merchant", object_id=m.slug,
+                               details=_merchant_row(m))
             return {"id": m.id, "slug": m.slug, "name": m.name, "base_url": m.base_url}
 
     result = run_async(settings_from(database_url, data_dir), go)
@@ -88,7 +92,12 @@ def merchants_update(slug: Annotated[str, typer.Argument(metavar="SLUG")],
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s, s.begin():
             m = await service.get_merchant(s, slug)
-            return _merchant_row(await service.update_merchant(s, m, changes=changes))
+            before = _merchant_row(m)
+            after = _merchant_row(await service.update_merchant(s, m, changes=changes))
+            await audit.record(s, audit.cli_actor(), "merchant.updated", merchant_id=m.id,
+                               object_type="merchant", object_id=m.slug,
+                               details=audit.changes(before, after))
+            return after
 
     result = run_async(settings_from(database_url, data_dir), go)
     out(result, as_json, lambda: typer.echo(
@@ -138,6 +147,10 @@ def keys_create(merchant: MerchantOpt, mode: ModeOpt,
             key = await service.create_api_key(s, merchant=m, mode=service.check_mode(mode),
                                                scopes=service.parse_scopes(scopes), name=name,
                                                dialect=dialect)
+            await audit.record(s, audit.cli_actor(), "api_key.created", merchant_id=m.id,
+                               mode=key.mode, object_type="api_key", object_id=key.id,
+                               details={"scopes": list(key.scopes), "name": name,
+                                        "dialect": dialect})
             return {"api_key": key.api_key, "id": key.id, "mode": key.mode,
                     "scopes": list(key.scopes), "dialect": dialect}
 
@@ -181,6 +194,9 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(metavar="ID")], as_json: J
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s, s.begin():
             key = await service.revoke_api_key(s, key_id=key_id)
+            await audit.record(s, audit.cli_actor(), "api_key.revoked",
+                               merchant_id=key.merchant_id, mode=key.mode, object_type="api_key",
+                               object_id=key.id)
             return {"id": key.id, "revoked": True}
 
     result = run_async(settings_from(database_url, data_dir), go)
@@ -269,6 +285,10 @@ def gateways_enable(gateway: Annotated[str, typer.Argument(
             acc = await service.enable_gateway(s, ctx.keyring, merchant=m, mode=mode,
                                                gateway=gateway, values=values,
                                                display_name=display_name)
+            await audit.record(s, audit.cli_actor(), "gateway.enabled", merchant_id=m.id,
+                               mode=acc.mode, object_type="gateway", object_id=acc.gateway,
+                               details={"settings": sorted(values), "display_name":
+                                        acc.display_name})
             return {"merchant": merchant, "mode": acc.mode, "gateway": acc.gateway,
                     "active": acc.active, "display_name": acc.display_name}
 
@@ -288,6 +308,8 @@ def gateways_disable(gateway: Annotated[str, typer.Argument(metavar="GATEWAY")],
         async with ctx.sessions() as s, s.begin():
             m = await service.get_merchant(s, merchant)
             acc = await service.disable_gateway(s, merchant=m, mode=mode, gateway=gateway)
+            await audit.record(s, audit.cli_actor(), "gateway.disabled", merchant_id=m.id,
+                               mode=acc.mode, object_type="gateway", object_id=acc.gateway)
             return {"merchant": merchant, "mode": acc.mode, "gateway": acc.gateway,
                     "active": acc.active}
 

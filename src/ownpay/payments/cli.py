@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ownpay import audit
 from ownpay.cli.common import Commands, DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
 
 payments_app = Commands(help="Operate on payments.", no_args_is_help=True)
@@ -84,6 +85,11 @@ def _review(txn: str, approve: bool, reason: str | None, as_json: bool, database
             assert intent is not None  # noqa: S101
             intent = await service.review_manual(s, intent, approve=approve, actor="operator:cli",
                                                  reason=reason)
+            await audit.record(s, audit.cli_actor(),
+                               "payment.approved" if approve else "payment.rejected",
+                               merchant_id=intent.merchant_id, mode=intent.mode,
+                               object_type="payment", object_id=intent.id,
+                               details={"reason": reason})
             return {"transaction_id": intent.id, "status": intent.status}
 
     result = run_async(settings_from(database_url, data_dir), go)

@@ -23,7 +23,7 @@ from ownpay.payments.schemas import (
 )
 from ownpay.web import idempotency
 from ownpay.web.body import optional_reason, parse_json_object, read_json_body
-from ownpay.web.deps import Admin, Ctx, Reader, Session, Writer
+from ownpay.web.deps import Admin, Ctx, Reader, Session, Writer, audit_api
 from ownpay.web.idempotency import Idempotency
 from ownpay.web.openapi import (
     HEADER_TOO_LONG,
@@ -176,7 +176,8 @@ async def _intent_answer(
     openapi_extra=REVIEW_BODY,
 )
 async def cancel_payment_intent(
-    ctx: Ctx, principal: Writer, reason: Reason, intent: WritableIntent, session: Session,
+    request: Request, ctx: Ctx, principal: Writer, reason: Reason, intent: WritableIntent,
+    session: Session,
 ) -> Response:
     """`pending` → `cancelled`, recorded in the status history with `reason` (and sent
     as `payment.cancelled`). Only `pending` intents can be cancelled; otherwise 409
@@ -185,17 +186,22 @@ async def cancel_payment_intent(
         session, intent, actor=f"merchant:key:{principal.api_key_id}",
         reason=reason or "cancelled by merchant"
     )
+    await audit_api(session, request, principal, "payment.cancelled", object_type="payment",
+                    object_id=intent.id, details={"reason": reason})
     return await _intent_answer(ctx, session, principal, intent)
 
 
 async def _review(
-    intent: PaymentIntent, reason: str | None, ctx: AppContext, principal: Principal,
-    session: AsyncSession, *, approve: bool
+    request: Request, intent: PaymentIntent, reason: str | None, ctx: AppContext,
+    principal: Principal, session: AsyncSession, *, approve: bool
 ) -> Response:
     intent = await service.review_manual(
         session, intent, approve=approve, actor=f"operator:key:{principal.api_key_id}",
         reason=reason
     )
+    await audit_api(session, request, principal,
+                    "payment.approved" if approve else "payment.rejected",
+                    object_type="payment", object_id=intent.id, details={"reason": reason})
     return await _intent_answer(ctx, session, principal, intent)
 
 
@@ -208,12 +214,13 @@ async def _review(
     openapi_extra=REVIEW_BODY,
 )
 async def approve_payment_intent(
-    ctx: Ctx, principal: Admin, reason: Reason, intent: ReviewableIntent, session: Session
+    request: Request, ctx: Ctx, principal: Admin, reason: Reason, intent: ReviewableIntent,
+    session: Session
 ) -> Response:
     """An operator confirms an offline (`manual`) payment after checking the money arrived:
     `awaiting_verification` → `completed` (the fee and ledger are posted and
     `payment.completed` is sent). Otherwise 409 `INVALID_STATE`. The body is optional."""
-    return await _review(intent, reason, ctx, principal, session, approve=True)
+    return await _review(request, intent, reason, ctx, principal, session, approve=True)
 
 
 @router.post(
@@ -225,9 +232,10 @@ async def approve_payment_intent(
     openapi_extra=REVIEW_BODY,
 )
 async def reject_payment_intent(
-    ctx: Ctx, principal: Admin, reason: Reason, intent: ReviewableIntent, session: Session
+    request: Request, ctx: Ctx, principal: Admin, reason: Reason, intent: ReviewableIntent,
+    session: Session
 ) -> Response:
     """An operator refuses an offline (`manual`) payment whose money did not arrive:
     `awaiting_verification` → `failed` with `reason` (sent as `payment.failed`).
     Otherwise 409 `INVALID_STATE`. The body is optional."""
-    return await _review(intent, reason, ctx, principal, session, approve=False)
+    return await _review(request, intent, reason, ctx, principal, session, approve=False)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ownpay import audit
 from ownpay.cli.common import (
     Commands,
     DataOpt,
@@ -44,7 +45,7 @@ def create(txn: Annotated[str, typer.Argument(metavar="TXN", help="The payment t
 
     async def go(ctx: Any) -> dict[str, Any]:
         refund = await flows.create_for_operator(ctx, transaction_id=txn, amount=amount,
-                                                 reason=reason)
+                                                 reason=reason, audited=audit.cli_actor())
         return serialize_refund(refund)
 
     result = run_async(settings_from(database_url, data_dir), go)
@@ -93,6 +94,7 @@ def _decide(refund_id: str, confirm: bool, reason: str | None, as_json: bool,
             scope = await repository.operator_scope(s, refund_id)
         refund = await flows.settle_by_operator(
             ctx, scope, refund_id, confirm=confirm, reason=reason, actor="operator:cli",
+            audited=audit.cli_actor(),
         )
         return await flows.detail(ctx, refund)
 

@@ -34,7 +34,7 @@ from ownpay.refunds.schemas import (
 from ownpay.tenancy import TenantScope
 from ownpay.web import idempotency
 from ownpay.web.body import optional_reason, parse_json_object, read_json_body
-from ownpay.web.deps import Admin, Ctx, Reader, Session, Writer, unit_of_work
+from ownpay.web.deps import Admin, Ctx, Reader, Session, Writer, api_actor, unit_of_work
 from ownpay.web.idempotency import Answer, Idempotency
 from ownpay.web.openapi import (
     HEADER_TOO_LONG,
@@ -154,12 +154,13 @@ async def create_refund(
     raw = await read_json_body(request)
     plan = flows.RefundPlan(ctx, principal.scope, validate_create(parse_json_object(raw)))
     actor = f"merchant:key:{principal.api_key_id}"
+    audited = api_actor(request, principal)
     outcome = await idempotency.create_once(
         ctx, Idempotency.of(principal.scope, idempotency_key, raw,
                             operation=flows.CREATE_REFUND),
         prepare=plan.load,
         begin=lambda: unit_of_work(ctx),
-        create=lambda session: flows.reserve(session, plan, actor=actor),
+        create=lambda session: flows.reserve(session, plan, actor=actor, audited=audited),
         answer=lambda refund: Answer(201, jsoncodec.dumps(serialize_refund(refund))),
         replayed=lambda stored: _as_it_stands(ctx, principal.scope, stored),
     )
@@ -234,7 +235,7 @@ async def _decide(
     reason = await optional_reason(request)
     refund = await flows.settle_by_operator(
         ctx, principal.scope, refund_id, confirm=confirm, reason=reason,
-        actor=f"operator:key:{principal.api_key_id}",
+        actor=f"operator:key:{principal.api_key_id}", audited=api_actor(request, principal),
     )
     return json_response(200, await flows.detail(ctx, refund))
 

@@ -32,7 +32,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ownpay import money
+from ownpay import audit, money
 from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.errors import (
@@ -116,9 +116,10 @@ class RefundPlan:
                 f"Gateway '{self.payment.gateway}' is not configured or inactive.")
 
 
-async def reserve(session: AsyncSession, plan: RefundPlan, *, actor: str) -> Refund:
+async def reserve(session: AsyncSession, plan: RefundPlan, *, actor: str,
+                  audited: audit.Actor | None = None) -> Refund:
     """Step 1 in the caller's transaction: reserve the amount and add the refund ``queued``
-    (not sent yet; see :func:`send`)."""
+    (not sent yet; see :func:`send`), with its audit row when ``audited`` names who."""
     payment = plan.payment
     assert payment is not None  # noqa: S101 - plan.load() ran
     now = utcnow()
@@ -132,22 +133,29 @@ async def reserve(session: AsyncSession, plan: RefundPlan, *, actor: str) -> Ref
         next_check_at=now + lease(plan.ctx),
     )
     await steps.add(session, refund, actor=actor, reason=plan.request.reason, now=now)
+    if audited is not None:
+        await audit.record(session, audited, "refund.created", merchant_id=refund.merchant_id,
+                           mode=refund.mode, object_type="refund", object_id=refund.id,
+                           details={"transaction_id": payment.id, "currency": refund.currency,
+                                    "amount": money.format_plain(amount, refund.currency),
+                                    "reason": plan.request.reason})
     log.info("refund_created", refund_id=refund.id, payment_id=payment.id, amount_minor=amount)
     return refund
 
 
 async def create(ctx: AppContext, scope: TenantScope, request: RefundRequest, *,
-                 actor: str) -> Refund:
+                 actor: str, audited: audit.Actor | None = None) -> Refund:
     """Reserve and send, without an idempotency key (the operator's CLI)."""
     plan = RefundPlan(ctx, scope, request)
     await plan.load()
     async with ctx.sessions() as session, session.begin():
-        refund = await reserve(session, plan, actor=actor)
+        refund = await reserve(session, plan, actor=actor, audited=audited)
     return await send(ctx, refund.id, actor=actor)
 
 
 async def create_for_operator(
-    ctx: AppContext, *, transaction_id: str, amount: str | None, reason: str | None
+    ctx: AppContext, *, transaction_id: str, amount: str | None, reason: str | None,
+    audited: audit.Actor | None = None,
 ) -> Refund:
     """``ownpay refunds create``: the operator names the payment; its merchant and mode
     become the scope."""
@@ -157,7 +165,7 @@ async def create_for_operator(
         payment = await payment_rows.operator_get(session, request.transaction_id)
     if payment is None:
         raise NotFound(f"Payment {request.transaction_id} not found.")
-    return await create(ctx, payment.scope, request, actor="operator:cli")
+    return await create(ctx, payment.scope, request, actor="operator:cli", audited=audited)
 
 
 # ---- talking to the gateway ------------------------------------------------------------------
@@ -250,10 +258,11 @@ async def record_outcome(
 
 async def settle_by_operator(
     ctx: AppContext, scope: TenantScope, refund_id: str, *, confirm: bool,
-    reason: str | None, actor: str,
+    reason: str | None, actor: str, audited: audit.Actor | None = None,
 ) -> Refund:
     """``…/confirm`` and ``…/fail``: an operator settles an offline (or otherwise
-    unresolvable) refund.  Refunds the gateway is still settling are 409."""
+    unresolvable) refund.  Refunds the gateway is still settling are 409.  ``audited``: who
+    to name in the audit log (a row in the same transaction)."""
     now = utcnow()
     async with ctx.sessions() as session, session.begin():
         refund = await repository.get_or_404(session, scope, refund_id)
@@ -271,6 +280,11 @@ async def settle_by_operator(
                                     actor=actor, now=now)
         if done is None:
             raise InvalidState("This refund was settled in the meantime.")
+        if audited is not None:
+            await audit.record(session, audited, "refund.confirmed" if confirm
+                               else "refund.failed", merchant_id=scope.merchant_id,
+                               mode=scope.mode, object_type="refund", object_id=refund_id,
+                               details={"reason": reason})
     return await _load(ctx, refund_id)
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ownpay import audit
 from ownpay.context import AppContext
 from ownpay.merchants.auth import Principal, require_scope
+from ownpay.web.client import client_ip
 
 
 def app_context(request: Request) -> AppContext:
@@ -35,6 +37,24 @@ async def unit_of_work(ctx: AppContext) -> AsyncIterator[AsyncSession]:
     (``create_once``'s unit): commit on leaving, roll back on an exception."""
     async with ctx.sessions() as session, session.begin():
         yield session
+
+
+def api_actor(request: Request, principal: Principal) -> audit.Actor:
+    """The API key behind a request, as the audit log names it (``key:<id>``)."""
+    return audit.Actor(
+        type="api_key", name=f"key:{principal.api_key_id}",
+        ip=client_ip(request.scope, app_context(request).settings.trusted_proxies),
+        user_agent=request.headers.get("user-agent"),
+        request_id=getattr(request.state, "request_id", None))
+
+
+async def audit_api(session: AsyncSession, request: Request, principal: Principal, action: str,
+                    *, object_type: str, object_id: str | int | None,
+                    details: dict[str, Any] | None = None) -> None:
+    """One audit row for a state change made through the API, in the request's transaction."""
+    await audit.record(session, api_actor(request, principal), action,
+                       merchant_id=principal.merchant_id, mode=principal.mode,
+                       object_type=object_type, object_id=object_id, details=details)
 
 
 Ctx = Annotated[AppContext, Depends(app_context)]

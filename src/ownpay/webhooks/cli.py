@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ownpay import audit
 from ownpay.cli.common import Commands, DataOpt, DbOpt, JsonOpt, out, run_async, settings_from
 from ownpay.tenancy import TenantScope
 
@@ -53,6 +54,10 @@ def add(merchant: Annotated[str, typer.Option(help="Merchant slug.")],
                 s, ctx.keyring, ctx.settings, scope=TenantScope(m.id, merchants.check_mode(mode)),
                 body=body,
             )
+            await audit.record(s, audit.cli_actor(), "webhook_endpoint.created",
+                               merchant_id=m.id, mode=endpoint.mode,
+                               object_type="webhook_endpoint", object_id=endpoint.id,
+                               details=body)
             return service.serialize_endpoint(endpoint, secret=secret)
 
     result = run_async(settings_from(database_url, data_dir), go)
@@ -100,6 +105,9 @@ def remove(endpoint_id: Annotated[str, typer.Argument(metavar="ID")], as_json: J
         async with ctx.sessions() as s, s.begin():
             scope = await service.operator_endpoint_scope(s, endpoint_id)
             await service.delete_endpoint(s, scope=scope, endpoint_id=endpoint_id)
+            await audit.record(s, audit.cli_actor(), "webhook_endpoint.deleted",
+                               merchant_id=scope.merchant_id, mode=scope.mode,
+                               object_type="webhook_endpoint", object_id=endpoint_id)
             return {"id": endpoint_id, "deleted": True}
 
     result = run_async(settings_from(database_url, data_dir), go)
@@ -118,6 +126,9 @@ def rotate(endpoint_id: Annotated[str, typer.Argument(metavar="ID")], as_json: J
             endpoint, secret = await service.rotate_secret(
                 s, ctx.keyring, scope=scope, endpoint_id=endpoint_id
             )
+            await audit.record(s, audit.cli_actor(), "webhook_endpoint.secret_rotated",
+                               merchant_id=scope.merchant_id, mode=scope.mode,
+                               object_type="webhook_endpoint", object_id=endpoint_id)
             return service.serialize_endpoint(endpoint, secret=secret)
 
     result = run_async(settings_from(database_url, data_dir), go)
@@ -144,6 +155,10 @@ def callback_secret(
             m = await merchants.get_merchant(s, merchant)
             scope = TenantScope(m.id, merchants.check_mode(mode))
             value = await callbacks.secret(s, ctx.keyring, scope, rotate=rotate)
+            if rotate:
+                await audit.record(s, audit.cli_actor(), "callback_secret.rotated",
+                                   merchant_id=m.id, mode=scope.mode,
+                                   object_type="callback_secret", object_id=scope.mode)
             return {"merchant": merchant, "mode": scope.mode, "secret": value,
                     "rotated": rotate}
 

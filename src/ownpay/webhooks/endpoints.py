@@ -14,10 +14,11 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from ownpay import audit
 from ownpay.errors import FieldErrors, json_response
 from ownpay.pagination import page_body
 from ownpay.web.body import json_object
-from ownpay.web.deps import Admin, Reader, Session, app_context
+from ownpay.web.deps import Admin, Reader, Session, app_context, audit_api
 from ownpay.web.openapi import (
     JSON_BODY_ERRORS,
     ErrorExample,
@@ -100,6 +101,11 @@ TEST_ERRORS: dict[int, list[str | ErrorExample]] = {
     404: [ENDPOINT_NOT_FOUND],
 }
 
+def _audited(endpoint: dict[str, Any]) -> dict[str, Any]:
+    """What the audit log keeps of an endpoint: its settings, not its timestamps."""
+    return {k: endpoint.get(k) for k in ("url", "events", "description", "enabled", "scheme")}
+
+
 def _body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     return {"requestBody": {"required": required,
@@ -130,6 +136,9 @@ async def create_webhook_endpoint(request: Request, principal: Admin, session: S
     endpoint, secret = await service.create_endpoint(
         session, ctx.keyring, ctx.settings, scope=principal.scope, body=body,
     )
+    await audit_api(session, request, principal, "webhook_endpoint.created",
+                    object_type="webhook_endpoint", object_id=endpoint.id,
+                    details=_audited(service.serialize_endpoint(endpoint)))
     return json_response(201, service.serialize_endpoint(endpoint, secret=secret))
 
 
@@ -173,10 +182,15 @@ async def update_webhook_endpoint(
     enabled again.
     """
     body = await json_object(request)
+    before = _audited(service.serialize_endpoint(await service.get_endpoint(
+        session, scope=principal.scope, endpoint_id=endpoint_id)))
     endpoint = await service.update_endpoint(
         session, app_context(request).settings, scope=principal.scope,
         endpoint_id=endpoint_id, body=body,
     )
+    await audit_api(session, request, principal, "webhook_endpoint.updated",
+                    object_type="webhook_endpoint", object_id=endpoint.id,
+                    details=audit.changes(before, _audited(service.serialize_endpoint(endpoint))))
     return json_response(200, service.serialize_endpoint(endpoint))
 
 
@@ -186,13 +200,16 @@ async def update_webhook_endpoint(
     responses=ErrorResponses(codes={404: [ENDPOINT_NOT_FOUND]}),
 )
 async def delete_webhook_endpoint(
-    endpoint_id: EndpointId, principal: Admin, session: Session
+    endpoint_id: EndpointId, request: Request, principal: Admin, session: Session
 ) -> Response:
     """Stop sending to this endpoint and forget its secret. Its deliveries stay in the log;
     those not yet delivered become `cancelled`."""
     endpoint = await service.delete_endpoint(
         session, scope=principal.scope, endpoint_id=endpoint_id
     )
+    await audit_api(session, request, principal, "webhook_endpoint.deleted",
+                    object_type="webhook_endpoint", object_id=endpoint.id,
+                    details={"url": endpoint.url})
     return json_response(200, {"id": endpoint.id, "deleted": True})
 
 
@@ -212,6 +229,8 @@ async def rotate_webhook_secret(
         session, app_context(request).keyring, scope=principal.scope,
         endpoint_id=endpoint_id,
     )
+    await audit_api(session, request, principal, "webhook_endpoint.secret_rotated",
+                    object_type="webhook_endpoint", object_id=endpoint.id)
     return json_response(200, service.serialize_endpoint(endpoint, secret=secret))
 
 
@@ -277,7 +296,7 @@ async def get_webhook_delivery(
                **ErrorResponses(codes=RETRY_ERRORS)},
 )
 async def retry_webhook_delivery(
-    delivery_id: DeliveryId, principal: Admin, session: Session
+    delivery_id: DeliveryId, request: Request, principal: Admin, session: Session
 ) -> Response:
     """Make the delivery due now — dead-lettered ones included; the worker sends it within a
     moment (same `X-OwnPay-Delivery` id, fresh timestamp and signature). A dead-lettered
@@ -286,6 +305,8 @@ async def retry_webhook_delivery(
     found = await delivery_log.retry_delivery(
         session, scope=principal.scope, delivery_id=delivery_id
     )
+    await audit_api(session, request, principal, "webhook_delivery.retried",
+                    object_type="webhook_delivery", object_id=found.id)
     return json_response(202, delivery_log.serialize_delivery(found))
 
 

@@ -1,4 +1,4 @@
-"""The tamper-evident audit log: every row stores the SHA-256 of its own content and of the
+"""The audit log's hash chain: every row stores the SHA-256 of its own content and of the
 previous row's hash, so an edited row no longer matches its hash, and a deleted or
 reordered row breaks the link to its neighbour.  ``verify`` names the first broken link.
 
@@ -10,7 +10,9 @@ verify`` prints the head hash so an operator can keep it elsewhere and compare."
 
 from __future__ import annotations
 
+import getpass
 import hashlib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +22,7 @@ import orjson
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ownpay.dashboard.models import AuditEntry
+from ownpay.audit.models import AuditEntry
 from ownpay.db import utcnow
 
 GENESIS = "0" * 64
@@ -39,6 +41,15 @@ class Actor:
     ip: str | None = None
     user_agent: str | None = None
     request_id: str | None = None
+
+
+def cli_actor() -> Actor:
+    """An ``ownpay`` command, named by the operating-system user who ran it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (a container's arbitrary uid)
+        user = str(os.getuid())
+    return Actor(type="cli", name=f"cli:{user}")
 
 
 def redact(values: Mapping[str, Any]) -> dict[str, Any]:
