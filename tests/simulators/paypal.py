@@ -254,6 +254,9 @@ class PayPalSimulator:
                          "merchant_id": "STANDINMERCHANT"}
         if order.capture is not None:
             unit["payments"] = {"captures": [self.capture_entity(order.capture)]}
+            if order.capture.refunds:
+                unit["payments"]["refunds"] = [self.refund_entity(self.refunds[r])
+                                               for r in order.capture.refunds]
         entity: dict[str, Any] = {
             "id": order.id, "intent": order.body.get("intent", "CAPTURE"),
             "status": order.status, "purchase_units": [unit], "create_time": order.created,

@@ -46,6 +46,7 @@ from ownpay.gateways.base import (
     PaymentView,
     ProviderEvent,
     ProviderEventKind,
+    ProviderRefund,
     RefundResult,
     VerifiedResult,
     WebhookRejected,
@@ -110,6 +111,7 @@ class PayPalGateway(Gateway):
     supports_webhooks = True
     supports_refunds = True
     supports_refund_query = True
+    supports_refund_listing = True  # the order lists its refunds; ours carry our ids
     idempotent_refunds = True  # PayPal-Request-Id from our refund id: the money moves once
 
     # ---- configuration -----------------------------------------------------------------
@@ -409,9 +411,7 @@ class PayPalGateway(Gateway):
         provider_refund_id: str | None,
     ) -> RefundResult:
         if not provider_refund_id:
-            return RefundResult(outcome=Outcome.UNKNOWN,
-                                reason="no PayPal refund id: the refund is sent again with "
-                                "the same PayPal-Request-Id")
+            return await self._refund_by_ours(ctx, payment, refund_id)
         try:
             refund = await client.call(ctx, "get refund", lambda sdk: sdk.payments.get_refund(
                 {"refund_id": provider_refund_id}), write=False)
@@ -419,6 +419,47 @@ class PayPalGateway(Gateway):
             return RefundResult(outcome=Outcome.UNKNOWN, provider_refund_id=provider_refund_id,
                                 reason=f"{exc} (refund query)"[:480])
         return self._refund_result(refund)
+
+    async def _refund_by_ours(self, ctx: GatewayContext, payment: PaymentView,
+                              refund_id: str) -> RefundResult:
+        """A refund whose answer was lost, found by our id (its ``invoice_id``) among the
+        refunds PayPal lists on the order; UNKNOWN when it is not there (the core then
+        sends it again with the same PayPal-Request-Id, which moves the money once)."""
+        if not payment.provider_reference:
+            return RefundResult(outcome=Outcome.UNKNOWN, reason="no PayPal order to ask")
+        try:
+            order = await self._order(ctx, payment.provider_reference)
+        except PayPalRefused as exc:
+            return RefundResult(outcome=Outcome.UNKNOWN, reason=f"{exc} (refund query)"[:480])
+        for refund in mapping.order_refunds(order):
+            if refund.get("invoice_id") == refund_id[:127]:
+                return self._refund_result(refund)
+        return RefundResult(outcome=Outcome.UNKNOWN,
+                            reason="PayPal lists no refund with our id on the order")
+
+    async def list_refunds(
+        self, ctx: GatewayContext, payment: PaymentView
+    ) -> list[ProviderRefund]:
+        """The refunds PayPal lists on the order (ours carry our transaction id as
+        ``custom_id`` and our refund id as ``invoice_id``), newest first."""
+        if not payment.provider_reference:
+            return []
+        order = await self._order(ctx, payment.provider_reference)
+        found: list[ProviderRefund] = []
+        for refund in mapping.order_refunds(order):
+            if not refund.get("id"):
+                continue
+            amount, currency = mapping.refund_amount(refund)
+            ours = refund.get("custom_id") == payment.transaction_id
+            found.append(ProviderRefund(
+                provider_refund_id=str(refund["id"]),
+                outcome=mapping.refund_outcome(provider_status(RefundStatus,
+                                                               refund.get("status"))),
+                amount_minor=amount, currency=currency,
+                refund_id=(str(refund.get("invoice_id") or "") or None) if ours else None,
+                reason=mapping.refund_reason(refund)[:480]))
+        found.reverse()
+        return found
 
 
 ADAPTER = PayPalGateway()

@@ -32,7 +32,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import httpx
 from apimatic_core_interfaces.client.http_client import HttpClient
 from apimatic_core_interfaces.types.http_method_enum import HttpMethodEnum
 from paypalserversdk.configuration import Configuration, Environment, Server
@@ -114,7 +113,7 @@ class _ExecutorBridge(HttpClient):  # type: ignore[misc]
         future = asyncio.run_coroutine_threadsafe(
             self.executor.send(self.operation, method, url, headers=headers, content=content,
                                sensitive=SENSITIVE), self.loop)
-        response: httpx.Response = future.result()
+        response = future.result()
         return self.response_factory.create(response.status_code, response.reason_phrase,
                                             dict(response.headers), response.text, request)
 

@@ -336,6 +336,18 @@ def refund_outcome(status: RefundStatus | None) -> Outcome:
             assert_never(status)
 
 
+def order_refunds(order: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The refunds an order (GET) lists under ``purchase_units[0].payments.refunds``."""
+    payments = purchase_unit(order).get("payments")
+    found = payments.get("refunds") if isinstance(payments, Mapping) else None
+    return [r for r in found if isinstance(r, Mapping)] if isinstance(found, list) else []
+
+
+def refund_amount(refund: Mapping[str, Any]) -> tuple[int | None, str]:
+    amount, currency = _amount_of(refund)
+    return amount, currency or ""
+
+
 def refund_reason(refund: Mapping[str, Any]) -> str:
     detail = refund.get("status_details")
     why = detail.get("reason") if isinstance(detail, Mapping) else None
