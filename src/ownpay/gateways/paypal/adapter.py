@@ -285,6 +285,20 @@ class PayPalGateway(Gateway):
             return await self._capture(ctx, order_id)
         return result
 
+    async def cancel_provider_payment(
+        self, ctx: GatewayContext, payment: PaymentView
+    ) -> VerifiedResult:
+        """Before a pending payment expires: an order approved meanwhile is captured (the
+        payer approved in time; :meth:`query_status` does it), anything else is left to
+        PayPal, which voids it by itself -- no one but us can capture it, and we never
+        capture for a payment that is over."""
+        asked = await self.query_status(ctx, payment)
+        if asked.outcome in (Outcome.SUCCEEDED, Outcome.PROCESSING, Outcome.UNKNOWN):
+            return asked
+        return VerifiedResult(outcome=Outcome.CANCELLED,
+                              provider_reference=payment.provider_reference,
+                              reason=f"PayPal order never captured ({asked.reason})"[:480])
+
     async def _capture(self, ctx: GatewayContext, order_id: str) -> VerifiedResult:
         try:
             order = await client.call(ctx, "capture", lambda sdk: sdk.orders.capture_order(
