@@ -124,7 +124,8 @@ async def test_cancel_at_paypal_comes_back_cancelled(
     await tab.goto(created["payment_url"])
     await at_paypal(tab, setup, shot, f"{size}-1-paypal-page-cancel")
     await tab.get_by_role("button", name="Cancel and return to the merchant").click()
-    await tab.wait_for_load_state()
-    await shot(tab, f"{size}-2-after-cancel")
+    await tab.wait_for_url(re.compile(re.escape(setup.shop_url) + r"/return\?"))
+    assert parse_qs(urlsplit(tab.url).query)["status"] == ["cancelled"]
+    await shot(tab, f"{size}-2-back-at-shop-cancelled")
     assert (await api_payment(setup, txn))["status"] == "cancelled"
     assert setup.sim.sim.captures == {}
