@@ -47,7 +47,7 @@ from ownpay.gateways.paypal.mapping import issue_of
 SLUG = "paypal"
 SANDBOX_URL = "https://api-m.sandbox.paypal.com"
 LIVE_URL = "https://api-m.paypal.com"
-TOKEN_KEY = "oauth"
+TOKEN_KEY = "oauth"  # noqa: S105 - the state-store key, not a secret
 TOKEN_MARGIN = 120  # seconds: a token this close to expiry is fetched anew
 VERIFY_PATH = "/v1/notifications/verify-webhook-signature"
 # Fields of our requests and PayPal's answers redacted in the executor's log lines, besides
@@ -143,7 +143,7 @@ def _sdk(ctx: GatewayContext, loop: asyncio.AbstractEventLoop, operation: str,
     executor = ProviderExecutor(ctx.http, gateway=SLUG, provider="PayPal")
     o_auth = None
     if token:
-        o_auth = OAuthToken(access_token=str(token["access_token"]), token_type="Bearer",
+        o_auth = OAuthToken(access_token=str(token["access_token"]), token_type="Bearer",  # noqa: S106
                             expires_in=int(token.get("expires_in") or 0),
                             expiry=int(token.get("expiry") or 0))
     credentials = ClientCredentialsAuthCredentials(
