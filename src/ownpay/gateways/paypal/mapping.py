@@ -93,7 +93,10 @@ def to_paypal_amount(amount_minor: int, currency: str) -> str:
     if ours > theirs and amount_minor % 10 ** (ours - theirs):
         raise AmountNotRepresentable(
             f"PayPal takes {code} amounts without decimals; this amount has some.")
-    value = Decimal(amount_minor).scaleb(-ours).quantize(Decimal(1).scaleb(-theirs))
+    try:
+        value = Decimal(amount_minor).scaleb(-ours).quantize(Decimal(1).scaleb(-theirs))
+    except InvalidOperation:  # more digits than any amount PayPal takes
+        raise AmountNotRepresentable("The amount is too large for PayPal.") from None
     text = f"{value:f}"
     if len(text) > MAX_VALUE_DIGITS:
         raise AmountNotRepresentable("The amount is too large for PayPal.")
