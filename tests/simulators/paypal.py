@@ -32,6 +32,9 @@ through ``app.state.sim``.  Knobs:
 * ``delay`` / ``drop`` / ``down``: per operation (``token``, ``create``, ``get``,
   ``capture``, ``refund``, ``get_refund``, ``verify``) seconds to stall after acting, drop
   the connection after acting, or answer 503 before acting;
+* ``status``: per operation, an HTTP status answered before acting (429 ``RATE_LIMIT_REACHED``,
+  409 a ``PayPal-Request-Id`` still in progress, …); ``garbage``: operations answered 200
+  with a body that is no JSON object;
 * ``refund_status``: what a new refund starts as (``COMPLETED`` or ``PENDING``).
 """
 
@@ -173,6 +176,8 @@ class PayPalSimulator:
         self.delay: dict[str, float] = {}
         self.drop: set[str] = set()
         self.down: set[str] = set()
+        self.status: dict[str, int] = {}
+        self.garbage: set[str] = set()
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     # ---- state --------------------------------------------------------------------------
@@ -499,6 +504,12 @@ def create_app(sim: PayPalSimulator | None = None) -> FastAPI:
     def down(operation: str) -> Response | None:
         if operation in sim.down:
             return error(503, "SERVICE_UNAVAILABLE", "Service Unavailable.")
+        if operation in sim.status:
+            code = sim.status[operation]
+            name = {429: "RATE_LIMIT_REACHED", 409: "CONFLICT"}.get(code, "INVALID_REQUEST")
+            return error(code, name, "Stand-in answer.")
+        if operation in sim.garbage:
+            return Response(b"<html>gateway timeout</html>", media_type="text/html")
         return None
 
     async def replayed(request: Request, operation: str, act: Any) -> Response:

@@ -253,3 +253,20 @@ async def test_a_paid_order_is_never_replaced_the_page_offers_to_check_it(
     done = await customer.get(f"/gateways/paypal/callback/{txn}")
     assert done.status_code == 303
     assert (await api_payment(customer, shop, txn))["status"] == "completed"
+
+
+async def test_a_webhook_paypal_cannot_verify_now_is_refused_for_a_redelivery(
+    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
+) -> None:
+    sim = sim_server.sim
+    txn = await new_payment(customer, shop)
+    order_id = order_of(await to_paypal(customer, txn))
+    sim.approve(order_id)
+    sim.down = {"verify"}
+    (r,) = await sim.send(webhook_url(shop), customer, sim.order_event(order_id))
+    assert 400 <= r.status_code < 500, r.text  # not 2xx: PayPal delivers it again later
+    assert (await api_payment(customer, shop, txn))["status"] == "pending"
+    sim.down = set()
+    (r,) = await sim.send(webhook_url(shop), customer, sim.order_event(order_id))
+    assert r.status_code < 300 and (await api_payment(customer, shop, txn))["status"] == \
+        "completed"

@@ -330,7 +330,12 @@ class PayPalGateway(Gateway):
         if not isinstance(data, dict) or not data.get("id"):
             raise WebhookRejected("PayPal webhook is not an event object")
         fields["webhook_id"] = webhook_id
-        status = await client.verify_webhook(ctx, fields, body)
+        try:
+            status = await client.verify_webhook(ctx, fields, body)
+        except GatewayError as exc:
+            # Unverified is refused: PayPal redelivers a webhook that was not answered 2xx
+            # (with backoff, for days), and reconciliation does not need it.
+            raise WebhookRejected(f"PayPal could not verify the webhook now: {exc}") from exc
         if status != "SUCCESS":
             raise WebhookRejected(f"PayPal did not verify the webhook: {status}")
         return self._event(data)

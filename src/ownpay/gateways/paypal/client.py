@@ -30,7 +30,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from apimatic_core_interfaces.client.http_client import HttpClient
 from apimatic_core_interfaces.types.http_method_enum import HttpMethodEnum
@@ -74,11 +74,6 @@ def base_url(ctx: GatewayContext) -> str:
     if configured:
         return str(configured).rstrip("/")
     return LIVE_URL if ctx.mode == "live" else SANDBOX_URL
-
-
-def path_id(value: str) -> str:
-    """A PayPal id as one path segment (never a way to another path)."""
-    return quote(value, safe="")
 
 
 # ---- the SDK's HTTP client: the executor ---------------------------------------------------
@@ -274,4 +269,4 @@ async def verify_webhook(ctx: GatewayContext, fields: Mapping[str, str], body: b
 
 
 __all__ = ["LIVE_URL", "SANDBOX_URL", "PayPalRefused", "access_token", "base_url", "call",
-           "path_id", "verify_webhook"]
+           "verify_webhook"]
