@@ -70,7 +70,7 @@ def test_merchant_keys_and_gateways(cli_env) -> None:
     nope = ownpay_cli(cli_env, "gateways", "enable", "sandbox", "--merchant", slug,
                       "--mode", "live", check=False)
     assert nope.returncode == 1 and "test mode only" in nope.stderr
-    unknown = ownpay_cli(cli_env, "gateways", "enable", "paypal", "--merchant", slug,
+    unknown = ownpay_cli(cli_env, "gateways", "enable", "nosuchgateway", "--merchant", slug,
                          "--mode", "test", check=False)
     assert unknown.returncode == 1 and "Unknown gateway" in unknown.stderr
 

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.simulators import nagad, razorpay
+from tests.simulators import nagad, paypal, razorpay
 from tests.support import bkash, settings, stripe
 
 CANARIES: dict[str, str] = {
@@ -36,6 +36,7 @@ CANARIES: dict[str, str] = {
     "master key (OWNPAY_SECRET_KEY)": settings.SECRET_KEY,
     "Razorpay key secret": razorpay.KEY_SECRET,
     "Razorpay webhook secret": razorpay.WEBHOOK_SECRET,
+    "PayPal client secret": paypal.CLIENT_SECRET,
     # A line from the middle of the merchant's PEM private key (any part of it in a log is
     # a leak; the armour lines are public).
     "Nagad merchant private key": nagad.CREDENTIALS["merchant_private_key"].splitlines()[5],
@@ -43,6 +44,8 @@ CANARIES: dict[str, str] = {
 SHAPES: dict[str, re.Pattern[str]] = {
     "API key": re.compile(r"\bop_(?:test|live)_[a-z2-7]{39}\b"),
     "webhook secret": re.compile(r"\bwhsec_[A-Za-z0-9+/]{24,}={0,2}"),
+    # The PayPal stand-in's OAuth access tokens (PayPal's own start with A21AA too).
+    "PayPal access token": re.compile(r"\bA21AA[A-Za-z0-9_-]{24,}"),
     "Stripe key": re.compile(r"\b[sr]k_(?:test|live)_[A-Za-z0-9]{16,}"),
     "card number": re.compile(r"(?<!\d)(?:4242424242424242|4000056655665556|"
                               r"5555555555554444|378282246310005|4000000000000002)(?!\d)"),

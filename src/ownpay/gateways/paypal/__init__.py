@@ -1,0 +1,1 @@
+"""PayPal Orders v2 (create → approve → capture) through the official paypal-server-sdk."""
