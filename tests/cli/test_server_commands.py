@@ -65,6 +65,8 @@ def test_the_printed_links_follow_the_port(fresh, served: Served) -> None:
     base = f"http://127.0.0.1:{port}"
     assert f"starting on {base} " in result.stdout
     assert f"curl -s -X POST {base}/api/v1/payment-intents" in result.stdout
+    assert f"Dashboard: {base}/admin/\n  sign in as owner@demo.local\n" in result.stdout
+    assert re.search(r"password \(shown once, keep it\): [A-Za-z0-9]{20}\n", result.stdout)
     assert ":8000" not in result.stdout
     # The server is started on that port and builds every payment_url from that base.
     assert [(c["port"], c["env_base_url"]) for c in served.calls] == [(port, base)]
