@@ -17,18 +17,11 @@ from ownpay.payments.models import PaymentIntent
 from ownpay.payments.presenters import payment_view
 from ownpay.payments.service import mismatch
 from tests.contract.harnesses.nagad import callback_params
-from tests.gateways.nagad.conftest import (
-    CALLBACK,
-    SimServer,
-    api_payment,
-    at_provider,
-    new_payment,
-    ref_of,
-    to_provider,
-)
+from tests.gateways.nagad.conftest import CALLBACK, at_provider, new_payment, ref_of, to_provider
 from tests.simulators.nagad import open_from_merchant
 from tests.support.factories import MerchantKeys
 from tests.support.records import gateway_call, outbox_types
+from tests.support.standins import SimServer, api_payment
 
 
 async def _stored(ctx: AppContext, txn: str) -> PaymentIntent:
@@ -76,7 +69,7 @@ async def test_checkout_initializes_completes_and_redirects_to_nagad(
 
 async def test_the_browser_comes_back_and_the_payment_completes_once(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, nagad_ctx: AppContext,
+    sim_server: SimServer, gateway_ctx: AppContext,
 ) -> None:
     txn = await new_payment(customer, shop, return_url="https://shop.example/done?ref=7")
     page = await to_provider(customer, txn)
@@ -92,7 +85,7 @@ async def test_the_browser_comes_back_and_the_payment_completes_once(
     assert got["status"] == "completed", got
     assert got["provider_transaction_id"] == session.issuer_ref
     assert got["amount"] == 1250.5 and got["currency"] == "BDT"
-    assert (await outbox_types(nagad_ctx, txn)).count("payment.completed") == 1
+    assert (await outbox_types(gateway_ctx, txn)).count("payment.completed") == 1
     assert [c[0] for c in sim_server.sim.calls].count("verify") >= 1
 
 
@@ -101,27 +94,27 @@ async def test_the_browser_comes_back_and_the_payment_completes_once(
                          ids=["amount", "currency", "reference"])
 async def test_tampered_verify_answers_never_complete(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, nagad_ctx: AppContext, tamper: dict[str, str],
+    sim_server: SimServer, gateway_ctx: AppContext, tamper: dict[str, str],
 ) -> None:
     txn = await new_payment(customer, shop)
     back = await at_provider(browser_http, await to_provider(customer, txn))
     sim_server.sim.tamper = tamper
     await customer.get(back.removeprefix("http://pay.test"))
     assert (await api_payment(customer, shop, txn))["status"] != "completed"
-    gctx, view = await _view(nagad_ctx, txn)
+    gctx, view = await _view(gateway_ctx, txn)
     result = await _adapter().verify_return(gctx, view, callback_params(back))
     assert result.outcome is not Outcome.SUCCEEDED or mismatch(
-        await _stored(nagad_ctx, txn), result)
-    assert "payment.completed" not in await outbox_types(nagad_ctx, txn)
+        await _stored(gateway_ctx, txn), result)
+    assert "payment.completed" not in await outbox_types(gateway_ctx, txn)
 
 
 async def test_a_forged_callback_saying_success_is_not_believed(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    nagad_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     txn = await new_payment(customer, shop)
     page = await to_provider(customer, txn)  # the customer never pays
-    gctx, view = await _view(nagad_ctx, txn)
+    gctx, view = await _view(gateway_ctx, txn)
     forged = {"status": "Success", "status_code": "00_0000_000", "order_id": "x",
               "payment_ref_id": ref_of(page), "issuer_payment_ref": "FAKE1234",
               "return_token": return_token(gctx, view)}
@@ -135,13 +128,13 @@ async def test_a_forged_callback_saying_success_is_not_believed(
 
 async def test_another_payments_session_named_by_the_callback_is_ignored(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, nagad_ctx: AppContext,
+    sim_server: SimServer, gateway_ctx: AppContext,
 ) -> None:
     paid = await new_payment(customer, shop)
     paid_back = await at_provider(browser_http, await to_provider(customer, paid))
     unpaid = await new_payment(customer, shop)
     await to_provider(customer, unpaid)
-    gctx, view = await _view(nagad_ctx, unpaid)
+    gctx, view = await _view(gateway_ctx, unpaid)
     borrowed = {**callback_params(paid_back), "return_token": return_token(gctx, view)}
     result = await _adapter().verify_return(gctx, view, borrowed)
     assert result.outcome is Outcome.PENDING
@@ -151,12 +144,12 @@ async def test_another_payments_session_named_by_the_callback_is_ignored(
                                                  ("cancel", Outcome.CANCELLED)])
 async def test_fail_and_cancel_are_confirmed_with_nagad(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, nagad_ctx: AppContext, choice: str, outcome: Outcome,
+    sim_server: SimServer, gateway_ctx: AppContext, choice: str, outcome: Outcome,
 ) -> None:
     txn = await new_payment(customer, shop)
     page = await to_provider(customer, txn)
     back = await at_provider(browser_http, page, choice)
-    gctx, view = await _view(nagad_ctx, txn)
+    gctx, view = await _view(gateway_ctx, txn)
     result = await _adapter().verify_return(gctx, view, callback_params(back))
     assert result.outcome is outcome and result.customer_message
     # the callback's status alone never decides: "Aborted" for a session still open
@@ -178,7 +171,7 @@ async def test_cancel_at_nagad_cancels_the_payment(
 
 async def test_an_earlier_session_paid_in_another_tab_is_found(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, nagad_ctx: AppContext,
+    sim_server: SimServer, gateway_ctx: AppContext,
 ) -> None:
     txn = await new_payment(customer, shop)
     first = await to_provider(customer, txn)
@@ -186,7 +179,7 @@ async def test_an_earlier_session_paid_in_another_tab_is_found(
     assert ref_of(first) != ref_of(second)
     assert len(sim_server.sim.of_transaction(txn)) == 2
     sim_server.sim.act(ref_of(first), "success")  # paid in the first tab; no callback yet
-    gctx, view = await _view(nagad_ctx, txn)
+    gctx, view = await _view(gateway_ctx, txn)
     found = await _adapter().query_status(gctx, view)
     assert found.outcome is Outcome.SUCCEEDED and found.reference == txn
     assert found.provider_reference == ref_of(first)
@@ -194,11 +187,11 @@ async def test_an_earlier_session_paid_in_another_tab_is_found(
 
 async def test_a_callback_naming_a_session_nagad_does_not_know_changes_nothing(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    nagad_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     txn = await new_payment(customer, shop)
     await to_provider(customer, txn)
-    gctx, view = await _view(nagad_ctx, txn)
+    gctx, view = await _view(gateway_ctx, txn)
     made_up = {"payment_ref_id": "MDEyMzQ1Njc4OTAxMjM0NQ==", "status": "Success",
                "return_token": return_token(gctx, view)}
     result = await _adapter().verify_return(gctx, view, made_up)

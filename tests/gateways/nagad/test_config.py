@@ -17,9 +17,10 @@ from ownpay.gateways.nagad.adapter import ADAPTER, LIVE_URL, SANDBOX_URL
 from ownpay.gateways.nagad.client import base_url
 from ownpay.merchants.accounts import active_gateway
 from ownpay.tenancy import TenantScope
-from tests.gateways.nagad.conftest import enable_nagad, intent
+from tests.gateways.nagad.conftest import intent
 from tests.simulators.nagad import CREDENTIALS, MERCHANT_KEY, private_pem
 from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.standins import enable
 
 SMALL = rsa.generate_private_key(public_exponent=65537, key_size=1024)
 
@@ -118,18 +119,18 @@ def test_the_adapter_declares_what_nagad_offers() -> None:
 
 
 async def test_through_the_service_bad_config_saves_nothing_and_the_key_is_sealed(
-    nagad_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
-    merchant = await create_merchant(nagad_ctx, gateways=())
+    merchant = await create_merchant(gateway_ctx, gateways=())
     with pytest.raises(ValidationFailed) as caught:
-        await enable_nagad(nagad_ctx, merchant, **{**CREDENTIALS, "nagad_public_key": "x"})
+        await enable(gateway_ctx, merchant, "nagad", **{**CREDENTIALS, "nagad_public_key": "x"})
     assert set(caught.value.errors) == {"nagad_public_key"}
     scope = TenantScope(merchant.id, "test")
-    assert await active_gateway(nagad_ctx, scope, "nagad") is None
-    await enable_nagad(nagad_ctx, merchant, **CREDENTIALS)
-    account = await active_gateway(nagad_ctx, scope, "nagad")
+    assert await active_gateway(gateway_ctx, scope, "nagad") is None
+    await enable(gateway_ctx, merchant, "nagad", **CREDENTIALS)
+    account = await active_gateway(gateway_ctx, scope, "nagad")
     assert account is not None and account.credentials_enc
-    stored = account.credentials(nagad_ctx.keyring)
+    stored = account.credentials(gateway_ctx.keyring)
     assert stored["merchant_private_key"] == CREDENTIALS["merchant_private_key"]
     body = CREDENTIALS["merchant_private_key"].splitlines()[1].encode()
     assert body not in account.credentials_enc

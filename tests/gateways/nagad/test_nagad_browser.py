@@ -17,10 +17,11 @@ import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
-from tests.gateways.nagad.conftest import SimServer, enable_nagad, intent
+from tests.gateways.nagad.conftest import intent
 from tests.simulators.nagad import CREDENTIALS, NagadSimulator
 from tests.support.factories import MerchantKeys, create_merchant
 from tests.support.processes import ServerProcess
+from tests.support.standins import SimServer, enable
 
 Shot = Callable[[Page, str], Awaitable[Path]]
 
@@ -37,7 +38,7 @@ class Setup:
 async def setup(live_server: ServerProcess, ctx: AppContext, shop_site: str,
                 sim_server: SimServer) -> AsyncIterator[Setup]:
     merchant = await create_merchant(ctx, gateways=(), name="Dhaka Books")
-    await enable_nagad(ctx, merchant, **CREDENTIALS, base_url=sim_server.url)
+    await enable(ctx, merchant, "nagad", **CREDENTIALS, base_url=sim_server.url)
     sim_server.sim.auto_return = False
     yield Setup(server=live_server, sim=sim_server, shop_url=shop_site, merchant=merchant)
 

@@ -13,29 +13,24 @@ from ownpay.gateways.base import Outcome, PaymentView
 from ownpay.gateways.registry import get as get_gateway
 from ownpay.payments.models import PaymentIntent
 from ownpay.payments.presenters import payment_view
-from tests.gateways.nagad.conftest import (
-    SimServer,
-    api_payment,
-    at_provider,
-    new_payment,
-    to_provider,
-)
+from tests.gateways.nagad.conftest import at_provider, new_payment, to_provider
 from tests.simulators.nagad import open_from_merchant
 from tests.support.checkout import refund
 from tests.support.factories import MerchantKeys
 from tests.support.records import gateway_call
+from tests.support.standins import SimServer, api_payment
 
 
 async def paid(customer: httpx.AsyncClient, browser_http: httpx.AsyncClient,
-               shop: MerchantKeys, nagad_ctx: AppContext) -> tuple[Any, PaymentView]:
+               shop: MerchantKeys, gateway_ctx: AppContext) -> tuple[Any, PaymentView]:
     txn = await new_payment(customer, shop)
     back = await at_provider(browser_http, await to_provider(customer, txn))
     await customer.get(back.removeprefix("http://pay.test"))
     assert (await api_payment(customer, shop, txn))["status"] == "completed"
-    async with nagad_ctx.sessions() as s:
+    async with gateway_ctx.sessions() as s:
         intent = await s.get(PaymentIntent, txn)
     assert intent is not None
-    gctx, slug = await gateway_call(nagad_ctx, intent)
+    gctx, slug = await gateway_call(gateway_ctx, intent)
     return gctx, payment_view(intent, slug)
 
 
@@ -47,10 +42,10 @@ def _adapter() -> Any:
 
 async def test_partial_then_full_refund(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, nagad_ctx: AppContext,
+    sim_server: SimServer, gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
-    gctx, view = await paid(customer, browser_http, shop, nagad_ctx)
+    gctx, view = await paid(customer, browser_http, shop, gateway_ctx)
     assert view.provider_reference and view.provider_txn_id
     first = await _adapter().refund(gctx, view, amount_minor=50000, refund_id="rf_one",
                                     reason="damaged   item")
@@ -77,9 +72,9 @@ async def test_partial_then_full_refund(
 
 async def test_a_refund_nagad_refuses_is_failed(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, nagad_ctx: AppContext,
+    sim_server: SimServer, gateway_ctx: AppContext,
 ) -> None:
-    gctx, view = await paid(customer, browser_http, shop, nagad_ctx)
+    gctx, view = await paid(customer, browser_http, shop, gateway_ctx)
     sim_server.sim.refuse = {"refund": ("InvalidRequest", "Refund window closed")}
     refused = await _adapter().refund(gctx, view, amount_minor=1000, refund_id="rf_x",
                                       reason="x")
@@ -92,10 +87,10 @@ async def test_a_refund_nagad_refuses_is_failed(
 
 async def test_a_refund_whose_answer_is_lost_or_forged_is_unknown_never_resent(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, nagad_ctx: AppContext,
+    sim_server: SimServer, gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
-    gctx, view = await paid(customer, browser_http, shop, nagad_ctx)
+    gctx, view = await paid(customer, browser_http, shop, gateway_ctx)
     sim.drop = {"refund"}
     lost = await _adapter().refund(gctx, view, amount_minor=1000, refund_id="rf_lost",
                                    reason="x")
@@ -114,9 +109,9 @@ async def test_a_refund_whose_answer_is_lost_or_forged_is_unknown_never_resent(
 
 async def test_a_long_reason_is_shortened_to_fit_one_rsa_block(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, nagad_ctx: AppContext,
+    sim_server: SimServer, gateway_ctx: AppContext,
 ) -> None:
-    gctx, view = await paid(customer, browser_http, shop, nagad_ctx)
+    gctx, view = await paid(customer, browser_http, shop, gateway_ctx)
     done = await _adapter().refund(gctx, view, amount_minor=1000, refund_id="rf_" + "9" * 37,
                                    reason="বই ছেঁড়া " * 40)
     assert done.outcome is Outcome.SUCCEEDED
@@ -127,10 +122,10 @@ async def test_a_long_reason_is_shortened_to_fit_one_rsa_block(
 
 async def test_refunds_through_the_api_partial_then_the_rest(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, nagad_ctx: AppContext,
+    sim_server: SimServer, gateway_ctx: AppContext,
 ) -> None:
     """``POST /api/v1/refunds`` reaches Nagad's purchase/cancel and books what it answers."""
-    _, view = await paid(customer, browser_http, shop, nagad_ctx)
+    _, view = await paid(customer, browser_http, shop, gateway_ctx)
     txn = view.transaction_id
     r = await refund(customer, shop, txn, "250.50", reason="one book damaged")
     assert r.status_code == 201, r.text

@@ -13,19 +13,15 @@ from ownpay.gateways.base import Outcome
 from ownpay.gateways.paypal.adapter import ADAPTER, capture_request_id
 from ownpay.payments.service import mismatch
 from tests.gateways.paypal.conftest import (
-    SimServer,
     adapter_view,
-    api_payment,
-    local,
     new_payment,
     order_of,
-    query_of,
-    stored,
     to_paypal,
     webhook_url,
 )
 from tests.support.factories import MerchantKeys
 from tests.support.records import outbox_types
+from tests.support.standins import SimServer, api_payment, local, query_of, stored
 
 
 async def test_checkout_creates_an_order_and_redirects_to_its_approve_link(
@@ -52,7 +48,7 @@ async def test_checkout_creates_an_order_and_redirects_to_its_approve_link(
 
 async def test_the_return_captures_on_the_server_and_completes_once(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    pp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop, return_url="https://shop.example/done?ref=7")
@@ -74,7 +70,7 @@ async def test_the_return_captures_on_the_server_and_completes_once(
     again = await customer.get(local(back))  # a reload: no second capture or completion
     assert again.status_code == 303
     assert [c[0] for c in sim.calls].count("capture") == 1
-    assert (await outbox_types(pp_ctx, txn)).count("payment.completed") == 1
+    assert (await outbox_types(gateway_ctx, txn)).count("payment.completed") == 1
 
 
 async def test_a_return_without_approval_changes_nothing(
@@ -91,7 +87,7 @@ async def test_a_return_without_approval_changes_nothing(
 
 async def test_another_payments_order_in_the_return_is_ignored(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    pp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
@@ -99,7 +95,7 @@ async def test_another_payments_order_in_the_return_is_ignored(
     other = await new_payment(customer, shop)
     other_order = order_of(await to_paypal(customer, other))
     borrowed = query_of(sim.approve(other_order))  # approved, but for the other payment
-    gctx, view = await adapter_view(pp_ctx, txn)
+    gctx, view = await adapter_view(gateway_ctx, txn)
     result = await ADAPTER.verify_return(gctx, view, borrowed)
     assert result.outcome is Outcome.PENDING
     assert sim.order(other_order).status == "APPROVED"  # never captured through txn
@@ -134,7 +130,7 @@ async def test_the_cancel_url_after_approval_still_captures(
 
 async def test_an_approved_order_never_brought_back_is_captured_by_the_webhook_once(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    pp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
@@ -146,7 +142,7 @@ async def test_an_approved_order_never_brought_back_is_captured_by_the_webhook_o
     assert got["status"] == "completed", got
     assert [c[0] for c in sim.calls].count("verify") == 2
     assert [c[0] for c in sim.calls].count("capture") == 1
-    assert (await outbox_types(pp_ctx, txn)).count("payment.completed") == 1
+    assert (await outbox_types(gateway_ctx, txn)).count("payment.completed") == 1
 
 
 async def test_a_capture_completed_webhook_is_re_fetched(
@@ -188,7 +184,7 @@ async def test_a_webhook_paypal_does_not_verify_is_refused_and_changes_nothing(
                          ids=["amount", "currency", "reference"])
 async def test_tampered_answers_never_complete(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    pp_ctx: AppContext, tamper: dict[str, object],
+    gateway_ctx: AppContext, tamper: dict[str, object],
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
@@ -202,22 +198,22 @@ async def test_tampered_answers_never_complete(
     sim.tamper = tamper
     await sim.send(webhook_url(shop), customer, sim.order_event(order_id))
     assert (await api_payment(customer, shop, txn))["status"] != "completed"
-    gctx, view = await adapter_view(pp_ctx, txn)
+    gctx, view = await adapter_view(gateway_ctx, txn)
     result = await ADAPTER.verify_return(gctx, view, query_of(back))
-    assert result.outcome is not Outcome.SUCCEEDED or mismatch(await stored(pp_ctx, txn),
+    assert result.outcome is not Outcome.SUCCEEDED or mismatch(await stored(gateway_ctx, txn),
                                                                result)
-    assert "payment.completed" not in await outbox_types(pp_ctx, txn)
+    assert "payment.completed" not in await outbox_types(gateway_ctx, txn)
 
 
 async def test_an_approved_order_is_captured_at_expiry_rather_than_dropped(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    pp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
     order_id = order_of(await to_paypal(customer, txn))
     sim.approve(order_id)
-    gctx, view = await adapter_view(pp_ctx, txn)
+    gctx, view = await adapter_view(gateway_ctx, txn)
     result = await ADAPTER.cancel_provider_payment(gctx, view)
     assert result.outcome is Outcome.SUCCEEDED
     assert sim.order(order_id).status == "COMPLETED"
@@ -225,12 +221,12 @@ async def test_an_approved_order_is_captured_at_expiry_rather_than_dropped(
 
 async def test_an_unapproved_order_has_nothing_to_cancel_and_a_finished_payment_is_never_captured(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    pp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
     order_id = order_of(await to_paypal(customer, txn))
-    gctx, view = await adapter_view(pp_ctx, txn)
+    gctx, view = await adapter_view(gateway_ctx, txn)
     assert (await ADAPTER.cancel_provider_payment(gctx, view)).outcome is Outcome.CANCELLED
     sim.approve(order_id)  # approved after our payment ended
     from dataclasses import replace

@@ -92,9 +92,9 @@ def test_paypal_amounts_read_back_exactly_or_not_at_all() -> None:
 
 @pytest.mark.e2e
 async def test_enabling_by_cli_stores_the_secret_encrypted_and_never_prints_it(
-    database_url: str, tmp_path: Path, pp_ctx: AppContext,
+    database_url: str, tmp_path: Path, gateway_ctx: AppContext,
 ) -> None:
-    merchant = await create_merchant(pp_ctx, gateways=())
+    merchant = await create_merchant(gateway_ctx, gateways=())
     env = server_env(database_url, tmp_path)
     made = ownpay_cli(env, "gateways", "enable", "paypal", "--merchant", merchant.slug,
                       "--mode", "live", "--set", f"client_id={CLIENT_ID}",
@@ -105,7 +105,7 @@ async def test_enabling_by_cli_stores_the_secret_encrypted_and_never_prints_it(
     assert CLIENT_SECRET not in made.stdout + made.stderr + listed.stdout
     rows = json.loads(listed.stdout)
     assert any(row.get("gateway") == "paypal" and row.get("mode") == "live" for row in rows)
-    async with pp_ctx.sessions() as s:
+    async with gateway_ctx.sessions() as s:
         blob = await s.scalar(select(GatewayAccount.credentials_enc).where(
             GatewayAccount.gateway == "paypal", GatewayAccount.mode == "live"))
     assert blob and CLIENT_SECRET.encode() not in blob

@@ -14,7 +14,7 @@ import pytest
 from ownpay.gateways.base import Outcome, ProviderEventKind, WebhookRejected
 from ownpay.gateways.executor import ProviderDidNotAct, ProviderMayHaveActed
 from tests.contract.harnesses.paypal import CREDENTIALS, PayPalHarness
-from tests.gateways.paypal.conftest import SimServer
+from tests.support.standins import SimServer
 
 
 @pytest.fixture

@@ -15,15 +15,9 @@ from ownpay.gateways.base import GatewayError, MemoryStateStore, Outcome
 from ownpay.gateways.executor import ProviderMayHaveActed
 from ownpay.gateways.paypal import mapping
 from tests.contract.harnesses.paypal import CREDENTIALS, PayPalHarness
-from tests.gateways.paypal.conftest import (
-    SimServer,
-    api_payment,
-    local,
-    new_payment,
-    order_of,
-    to_paypal,
-)
+from tests.gateways.paypal.conftest import new_payment, order_of, to_paypal
 from tests.support.factories import MerchantKeys
+from tests.support.standins import SimServer, api_payment, local
 
 
 @pytest.fixture

@@ -22,11 +22,12 @@ import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
-from tests.gateways.paypal.conftest import CREDENTIALS, SimServer, enable_paypal, intent
+from tests.gateways.paypal.conftest import CREDENTIALS, intent
 from tests.simulators.paypal import PayPalSimulator
 from tests.support.browser import new_page
 from tests.support.factories import MerchantKeys, create_merchant
 from tests.support.processes import ServerProcess
+from tests.support.standins import SimServer, enable
 
 Shot = Callable[[Page, str], Awaitable[Path]]
 SIZES: dict[str, dict[str, Any]] = {
@@ -48,7 +49,7 @@ class Setup:
 async def setup(live_server: ServerProcess, ctx: AppContext, shop_site: str,
                 sim_server: SimServer) -> AsyncIterator[Setup]:
     merchant = await create_merchant(ctx, gateways=(), name="Lisbon Records")
-    await enable_paypal(ctx, merchant, **CREDENTIALS, base_url=sim_server.url)
+    await enable(ctx, merchant, "paypal", **CREDENTIALS, base_url=sim_server.url)
     yield Setup(server=live_server, sim=sim_server, shop_url=shop_site, merchant=merchant)
 
 

@@ -11,21 +11,14 @@ import httpx
 from ownpay import worker
 from ownpay.context import AppContext
 from ownpay.payments import expiry
-from tests.gateways.paypal.conftest import (
-    SimServer,
-    api_payment,
-    local,
-    new_payment,
-    order_of,
-    stored,
-    to_paypal,
-)
+from tests.gateways.paypal.conftest import new_payment, order_of, to_paypal
 from tests.support.factories import MerchantKeys
+from tests.support.standins import SimServer, api_payment, local, stored
 
 
 async def test_the_expiry_sweep_captures_an_approved_order_and_expires_an_unapproved_one(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    pp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
     approved = await new_payment(customer, shop)
@@ -34,8 +27,8 @@ async def test_the_expiry_sweep_captures_an_approved_order_and_expires_an_unappr
     unapproved = await new_payment(customer, shop)
     await to_paypal(customer, unapproved)
     for txn in (approved, unapproved):
-        intent = await stored(pp_ctx, txn)
-        after = await expiry.expire_overdue(pp_ctx, intent, actor="worker:expiry",
+        intent = await stored(gateway_ctx, txn)
+        after = await expiry.expire_overdue(gateway_ctx, intent, actor="worker:expiry",
                                             now=intent.expires_at + timedelta(seconds=1))
         assert after.status == ("completed" if txn == approved else "expired"), txn
     assert sim.order(approved_order).status == "COMPLETED"
@@ -44,7 +37,7 @@ async def test_the_expiry_sweep_captures_an_approved_order_and_expires_an_unappr
 
 async def test_reconciliation_settles_a_pending_capture(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    pp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
     sim.capture_status = "PENDING"
@@ -55,6 +48,6 @@ async def test_reconciliation_settles_a_pending_capture(
     capture = sim.order(order_id).capture
     assert capture is not None
     capture.status = "COMPLETED"  # PayPal's review cleared it
-    await worker.reconcile_processing(pp_ctx, min_age=0)
+    await worker.reconcile_processing(gateway_ctx, min_age=0)
     got = await api_payment(customer, shop, txn)
     assert got["status"] == "completed" and got["provider_transaction_id"] == capture.id

@@ -12,33 +12,31 @@ from ownpay.gateways.base import GatewayContext, Outcome, PaymentView
 from ownpay.gateways.executor import ProviderMayHaveActed
 from ownpay.gateways.paypal.adapter import ADAPTER, refund_request_id
 from tests.gateways.paypal.conftest import (
-    SimServer,
     adapter_view,
-    api_payment,
-    local,
     new_payment,
     order_of,
     to_paypal,
     webhook_url,
 )
 from tests.support.factories import MerchantKeys
+from tests.support.standins import SimServer, api_payment, local
 
 
 async def paid(customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-               pp_ctx: AppContext) -> tuple[GatewayContext, PaymentView]:
+               gateway_ctx: AppContext) -> tuple[GatewayContext, PaymentView]:
     txn = await new_payment(customer, shop)
     order_id = order_of(await to_paypal(customer, txn))
     assert (await customer.get(local(sim_server.sim.approve(order_id)))).status_code == 303
     assert (await api_payment(customer, shop, txn))["status"] == "completed"
-    return await adapter_view(pp_ctx, txn)
+    return await adapter_view(gateway_ctx, txn)
 
 
 async def test_partial_refunds_then_paypal_refuses_more_than_is_left(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    pp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
-    gctx, view = await paid(customer, shop, sim_server, pp_ctx)
+    gctx, view = await paid(customer, shop, sim_server, gateway_ctx)
     assert view.provider_txn_id in sim.captures
     first = await ADAPTER.refund(gctx, view, amount_minor=2000, refund_id="rf_one",
                                  reason="damaged  item")
@@ -63,9 +61,9 @@ async def test_partial_refunds_then_paypal_refuses_more_than_is_left(
 
 async def test_a_refund_above_the_capture_is_refused(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    pp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
-    gctx, view = await paid(customer, shop, sim_server, pp_ctx)
+    gctx, view = await paid(customer, shop, sim_server, gateway_ctx)
     over = await ADAPTER.refund(gctx, view, amount_minor=5000, refund_id="rf_big", reason=None)
     assert over.outcome is Outcome.FAILED and "REFUND_AMOUNT_EXCEEDED" in (over.reason or "")
     assert sim_server.sim.refunded(view.provider_txn_id or "") == 0
@@ -73,10 +71,10 @@ async def test_a_refund_above_the_capture_is_refused(
 
 async def test_a_pending_refund_is_asked_about_until_completed(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    pp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
-    gctx, view = await paid(customer, shop, sim_server, pp_ctx)
+    gctx, view = await paid(customer, shop, sim_server, gateway_ctx)
     sim.refund_status = "PENDING"
     first = await ADAPTER.refund(gctx, view, amount_minor=1000, refund_id="rf_p", reason=None)
     assert first.outcome is Outcome.PROCESSING and "ECHECK" in (first.reason or "")
@@ -91,10 +89,10 @@ async def test_a_pending_refund_is_asked_about_until_completed(
 
 async def test_a_lost_refund_answer_is_found_by_our_id_and_resent_once(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    pp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
-    gctx, view = await paid(customer, shop, sim_server, pp_ctx)
+    gctx, view = await paid(customer, shop, sim_server, gateway_ctx)
     sim.drop = {"refund"}
     try:
         await ADAPTER.refund(gctx, view, amount_minor=1500, refund_id="rf_lost", reason=None)
@@ -116,10 +114,10 @@ async def test_a_lost_refund_answer_is_found_by_our_id_and_resent_once(
 
 async def test_the_refund_webhook_is_recorded_for_the_payment(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    pp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
-    gctx, view = await paid(customer, shop, sim_server, pp_ctx)
+    gctx, view = await paid(customer, shop, sim_server, gateway_ctx)
     done = await ADAPTER.refund(gctx, view, amount_minor=1000, refund_id="rf_w", reason=None)
     headers, body = sim.refund_event(done.provider_refund_id or "")
     event = await ADAPTER.parse_webhook(gctx, headers, body)

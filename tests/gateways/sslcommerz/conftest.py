@@ -1,6 +1,6 @@
 """SSLCommerz end-to-end fixtures: the stand-in (``tests/simulators/sslcommerz.py``) on a
-loopback port, our real app on the test database, and a merchant whose ``sslcommerz``
-gateway (test mode) points at the stand-in."""
+loopback port and a merchant whose ``sslcommerz`` gateway (test mode) points at it; our app
+and the customer are ``tests/gateways/conftest.py``'s."""
 
 from __future__ import annotations
 
@@ -8,121 +8,47 @@ import re
 import secrets
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from ownpay.app import create_app
 from ownpay.context import AppContext
-from ownpay.merchants import service as merchants
-from tests.simulators.loopback import Loopback
-from tests.simulators.sslcommerz import STORE_ID, STORE_PASSWD, SslcommerzSimulator
+from tests.simulators.sslcommerz import STORE_ID, STORE_PASSWD
 from tests.simulators.sslcommerz import create_app as create_simulator
 from tests.support.factories import MerchantKeys, create_merchant
-from tests.support.settings import make_settings
+from tests.support.standins import SimServer, body, create_payment, enable, serving
 
 CREDENTIALS = {"store_id": STORE_ID, "store_passwd": STORE_PASSWD}
 RETURN_PATH = re.compile(r"^http://pay\.test/gateways/sslcommerz/callback/(txn_[0-9a-f]+)/"
                          r"[0-9a-f]{32}$")
 
 
-class SimServer:
-    def __init__(self) -> None:
-        self.app = create_simulator()
-        self.loopback = Loopback(self.app)
-
-    @property
-    def sim(self) -> SslcommerzSimulator:
-        sim: SslcommerzSimulator = self.app.state.sim
-        return sim
-
-    @property
-    def url(self) -> str:
-        return self.loopback.url
-
-
 @pytest.fixture
 async def sim_server() -> AsyncIterator[SimServer]:
-    server = SimServer()
-    await server.loopback.__aenter__()
-    server.sim.base_url = server.url
-    try:
+    async with serving(create_simulator) as server:
         yield server
-    finally:
-        await server.loopback.__aexit__()
-
-
-@pytest.fixture(scope="session")
-async def ssl_ctx(ctx: AppContext, database_url: str, data_dir: Path
-                  ) -> AsyncIterator[AppContext]:
-    """Our app's context on the test database (``ctx`` migrated it), provider timeout 1.5 s."""
-    context = AppContext.create(make_settings(database_url, data_dir, gateway_timeout=1.5))
-    try:
-        yield context
-    finally:
-        await context.close()
-
-
-@pytest.fixture(scope="session")
-def ssl_app(ssl_ctx: AppContext) -> Any:
-    return create_app(ssl_ctx.settings, ctx=ssl_ctx)
 
 
 @pytest.fixture
-async def customer(ssl_app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=ssl_app),
-                                 base_url="http://pay.test") as client:
-        yield client
-
-
-@pytest.fixture
-async def browser_http() -> AsyncIterator[httpx.AsyncClient]:
-    """A plain client for the stand-in's hosted page."""
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
-
-
-async def enable_sslcommerz(ctx: AppContext, merchant: MerchantKeys, **values: str) -> None:
-    async with ctx.sessions() as s, s.begin():
-        m = await merchants.get_merchant(s, merchant.slug)
-        await merchants.enable_gateway(s, ctx.keyring, merchant=m, mode="test",
-                                       gateway="sslcommerz", values=values)
-
-
-@pytest.fixture
-async def shop(ssl_ctx: AppContext, sim_server: SimServer) -> MerchantKeys:
-    merchant = await create_merchant(ssl_ctx, gateways=(("test", "sandbox"),))
-    await enable_sslcommerz(ssl_ctx, merchant, **CREDENTIALS, base_url=sim_server.url)
+async def shop(gateway_ctx: AppContext, sim_server: SimServer) -> MerchantKeys:
+    merchant = await create_merchant(gateway_ctx, gateways=(("test", "sandbox"),))
+    await enable(gateway_ctx, merchant, "sslcommerz", **CREDENTIALS, base_url=sim_server.url)
     return merchant
 
 
 def intent(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
+    return body({
         "gateway": "sslcommerz", "amount": "1250.50", "currency": "BDT",
         "order_id": "ORD-" + secrets.token_hex(4), "customer_name": "Rahim Uddin",
         "customer_email": "rahim@example.com", "customer_phone": "01770618575",
         "return_url": "https://shop.example/return",
-    }
-    body.update(overrides)
-    return {k: v for k, v in body.items() if v is not None}
+    }, overrides)
 
 
 async def new_payment(customer: httpx.AsyncClient, merchant: MerchantKeys,
                       **overrides: Any) -> str:
-    r = await customer.post("/api/v1/payment-intents", json=intent(**overrides),
-                            headers=merchant.auth())
-    assert r.status_code == 201, r.text
-    return str(r.json()["transaction_id"])
-
-
-async def api_payment(customer: httpx.AsyncClient, merchant: MerchantKeys,
-                      txn: str) -> dict[str, Any]:
-    r = await customer.get(f"/api/v1/payment-intents/{txn}", headers=merchant.auth())
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()
-    return data
+    return await create_payment(customer, merchant, intent(**overrides))
 
 
 class _Form(HTMLParser):

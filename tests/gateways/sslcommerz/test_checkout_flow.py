@@ -19,8 +19,6 @@ from ownpay.payments.presenters import payment_view
 from ownpay.payments.service import mismatch
 from tests.gateways.sslcommerz.conftest import (
     RETURN_PATH,
-    SimServer,
-    api_payment,
     at_provider,
     new_payment,
     session_key_of,
@@ -28,6 +26,7 @@ from tests.gateways.sslcommerz.conftest import (
 )
 from tests.support.factories import MerchantKeys
 from tests.support.records import gateway_call, outbox_types
+from tests.support.standins import SimServer, api_payment
 
 
 async def _stored(ctx: AppContext, txn: str) -> PaymentIntent:
@@ -70,7 +69,7 @@ async def test_checkout_creates_a_session_and_redirects_to_the_hosted_page(
 
 async def test_ipn_completes_the_payment_once_even_when_sent_twice(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, ssl_ctx: AppContext,
+    sim_server: SimServer, gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
@@ -84,7 +83,7 @@ async def test_ipn_completes_the_payment_once_even_when_sent_twice(
     assert got["status"] == "completed", got
     assert got["provider_transaction_id"] == session.bank_tran_id
     assert got["amount"] == 1250.5 and got["currency"] == "BDT"
-    assert (await outbox_types(ssl_ctx, txn)).count("payment.completed") == 1
+    assert (await outbox_types(gateway_ctx, txn)).count("payment.completed") == 1
 
 
 async def test_badly_signed_ipn_is_refused_and_changes_nothing(
@@ -106,7 +105,7 @@ async def test_badly_signed_ipn_is_refused_and_changes_nothing(
                          ids=["amount", "currency", "reference"])
 async def test_tampered_answers_never_complete(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, ssl_ctx: AppContext, tamper: dict[str, str],
+    sim_server: SimServer, gateway_ctx: AppContext, tamper: dict[str, str],
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
@@ -115,24 +114,24 @@ async def test_tampered_answers_never_complete(
     sim.tamper = tamper
     await sim.send_ipn(session_key_of(page), customer)  # correctly signed, wrong figures
     assert (await api_payment(customer, shop, txn))["status"] != "completed"
-    gctx, view = await _view(ssl_ctx, txn)
+    gctx, view = await _view(gateway_ctx, txn)
     adapter = get_gateway("sslcommerz")
     assert adapter is not None
     result = await adapter.verify_return(gctx, view, posted)
-    assert result.outcome is not Outcome.SUCCEEDED or mismatch(await _stored(ssl_ctx, txn),
+    assert result.outcome is not Outcome.SUCCEEDED or mismatch(await _stored(gateway_ctx, txn),
                                                                result)
-    assert "payment.completed" not in await outbox_types(ssl_ctx, txn)
+    assert "payment.completed" not in await outbox_types(gateway_ctx, txn)
 
 
 async def test_return_verifies_with_the_validation_api(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, ssl_ctx: AppContext,
+    sim_server: SimServer, gateway_ctx: AppContext,
 ) -> None:
     txn = await new_payment(customer, shop)
     page = await to_provider(customer, txn)
     target, posted = await at_provider(browser_http, page)
     assert RETURN_PATH.match(target)
-    gctx, view = await _view(ssl_ctx, txn)
+    gctx, view = await _view(gateway_ctx, txn)
     adapter = get_gateway("sslcommerz")
     assert adapter is not None
     result = await adapter.verify_return(gctx, view, posted)
@@ -142,7 +141,7 @@ async def test_return_verifies_with_the_validation_api(
     # a forged post for an unpaid payment: "VALID" with a val_id SSLCommerz does not know
     unpaid = await new_payment(customer, shop)
     await to_provider(customer, unpaid)
-    gctx2, view2 = await _view(ssl_ctx, unpaid)
+    gctx2, view2 = await _view(gateway_ctx, unpaid)
     forged = await adapter.verify_return(gctx2, view2, {
         "status": "VALID", "val_id": "forged", "tran_id": unpaid, "amount": "1250.50",
         "return_token": return_token(gctx2, view2)})
@@ -150,7 +149,7 @@ async def test_return_verifies_with_the_validation_api(
     borrowed = await adapter.verify_return(gctx2, view2, {
         **posted, "tran_id": unpaid, "return_token": return_token(gctx2, view2)})
     assert borrowed.outcome is not Outcome.SUCCEEDED or mismatch(
-        await _stored(ssl_ctx, unpaid), borrowed)  # another payment's val_id
+        await _stored(gateway_ctx, unpaid), borrowed)  # another payment's val_id
     # the right val_id on a URL we never gave SSLCommerz: asked of SSLCommerz only
     unsigned = await adapter.verify_return(gctx, view, {**posted, "return_token": "0" * 32})
     assert unsigned.outcome is Outcome.SUCCEEDED and unsigned.reference == txn
@@ -160,12 +159,12 @@ async def test_return_verifies_with_the_validation_api(
                                                  ("cancel", Outcome.CANCELLED)])
 async def test_fail_and_cancel_are_confirmed_with_sslcommerz(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, ssl_ctx: AppContext, choice: str, outcome: Outcome,
+    sim_server: SimServer, gateway_ctx: AppContext, choice: str, outcome: Outcome,
 ) -> None:
     txn = await new_payment(customer, shop)
     page = await to_provider(customer, txn)
     _, posted = await at_provider(browser_http, page, choice)
-    gctx, view = await _view(ssl_ctx, txn)
+    gctx, view = await _view(gateway_ctx, txn)
     adapter = get_gateway("sslcommerz")
     assert adapter is not None
     result = await adapter.verify_return(gctx, view, posted)
@@ -178,7 +177,7 @@ async def test_fail_and_cancel_are_confirmed_with_sslcommerz(
 
 async def test_browser_posts_back_to_the_return_route_and_the_payment_completes(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, ssl_ctx: AppContext,
+    sim_server: SimServer, gateway_ctx: AppContext,
 ) -> None:
     txn = await new_payment(customer, shop, return_url="https://shop.example/done?ref=7")
     page = await to_provider(customer, txn)
@@ -189,7 +188,7 @@ async def test_browser_posts_back_to_the_return_route_and_the_payment_completes(
     assert done.headers["location"].startswith("https://shop.example/done")
     assert "status=completed" in done.headers["location"]
     assert (await api_payment(customer, shop, txn))["status"] == "completed"
-    assert (await outbox_types(ssl_ctx, txn)).count("payment.completed") == 1
+    assert (await outbox_types(gateway_ctx, txn)).count("payment.completed") == 1
     # the cancel post brings the customer back to a payable page
     txn2 = await new_payment(customer, shop)
     target2, posted2 = await at_provider(browser_http, await to_provider(customer, txn2),

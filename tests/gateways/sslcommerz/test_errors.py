@@ -12,7 +12,7 @@ from ownpay.gateways.base import GatewayError, Outcome
 from ownpay.gateways.executor import ProviderMayHaveActed
 from ownpay.gateways.registry import get as get_gateway
 from tests.contract.harnesses.sslcommerz import SslcommerzHarness
-from tests.gateways.sslcommerz.conftest import SimServer
+from tests.support.standins import SimServer
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ async def test_validation_answer_lost_after_acting_may_have_acted(
         assert again.outcome is Outcome.SUCCEEDED and again.reference == payment.transaction_id
 
 
-async def test_adapter_is_registered(ssl_ctx: AppContext) -> None:
+async def test_adapter_is_registered(gateway_ctx: AppContext) -> None:
     gateway = get_gateway("sslcommerz")
     assert gateway is not None and gateway.returns_by_post
 

@@ -12,39 +12,33 @@ from ownpay.gateways.base import Outcome, PaymentView
 from ownpay.gateways.registry import get as get_gateway
 from ownpay.payments.models import PaymentIntent
 from ownpay.payments.presenters import payment_view
-from tests.gateways.sslcommerz.conftest import (
-    SimServer,
-    api_payment,
-    at_provider,
-    new_payment,
-    session_key_of,
-    to_provider,
-)
+from tests.gateways.sslcommerz.conftest import at_provider, new_payment, session_key_of, to_provider
 from tests.support.factories import MerchantKeys
 from tests.support.records import gateway_call
+from tests.support.standins import SimServer, api_payment
 
 
 async def paid(customer: httpx.AsyncClient, browser_http: httpx.AsyncClient,
-               shop: MerchantKeys, sim_server: SimServer, ssl_ctx: AppContext,
+               shop: MerchantKeys, sim_server: SimServer, gateway_ctx: AppContext,
                ) -> tuple[Any, PaymentView]:
     txn = await new_payment(customer, shop)
     page = await to_provider(customer, txn)
     await at_provider(browser_http, page)
     await sim_server.sim.send_ipn(session_key_of(page), customer)
     assert (await api_payment(customer, shop, txn))["status"] == "completed"
-    async with ssl_ctx.sessions() as s:
+    async with gateway_ctx.sessions() as s:
         intent = await s.get(PaymentIntent, txn)
     assert intent is not None
-    gctx, slug = await gateway_call(ssl_ctx, intent)
+    gctx, slug = await gateway_call(gateway_ctx, intent)
     return gctx, payment_view(intent, slug)
 
 
 async def test_refund_is_accepted_then_paid_back(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, ssl_ctx: AppContext,
+    sim_server: SimServer, gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
-    gctx, view = await paid(customer, browser_http, shop, sim_server, ssl_ctx)
+    gctx, view = await paid(customer, browser_http, shop, sim_server, gateway_ctx)
     adapter = get_gateway("sslcommerz")
     assert adapter is not None and view.provider_txn_id
     first = await adapter.refund(gctx, view, amount_minor=50000, refund_id="rf_one",
@@ -70,9 +64,9 @@ async def test_refund_is_accepted_then_paid_back(
 
 async def test_refund_cancelled_at_sslcommerz_is_failed(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, ssl_ctx: AppContext,
+    sim_server: SimServer, gateway_ctx: AppContext,
 ) -> None:
-    gctx, view = await paid(customer, browser_http, shop, sim_server, ssl_ctx)
+    gctx, view = await paid(customer, browser_http, shop, sim_server, gateway_ctx)
     adapter = get_gateway("sslcommerz")
     assert adapter is not None
     first = await adapter.refund(gctx, view, amount_minor=125050, refund_id="rf_c",
@@ -85,10 +79,10 @@ async def test_refund_cancelled_at_sslcommerz_is_failed(
 
 async def test_refund_whose_answer_is_lost_is_unknown_never_resent(
     customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: SimServer, ssl_ctx: AppContext,
+    sim_server: SimServer, gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
-    gctx, view = await paid(customer, browser_http, shop, sim_server, ssl_ctx)
+    gctx, view = await paid(customer, browser_http, shop, sim_server, gateway_ctx)
     adapter = get_gateway("sslcommerz")
     assert adapter is not None
     sim.drop = {"refund"}

@@ -21,10 +21,11 @@ import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
-from tests.gateways.sslcommerz.conftest import CREDENTIALS, SimServer, enable_sslcommerz, intent
+from tests.gateways.sslcommerz.conftest import CREDENTIALS, intent
 from tests.simulators.sslcommerz import SslcommerzSimulator
 from tests.support.factories import MerchantKeys, create_merchant
 from tests.support.processes import ServerProcess
+from tests.support.standins import SimServer, enable
 
 Shot = Callable[[Page, str], Awaitable[Path]]
 
@@ -41,7 +42,7 @@ class Setup:
 async def setup(live_server: ServerProcess, ctx: AppContext, shop_site: str,
                 sim_server: SimServer) -> AsyncIterator[Setup]:
     merchant = await create_merchant(ctx, gateways=(), name="Dhaka Books")
-    await enable_sslcommerz(ctx, merchant, **CREDENTIALS, base_url=sim_server.url)
+    await enable(ctx, merchant, "sslcommerz", **CREDENTIALS, base_url=sim_server.url)
     yield Setup(server=live_server, sim=sim_server, shop_url=shop_site, merchant=merchant)
 
 

@@ -1,0 +1,46 @@
+"""Fixtures every gateway's end-to-end tests use: our real app on the test database with a
+short provider timeout (1.5 s: fault tests wait for it), an in-process customer, and a
+plain client for a stand-in's hosted pages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ownpay.app import create_app
+from ownpay.context import AppContext
+from tests.support.settings import make_settings
+
+
+@pytest.fixture(scope="session")
+async def gateway_ctx(ctx: AppContext, database_url: str, data_dir: Path
+                      ) -> AsyncIterator[AppContext]:
+    """Our app's context on the test database (``ctx`` migrated it), provider timeout 1.5 s."""
+    context = AppContext.create(make_settings(database_url, data_dir, gateway_timeout=1.5))
+    try:
+        yield context
+    finally:
+        await context.close()
+
+
+@pytest.fixture(scope="session")
+def gateway_app(gateway_ctx: AppContext) -> Any:
+    return create_app(gateway_ctx.settings, ctx=gateway_ctx)
+
+
+@pytest.fixture
+async def customer(gateway_app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway_app),
+                                 base_url="http://pay.test") as client:
+        yield client
+
+
+@pytest.fixture
+async def browser_http() -> AsyncIterator[httpx.AsyncClient]:
+    """A plain client for a stand-in's hosted page (redirects not followed)."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client

@@ -1,0 +1,95 @@
+"""What every gateway's end-to-end tests share: the provider's stand-in (an ASGI app from
+``tests/simulators/``) served on a loopback port inside the test's event loop, enabling the
+gateway for a merchant, and creating and reading payments through our API.
+
+The per-gateway folders keep only what is theirs (credentials, the intent's defaults, how
+the customer moves through the provider's pages)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+from sqlalchemy import select
+
+from ownpay.context import AppContext
+from ownpay.merchants import service as merchants
+from ownpay.payments.models import PaymentIntent
+from tests.simulators.loopback import Loopback
+from tests.support.factories import MerchantKeys
+
+
+class SimServer:
+    """A stand-in app (its state on ``app.state.sim``) and the loopback URL it answers on."""
+
+    def __init__(self, create_simulator: Callable[[], Any]) -> None:
+        self.app = create_simulator()
+        self.loopback = Loopback(self.app)
+
+    @property
+    def sim(self) -> Any:
+        return self.app.state.sim
+
+    @property
+    def url(self) -> str:
+        return self.loopback.url
+
+
+@contextlib.asynccontextmanager
+async def serving(create_simulator: Callable[[], Any]) -> AsyncIterator[SimServer]:
+    """The stand-in on a free port for one test; it knows its own base URL."""
+    server = SimServer(create_simulator)
+    await server.loopback.__aenter__()
+    server.sim.base_url = server.url
+    try:
+        yield server
+    finally:
+        await server.loopback.__aexit__()
+
+
+async def enable(ctx: AppContext, merchant: MerchantKeys, gateway: str, **values: str) -> None:
+    async with ctx.sessions() as s, s.begin():
+        m = await merchants.get_merchant(s, merchant.slug)
+        await merchants.enable_gateway(s, ctx.keyring, merchant=m, mode="test",
+                                       gateway=gateway, values=values)
+
+
+def body(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A create-intent body: ``defaults`` with ``overrides`` (``None`` drops a field)."""
+    merged = {**defaults, **overrides}
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+async def create_payment(customer: httpx.AsyncClient, merchant: MerchantKeys,
+                         body: dict[str, Any]) -> str:
+    r = await customer.post("/api/v1/payment-intents", json=body, headers=merchant.auth())
+    assert r.status_code == 201, r.text
+    return str(r.json()["transaction_id"])
+
+
+async def api_payment(customer: httpx.AsyncClient, merchant: MerchantKeys,
+                      txn: str) -> dict[str, Any]:
+    r = await customer.get(f"/api/v1/payment-intents/{txn}", headers=merchant.auth())
+    assert r.status_code == 200, r.text
+    data: dict[str, Any] = r.json()
+    return data
+
+
+async def stored(ctx: AppContext, txn: str) -> PaymentIntent:
+    async with ctx.sessions() as s:
+        row = await s.scalar(select(PaymentIntent).where(PaymentIntent.id == txn))
+    assert row is not None
+    return row
+
+
+def local(url: str) -> str:
+    """The path and query of one of our URLs (for the in-process client)."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def query_of(url: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(url).query))
