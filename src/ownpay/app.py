@@ -19,6 +19,8 @@ from ownpay.checkout.app import serves as checkout_serves
 from ownpay.compat.dialect import DialectRouting
 from ownpay.compat.dialect import router as ownpay_shared_router
 from ownpay.compat.ownpay_api import router as ownpay_api_router
+from ownpay.compat.piprapay import router as piprapay_router
+from ownpay.compat.uddoktapay import router as uddoktapay_router
 from ownpay.config import Settings, load_settings
 from ownpay.context import AppContext
 from ownpay.errors import (
@@ -191,7 +193,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     _mount_docs(app)
     for router in (payments_router, webhooks_router, refunds_router, ledger_router,
                    transactions_router, provider_webhooks_router, ownpay_api_router,
-                   ownpay_shared_router):
+                   ownpay_shared_router, uddoktapay_router, piprapay_router):
         app.include_router(router)
     app.webhooks.include_router(events_router)  # the events we send: documentation only
     install_openapi(app)

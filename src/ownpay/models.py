@@ -1,5 +1,6 @@
 """Import every model so ``Base.metadata`` is complete (Alembic and tests use it)."""
 
+from ownpay.compat.models import CompatSwitch
 from ownpay.db import Base
 from ownpay.gateways.state import GatewayState
 from ownpay.ledger.models import FeeRule, LedgerEntry, LedgerJournal
@@ -14,6 +15,7 @@ from ownpay.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpo
 __all__ = [
     "ApiKey",
     "Base",
+    "CompatSwitch",
     "FeeRule",
     "GatewayAccount",
     "GatewayState",

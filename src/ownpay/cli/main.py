@@ -9,6 +9,7 @@ import typer
 
 from ownpay.cli.common import Commands
 from ownpay.cli.server import server_app
+from ownpay.compat.cli import compat_app
 from ownpay.config import ConfigError
 from ownpay.ledger.cli import fees_app, ledger_app
 from ownpay.merchants.cli import gateways_app, keys_app, merchants_app
@@ -23,7 +24,7 @@ for name, group in (
     ("merchants", merchants_app), ("api-keys", keys_app), ("gateways", gateways_app),
     ("payments", payments_app), ("webhooks", webhooks_app),
     ("refunds", refunds_app), ("ledger", ledger_app), ("fees", fees_app),
-    ("transactions", transactions_app),
+    ("transactions", transactions_app), ("compat", compat_app),
 ):
     app.add_typer(group, name=name)
 
