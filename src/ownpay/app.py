@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Literal
 
 from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.responses import Response
@@ -41,6 +42,7 @@ from ownpay.web.middleware import (
     CleanRequests,
     RequestIdMiddleware,
     SubApplications,
+    answer_in_envelope,
 )
 from ownpay.web.openapi import error_code_tables
 from ownpay.web.openapi import install as install_openapi
@@ -195,6 +197,12 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
                    transactions_router, provider_webhooks_router, ownpay_api_router,
                    ownpay_shared_router, uddoktapay_router, piprapay_router):
         app.include_router(router)
+    # A facade's refusals made before routing are in its envelope too.
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        render = getattr(type(route), "facade_render", None)
+        if isinstance(route, APIRoute) and render is not None:
+            answer_in_envelope(route.path_regex, render)
     app.webhooks.include_router(events_router)  # the events we send: documentation only
     install_openapi(app)
     return app
