@@ -36,10 +36,14 @@ CLIENTS = Path(__file__).with_name("clients")
 PHP = shutil.which("php")
 
 
-def php(client: str, *args: str) -> dict[str, Any]:
+def run_php(client: str, *args: str) -> subprocess.CompletedProcess[str]:
     assert PHP is not None, "php-cli is installed by make install-system"
-    done = subprocess.run([PHP, str(CLIENTS / client), *args], capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run([PHP, str(CLIENTS / client), *args], capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def php(client: str, *args: str) -> dict[str, Any]:
+    done = run_php(client, *args)
     assert done.returncode == 0, done.stderr
     answer: dict[str, Any] = json.loads(done.stdout)
     return answer
@@ -81,11 +85,16 @@ async def customer_pays(base: str, url: str) -> httpx.Response:
         return r
 
 
+def read_log(log: Path) -> list[dict[str, Any]]:
+    text = log.read_text() if log.exists() else ""
+    return [json.loads(x) for x in text.splitlines() if x.strip()]
+
+
 async def logged(log: Path) -> list[dict[str, Any]]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if log.exists() and log.read_text().strip():
-            return [json.loads(x) for x in log.read_text().splitlines()]
+        if found := read_log(log):
+            return found
         await asyncio.sleep(0.2)
     raise AssertionError("no IPN reached the client")
 
@@ -119,10 +128,9 @@ async def test_an_uddoktapay_client_pays_verifies_accepts_the_ipn_and_refunds(
                      verified["transaction_id"], "40")
         assert refund["http"] == 200 and refund["status"] is True, refund
         # A wrong key: their envelope, and the library sees no payment_url.
-        wrong = subprocess.run([str(PHP), str(CLIENTS / "uddoktapay_client.php"), "create",
-                                live_server.url, "op_test_" + "x" * 39, "http://x.example/",
-                                "https://shop.example/", "GET"],
-                               capture_output=True, text=True, timeout=60, check=False)
+        wrong = run_php("uddoktapay_client.php", "create", live_server.url,
+                        "op_test_" + "x" * 39, "http://x.example/", "https://shop.example/",
+                        "GET")
         assert wrong.returncode == 1 and "Invalid API Key" in wrong.stderr
     finally:
         receiver.kill()
