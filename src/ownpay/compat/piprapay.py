@@ -88,7 +88,7 @@ def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
                      "revoked one, a key without the scope, or the brand has not switched "
                      "this API on), or `Invalid Transaction`.",
                 409: "The Idempotency-Key was used with another body.",
-                413: "The body is over 1 MiB.", 415: "The body is not JSON.",
+                413: "The body is over 64 KiB.", 415: "The body is not JSON.",
                 429: "Too many requests."}
     return {s: {"description": meanings[s], "model": Outcome} for s in statuses}
 

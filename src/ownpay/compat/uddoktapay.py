@@ -99,7 +99,7 @@ def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
                      "switched this API on.",
                 403: "The key lacks the scope.", 404: "No such invoice or transaction.",
                 409: "The Idempotency-Key was used with another body.",
-                413: "The body is over 1 MiB.", 415: "The body is not JSON.",
+                413: "The body is over 64 KiB.", 415: "The body is not JSON.",
                 429: "Too many requests."}
     return {s: {"description": meanings[s], "model": Outcome} for s in statuses}
 
