@@ -60,7 +60,7 @@ REFUND = "refunds.create.uddoktapay"
 BAD_KEY = "Invalid API Key"
 # The OwnPay merchant API's field names (what plan_payment reports) → this API's.
 _NAMES = {"callback_url": "webhook_url", "customer_name": "full_name",
-          "customer_email": "email", "customer phone": "phone"}
+          "customer_email": "email"}
 
 
 def render(request: Request, exc: ApiError | RequestValidationError) -> Response:
