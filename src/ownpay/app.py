@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Literal
 
 from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.responses import Response
@@ -19,6 +20,8 @@ from ownpay.checkout.app import serves as checkout_serves
 from ownpay.compat.dialect import DialectRouting
 from ownpay.compat.dialect import router as ownpay_shared_router
 from ownpay.compat.ownpay_api import router as ownpay_api_router
+from ownpay.compat.piprapay import router as piprapay_router
+from ownpay.compat.uddoktapay import router as uddoktapay_router
 from ownpay.config import Settings, load_settings
 from ownpay.context import AppContext
 from ownpay.dashboard.app import create_dashboard_app
@@ -41,6 +44,7 @@ from ownpay.web.middleware import (
     CleanRequests,
     RequestIdMiddleware,
     SubApplications,
+    answer_in_envelope,
 )
 from ownpay.web.openapi import error_code_tables
 from ownpay.web.openapi import install as install_openapi
@@ -197,8 +201,14 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     _mount_docs(app)
     for router in (payments_router, webhooks_router, refunds_router, ledger_router,
                    transactions_router, provider_webhooks_router, ownpay_api_router,
-                   ownpay_shared_router):
+                   ownpay_shared_router, uddoktapay_router, piprapay_router):
         app.include_router(router)
+    # A facade's refusals made before routing are in its envelope too.
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        render = getattr(type(route), "facade_render", None)
+        if isinstance(route, APIRoute) and render is not None:
+            answer_in_envelope(route.path_regex, render)
     app.webhooks.include_router(events_router)  # the events we send: documentation only
     install_openapi(app)
     return app

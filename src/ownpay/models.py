@@ -1,6 +1,7 @@
 """Import every model so ``Base.metadata`` is complete (Alembic and tests use it)."""
 
 from ownpay.audit.models import AuditEntry
+from ownpay.compat.models import CompatSwitch
 from ownpay.dashboard.models import InstallationSetting, User, UserSession
 from ownpay.db import Base
 from ownpay.gateways.state import GatewayState
@@ -17,6 +18,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "CompatSwitch",
     "FeeRule",
     "GatewayAccount",
     "GatewayState",

@@ -15,6 +15,7 @@ from ownpay.gateways import registry
 from ownpay.gateways.bkash.mapping import TransactionStatus
 from ownpay.gateways.bkash.messages import CUSTOMER_MESSAGES
 from ownpay.gateways.nagad.mapping import PaymentStatus as NagadPaymentStatus
+from ownpay.gateways.paypal.mapping import CAPTURE_ISSUES as PAYPAL_CAPTURE_ISSUES
 from ownpay.gateways.razorpay.mapping import LinkStatus as RzpLinkStatus
 from ownpay.gateways.sslcommerz.mapping import TransactionStatus as SslTransactionStatus
 from ownpay.gateways.stripe.mapping import DECLINE_MESSAGES, DECLINE_PREFIX
@@ -45,6 +46,13 @@ FAILURE_REASONS: dict[str, list[str]] = {
     + ["Razorpay link 'created'; last attempt 'failed' (status query)",
        "Razorpay link 'paid', payment pay_X1 'failed' (status query)",
        "capture outcome unknown: timeout"],
+    "paypal": [f"PayPal refused the capture: {issue} (PayPal said so)"
+               for issue in PAYPAL_CAPTURE_ISSUES]
+    + ["PayPal order 5O190127TN364715T 'VOIDED' (status query): voided",
+       "customer cancelled at PayPal; PayPal order 5O190127TN364715T 'CREATED' (return): "
+       "not approved yet",
+       "PayPal order 5O190127TN364715T 'COMPLETED' (capture), capture 3C679366HH908993F "
+       "'DECLINED' (PROCESSOR_DECLINED)"],
     "nagad": [f"Nagad status {s} (statusCode 00_1010_002) (verify)" for s in NagadPaymentStatus]
     + ["Nagad refused the initialize: InvalidMerchant Invalid merchant",
        "Nagad return Aborted; Nagad status Ready (statusCode none) (verify)",

@@ -51,6 +51,8 @@ def refused(r: httpx.Response, path: str) -> bool:
         body = r.json()
         if "success" in body:  # a compatibility facade's envelope (compat/)
             return bool(body["errors"][0]["code"] == "PAYLOAD_TOO_LARGE")
+        if set(body) == {"status", "message"}:  # UddoktaPay's and PipraPay's (compat/)
+            return body["status"] is False
         return bool(body["code"] == "PAYLOAD_TOO_LARGE")
     return r.headers["content-type"].startswith(("text/", "application/json"))
 

@@ -32,8 +32,9 @@ async def test_swagger_ui_renders_and_authorize_works(
     await dialog.get_by_text("ApiKey").first.wait_for()
     assert await dialog.get_by_text("http, Bearer").count() >= 1
     await dialog.locator("input").first.fill(merchant.test_key)
-    await dialog.locator("button.modal-btn.authorize").click()
-    await dialog.locator("button.modal-btn.btn-done").click()
+    # Our Bearer scheme comes first; the facades' key-header schemes follow (compat/).
+    await dialog.locator("button.modal-btn.authorize").first.click()
+    await dialog.locator("button.modal-btn.btn-done").first.click()
 
     balances = page.locator("#operations-Ledger-ledger_balances_api_v1_ledger_balances_get")
     await balances.locator(".opblock-summary").click()

@@ -52,7 +52,12 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 # ---- the routes, from the application (tests/support/routes.py) ----------------------------
 
-PROTECTED = [r for r in ROUTES if r.scopes]
+# The Bearer routes.  Routes whose key travels in a facade's own header (UddoktaPay's,
+# PipraPay's) answer auth failures in that product's shape and status (PipraPay: 400 for
+# everything); their 401/403/tenant cases are in tests/compat/test_uddoktapay_api.py and
+# test_piprapay_api.py, and test_keyed_routes_are_all_covered keeps that list honest.
+PROTECTED = [r for r in ROUTES if r.scopes and r.key_header == "authorization"]
+KEYED = [r for r in ROUTES if r.scopes and r.key_header != "authorization"]
 WITH_IDS = [r for r in PROTECTED if r.path_params]
 LISTS = [r for r in PROTECTED if r.method == "GET" and not r.path_params]
 
@@ -221,6 +226,20 @@ def test_routes_are_enumerated_and_every_protected_route_demands_a_scope() -> No
         "add one, or list the route in PUBLIC_ROUTES if it is meant to be public"
     )
     assert all(r.scopes <= set(SCOPES) for r in ROUTES)
+
+
+def test_keyed_routes_are_all_covered() -> None:
+    """Every route keyed by another header is one of the facades' routes their own tests
+    drive through every auth case; a new one must be added there (and here)."""
+    covered = {
+        ("POST", "/api/checkout-v2", "rt-uddoktapay-api-key"),
+        ("POST", "/api/checkout-v2/global", "rt-uddoktapay-api-key"),
+        ("POST", "/api/verify-payment", "rt-uddoktapay-api-key"),
+        ("POST", "/api/refund-payment", "rt-uddoktapay-api-key"),
+        ("POST", "/api/create-charge", "mh-piprapay-api-key"),
+        ("POST", "/api/verify-payments", "mh-piprapay-api-key"),
+    }
+    assert {(r.method, r.path, r.key_header.lower()) for r in KEYED} == covered
 
 
 def test_every_object_route_has_a_factory() -> None:

@@ -14,6 +14,7 @@ redirect (our ``303`` to ``return_url``).
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import threading
@@ -60,6 +61,18 @@ class _ShopHandler(BaseHTTPRequestHandler):
             body, ctype = SHOP_PAGE, "text/html; charset=utf-8"
         self.send_response(200)
         self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        """A return by a posted form (UddoktaPay's and PipraPay's ``return_type`` POST):
+        the shop's page shows the fields it received, escaped, in ``data-testid=posted``."""
+        length = min(int(self.headers.get("content-length") or 0), 16 * 1024)
+        posted = html.escape(self.rfile.read(length).decode("utf-8", "replace"))
+        body = SHOP_PAGE + f'<pre data-testid="posted">{posted}</pre>'.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

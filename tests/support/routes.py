@@ -35,6 +35,9 @@ class RouteCase:
     path: str
     scopes: frozenset[str]
     path_params: tuple[str, ...]
+    # Where the key goes: "authorization" (Bearer), or a facade's own header
+    # (``require_scope(scope, header)``: UddoktaPay's and PipraPay's, tests/compat).
+    key_header: str = "authorization"
 
     @property
     def id(self) -> str:
@@ -57,6 +60,17 @@ def _required_scopes(dependant: Any) -> set[str]:
     return found
 
 
+def _key_header(dependant: Any) -> str:
+    for sub in dependant.dependencies:
+        if getattr(sub.call, "__qualname__", None) == _SCOPE_DEPENDENCY:
+            header = inspect.getclosurevars(sub.call).nonlocals.get("header", "authorization")
+            return str(header)
+        found = _key_header(sub)
+        if found != "authorization":
+            return found
+    return "authorization"
+
+
 def api_routes(app: Any) -> list[RouteCase]:
     cases: list[RouteCase] = []
     for route in iter_route_contexts(app.routes):
@@ -74,6 +88,7 @@ def api_routes(app: Any) -> list[RouteCase]:
                 scopes=frozenset(_required_scopes(dependant)),
                 # Also those a resource-or-404 dependency declares.
                 path_params=tuple(_path_params(dependant)),
+                key_header=_key_header(dependant),
             ))
     return cases
 

@@ -247,6 +247,24 @@ def _after_action(loaded: service.Loaded, intent: Any) -> Response:
     return RedirectResponse(f"/checkout/{intent.id}", status_code=303)
 
 
+@router.get("/checkout/{transaction_id}/back")
+async def return_page(transaction_id: str, request: Request) -> Response:
+    """Back to the merchant with a posted form, for a payment created with ``return_type``
+    POST (UddoktaPay's and PipraPay's clients read ``invoice_id`` / ``pp_id`` from the form).
+    A payment still open goes to its page; one that returns by GET is redirected."""
+    try:
+        loaded = await service.load(_ctx(request), transaction_id)
+    except service.CheckoutNotFound:
+        return _not_found(request)
+    intent = loaded.intent
+    if intent.status in (states.PENDING, states.PROCESSING):
+        return RedirectResponse(f"/checkout/{intent.id}", status_code=303)
+    if intent.return_method != service.POST:
+        return RedirectResponse(service.return_url_for(intent), status_code=303)
+    return _page(request, loaded, "return.html", return_action=intent.return_url,
+                 return_fields=service.result_params(intent, intent.status))
+
+
 @router.post("/checkout/{transaction_id}/pay")
 async def pay(transaction_id: str, request: Request) -> Response:
     ctx = _ctx(request)

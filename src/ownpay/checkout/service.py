@@ -60,19 +60,43 @@ class Loaded:
         return self.adapter.display_name if self.adapter else self.intent.gateway
 
 
+# The outcome each creating API's clients read on the return URL (``payment_intents.api``):
+# (parameter, the intent's attribute -- or STATUS for the outcome itself).  A new facade is a
+# new row here, not a new branch.
+STATUS = "<status>"
+RESULT_PARAMS: dict[str | None, tuple[tuple[str, str], ...]] = {
+    None: (("transaction_id", "id"), ("order_id", "order_id"), ("status", STATUS)),
+    "ownpay": (("payment_id", "public_id"), ("status", STATUS)),  # its WHMCS module, SDKs
+    "uddoktapay": (("invoice_id", "public_id"),),
+    "piprapay": (("pp_id", "public_id"),),
+}
+POST = "POST"  # payment_intents.return_method: go back with a posted form
+
+
+def result_params(intent: PaymentIntent, status: str) -> dict[str, str]:
+    """The outcome as the payment's creating API tells it (see ``RESULT_PARAMS``)."""
+    wanted = RESULT_PARAMS.get(intent.api, RESULT_PARAMS[None])
+    return {name: status if attr == STATUS else str(getattr(intent, attr) or "")
+            for name, attr in wanted}
+
+
 def with_result_params(url: str, intent: PaymentIntent, status: str) -> str:
     """Append the outcome to a URL, merging with its query: transaction_id, order_id and
     status for a payment intent; payment_id and status for a payment of the OwnPay merchant
-    API (what its WHMCS module and SDKs read)."""
+    API (what its WHMCS module and SDKs read); invoice_id (UddoktaPay) or pp_id (PipraPay)
+    for theirs."""
     parts = urlsplit(url)
-    ours = ({"payment_id": intent.public_id or "", "status": status} if intent.api == "ownpay"
-            else {"transaction_id": intent.id, "order_id": intent.order_id, "status": status})
+    ours = result_params(intent, status)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ours]
     query.extend(ours.items())
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
 def return_url_for(intent: PaymentIntent) -> str:
+    """Where the customer goes back: the merchant's return URL with the outcome, or -- for
+    a ``return_type`` POST payment -- our page that posts the outcome to it."""
+    if intent.return_method == POST:
+        return f"/checkout/{intent.id}/back"
     return with_result_params(intent.return_url, intent, intent.status)
 
 

@@ -9,6 +9,7 @@ import typer
 
 from ownpay.cli.common import Commands
 from ownpay.cli.server import server_app
+from ownpay.compat.cli import compat_app
 from ownpay.config import ConfigError
 from ownpay.dashboard.cli import audit_app, users_app
 from ownpay.ledger.cli import fees_app, ledger_app
@@ -25,6 +26,7 @@ for name, group in (
     ("payments", payments_app), ("webhooks", webhooks_app),
     ("refunds", refunds_app), ("ledger", ledger_app), ("fees", fees_app),
     ("transactions", transactions_app), ("users", users_app), ("audit", audit_app),
+    ("compat", compat_app),
 ):
     app.add_typer(group, name=name)
 

@@ -35,15 +35,15 @@ from ownpay.merchants.auth import load_principal
 from ownpay.merchants.models import GatewayAccount
 from ownpay.outbox.payloads import decimal_string
 from ownpay.payments.models import PaymentIntent
+from ownpay.refunds import api as refund_api
 from ownpay.refunds import flows
 from ownpay.refunds.models import Refund
 from ownpay.refunds.schemas import validate_create
 from ownpay.tenancy import TenantScope
 from ownpay.timefmt import iso
-from ownpay.web import idempotency
 from ownpay.web.body import parse_json_object, read_json_body
-from ownpay.web.deps import Ctx, Reader, Session, Writer, unit_of_work
-from ownpay.web.idempotency import Answer, Idempotency
+from ownpay.web.deps import Ctx, Reader, Session, Writer
+from ownpay.web.idempotency import Answer
 from ownpay.webhooks import service as webhooks
 from ownpay.webhooks.delivery.ping import send_test_ping
 from ownpay.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -244,20 +244,9 @@ async def create_refund(
         body["transaction_id"] = body.pop("trx_id")
     body.pop("trx_id", None)
     plan = flows.RefundPlan(ctx, principal.scope, validate_create(body))
-    actor = f"merchant:key:{principal.api_key_id}"
-    outcome = await idempotency.create_once(
-        ctx, Idempotency.of(principal.scope, idempotency_key, raw, operation=CREATE_REFUND),
-        prepare=plan.load,
-        begin=lambda: unit_of_work(ctx),
-        create=lambda session: flows.reserve(session, plan, actor=actor),
-        answer=_answer,
-    )
-    if outcome.replayed or outcome.created is None:
-        return Response(outcome.answer.body, status_code=outcome.answer.status_code,
-                        media_type="application/json",
-                        headers=idempotency.replay_headers(outcome))
-    refund = await flows.send(ctx, outcome.created.id, actor=actor)
-    return Response(_answer(refund).body, status_code=201, media_type="application/json")
+    return await refund_api.create(request, ctx, principal, plan, raw=raw,
+                                   idempotency_key=idempotency_key, operation=CREATE_REFUND,
+                                   answer=_answer)
 
 
 def _scoped_refunds(scope: TenantScope) -> Any:

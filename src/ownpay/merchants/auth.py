@@ -48,12 +48,27 @@ class Principal:
         return TenantScope(self.merchant_id, self.mode)
 
 
+BEARER = "authorization"
+
+
 def _bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated()
     return token.strip()
+
+
+def presented_key(request: Request, header: str = BEARER) -> str:
+    """The API key a request presents: ``Authorization: Bearer <key>`` (ours), or the whole
+    value of another header (the compatibility facades': ``RT-UDDOKTAPAY-API-KEY``,
+    ``mh-piprapay-api-key``)."""
+    if header == BEARER:
+        return _bearer(request)
+    token = request.headers.get(header, "").strip()
+    if not token:
+        raise Unauthenticated()
+    return token
 
 
 async def load_principal(ctx: AppContext, token: str) -> Principal:
@@ -110,9 +125,11 @@ def _schedule_touch(ctx: AppContext, key_id: int) -> None:
 
 
 @functools.cache
-def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+def require_scope(scope: str, header: str = BEARER) -> Callable[[Request], Awaitable[Principal]]:
     """FastAPI dependency: authenticate, then demand ``scope``.  One callable per scope
-    (cached), so a route and its resource-or-404 dependency share one authentication."""
+    (cached), so a route and its resource-or-404 dependency share one authentication.
+    ``header`` names where the key is (default: ``Authorization: Bearer``); the same rate
+    limits, key table, revocation and scopes apply whichever header carries it."""
 
     async def dependency(request: Request) -> Principal:
         ctx: AppContext = request.app.state.ctx
@@ -123,7 +140,7 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
         if refused is not None:
             raise RateLimited(headers=refused.headers())
         try:
-            principal = await load_principal(ctx, _bearer(request))
+            principal = await load_principal(ctx, presented_key(request, header))
         except Unauthenticated:
             await limiter.hit("api_auth_failures_ip", ip)
             raise

@@ -128,3 +128,96 @@ def legacy_payment_payload(
         body["refunded_amount"] = decimal_string(
             money.parse_minor(str(refunded), payment.currency), payment.currency)
     return body
+
+
+# ---- the UddoktaPay and PipraPay facades (``compat/``) ----------------------------------------
+# Their verify answers and their IPNs are one body; built here so the route and the IPN say
+# the same thing.  ``transaction_id`` is our ``txn_…`` id (what their refund route takes);
+# ``invoice_id`` / ``pp_id`` is the payment's UUID (``public_id``).
+
+# Our payment events → sent to those APIs' webhook_url (their receivers then verify).
+KEYED_EVENTS = frozenset({"payment.completed", "payment.failed", "payment.cancelled",
+                          "payment.expired"})
+
+_UDDOKTAPAY_STATUS = {
+    "pending": "PENDING", "processing": "PENDING", "awaiting_verification": "PENDING",
+    "completed": "COMPLETED", "partially_refunded": "COMPLETED", "refunded": "COMPLETED",
+    "failed": "ERROR", "cancelled": "ERROR", "expired": "ERROR",
+}
+_PIPRAPAY_STATUS = {
+    "pending": "pending", "processing": "pending", "awaiting_verification": "pending",
+    "completed": "completed", "partially_refunded": "completed", "refunded": "refunded",
+    "failed": "failed", "cancelled": "failed", "expired": "failed",
+}
+PAID_STATUSES = frozenset({"completed", "partially_refunded", "refunded"})
+
+
+def _wall_clock(payment: PaymentIntent) -> str:
+    """``YYYY-MM-DD HH:MM:SS`` (UTC): when it was paid, else when it was created."""
+    return (payment.paid_at or payment.created_at).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _sender(payment: PaymentIntent) -> str:
+    submitted = payment.submission or {}
+    return str(submitted.get("sender_account") or payment.customer_phone or "")
+
+
+def uddoktapay_payment(payment: PaymentIntent, status: str | None = None) -> dict[str, Any]:
+    """UddoktaPay's verify-payment answer (and IPN body).  ``fee`` is our fee (paid by the
+    merchant); ``charged_amount`` is what the customer paid: the amount."""
+    amount = decimal_string(payment.amount_minor, payment.currency)
+    ours = status or payment.status
+    return {
+        "full_name": payment.customer_name or "",
+        "email": payment.customer_email or "",
+        "amount": amount,
+        "fee": decimal_string(payment.fee_minor or 0, payment.currency),
+        "charged_amount": amount,
+        "invoice_id": payment.public_id,
+        "metadata": payment.metadata_ or {},
+        "payment_method": payment.gateway or "",
+        "sender_number": _sender(payment),
+        "transaction_id": payment.id,
+        "date": _wall_clock(payment),
+        "status": _UDDOKTAPAY_STATUS.get(ours, "PENDING"),
+    }
+
+
+def piprapay_payment(payment: PaymentIntent, status: str | None = None) -> dict[str, Any]:
+    """PipraPay's verify-payments answer (and webhook body)."""
+    ours = status or payment.status
+    return {
+        "pp_id": payment.public_id,
+        "customer_name": payment.customer_name or "",
+        "customer_email_mobile": payment.customer_email or payment.customer_phone or "",
+        "payment_method": payment.gateway or "",
+        "amount": decimal_string(payment.amount_minor, payment.currency),
+        "fee": decimal_string(payment.fee_minor or 0, payment.currency),
+        "refund_amount": decimal_string(payment.refunded_minor or 0, payment.currency),
+        "total": decimal_string(payment.amount_minor, payment.currency),
+        "currency": payment.currency,
+        "metadata": payment.metadata_ or {},
+        "sender_number": _sender(payment),
+        "transaction_id": payment.id,
+        "status": _PIPRAPAY_STATUS.get(ours, "pending"),
+        "date": _wall_clock(payment),
+    }
+
+
+def _keyed(build: Any) -> Any:
+    def payload(event: dict[str, Any], payment: PaymentIntent, *,
+                at: datetime) -> dict[str, Any] | None:
+        if str(event.get("event")) not in KEYED_EVENTS:
+            return None
+        return dict(build(payment, str(event.get("status") or payment.status)))
+    return payload
+
+
+# An endpoint scheme whose body is built from the payment as well as the event → its builder
+# (``webhooks/delivery/fanout.py``); None: not sent in that scheme.
+PaymentBody = Any
+PAYMENT_BODIES: dict[str, PaymentBody] = {
+    "ownpay-legacy": legacy_payment_payload,
+    "uddoktapay": _keyed(uddoktapay_payment),
+    "piprapay": _keyed(piprapay_payment),
+}

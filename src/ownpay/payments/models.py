@@ -86,8 +86,12 @@ class PaymentIntent(Base):
     id: Mapped[str] = mapped_column(String(24), primary_key=True)  # txn_ + 16 hex
     # A UUID4: the payment's ``payment_id`` in the OwnPay merchant API (``/api/v1/payments``).
     public_id: Mapped[str | None] = mapped_column(String(36))
-    # The API that created it: None = payment intents; "ownpay" = the OwnPay merchant API.
+    # The API that created it: None = payment intents; "ownpay" = the OwnPay merchant API;
+    # "uddoktapay" / "piprapay" = those facades (compat/).
     api: Mapped[str | None] = mapped_column(String(16))
+    # How the customer goes back to return_url: None/"GET" = a redirect with the outcome in
+    # the query; "POST" = a form posted to it (UddoktaPay's and PipraPay's ``return_type``).
+    return_method: Mapped[str | None] = mapped_column(String(4))
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
     mode: Mapped[str] = mapped_column(String(4))
     gateway: Mapped[str] = mapped_column(String(32))

@@ -114,12 +114,13 @@ class CreatedIntent:
 
 async def create_intent(
     conn: AsyncConnection, ctx: AppContext, principal: Principal, new: NewIntent, *,
-    api: str | None = None, public_id: str | None = None,
+    api: str | None = None, public_id: str | None = None, return_method: str | None = None,
 ) -> CreatedIntent:
     """Insert the intent in the caller's transaction; 409 ORDER_ALREADY_PAID if a payment of
     the same order is already paid (checked by the INSERT itself: no race).  ``api`` names
     the API that created it (None: payment intents); ``new.gateway`` is "" when the customer
-    chooses the method on the checkout page."""
+    chooses the method on the checkout page; ``return_method`` "POST" sends the customer back
+    to ``return_url`` with a posted form (UddoktaPay's and PipraPay's ``return_type``)."""
     now = utcnow()
     lifetime = new.expires_in or principal.merchant_intent_lifetime or ctx.settings.intent_lifetime
     expires_at = (now + timedelta(seconds=lifetime)).replace(microsecond=0)
@@ -129,6 +130,7 @@ async def create_intent(
         "id": txn,
         "public_id": public_id,
         "api": api,
+        "return_method": return_method,
         "merchant_id": principal.merchant_id,
         "mode": principal.mode,
         "gateway": new.gateway,
@@ -158,8 +160,9 @@ async def create_intent(
 
 
 _INSERT_COLUMNS = (
-    "id", "public_id", "api", "merchant_id", "mode", "gateway", "status", "amount_minor",
-    "currency", "order_id", "customer_name", "customer_email", "customer_phone", "description",
+    "id", "public_id", "api", "return_method", "merchant_id", "mode", "gateway", "status",
+    "amount_minor", "currency", "order_id", "customer_name", "customer_email", "customer_phone",
+    "description",
     "return_url", "cancel_url", "metadata", "created_at", "updated_at", "expires_at", "attempts",
 )
 

@@ -19,6 +19,7 @@ from ownpay.errors import NotFound, ValidationFailed, json_response
 from ownpay.merchants.auth import Principal
 from ownpay.pagination import page_body
 from ownpay.payments.repository import NOT_FOUND as INTENT_NOT_FOUND_TEXT
+from ownpay.refunds import api as refund_api
 from ownpay.refunds import flows, repository
 from ownpay.refunds.models import Refund
 from ownpay.refunds.presenters import serialize_refund, serialize_refund_detail
@@ -32,10 +33,9 @@ from ownpay.refunds.schemas import (
     validate_create,
 )
 from ownpay.tenancy import TenantScope
-from ownpay.web import idempotency
 from ownpay.web.body import optional_reason, parse_json_object, read_json_body
-from ownpay.web.deps import Admin, Ctx, Reader, Session, Writer, api_actor, unit_of_work
-from ownpay.web.idempotency import Answer, Idempotency
+from ownpay.web.deps import Admin, Ctx, Reader, Session, Writer, api_actor
+from ownpay.web.idempotency import Answer
 from ownpay.web.openapi import (
     HEADER_TOO_LONG,
     JSON_BODY_ERRORS,
@@ -153,23 +153,11 @@ async def create_refund(
     """
     raw = await read_json_body(request)
     plan = flows.RefundPlan(ctx, principal.scope, validate_create(parse_json_object(raw)))
-    actor = f"merchant:key:{principal.api_key_id}"
-    audited = api_actor(request, principal)
-    outcome = await idempotency.create_once(
-        ctx, Idempotency.of(principal.scope, idempotency_key, raw,
-                            operation=flows.CREATE_REFUND),
-        prepare=plan.load,
-        begin=lambda: unit_of_work(ctx),
-        create=lambda session: flows.reserve(session, plan, actor=actor, audited=audited),
+    return await refund_api.create(
+        request, ctx, principal, plan, raw=raw, idempotency_key=idempotency_key,
+        operation=flows.CREATE_REFUND,
         answer=lambda refund: Answer(201, jsoncodec.dumps(serialize_refund(refund))),
-        replayed=lambda stored: _as_it_stands(ctx, principal.scope, stored),
-    )
-    if outcome.replayed or outcome.created is None:
-        return Response(outcome.answer.body, status_code=outcome.answer.status_code,
-                        media_type="application/json",
-                        headers=idempotency.replay_headers(outcome))
-    refund = await flows.send(ctx, outcome.created.id, actor=actor)
-    return json_response(201, serialize_refund(refund))
+        replayed=lambda stored: _as_it_stands(ctx, principal.scope, stored))
 
 
 async def _as_it_stands(ctx: AppContext, scope: TenantScope, stored: Answer) -> Answer:

@@ -6,6 +6,7 @@ to a sub-application (:class:`SubApplications`).  Plain ASGI classes: Starlette'
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -81,10 +83,26 @@ class RequestIdMiddleware:
             raise
 
 
+# The routes of the compatibility facades (compat/): their path pattern → the facade's own
+# error renderer, registered by the app as it mounts them (``answer_in_envelope``), so a
+# refusal made before routing (a body over the bound, a NUL in the URL) is in their envelope.
+ForeignRender = Callable[[Request, ApiError], Response]
+_FOREIGN: dict[str, tuple[re.Pattern[str], ForeignRender]] = {}
+
+
+def answer_in_envelope(path_regex: re.Pattern[str], render: ForeignRender) -> None:
+    _FOREIGN[path_regex.pattern] = (path_regex, render)
+
+
 def refusal(scope: Scope, error: ApiError, text: str) -> Response:
-    """A request refused before any route saw it, in its surface's envelope: the JSON error
-    under /api/ and /gateways/ (provider webhooks), plain ``text`` elsewhere (pages)."""
-    if str(scope.get("path", "")).startswith(("/api/", "/gateways/")):
+    """A request refused before any route saw it, in its surface's envelope: a facade's own
+    on its routes, the JSON error under /api/ and /gateways/ (provider webhooks), plain
+    ``text`` elsewhere (pages)."""
+    path = str(scope.get("path", ""))
+    for pattern, render in _FOREIGN.values():
+        if pattern.match(path):
+            return render(Request(scope), error)
+    if path.startswith(("/api/", "/gateways/")):
         return error_response(error)
     return Response(text, status_code=error.status_code, media_type="text/plain")
 

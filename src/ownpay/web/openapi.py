@@ -26,6 +26,7 @@ over the routes; split, the steps would have to agree on its order across files.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -48,7 +49,7 @@ from ownpay.errors import (
     catalogue,
     documented_status,
 )
-from ownpay.merchants.auth import require_scope
+from ownpay.merchants.auth import BEARER, require_scope
 
 
 def error_code_tables() -> str:
@@ -294,19 +295,30 @@ def install(app: FastAPI) -> None:
 
 def required_scopes(dependant: Any) -> list[str]:
     """Scopes demanded by ``require_scope`` anywhere in a route's dependency tree."""
-    found: set[str] = set()
+    return sorted({scope for scope, _header in _key_requirements(dependant)})
+
+
+def key_header(dependant: Any) -> str:
+    """Where the route's ``require_scope`` takes the key from (``authorization``: Bearer)."""
+    return next((header for _scope, header in _key_requirements(dependant)), BEARER)
+
+
+def _key_requirements(dependant: Any) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
     for sub in dependant.dependencies:
         if getattr(sub.call, "__qualname__", None) == _SCOPE_DEPENDENCY:
-            scope = inspect.getclosurevars(sub.call).nonlocals.get("scope")
-            if isinstance(scope, str):
-                found.add(scope)
-        found.update(required_scopes(sub))
-    return sorted(found)
+            closure = inspect.getclosurevars(sub.call).nonlocals
+            scope, header = closure.get("scope"), closure.get("header", BEARER)
+            if isinstance(scope, str) and isinstance(header, str):
+                found.add((scope, header))
+        found |= _key_requirements(sub)
+    return found
 
 
 def finish(document: dict[str, Any], routes: Sequence[BaseRoute | RouteContext]) -> None:
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
+    extra_schemes: dict[str, dict[str, Any]] = {}
     for route in iter_route_contexts(routes):  # walks included routers, as FastAPI does
         if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
             continue
@@ -316,7 +328,16 @@ def finish(document: dict[str, Any], routes: Sequence[BaseRoute | RouteContext])
             if operation is None:
                 continue
             if getattr(route.original_route, "facade_render", None) is not None:
-                _finish_facade_operation(operation, required_scopes(route.dependant))
+                header = key_header(route.dependant)
+                if header != BEARER:
+                    components.setdefault("securitySchemes", {})
+                    extra_schemes[_header_scheme(header)] = {
+                        "type": "apiKey", "in": "header", "name": header,
+                        "description": f"An OwnPay API key in `{header}` (that product's "
+                        "clients send it so); the brand must have switched this API on "
+                        "(`ownpay compat enable`)."}
+                _finish_facade_operation(operation, required_scopes(route.dependant),
+                                         scheme=_header_scheme(header))
             else:
                 _finish_operation(operation, required_scopes(route.dependant))
     _add_links(document["paths"])
@@ -342,8 +363,16 @@ def finish(document: dict[str, Any], routes: Sequence[BaseRoute | RouteContext])
             "`op_live_…` in live mode only. Each key has scopes (`read`, `write`, `admin`); "
             "an operation lists the one it needs. Keys are shown once, when created "
             "(`ownpay api-keys create`).",
-        }
+        },
+        **dict(sorted(extra_schemes.items())),
     }
+
+
+def _header_scheme(header: str) -> str:
+    """The security scheme's name for a key in ``header`` (ours: ``ApiKey``)."""
+    if header == BEARER:
+        return SECURITY_SCHEME
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", header)) or "Key"
 
 
 _API = "/api/v1"
@@ -417,12 +446,17 @@ def _finish_operation(operation: dict[str, Any], scopes: list[str]) -> None:
     operation["responses"] = dict(sorted(responses.items()))
 
 
-def _finish_facade_operation(operation: dict[str, Any], scopes: list[str]) -> None:
+def _finish_facade_operation(operation: dict[str, Any], scopes: list[str], *,
+                             scheme: str = SECURITY_SCHEME) -> None:
     """A compatibility facade's operation (``compat/``): its errors, 422 included, are in
-    that API's own envelope as the route declared them; only an unexpected failure is ours."""
+    that API's own envelope as the route declared them; only an unexpected failure is ours.
+    FastAPI's generated 422 is dropped: a facade renders request validation itself."""
     responses: dict[str, Any] = operation["responses"]
+    generated = responses.get("422", {}).get("content", {}).get("application/json", {})
+    if generated.get("schema", {}).get("$ref") == f"{_SCHEMAS}HTTPValidationError":
+        responses.pop("422")
     if scopes:
-        operation["security"] = [{SECURITY_SCHEME: scopes}]
+        operation["security"] = [{scheme: scopes}]
         named = " and ".join(f"`{s}`" for s in scopes)
         note = f"**Authentication:** an API key with the {named} scope."
         operation["description"] = f"{operation.get('description', '').rstrip()}\n\n{note}".lstrip()

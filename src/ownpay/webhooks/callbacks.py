@@ -7,6 +7,12 @@ never listed or counted among the merchant's endpoints, and is signed with the m
 WooCommerce, the SDKs), shown and rotated with ``ownpay webhooks callback-secret``.  A
 rotation takes effect at once for every callback not yet delivered (the secret is looked up
 at each attempt, not copied into the endpoint).
+
+A UddoktaPay or PipraPay facade payment's ``webhook_url`` is such an endpoint too, in that
+API's scheme (``signing.KEY_HEADERS``): its clients accept an IPN whose header equals their
+API key, and we keep keys only as hashes -- so the key that created the payment is sealed
+(AES-256-GCM with the installation keyring, bound to the endpoint's id) into the endpoint's
+``secret_enc`` and opened only to send that payment's IPNs.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from ownpay.security import Keyring
 from ownpay.tenancy import TenantScope
 from ownpay.webhooks import service
 from ownpay.webhooks.models import CallbackSecret, WebhookEndpoint
-from ownpay.webhooks.signing import LEGACY, generate_secret
+from ownpay.webhooks.signing import KEY_HEADERS, LEGACY, generate_secret
 
 
 def _context(scope: TenantScope) -> bytes:
@@ -55,23 +61,36 @@ async def current(session: AsyncSession, keyring: Keyring, scope: TenantScope) -
     return keyring.decrypt(sealed, context=_context(scope)).decode() if sealed else None
 
 
+def _key_context(endpoint_id: str) -> bytes:
+    return f"compat-ipn-key:{endpoint_id}".encode()
+
+
 async def add_endpoint(conn: AsyncConnection, scope: TenantScope, *, payment_id: str,
-                       url: str) -> str:
-    """Bind ``url`` to the payment, in the caller's (the payment's creating) transaction."""
+                       url: str, scheme: str = LEGACY, keyring: Keyring | None = None,
+                       api_key: str | None = None) -> str:
+    """Bind ``url`` to the payment, in the caller's (the payment's creating) transaction.
+    For a key-header scheme (``uddoktapay``, ``piprapay``) ``api_key`` -- the key the
+    request presented -- is sealed with ``keyring`` into the endpoint."""
     now = utcnow()
     endpoint_id = service.new_endpoint_id()
+    sealed = b""
+    if scheme in KEY_HEADERS:
+        if keyring is None or not api_key:
+            raise ValueError(f"the {scheme} scheme needs the API key and the keyring")
+        sealed = keyring.encrypt(api_key.encode(), context=_key_context(endpoint_id))
     await conn.execute(insert(WebhookEndpoint).values(
         id=endpoint_id, merchant_id=scope.merchant_id, mode=scope.mode, url=url,
-        events=[service.ALL_EVENTS], description=None, enabled=True, secret_enc=b"",
-        scheme=LEGACY, payment_id=payment_id, created_at=now, updated_at=now,
+        events=[service.ALL_EVENTS], description=None, enabled=True, secret_enc=sealed,
+        scheme=scheme, payment_id=payment_id, created_at=now, updated_at=now,
     ))
     return endpoint_id
 
 
 class SecretsForClaims:
     """The secrets that sign each claimed delivery: an endpoint's own (and, during a
-    rotation overlap, its previous one), or for a payment's callback endpoint the
-    merchant's callback secret -- looked up once per merchant and mode per batch."""
+    rotation overlap, its previous one), for a payment's callback endpoint the merchant's
+    callback secret -- looked up once per merchant and mode per batch -- and for a facade
+    payment's endpoint the sealed API key."""
 
     def __init__(self, session: AsyncSession, keyring: Keyring, now: datetime) -> None:
         self.session, self.keyring, self.now = session, keyring, now
@@ -80,6 +99,9 @@ class SecretsForClaims:
     async def of(self, endpoint: WebhookEndpoint) -> list[str]:
         if endpoint.payment_id is None:
             return service.active_secrets(self.keyring, endpoint, now=self.now)
+        if endpoint.scheme in KEY_HEADERS:
+            return [self.keyring.decrypt(endpoint.secret_enc,
+                                         context=_key_context(endpoint.id)).decode()]
         scope = TenantScope(endpoint.merchant_id, endpoint.mode)
         if scope not in self._callback:
             self._callback[scope] = await secret(self.session, self.keyring, scope)

@@ -101,11 +101,6 @@ TEST_ERRORS: dict[int, list[str | ErrorExample]] = {
     404: [ENDPOINT_NOT_FOUND],
 }
 
-def _audited(endpoint: dict[str, Any]) -> dict[str, Any]:
-    """What the audit log keeps of an endpoint: its settings, not its timestamps."""
-    return {k: endpoint.get(k) for k in ("url", "events", "description", "enabled", "scheme")}
-
-
 def _body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     return {"requestBody": {"required": required,
@@ -138,7 +133,7 @@ async def create_webhook_endpoint(request: Request, principal: Admin, session: S
     )
     await audit_api(session, request, principal, "webhook_endpoint.created",
                     object_type="webhook_endpoint", object_id=endpoint.id,
-                    details=_audited(service.serialize_endpoint(endpoint)))
+                    details=service.audited_settings(service.serialize_endpoint(endpoint)))
     return json_response(201, service.serialize_endpoint(endpoint, secret=secret))
 
 
@@ -182,7 +177,7 @@ async def update_webhook_endpoint(
     enabled again.
     """
     body = await json_object(request)
-    before = _audited(service.serialize_endpoint(await service.get_endpoint(
+    before = service.audited_settings(service.serialize_endpoint(await service.get_endpoint(
         session, scope=principal.scope, endpoint_id=endpoint_id)))
     endpoint = await service.update_endpoint(
         session, app_context(request).settings, scope=principal.scope,
@@ -190,7 +185,7 @@ async def update_webhook_endpoint(
     )
     await audit_api(session, request, principal, "webhook_endpoint.updated",
                     object_type="webhook_endpoint", object_id=endpoint.id,
-                    details=audit.changes(before, _audited(service.serialize_endpoint(endpoint))))
+                    details=audit.changes(before, service.audited_settings(service.serialize_endpoint(endpoint))))
     return json_response(200, service.serialize_endpoint(endpoint))
 
 

@@ -51,6 +51,11 @@ MAX_DESCRIPTION = 500
 _ENDPOINT_FIELDS = {"url", "events", "description", "enabled", "scheme"}
 
 
+def audited_settings(serialized: dict[str, Any]) -> dict[str, Any]:
+    """What the audit log keeps of a serialized endpoint: its settings, no timestamps."""
+    return {k: serialized.get(k) for k in sorted(_ENDPOINT_FIELDS)}
+
+
 def new_endpoint_id() -> str:
     return "we_" + random.token_hex(12)
 

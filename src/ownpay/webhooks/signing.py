@@ -16,6 +16,14 @@ and Laravel SDKs, WHMCS module and WooCommerce plugin) gets ``X-OwnPay-Signature
 ``HMAC-SHA256(secret, raw body)`` instead -- no prefix, no timestamp in the MAC, one signature
 (the newest secret) -- and the same ``X-OwnPay-Timestamp`` and Standard Webhooks headers.
 
+A payment created through the UddoktaPay or PipraPay facade (``compat/``) has its own
+``webhook_url`` endpoint in the ``uddoktapay`` / ``piprapay`` scheme: their clients check
+no signature at all, only that one header (``RT-UDDOKTAPAY-API-KEY`` /
+``mh-piprapay-api-key``) equals the merchant's API key, so that header, with the key that
+created the payment, is what such a delivery carries -- and no MAC (the key is no
+``whsec_`` secret).  It proves little (anyone who learns the key can forge it); their
+receivers should, and the documented ones do, call verify-payment(s) before trusting it.
+
 Both signatures bind the timestamp, so a receiver that rejects old timestamps also rejects
 replays of an old capture. During a secret rotation a delivery is signed with every active
 secret (newest first) and the signatures are space-separated; a receiver holding any one of
@@ -41,6 +49,7 @@ __all__ = [
     "DEFAULT_TOLERANCE",
     "LEGACY",
     "OWNPAY",
+    "KEY_HEADERS",
     "SCHEMES",
     "SECRET_PREFIX",
     "USER_AGENT",
@@ -59,7 +68,12 @@ OWNPAY_PREFIX = "sha256="
 # Signature schemes of an endpoint (``webhook_endpoints.scheme``).
 OWNPAY = "ownpay"
 LEGACY = "ownpay-legacy"
-SCHEMES = (OWNPAY, LEGACY)
+SCHEMES = (OWNPAY, LEGACY)  # what a merchant may choose for an endpoint it adds
+# Schemes of a facade payment's own endpoint: the API key itself in this header (never a
+# merchant's choice: the "secret" of such an endpoint is the key, sealed).
+UDDOKTAPAY = "uddoktapay"
+PIPRAPAY = "piprapay"
+KEY_HEADERS = {UDDOKTAPAY: "RT-UDDOKTAPAY-API-KEY", PIPRAPAY: "mh-piprapay-api-key"}
 STANDARD_PREFIX = "v1,"
 
 # Unix seconds as ASCII digits only: int() alone would also accept " 1", "+1", "1_0" and
@@ -115,6 +129,18 @@ def sign_headers(
             raise ValueError(f"{name} must be non-empty printable ASCII without spaces")
     body = _as_bytes(body)
     ts = str(timestamp)
+    if scheme in KEY_HEADERS:
+        key = secrets[0]
+        if not _HEADER_TOKEN.fullmatch(key):
+            raise ValueError("the API key cannot be sent as a header token")
+        return {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-OwnPay-Event": event_type,
+            "X-OwnPay-Delivery": delivery_id,
+            "X-OwnPay-Timestamp": ts,
+            KEY_HEADERS[scheme]: key,
+        }
     if scheme == LEGACY:
         ownpay = [legacy_signature(secrets[0], body)]
     elif scheme == OWNPAY:

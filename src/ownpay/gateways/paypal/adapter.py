@@ -21,6 +21,10 @@ an order: only the merchant's capture does, so cancelling at expiry has nothing 
 
 The package: ``mapping`` (pure: amounts, statuses, errors), ``client`` (the SDK over the
 provider executor, tokens, webhook verification); this module decides the flow.
+
+Size: it is the one class the adapter contract asks for (configuration, checkout, return,
+status, webhooks, refunds), and every part decides from the same order and capture reads;
+what is pure or does I/O already lives in ``mapping`` and ``client``.
 """
 
 from __future__ import annotations

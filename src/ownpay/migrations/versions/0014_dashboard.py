@@ -8,7 +8,7 @@
 * ``audit_log`` — append-only, hash-chained record of every state-changing action.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-03 06:40:00
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import ownpay.db
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

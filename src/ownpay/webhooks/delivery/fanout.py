@@ -2,7 +2,8 @@
 merchant and mode -- and one for its payment's own callback endpoint, if it has one -- in the
 transaction that marks the event dispatched; the body every attempt sends is serialised
 here, once, in the endpoint's scheme (``ownpay``: the event as stored; ``ownpay-legacy``:
-the flat body of OwnPay's merchant API, ``outbox/payloads.py``)."""
+the flat body of OwnPay's merchant API; ``uddoktapay`` / ``piprapay``: those APIs' verify
+answer -- ``outbox/payloads.py`` ``PAYMENT_BODIES``)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ from ownpay import jsoncodec, metrics
 from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.outbox.models import OutboxEvent
-from ownpay.outbox.payloads import legacy_payment_payload
+from ownpay.outbox.payloads import PAYMENT_BODIES
 from ownpay.payments.models import PaymentIntent
 from ownpay.webhooks import service
 from ownpay.webhooks.models import PENDING, WebhookDelivery, WebhookEndpoint
-from ownpay.webhooks.signing import LEGACY, OWNPAY
+from ownpay.webhooks.signing import OWNPAY
 
 log = structlog.get_logger("ownpay.webhooks")
 
@@ -131,14 +132,14 @@ async def _legacy_payments(
     session: Any, by_scope: dict[tuple[int, str], list[WebhookEndpoint]],
     by_payment: dict[str, list[WebhookEndpoint]], events: Any,
 ) -> dict[str, PaymentIntent]:
-    """The payments whose events go to an ``ownpay-legacy`` endpoint (that body is built
-    from the payment as well as the event), in one query."""
+    """The payments whose events go to an endpoint whose scheme builds the body from the
+    payment as well as the event (``PAYMENT_BODIES``), in one query."""
     legacy_scopes = {scope for scope, targets in by_scope.items()
-                     if any(t.scheme == LEGACY for t in targets)}
+                     if any(t.scheme in PAYMENT_BODIES for t in targets)}
     wanted = {
         event.payment_id for event in events if event.payment_id and (
             (event.merchant_id, event.mode) in legacy_scopes
-            or any(t.scheme == LEGACY for t in by_payment.get(event.payment_id, [])))
+            or any(t.scheme in PAYMENT_BODIES for t in by_payment.get(event.payment_id, [])))
     }
     if not wanted:
         return {}
@@ -153,12 +154,14 @@ def _bodies(
     """The event's body in each scheme its targets use (None: not sent in that scheme)."""
     bodies: dict[str, bytes | None] = {}
     schemes = {target.scheme for target in targets}
-    if LEGACY in schemes:
+    built = schemes & set(PAYMENT_BODIES)
+    if built:
         event = json.loads(text) if text is not None else None
-        legacy = (legacy_payment_payload(event, payment, at=created_at)
-                  if isinstance(event, dict) and payment is not None else None)
-        bodies[LEGACY] = jsoncodec.dumps(legacy) if legacy is not None else None
-    if schemes - {LEGACY}:
+        for scheme in built:
+            body = (PAYMENT_BODIES[scheme](event, payment, at=created_at)
+                    if isinstance(event, dict) and payment is not None else None)
+            bodies[scheme] = jsoncodec.dumps(body) if body is not None else None
+    if schemes - built:
         bodies[OWNPAY] = webhook_body(text)
     return bodies
 

@@ -1,0 +1,61 @@
+"""Migration 0013 adds the facades' switches (off: no row) and ``return_method`` (NULL for
+existing payments: they return by GET as before), on both engines; down and up again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from ownpay.migrate import alembic_config
+from tests.support.databases import PG_URL, create_pg_database, drop_pg_database
+
+pytestmark = pytest.mark.slow
+
+
+async def test_switches_and_return_method(backend: str, tmp_path: Path) -> None:
+    from alembic import command
+
+    url = (f"sqlite+aiosqlite:///{tmp_path / 'm13.db'}" if backend == "sqlite"
+           else await create_pg_database(PG_URL))
+    engine = create_async_engine(url)
+
+    def run(connection: Any, target: str, up: bool) -> None:
+        cfg = alembic_config(url)
+        cfg.attributes["connection"] = connection
+        (command.upgrade if up else command.downgrade)(cfg, target)
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(run, "0012", True)
+            await conn.execute(text(
+                "INSERT INTO merchants (id, slug, name, status, created_at) "
+                "VALUES (1, 'old', 'Old shop', 'active', CURRENT_TIMESTAMP)"))
+            await conn.execute(text(
+                "INSERT INTO payment_intents (id, public_id, merchant_id, mode, gateway, "
+                "status, amount_minor, currency, order_id, customer_name, customer_email, "
+                "return_url, created_at, updated_at, expires_at, attempts) VALUES "
+                "('txn_0000000000000001', 'u-1', 1, 'test', 'sandbox', 'pending', 100, "
+                "'BDT', 'O-1', 'A', 'a@example.com', 'https://x.example/', "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0)"))
+        for target, up in (("head", True), ("0012", False), ("head", True)):
+            async with engine.begin() as conn:
+                await conn.run_sync(run, target, up)
+        async with engine.begin() as conn:
+            assert (await conn.execute(text(
+                "SELECT return_method FROM payment_intents"))).scalar_one() is None
+            insert = text("INSERT INTO compat_switches (merchant_id, mode, api, enabled, "
+                          "created_at, updated_at) VALUES (1, 'test', 'uddoktapay', true, "
+                          "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+            await conn.execute(insert)
+        with pytest.raises(IntegrityError):  # one switch per merchant, mode and API
+            async with engine.begin() as conn:
+                await conn.execute(insert)
+    finally:
+        await engine.dispose()
+        if backend != "sqlite":
+            await drop_pg_database(url)
