@@ -185,7 +185,8 @@ async def update_webhook_endpoint(
     )
     await audit_api(session, request, principal, "webhook_endpoint.updated",
                     object_type="webhook_endpoint", object_id=endpoint.id,
-                    details=audit.changes(before, service.audited_settings(service.serialize_endpoint(endpoint))))
+                    details=audit.changes(before, service.audited_settings(
+                        service.serialize_endpoint(endpoint))))
     return json_response(200, service.serialize_endpoint(endpoint))
 
 
