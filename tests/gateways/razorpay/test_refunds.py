@@ -13,9 +13,8 @@ from tests.gateways.razorpay.conftest import (
     SimServer,
     adapter_view,
     api_payment,
-    link_of,
-    local,
     new_payment,
+    post_handler,
     to_razorpay,
 )
 from tests.support.factories import MerchantKeys
@@ -24,9 +23,8 @@ from tests.support.factories import MerchantKeys
 async def paid(customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
                rzp_ctx: AppContext) -> tuple[GatewayContext, PaymentView]:
     txn = await new_payment(customer, shop)
-    link_id = link_of(sim_server.sim, await to_razorpay(customer, txn))
-    callback = sim_server.sim.pay(link_id) or ""
-    assert (await customer.get(local(callback))).status_code == 303
+    fields = sim_server.sim.pay(await to_razorpay(customer, txn))
+    assert (await post_handler(customer, txn, fields)).status_code == 303
     assert (await api_payment(customer, shop, txn))["status"] == "completed"
     return await adapter_view(rzp_ctx, txn)
 
