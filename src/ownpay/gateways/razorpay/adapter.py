@@ -409,9 +409,12 @@ class RazorpayGateway(Gateway):
             notes = refund.get("notes")
             txn = str(notes.get("ownpay_transaction_id") or "") \
                 if isinstance(notes, dict) else ""
+            # Ours carry our transaction id in their notes; one made in Razorpay's
+            # dashboard is matched by its payment's order (our provider_reference).
+            order_id = str((pay or {}).get("order_id") or "")
             return ProviderEvent(
                 event_id=event_id, type=event, kind=ProviderEventKind.REFUND,
-                reference=txn[:100] or None,
+                reference=txn[:100] or None, provider_reference=order_id[:100] or None,
                 details={"refund_id": str(refund.get("id") or "")[:40],
                          "payment_id": str(refund.get("payment_id") or "")[:40],
                          "status": str(refund.get("status") or "")[:30],
