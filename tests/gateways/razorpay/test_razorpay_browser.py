@@ -156,3 +156,25 @@ async def test_a_failed_attempt_then_paid_and_reported_by_webhook(
     await tab.goto(created["payment_url"])
     await expect(tab.get_by_text("Payment received").first).to_be_visible()
     await shot(tab, f"{size}-3-paid")
+
+
+async def test_a_handler_called_twice_posts_once_and_completes_once(
+    tab: Page, shot: Shot, setup: Setup,
+) -> None:
+    size = size_of(tab)
+    sim: RazorpaySimulator = setup.sim.sim
+    sim.checkout_choice = "duplicate"  # the stand-in's form pays at once, handler twice
+    created = await create_intent(setup)
+    txn = created["transaction_id"]
+    await tab.goto(created["payment_url"])
+    button = tab.get_by_role("button", name=re.compile(r"^Pay .*1,250\.50 with Razorpay$"))
+    await expect(button).to_be_enabled()
+    await button.click()
+    await tab.wait_for_url(re.compile(re.escape(setup.shop_url) + r"/return\?"))
+    assert parse_qs(urlsplit(tab.url).query)["status"] == ["completed"]
+    await shot(tab, f"{size}-1-back-at-shop")
+    assert [c[0] for c in sim.calls].count("checkout_pay") == 1
+    got = await api_payment(setup, txn)
+    assert got["status"] == "completed"
+    (order,) = sim.orders.values()
+    assert [p.status for p in order.payments] == ["captured"]
