@@ -16,7 +16,7 @@ from ownpay.gateways.bkash.mapping import TransactionStatus
 from ownpay.gateways.bkash.messages import CUSTOMER_MESSAGES
 from ownpay.gateways.nagad.mapping import PaymentStatus as NagadPaymentStatus
 from ownpay.gateways.paypal.mapping import CAPTURE_ISSUES as PAYPAL_CAPTURE_ISSUES
-from ownpay.gateways.razorpay.mapping import LinkStatus as RzpLinkStatus
+from ownpay.gateways.razorpay.mapping import OrderStatus as RzpOrderStatus
 from ownpay.gateways.sslcommerz.mapping import TransactionStatus as SslTransactionStatus
 from ownpay.gateways.stripe.mapping import DECLINE_MESSAGES, DECLINE_PREFIX
 from ownpay.payments.models import PaymentIntent
@@ -42,9 +42,10 @@ FAILURE_REASONS: dict[str, list[str]] = {
                  "aamarPay status Failed (status_code None) (search)"],
     "sslcommerz": [f"SSLCommerz status {s} (status query)" for s in SslTransactionStatus]
     + ["SSLCommerz refused the session: Invalid amount", "capture outcome unknown: timeout"],
-    "razorpay": [f"Razorpay link {str(s)!r} (status query)" for s in RzpLinkStatus]
-    + ["Razorpay link 'created'; last attempt 'failed' (status query)",
-       "Razorpay link 'paid', payment pay_X1 'failed' (status query)",
+    "razorpay": [f"Razorpay order {str(s)!r} (status query)" for s in RzpOrderStatus]
+    + ["Razorpay order 'attempted', payment pay_X1 'failed' (payment_failed) (status query)",
+       "Razorpay order 'paid', payment pay_X1 'refunded' (status query)",
+       "Razorpay order left unpaid (Razorpay order 'created' (status query))",
        "capture outcome unknown: timeout"],
     "paypal": [f"PayPal refused the capture: {issue} (PayPal said so)"
                for issue in PAYPAL_CAPTURE_ISSUES]

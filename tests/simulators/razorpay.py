@@ -1,29 +1,39 @@
-"""A stateful stand-in for Razorpay's REST API (``/v1/``), following its public docs
-(razorpay.com/docs: "Payment Links APIs" and the Payment Link entity, "Payments" (fetch a
-payment), "Refunds" (create a normal refund, idempotent with ``X-Refund-Idempotency``; fetch
-one; fetch a payment's refunds) and "Webhooks" (``X-Razorpay-Signature``)):
+"""A stateful stand-in for Razorpay's REST API (``/v1/``) and Checkout.js, following its
+public docs (razorpay.com/docs: "Orders" (create, fetch, fetch all by ``receipt``, fetch an
+order's payments), "Payments" (fetch, capture), "Refunds" (create a normal refund,
+idempotent with ``X-Refund-Idempotency``; fetch one; fetch a payment's refunds), "Standard
+Checkout" (the options and the success handler's ``razorpay_payment_id``,
+``razorpay_order_id``, ``razorpay_signature`` = HMAC-SHA256(key secret, ``order_id|
+payment_id``)) and "Webhooks" (``X-Razorpay-Signature`` over the raw body)):
 
 * HTTP Basic ``key_id:key_secret`` on every API call (401 with Razorpay's error object);
-* Payment Links: create (amount in subunits, INR at least 100, reference_id unique and at
-  most 40 characters, callback_method only ``get``), fetch, fetch all by ``reference_id``,
-  cancel (only a ``created`` link);
-* the hosted page at ``short_url``: Pay succeeds (a captured payment, the link ``paid``, the
-  browser sent to the callback with the signed query), Fail records a failed attempt and
-  leaves the link payable;
-* payments: fetch; refunds: create (partial, never more than is left), fetch, list;
-* webhooks: ``payment_link.paid`` etc. signed with the webhook secret.
+* orders: amount in subunits (INR at least 100, three-decimal currencies ending in 0),
+  receipt at most 40 characters, notes at most 15; ``created`` -> ``attempted`` (a payment
+  tried) -> ``paid`` (a payment captured);
+* payments: ``authorized`` then, with the order's ``payment_capture`` 1, ``captured`` at
+  once; capture (only ``authorized``, only the whole amount in the payment's currency);
+* refunds: create (partial, never more than is left), fetch, list;
+* ``/v1/checkout.js``: a tiny Checkout.js.  ``new Razorpay(options).open()`` shows a small
+  form ("Pay", "Make this attempt fail", "Close"); paying asks the stand-in
+  (``POST /checkout/pay``, CORS) which records the payment and answers the signed handler
+  fields, then the script calls ``options.handler``; failure calls the ``payment.failed``
+  listeners; close calls ``modal.ondismiss``.
 
 Serve it with :class:`tests.simulators.loopback.Loopback` (``create_app()``) and drive it
 through ``app.state.sim``.  Knobs:
 
-* ``tamper``: figures overridden in every link and payment answer (``{"amount": 100}``,
-  ``{"currency": "USD"}``, ``{"reference_id": "txn_other"}``);
-* ``delay`` / ``drop`` / ``down``: per operation (``create_link``, ``fetch_link``,
-  ``links``, ``cancel``, ``payment``, ``refund``, ``fetch_refund``, ``refunds``) seconds to
-  stall after acting, drop the connection after acting, or answer 503 before acting;
+* ``tamper``: figures overridden in every answer (``{"amount": 100}``,
+  ``{"currency": "USD"}`` on payments; ``{"receipt": "txn_other"}`` on orders);
+* ``delay`` / ``drop`` / ``down``: per operation (``create_order``, ``fetch_order``,
+  ``orders``, ``order_payments``, ``payment``, ``capture``, ``refund``, ``fetch_refund``,
+  ``refunds``, ``checkout_pay``) seconds to stall after acting, drop the connection after
+  acting, or answer 503 before acting;
 * ``refund_status``: what a new refund starts as (``processed`` or ``pending``);
-* ``auto_pay``: the hosted page pays at once (a GET with ``?choice=``) instead of waiting
-  for its button (screenshots).
+* ``auto_capture``: whether ``payment_capture`` 1 captures (False: payments stay
+  ``authorized``, as on an account set to capture manually);
+* ``checkout_choice``: what the Checkout.js form does by itself when opened (``None``:
+  wait for a click; ``success``, ``fail``, ``dismiss``, ``duplicate`` (the handler called
+  twice), ``forged`` (a wrong signature));
 """
 
 from __future__ import annotations
@@ -32,17 +42,15 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import html
 import json
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 KEY_ID = "rzp_test_OwnPayStandIn"
 KEY_SECRET = "standin_key_secret_0123456789"  # noqa: S105 - the stand-in's test secret
@@ -58,8 +66,8 @@ def _id(prefix: str) -> str:
 
 
 def sign(secret: str, message: bytes) -> str:
-    """HMAC-SHA256 hex, as Razorpay signs callbacks and webhooks (written independently of
-    the adapter's)."""
+    """HMAC-SHA256 hex, as Razorpay signs Checkout's answer and webhooks (written
+    independently of the adapter's)."""
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
@@ -94,39 +102,30 @@ class SimRefund:
 @dataclass
 class SimPayment:
     id: str
-    link_id: str
     order_id: str
     amount: int
     currency: str
-    status: str  # captured | failed
+    status: str  # authorized | captured | failed
     method: str = "upi"
     created_at: int = field(default_factory=lambda: int(time.time()))
 
-    def row(self) -> dict[str, Any]:
-        """As a link's ``payments`` list shows it."""
-        return {"amount": self.amount, "created_at": self.created_at, "method": self.method,
-                "payment_id": self.id, "plink_id": self.link_id, "status": self.status,
-                "updated_at": self.created_at}
-
 
 @dataclass
-class SimLink:
+class SimOrder:
     id: str
-    body: dict[str, Any]
-    order_id: str
-    short_url: str
-    status: str = "created"
+    amount: int
+    currency: str
+    receipt: str
+    notes: dict[str, Any]
+    payment_capture: bool = True
     payments: list[SimPayment] = field(default_factory=list)
     created_at: int = field(default_factory=lambda: int(time.time()))
-    cancelled_at: int = 0
 
     @property
-    def reference_id(self) -> str:
-        return str(self.body.get("reference_id") or "")
-
-    @property
-    def amount(self) -> int:
-        return int(self.body["amount"])
+    def status(self) -> str:
+        if any(p.status == "captured" for p in self.payments):
+            return "paid"
+        return "attempted" if self.payments else "created"
 
 
 class Dropped(Response):
@@ -142,7 +141,7 @@ class Dropped(Response):
 class RazorpaySimulator:
     def __init__(self, base_url: str = "") -> None:
         self.base_url = base_url
-        self.links: dict[str, SimLink] = {}
+        self.orders: dict[str, SimOrder] = {}
         self.payments: dict[str, SimPayment] = {}
         self.refunds: dict[str, SimRefund] = {}
         self.idempotency: dict[str, tuple[str, str]] = {}  # key -> (body digest, refund id)
@@ -151,17 +150,14 @@ class RazorpaySimulator:
         self.drop: set[str] = set()
         self.down: set[str] = set()
         self.refund_status = "processed"
-        self.auto_pay = True
+        self.auto_capture = True
+        self.checkout_choice: str | None = None
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     # ---- state --------------------------------------------------------------------------
 
-    def link(self, link_id: str) -> SimLink:
-        return self.links[link_id]
-
-    def by_short(self, short: str) -> SimLink | None:
-        return next((link for link in self.links.values()
-                     if link.short_url.rsplit("/", 1)[-1] == short), None)
+    def order(self, order_id: str) -> SimOrder:
+        return self.orders[order_id]
 
     def refunded(self, payment_id: str) -> int:
         return sum(r.amount for r in self.refunds.values()
@@ -172,58 +168,41 @@ class RazorpaySimulator:
             if r.status == "pending":
                 r.status = status
 
-    # ---- what the customer does on the hosted page -----------------------------------------
+    # ---- what the customer does in Checkout.js ----------------------------------------------
 
-    def pay(self, link_id: str, choice: str = "success") -> str | None:
-        """The customer pays (or fails to) on the link's page: the callback URL the browser
-        is sent to after a success (None after a failure: Razorpay keeps the customer)."""
-        link = self.link(link_id)
-        if link.status != "created":
+    def pay(self, order_id: str, choice: str = "success") -> dict[str, str] | None:
+        """The customer pays (or fails to) in Checkout's form: the handler's fields after a
+        success (None after a failure: the form stays open for another try)."""
+        order = self.order(order_id)
+        if order.status == "paid":
             return None
-        payment = SimPayment(id=_id("pay_"), link_id=link.id, order_id=link.order_id,
-                             amount=link.amount, currency=link.body["currency"],
-                             status="captured" if choice == "success" else "failed")
+        status = "failed" if choice == "fail" else (
+            "captured" if order.payment_capture and self.auto_capture else "authorized")
+        payment = SimPayment(id=_id("pay_"), order_id=order.id, amount=order.amount,
+                             currency=order.currency, status=status)
         self.payments[payment.id] = payment
-        link.payments.append(payment)
-        if choice != "success":
+        order.payments.append(payment)
+        if choice == "fail":
             return None
-        link.status = "paid"
-        return self.callback(link, payment)
+        return self.handler_fields(order.id, payment.id)
 
-    def callback(self, link: SimLink, payment: SimPayment) -> str:
-        params = {"razorpay_payment_id": payment.id, "razorpay_payment_link_id": link.id,
-                  "razorpay_payment_link_reference_id": link.reference_id,
-                  "razorpay_payment_link_status": link.status}
-        message = "|".join([link.id, link.reference_id, link.status, payment.id]).encode()
-        params["razorpay_signature"] = sign(KEY_SECRET, message)
-        target = str(link.body.get("callback_url") or "")
-        return f"{target}{'&' if '?' in target else '?'}{urlencode(params)}"
-
-    def expire(self, link_id: str) -> None:
-        self.link(link_id).status = "expired"
+    @staticmethod
+    def handler_fields(order_id: str, payment_id: str,
+                       secret: str = KEY_SECRET) -> dict[str, str]:
+        return {"razorpay_payment_id": payment_id, "razorpay_order_id": order_id,
+                "razorpay_signature": sign(secret, f"{order_id}|{payment_id}".encode())}
 
     # ---- answers ------------------------------------------------------------------------
 
-    def link_entity(self, link: SimLink) -> dict[str, Any]:
-        body = link.body
-        paid = sum(p.amount for p in link.payments if p.status == "captured")
-        entity = {
-            "id": link.id, "entity": "payment_link", "accept_partial": False,
-            "amount": link.amount, "amount_paid": paid, "currency": body["currency"],
-            "callback_method": body.get("callback_method"),
-            "callback_url": body.get("callback_url"), "cancelled_at": link.cancelled_at,
-            "created_at": link.created_at, "customer": body.get("customer", {}),
-            "description": body.get("description", ""), "expire_by": body.get("expire_by", 0),
-            "expired_at": 0, "first_min_partial_amount": 0, "notes": body.get("notes") or {},
-            "notify": body.get("notify", {}), "order_id": link.order_id,
-            "payments": [p.row() for p in link.payments] or None,
-            "reference_id": link.reference_id, "reminder_enable": False, "reminders": [],
-            "short_url": link.short_url, "status": link.status, "updated_at": link.created_at,
-            "upi_link": False, "user_id": "",
-        }
-        for name in ("amount", "currency", "reference_id"):
-            if name in self.tamper:
-                entity[name] = self.tamper[name]
+    def order_entity(self, order: SimOrder) -> dict[str, Any]:
+        paid = sum(p.amount for p in order.payments if p.status == "captured")
+        entity = {"id": order.id, "entity": "order", "amount": order.amount,
+                  "amount_paid": paid, "amount_due": order.amount - paid,
+                  "currency": order.currency, "receipt": order.receipt or None,
+                  "offer_id": None, "status": order.status, "attempts": len(order.payments),
+                  "notes": order.notes or [], "created_at": order.created_at}
+        if "receipt" in self.tamper:
+            entity["receipt"] = self.tamper["receipt"]
         return entity
 
     def payment_entity(self, payment: SimPayment) -> dict[str, Any]:
@@ -232,6 +211,7 @@ class RazorpaySimulator:
         status = payment.status
         if status == "captured" and refunded >= payment.amount:
             status = "refunded"
+        failed = payment.status == "failed"
         entity = {
             "id": payment.id, "entity": "payment", "amount": payment.amount,
             "currency": payment.currency, "status": status, "order_id": payment.order_id,
@@ -243,19 +223,21 @@ class RazorpaySimulator:
             "bank": None, "wallet": None, "vpa": "gaurav.kumar@exampleupi",
             "email": "gaurav.kumar@example.com", "contact": "+919000090000", "notes": [],
             "fee": payment.amount // 50, "tax": 0,
-            "error_code": None if payment.status == "captured" else "BAD_REQUEST_ERROR",
-            "error_description": None if payment.status == "captured"
-            else "Payment failed", "created_at": payment.created_at,
+            "error_code": "BAD_REQUEST_ERROR" if failed else None,
+            "error_description": "Payment failed" if failed else None,
+            "error_reason": "payment_failed" if failed else None,
+            "created_at": payment.created_at,
         }
         for name in ("amount", "currency"):
             if name in self.tamper:
                 entity[name] = self.tamper[name]
         return entity
 
-    def create_link(self, body: dict[str, Any]) -> JSONResponse | dict[str, Any]:
+    def create_order(self, body: dict[str, Any]) -> JSONResponse | dict[str, Any]:
         amount = body.get("amount")
         currency = str(body.get("currency") or "INR")
-        reference = str(body.get("reference_id") or "")
+        receipt = str(body.get("receipt") or "")
+        notes = body.get("notes") or {}
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             return error(400, "The amount must be an integer.", "amount")
         if currency not in CURRENCIES:
@@ -264,25 +246,33 @@ class RazorpaySimulator:
             return error(400, "The amount must be atleast INR 1.00", "amount")
         if currency in ("KWD", "BHD", "OMR") and amount % 10:
             return error(400, "The last decimal of the amount must be 0.", "amount")
-        if len(reference) > 40:
-            return error(400, "The reference id may not be greater than 40 characters.",
-                         "reference_id")
-        if reference and any(link.reference_id == reference for link in self.links.values()):
-            return error(400, f"Payment Link with reference id {reference} already exists",
-                         "reference_id")
-        if body.get("callback_url") and body.get("callback_method") != "get":
-            return error(400, "callback_method must be get when callback_url is sent",
-                         "callback_method")
-        expire_by = body.get("expire_by")
-        if expire_by is not None and int(expire_by) < time.time() + 15 * 60:
-            return error(400, "expire_by: timestamp must be atleast 15 minutes in future",
-                         "expire_by")
-        link_id = _id("plink_")
-        short = secrets.token_hex(4)
-        link = SimLink(id=link_id, body=dict(body), order_id=_id("order_"),
-                       short_url=f"{self.base_url}/i/{short}")
-        self.links[link_id] = link
-        return self.link_entity(link)
+        if len(receipt) > 40:
+            return error(400, "The receipt may not be greater than 40 characters.", "receipt")
+        if not isinstance(notes, dict) or len(notes) > 15 or any(
+                len(str(v)) > 256 for v in notes.values()):
+            return error(400, "notes: at most 15 keys of 256 characters", "notes")
+        order = SimOrder(id=_id("order_"), amount=amount, currency=currency, receipt=receipt,
+                         notes=dict(notes),
+                         payment_capture=body.get("payment_capture") in (1, True, "1"))
+        self.orders[order.id] = order
+        return self.order_entity(order)
+
+    def capture(self, payment_id: str, body: dict[str, Any]) -> JSONResponse | dict[str, Any]:
+        payment = self.payments.get(payment_id)
+        if payment is None:
+            return error(400, "The id provided does not exist", "id")
+        if payment.status == "captured":
+            return error(400, "This payment has already been captured")
+        if payment.status != "authorized":
+            return error(400, "Only payments which have been authorized and not yet captured "
+                              "can be captured")
+        if body.get("amount") != payment.amount:
+            return error(400, "Capture amount must be equal to the amount authorized",
+                         "amount")
+        if body.get("currency") not in (None, payment.currency):
+            return error(400, "The currency should be the payment's", "currency")
+        payment.status = "captured"
+        return self.payment_entity(payment)
 
     def create_refund(self, payment_id: str, body: dict[str, Any],
                       key: str | None) -> JSONResponse | dict[str, Any]:
@@ -320,17 +310,21 @@ class RazorpaySimulator:
             self.idempotency[key] = (digest, refund.id)
         return refund.entity()
 
-    def webhook(self, link_id: str, event: str = "payment_link.paid",
-                *, secret: str = WEBHOOK_SECRET) -> tuple[dict[str, str], bytes]:
+    def webhook(self, event: str, *, order_id: str | None = None, payment_id: str | None = None,
+                refund_id: str | None = None, secret: str = WEBHOOK_SECRET
+                ) -> tuple[dict[str, str], bytes]:
         """A webhook as Razorpay posts it: headers and the raw body."""
-        link = self.link(link_id)
-        payload: dict[str, Any] = {"payment_link": {"entity": self.link_entity(link)},
-                                   "order": {"entity": {"id": link.order_id,
-                                                        "entity": "order",
-                                                        "amount": link.amount}}}
-        captured = [p for p in link.payments if p.status == "captured"]
-        if captured:
-            payload["payment"] = {"entity": self.payment_entity(captured[0])}
+        payload: dict[str, Any] = {}
+        if refund_id is not None:
+            refund = self.refunds[refund_id]
+            payload["refund"] = {"entity": refund.entity()}
+            payment_id = payment_id or refund.payment_id
+        if payment_id is not None:
+            payment = self.payments[payment_id]
+            payload["payment"] = {"entity": self.payment_entity(payment)}
+            order_id = order_id or payment.order_id
+        if order_id is not None and event.startswith("order."):
+            payload["order"] = {"entity": self.order_entity(self.order(order_id))}
         body = json.dumps({"entity": "event", "account_id": "acc_StandIn0000001",
                            "event": event, "contains": sorted(payload),
                            "payload": payload, "created_at": int(time.time())}).encode()
@@ -339,40 +333,95 @@ class RazorpaySimulator:
                    "X-Razorpay-Event-Id": "evt_" + secrets.token_hex(7)}
         return headers, body
 
-    async def send_webhook(self, link_id: str, url: str, http: httpx.AsyncClient,
-                           event: str = "payment_link.paid", *, times: int = 1
-                           ) -> list[httpx.Response]:
-        headers, body = self.webhook(link_id, event)
+    async def send_webhook(self, url: str, http: httpx.AsyncClient, event: str, *,
+                           times: int = 1, **ids: str) -> list[httpx.Response]:
+        headers, body = self.webhook(event, **ids)
         return [await http.post(url, content=body, headers=headers) for _ in range(times)]
 
-    async def answer(self, operation: str, body: dict[str, Any] | JSONResponse) -> Response:
+    async def answer(self, operation: str, body: dict[str, Any] | JSONResponse,
+                     headers: dict[str, str] | None = None) -> Response:
         if operation in self.delay:
             await asyncio.sleep(self.delay[operation])
         if operation in self.drop:
             return Dropped()
-        return body if isinstance(body, Response) else JSONResponse(body)
+        if isinstance(body, Response):
+            body.headers.update(headers or {})
+            return body
+        return JSONResponse(body, headers=headers)
 
 
-def hosted_page(link: SimLink, *, failed: bool = False) -> str:
-    body = link.body
-    amount = link.amount / (1 if body["currency"] == "JPY" else 100)
-    note = ('<p role="alert" style="color:#b00020">Payment failed. You can try again.</p>'
-            if failed else "")
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Razorpay (stand-in)</title></head><body style="margin:0;background:#f4f6fb">
-<main style="font-family:sans-serif;max-width:26rem;margin:2rem auto;padding:1rem 1.25rem;
-background:#fff;border-radius:8px;box-shadow:0 1px 4px #0002">
-<h1 style="font-size:1.3rem">Razorpay stand-in</h1>
-<p>{html.escape(str(body.get('description') or ''))}</p>
-<p style="font-size:1.5rem"><strong>{body['currency']} {amount:,.2f}</strong></p>{note}
-<form method="post" action="/i/{link.short_url.rsplit('/', 1)[-1]}/pay">
-<button name="choice" value="success" type="submit"
- style="width:100%;padding:.8rem;font-size:1rem;background:#3395ff;color:#fff;border:0;
- border-radius:4px">Pay {body['currency']} {amount:,.2f}</button>
-<button name="choice" value="fail" type="submit"
- style="width:100%;margin-top:.5rem;padding:.6rem;background:#fff;border:1px solid #ccc;
- border-radius:4px">Make this attempt fail</button></form></main></body></html>"""
+# The stand-in's Checkout.js: the part of Razorpay's that our page uses (the constructor,
+# open(), on("payment.failed"), handler, modal.ondismiss), with a tiny form of its own.
+CHECKOUT_JS = """(function () {
+  "use strict";
+  var origin = %(origin)s;
+  function Razorpay(options) {
+    this.options = options || {};
+    this.listeners = {};
+  }
+  Razorpay.prototype.on = function (name, fn) { this.listeners[name] = fn; };
+  Razorpay.prototype.close = function () {
+    var box = document.getElementById("rzp-standin");
+    if (box) { box.parentNode.removeChild(box); }
+  };
+  Razorpay.prototype.act = function (choice) {
+    var self = this, o = this.options;
+    if (choice === "dismiss") {
+      self.close();
+      if (o.modal && o.modal.ondismiss) { o.modal.ondismiss(); }
+      return;
+    }
+    fetch(origin + "/checkout/pay", {
+      method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({key: o.key, order_id: o.order_id, amount: o.amount,
+                            currency: o.currency, choice: choice})
+    }).then(function (r) { return r.json(); }).then(function (answer) {
+      if (answer.error) {
+        if (self.listeners["payment.failed"]) { self.listeners["payment.failed"](answer); }
+        return;
+      }
+      self.close();
+      o.handler(answer);
+      if (choice === "duplicate") { o.handler(answer); }
+    });
+  };
+  Razorpay.prototype.open = function () {
+    var self = this, o = this.options;
+    var box = document.createElement("div");
+    box.id = "rzp-standin";
+    box.setAttribute("role", "dialog");
+    box.setAttribute("aria-label", "Razorpay (stand-in)");
+    box.style.cssText = "position:fixed;inset:0;background:#0008;display:flex;" +
+      "align-items:center;justify-content:center;z-index:1000";
+    var amount = (o.amount / (o.currency === "JPY" ? 1 : 100)).toFixed(2);
+    var card = document.createElement("div");
+    card.style.cssText = "background:#fff;padding:1rem 1.25rem;border-radius:8px;" +
+      "font-family:sans-serif;width:min(22rem,90vw)";
+    var title = document.createElement("h2");
+    title.textContent = (o.name || "Razorpay") + " \\u2013 " + o.currency + " " + amount;
+    var who = document.createElement("p");
+    who.id = "rzp-standin-prefill";
+    who.textContent = [(o.prefill || {}).name, (o.prefill || {}).email,
+                       (o.prefill || {}).contact].filter(Boolean).join(" \\u00b7 ");
+    card.appendChild(title); card.appendChild(who);
+    [["success", "Pay " + o.currency + " " + amount], ["fail", "Make this attempt fail"],
+     ["dismiss", "Close"]].forEach(function (pair) {
+      var b = document.createElement("button");
+      b.type = "button"; b.id = "rzp-standin-" + pair[0]; b.textContent = pair[1];
+      b.style.cssText = "display:block;width:100%%;margin-top:.5rem;padding:.7rem";
+      b.addEventListener("click", function () { self.act(pair[0]); });
+      card.appendChild(b);
+    });
+    box.appendChild(card);
+    document.body.appendChild(box);
+    if (%(choice)s) { self.act(%(choice)s); }
+  };
+  window.Razorpay = Razorpay;
+})();
+"""
+
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "Content-Type",
+        "Access-Control-Allow-Methods": "POST"}
 
 
 def _authorised(request: Request) -> bool:
@@ -394,7 +443,7 @@ def create_app(sim: RazorpaySimulator | None = None) -> FastAPI:
     async def gate(request: Request, call_next: Any) -> Response:
         if not sim.base_url:
             sim.base_url = str(request.base_url).rstrip("/")
-        if request.url.path.startswith("/v1/"):
+        if request.url.path.startswith("/v1/") and request.url.path != "/v1/checkout.js":
             if not _authorised(request):
                 return JSONResponse({"error": {"code": "BAD_REQUEST_ERROR",
                                                "description": "The api key provided is "
@@ -411,47 +460,46 @@ def create_app(sim: RazorpaySimulator | None = None) -> FastAPI:
                                 status_code=503)
         return None
 
-    @app.post("/v1/payment_links")
-    async def create_link(request: Request) -> Response:
+    @app.post("/v1/orders")
+    async def create_order(request: Request) -> Response:
         body = await request.json()
-        sim.calls.append(("create_link", body))
-        if (down := refused_when_down("create_link")) is not None:
+        sim.calls.append(("create_order", body))
+        if (down := refused_when_down("create_order")) is not None:
             return down
-        return await sim.answer("create_link", sim.create_link(body))
+        return await sim.answer("create_order", sim.create_order(body))
 
-    @app.get("/v1/payment_links")
-    async def links(request: Request) -> Response:
+    @app.get("/v1/orders")
+    async def orders(request: Request) -> Response:
         query = dict(request.query_params)
-        sim.calls.append(("links", query))
-        if (down := refused_when_down("links")) is not None:
+        sim.calls.append(("orders", query))
+        if (down := refused_when_down("orders")) is not None:
             return down
-        found = [sim.link_entity(link) for link in sim.links.values()
-                 if not query.get("reference_id")
-                 or link.reference_id == query["reference_id"]]
-        return await sim.answer("links", {"payment_links": found})
+        found = [sim.order_entity(o) for o in sim.orders.values()
+                 if not query.get("receipt") or o.receipt == query["receipt"]]
+        return await sim.answer("orders", {"entity": "collection", "count": len(found),
+                                           "items": found})
 
-    @app.get("/v1/payment_links/{link_id}")
-    async def fetch_link(link_id: str) -> Response:
-        sim.calls.append(("fetch_link", {"id": link_id}))
-        if (down := refused_when_down("fetch_link")) is not None:
+    @app.get("/v1/orders/{order_id}")
+    async def fetch_order(order_id: str) -> Response:
+        sim.calls.append(("fetch_order", {"id": order_id}))
+        if (down := refused_when_down("fetch_order")) is not None:
             return down
-        link = sim.links.get(link_id)
-        if link is None:
+        order = sim.orders.get(order_id)
+        if order is None:
             return error(400, "The id provided does not exist", "id")
-        return await sim.answer("fetch_link", sim.link_entity(link))
+        return await sim.answer("fetch_order", sim.order_entity(order))
 
-    @app.post("/v1/payment_links/{link_id}/cancel")
-    async def cancel(link_id: str) -> Response:
-        sim.calls.append(("cancel", {"id": link_id}))
-        if (down := refused_when_down("cancel")) is not None:
+    @app.get("/v1/orders/{order_id}/payments")
+    async def order_payments(order_id: str) -> Response:
+        sim.calls.append(("order_payments", {"id": order_id}))
+        if (down := refused_when_down("order_payments")) is not None:
             return down
-        link = sim.links.get(link_id)
-        if link is None:
+        order = sim.orders.get(order_id)
+        if order is None:
             return error(400, "The id provided does not exist", "id")
-        if link.status != "created":
-            return error(400, f"Payment Link cannot be cancelled in {link.status} state")
-        link.status, link.cancelled_at = "cancelled", int(time.time())
-        return await sim.answer("cancel", sim.link_entity(link))
+        items = [sim.payment_entity(p) for p in order.payments]
+        return await sim.answer("order_payments", {"entity": "collection",
+                                                   "count": len(items), "items": items})
 
     @app.get("/v1/payments/{payment_id}")
     async def payment(payment_id: str) -> Response:
@@ -462,6 +510,14 @@ def create_app(sim: RazorpaySimulator | None = None) -> FastAPI:
         if found is None:
             return error(400, "The id provided does not exist", "id")
         return await sim.answer("payment", sim.payment_entity(found))
+
+    @app.post("/v1/payments/{payment_id}/capture")
+    async def capture(payment_id: str, request: Request) -> Response:
+        body = await request.json()
+        sim.calls.append(("capture", {**body, "id": payment_id}))
+        if (down := refused_when_down("capture")) is not None:
+            return down
+        return await sim.answer("capture", sim.capture(payment_id, body))
 
     @app.post("/v1/payments/{payment_id}/refund")
     async def refund(payment_id: str, request: Request) -> Response:
@@ -487,31 +543,38 @@ def create_app(sim: RazorpaySimulator | None = None) -> FastAPI:
         return await sim.answer("refunds", {"entity": "collection", "count": len(items),
                                             "items": items})
 
-    @app.get("/i/{short}")
-    async def page(short: str, request: Request) -> Response:
-        link = sim.by_short(short)
-        if link is None:
-            return HTMLResponse("<p>Invalid payment link</p>", status_code=404)
-        if link.status != "created":
-            return HTMLResponse(f"<p>This payment link is {link.status}.</p>")
-        choice = request.query_params.get("choice")
-        if choice and sim.auto_pay:
-            target = sim.pay(link.id, choice)
-            if target:
-                return RedirectResponse(target, status_code=302)
-            return HTMLResponse(hosted_page(link, failed=True))
-        return HTMLResponse(hosted_page(link))
+    @app.get("/v1/checkout.js")
+    async def checkout_js() -> Response:
+        choice = json.dumps(sim.checkout_choice)
+        script = CHECKOUT_JS % {"origin": json.dumps(sim.base_url), "choice": choice}
+        return Response(script, media_type="application/javascript",
+                        headers={"Cache-Control": "no-store"})
 
-    @app.post("/i/{short}/pay")
-    async def pay(short: str, request: Request) -> Response:
-        link = sim.by_short(short)
-        if link is None:
-            return HTMLResponse("<p>Invalid payment link</p>", status_code=404)
-        choice = str((await request.form()).get("choice") or "success")
-        target = sim.pay(link.id, choice)
-        if target:
-            return RedirectResponse(target, status_code=303)
-        return HTMLResponse(hosted_page(link, failed=link.status == "created"))
+    @app.options("/checkout/pay")
+    async def checkout_preflight() -> Response:
+        return Response(status_code=204, headers=CORS)
+
+    @app.post("/checkout/pay")
+    async def checkout_pay(request: Request) -> Response:
+        """Checkout.js's form paid: the payment recorded, the handler's fields answered."""
+        body = await request.json()
+        sim.calls.append(("checkout_pay", body))
+        order = sim.orders.get(str(body.get("order_id") or ""))
+        if body.get("key") != KEY_ID or order is None:
+            return JSONResponse({"error": {"code": "BAD_REQUEST_ERROR",
+                                           "description": "Invalid order"}},
+                                status_code=400, headers=CORS)
+        choice = str(body.get("choice") or "success")
+        fields = sim.pay(order.id, "fail" if choice == "fail" else "success")
+        if fields is None:
+            return JSONResponse({"error": {"code": "BAD_REQUEST_ERROR",
+                                           "description": "Payment failed",
+                                           "reason": "payment_failed",
+                                           "metadata": {"order_id": order.id}}},
+                                headers=CORS)
+        if choice == "forged":
+            fields["razorpay_signature"] = sign("guess", b"forged")
+        return await sim.answer("checkout_pay", fields, headers=CORS)
 
     return app
 
@@ -525,7 +588,8 @@ def main() -> None:  # pragma: no cover - by hand: python -m tests.simulators.ra
     parser.add_argument("--port", type=int, default=8423)
     args = parser.parse_args()
     print(f"key_id={KEY_ID} key_secret={KEY_SECRET} webhook_secret={WEBHOOK_SECRET} "  # noqa: T201
-          f"base_url=http://127.0.0.1:{args.port}")
+          f"base_url=http://127.0.0.1:{args.port} "
+          f"checkout_js_url=http://127.0.0.1:{args.port}/v1/checkout.js")
     uvicorn.run(create_app(RazorpaySimulator(f"http://127.0.0.1:{args.port}")),
                 host="127.0.0.1", port=args.port)
 

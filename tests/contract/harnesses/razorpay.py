@@ -8,7 +8,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
@@ -23,11 +22,11 @@ from ownpay.gateways.base import (
 )
 from ownpay.gateways.razorpay.mapping import (
     AmountNotRepresentable,
-    LinkStatus,
+    OrderStatus,
     PaymentStatus,
     RefundStatus,
     from_razorpay_amount,
-    map_link,
+    map_order,
     refund_outcome,
     to_razorpay_amount,
 )
@@ -43,20 +42,19 @@ from tests.simulators.razorpay import (
 )
 
 CREDENTIALS = {"key_id": KEY_ID, "key_secret": KEY_SECRET, "webhook_secret": WEBHOOK_SECRET}
-_LINK = {"id": "plink_P1", "reference_id": "txn_0123456789abcdef", "amount": 125050,
-         "currency": "INR", "order_id": "order_O1",
-         "payments": [{"payment_id": "pay_A1", "status": "captured", "amount": 125050}]}
+_ORDER = {"id": "order_O1", "receipt": "txn_0123456789abcdef", "amount": 125050,
+          "currency": "INR"}
 _PAYMENT = {"id": "pay_A1", "status": "captured", "amount": 125050, "currency": "INR",
             "order_id": "order_O1", "method": "upi"}
 
 
-def _link_status(raw: str) -> Outcome:
-    return map_link({**_LINK, "status": raw}, _PAYMENT, operation="probe").outcome
+def _order_status(raw: str) -> Outcome:
+    return map_order({**_ORDER, "status": raw}, _PAYMENT, operation="probe").outcome
 
 
 def _payment_status(raw: str) -> Outcome:
-    return map_link({**_LINK, "status": "paid"}, {**_PAYMENT, "status": raw},
-                    operation="probe").outcome
+    return map_order({**_ORDER, "status": "paid"}, {**_PAYMENT, "status": raw},
+                     operation="probe").outcome
 
 
 def _refund_status(raw: str) -> Outcome:
@@ -66,7 +64,7 @@ def _refund_status(raw: str) -> Outcome:
 class RazorpayHarness(Harness):
     slug = "razorpay"
     probes = (
-        Probe(LinkStatus, _link_status, frozenset({LinkStatus.PAID})),
+        Probe(OrderStatus, _order_status, frozenset({OrderStatus.PAID})),
         Probe(PaymentStatus, _payment_status, frozenset({PaymentStatus.CAPTURED})),
         Probe(RefundStatus, _refund_status, frozenset({RefundStatus.PROCESSED})),
     )
@@ -93,7 +91,8 @@ class RazorpayHarness(Harness):
         return dict(CREDENTIALS)
 
     def settings(self) -> dict[str, Any]:
-        return {"base_url": self.server.url}
+        return {"base_url": self.server.url,
+                "checkout_js_url": f"{self.server.url}/v1/checkout.js"}
 
     def context(self, http: httpx.AsyncClient, *, store: StateStore | None = None,
                 credentials: Mapping[str, str] | None = None) -> GatewayContext:
@@ -122,17 +121,16 @@ class RazorpayHarness(Harness):
     async def pay(self, ctx: GatewayContext, payment: PaymentView, *,
                   tamper: str | None = None) -> list[VerifiedResult]:
         view = await self.gateway.start_checkout(ctx, payment)
-        assert view.redirect_url and view.provider_reference
-        callback = self.sim.pay(view.provider_reference)
-        assert callback is not None
-        params = dict(parse_qsl(urlsplit(callback).query))
+        assert view.provider_reference and view.context.get("order_id")
+        params = self.sim.pay(view.provider_reference)
+        assert params is not None
         match tamper:  # what Razorpay would report had the payment been altered there
             case "amount":
                 self.sim.tamper = {"amount": 100}
             case "currency":
                 self.sim.tamper = {"currency": "USD"}
             case "reference":
-                self.sim.tamper = {"reference_id": OTHER_TRANSACTION}
+                self.sim.tamper = {"receipt": OTHER_TRANSACTION}
         try:
             current = replace(payment, provider_reference=view.provider_reference)
             returned = await self.gateway.verify_return(ctx, current, params)
@@ -147,10 +145,17 @@ class RazorpayHarness(Harness):
 
     def webhooks(self, ctx: GatewayContext, payment: PaymentView
                  ) -> tuple[Webhook, list[tuple[str, Webhook]]] | None:
-        event = {"entity": "event", "event": "payment_link.paid", "contains": ["payment_link"],
-                 "payload": {"payment_link": {"entity": {
-                     "id": "plink_Battery0000001", "status": "paid", "amount": 125050,
-                     "currency": "INR", "reference_id": payment.transaction_id}}}}
+        event = {"entity": "event", "event": "order.paid",
+                 "contains": ["payment", "order"],
+                 "payload": {
+                     "payment": {"entity": {
+                         "id": "pay_Battery0000001", "entity": "payment", "amount": 125050,
+                         "currency": "INR", "status": "captured",
+                         "order_id": "order_Battery000001"}},
+                     "order": {"entity": {
+                         "id": "order_Battery000001", "entity": "order", "status": "paid",
+                         "amount": 125050, "currency": "INR",
+                         "receipt": payment.transaction_id}}}}
         body = json.dumps(event).encode()
         headers = {"Content-Type": "application/json", "X-Razorpay-Event-Id": "evt_battery1",
                    "X-Razorpay-Signature": sign(WEBHOOK_SECRET, body)}

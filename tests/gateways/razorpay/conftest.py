@@ -1,9 +1,10 @@
 """Razorpay end-to-end fixtures: the stand-in (``tests/simulators/razorpay.py``) on a
 loopback port, our real app on the test database (provider timeout 1.5 s), and a merchant
-whose ``razorpay`` gateway (test mode) points at the stand-in."""
+whose ``razorpay`` gateway (test mode) points at the stand-in (API and Checkout.js)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -88,7 +89,8 @@ async def enable_razorpay(ctx: AppContext, merchant: MerchantKeys, **values: str
 @pytest.fixture
 async def shop(rzp_ctx: AppContext, sim_server: SimServer) -> MerchantKeys:
     merchant = await create_merchant(rzp_ctx, gateways=(("test", "sandbox"),))
-    await enable_razorpay(rzp_ctx, merchant, **CREDENTIALS, base_url=sim_server.url)
+    await enable_razorpay(rzp_ctx, merchant, **CREDENTIALS, base_url=sim_server.url,
+                          checkout_js_url=f"{sim_server.url}/v1/checkout.js")
     return merchant
 
 
@@ -119,23 +121,35 @@ async def api_payment(customer: httpx.AsyncClient, merchant: MerchantKeys,
     return data
 
 
-async def to_razorpay(customer: httpx.AsyncClient, txn: str) -> str:
-    """Open our checkout: it sends the customer to the Payment Link's short_url."""
+async def open_checkout(customer: httpx.AsyncClient, txn: str) -> httpx.Response:
+    """Open our checkout page: it renders Checkout.js for the payment's Razorpay order."""
     r = await customer.get(f"/checkout/{txn}")
-    assert r.status_code == 303, r.text
-    return r.headers["location"]
+    assert r.status_code == 200, r.text
+    assert 'id="razorpay-form"' in r.text, r.text
+    return r
 
 
-def link_of(sim: RazorpaySimulator, short_url: str) -> str:
-    link = sim.by_short(short_url.rsplit("/", 1)[-1])
-    assert link is not None, short_url
-    return link.id
+def order_on(page: httpx.Response) -> str:
+    """The Razorpay order id our page hands Checkout.js."""
+    found = re.search(r'data-order-id="([^"]+)"', page.text)
+    assert found is not None, page.text
+    return found.group(1)
 
 
-def local(url: str) -> str:
-    """Our callback URL as a path on the in-process app (``http://pay.test/...``)."""
-    assert url.startswith("http://pay.test/"), url
-    return url.removeprefix("http://pay.test")
+async def to_razorpay(customer: httpx.AsyncClient, txn: str) -> str:
+    """Open our checkout; the order id Checkout.js is given."""
+    return order_on(await open_checkout(customer, txn))
+
+
+def callback(txn: str) -> str:
+    return f"/gateways/razorpay/callback/{txn}"
+
+
+async def post_handler(customer: httpx.AsyncClient, txn: str,
+                       fields: dict[str, str] | None) -> httpx.Response:
+    """What our script does with Checkout.js's handler fields: POST them to our return."""
+    assert fields is not None
+    return await customer.post(callback(txn), data=fields)
 
 
 def query_of(url: str) -> dict[str, str]:

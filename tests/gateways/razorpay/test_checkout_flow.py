@@ -1,7 +1,8 @@
 """A customer pays with Razorpay through our real checkout routes against the stand-in: the
-Payment Link, the hosted page, the signed callback (checked, then re-fetched), the webhook
-(verified, then re-fetched), tampered and forged answers, and a second link only once the
-first can no longer take money."""
+Order, Checkout.js on our page (its CSP), the handler's signed fields posted back (checked,
+then re-fetched), the webhook (verified, then re-fetched), tampered, forged and borrowed
+answers, an authorised payment captured, and an order that may have taken money never
+replaced."""
 
 from __future__ import annotations
 
@@ -10,19 +11,21 @@ import pytest
 
 from ownpay.context import AppContext
 from ownpay.gateways.base import Outcome
-from ownpay.gateways.razorpay.adapter import ADAPTER
+from ownpay.gateways.razorpay.adapter import ADAPTER, CHECKOUT_JS_URL, script_origins
 from ownpay.payments.service import mismatch
 from tests.gateways.razorpay.conftest import (
     SimServer,
     adapter_view,
     api_payment,
-    link_of,
-    local,
+    callback,
     new_payment,
-    query_of,
+    open_checkout,
+    order_on,
+    post_handler,
     stored,
     to_razorpay,
 )
+from tests.simulators.razorpay import KEY_ID, RazorpaySimulator
 from tests.support.factories import MerchantKeys
 from tests.support.records import outbox_types
 
@@ -31,71 +34,101 @@ def _webhook_url(shop: MerchantKeys) -> str:
     return f"/gateways/razorpay/webhooks/{shop.slug}/test"
 
 
-async def test_checkout_creates_a_payment_link_and_redirects_to_it(
+async def test_checkout_creates_an_order_and_renders_checkout_js(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
 ) -> None:
     txn = await new_payment(customer, shop)
-    page = await to_razorpay(customer, txn)
-    assert page.startswith(f"{sim_server.url}/i/")
-    (_, sent), = [c for c in sim_server.sim.calls if c[0] == "create_link"]
-    assert (sent["amount"], sent["currency"], sent["reference_id"]) == (125050, "INR", txn)
-    assert sent["accept_partial"] is False and sent["callback_method"] == "get"
-    assert sent["callback_url"] == f"http://pay.test/gateways/razorpay/callback/{txn}"
+    page = await open_checkout(customer, txn)
+    order_id = order_on(page)
+    (_, sent), = [c for c in sim_server.sim.calls if c[0] == "create_order"]
+    assert (sent["amount"], sent["currency"], sent["receipt"]) == (125050, "INR", txn)
+    assert sent["payment_capture"] == 1
     assert sent["notes"]["ownpay_transaction_id"] == txn
+    html = page.text
+    assert f'data-key="{KEY_ID}"' in html and 'data-amount="125050"' in html
+    assert 'data-currency="INR"' in html and 'data-prefill-email="gaurav.kumar@example.com"' in html
+    assert 'data-prefill-contact="+919000090000"' in html
+    assert f'action="{callback(txn)}"' in html
+    assert f'src="{sim_server.url}/v1/checkout.js"' in html
+    assert "needs JavaScript" in html  # the <noscript> explanation
+    csp = page.headers["content-security-policy"]
+    assert sim_server.url in csp and "checkout.razorpay.com" not in csp
     got = await api_payment(customer, shop, txn)
-    assert got["provider_reference"] == link_of(sim_server.sim, page)
-    assert got["status"] == "pending"
-    # the page opened again: the same link, not a second one
-    assert await to_razorpay(customer, txn) == page
-    assert [c[0] for c in sim_server.sim.calls].count("create_link") == 1
+    assert got["provider_reference"] == order_id and got["status"] == "pending"
+    # the page opened again: the same order, not a second one
+    assert await to_razorpay(customer, txn) == order_id
+    assert [c[0] for c in sim_server.sim.calls].count("create_order") == 1
 
 
-async def test_the_signed_callback_completes_the_payment_once(
+def test_the_default_checkout_js_allows_razorpays_origins_only() -> None:
+    assert script_origins(CHECKOUT_JS_URL) == (
+        "https://checkout.razorpay.com", "https://api.razorpay.com")
+    assert script_origins("http://127.0.0.1:9/v1/checkout.js") == ("http://127.0.0.1:9",)
+
+
+async def test_the_signed_handler_fields_complete_the_payment_once(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
     rzp_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop, return_url="https://shop.example/done?ref=7")
-    link_id = link_of(sim, await to_razorpay(customer, txn))
-    callback = sim.pay(link_id)
-    assert callback is not None
-    done = await customer.get(local(callback))
+    order_id = await to_razorpay(customer, txn)
+    fields = sim.pay(order_id)
+    done = await post_handler(customer, txn, fields)
     assert done.status_code == 303, done.text
     assert done.headers["location"].startswith("https://shop.example/done")
     assert "status=completed" in done.headers["location"]
     got = await api_payment(customer, shop, txn)
-    payment = sim.link(link_id).payments[0]
+    payment = sim.order(order_id).payments[0]
     assert got["status"] == "completed" and got["provider_transaction_id"] == payment.id
     assert got["amount"] == 1250.5 and got["currency"] == "INR"
-    assert [c[0] for c in sim.calls][-2:] == ["fetch_link", "payment"]  # re-fetched
-    again = await customer.get(local(callback))  # a reload: no second completion
+    assert [c[0] for c in sim.calls][-2:] == ["fetch_order", "payment"]  # re-fetched
+    again = await post_handler(customer, txn, fields)  # the handler twice: one completion
     assert again.status_code == 303
     assert (await outbox_types(rzp_ctx, txn)).count("payment.completed") == 1
 
 
-async def test_a_forged_or_unsigned_callback_is_not_believed(
+async def test_a_tampered_or_forged_signature_is_refused(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
     rzp_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
-    link_id = link_of(sim, await to_razorpay(customer, txn))
-    forged = {"razorpay_payment_id": "pay_Forged0000001", "razorpay_payment_link_id": link_id,
-              "razorpay_payment_link_reference_id": txn,
-              "razorpay_payment_link_status": "paid", "razorpay_signature": "0" * 64}
-    r = await customer.get(f"/gateways/razorpay/callback/{txn}", params=forged)
+    order_id = await to_razorpay(customer, txn)
+    gctx, view = await adapter_view(rzp_ctx, txn)
+    forged = {"razorpay_payment_id": "pay_Forged0000001", "razorpay_order_id": order_id,
+              "razorpay_signature": "0" * 64}
+    r = await post_handler(customer, txn, forged)
+    assert r.status_code in (200, 303)
+    assert (await api_payment(customer, shop, txn))["status"] == "pending"
+    assert (await ADAPTER.verify_return(gctx, view, forged)).outcome is Outcome.PENDING
+    # a real payment, its signature altered by one character: refused, only asked about
+    fields = dict(sim.pay(order_id) or {})
+    fields["razorpay_signature"] = fields["razorpay_signature"][:-1] + (
+        "0" if fields["razorpay_signature"][-1] != "0" else "1")
+    before = len(sim.calls)
+    result = await ADAPTER.verify_return(gctx, view, fields)
+    # the order was paid (Razorpay says so, not the browser): only then it completes
+    assert result.outcome is Outcome.SUCCEEDED
+    assert "payment" not in [c[0] for c in sim.calls[before:]]  # the named id never fetched
+    assert sim.handler_fields(order_id, "pay_X", secret="guess")["razorpay_signature"] \
+        != RazorpaySimulator.handler_fields(order_id, "pay_X")["razorpay_signature"]
+
+
+async def test_another_payments_signed_fields_are_not_borrowed(
+    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
+    rzp_ctx: AppContext,
+) -> None:
+    sim = sim_server.sim
+    txn = await new_payment(customer, shop)
+    await to_razorpay(customer, txn)
+    other = await new_payment(customer, shop)
+    signed = sim.pay(await to_razorpay(customer, other))
+    r = await post_handler(customer, txn, signed)
     assert r.status_code in (200, 303)
     assert (await api_payment(customer, shop, txn))["status"] == "pending"
     gctx, view = await adapter_view(rzp_ctx, txn)
-    result = await ADAPTER.verify_return(gctx, view, forged)
-    assert result.outcome is Outcome.PENDING
-    # another payment's correctly signed callback, brought to this payment's URL
-    other = await new_payment(customer, shop)
-    other_link = link_of(sim, await to_razorpay(customer, other))
-    signed = query_of(sim.pay(other_link) or "")
-    borrowed = await ADAPTER.verify_return(gctx, view, signed)
-    assert borrowed.outcome is Outcome.PENDING
-    assert (await api_payment(customer, shop, txn))["status"] == "pending"
+    assert (await ADAPTER.verify_return(gctx, view, signed or {})).outcome is Outcome.PENDING
 
 
 async def test_webhook_completes_the_payment_once_even_when_sent_twice(
@@ -104,13 +137,38 @@ async def test_webhook_completes_the_payment_once_even_when_sent_twice(
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
-    link_id = link_of(sim, await to_razorpay(customer, txn))
-    sim.pay(link_id)  # paid; the customer closed the tab before the redirect
-    answers = await sim.send_webhook(link_id, _webhook_url(shop), customer, times=2)
+    order_id = await to_razorpay(customer, txn)
+    fields = sim.pay(order_id) or {}  # paid; the customer closed the tab before the post
+    answers = await sim.send_webhook(_webhook_url(shop), customer, "payment.captured",
+                                     times=2, payment_id=fields["razorpay_payment_id"])
     assert all(a.status_code < 300 for a in answers), [a.text for a in answers]
     got = await api_payment(customer, shop, txn)
     assert got["status"] == "completed", got
+    more = await sim.send_webhook(_webhook_url(shop), customer, "order.paid",
+                                  order_id=order_id, payment_id=fields["razorpay_payment_id"])
+    assert more[0].status_code < 300
     assert (await outbox_types(rzp_ctx, txn)).count("payment.completed") == 1
+
+
+async def test_a_failed_payment_webhook_leaves_the_order_payable(
+    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
+    rzp_ctx: AppContext,
+) -> None:
+    sim = sim_server.sim
+    txn = await new_payment(customer, shop)
+    order_id = await to_razorpay(customer, txn)
+    assert sim.pay(order_id, "fail") is None  # Checkout keeps the customer in its form
+    failed = sim.order(order_id).payments[0].id
+    r = await sim.send_webhook(_webhook_url(shop), customer, "payment.failed",
+                               payment_id=failed)
+    assert r[0].status_code < 300, r[0].text
+    assert (await api_payment(customer, shop, txn))["status"] == "pending"
+    gctx, view = await adapter_view(rzp_ctx, txn)
+    result = await ADAPTER.query_status(gctx, view)
+    assert result.outcome is Outcome.PENDING and "'failed'" in (result.reason or "")
+    fields = sim.pay(order_id)  # the second try pays the same order
+    assert (await post_handler(customer, txn, fields)).status_code == 303
+    assert (await api_payment(customer, shop, txn))["status"] == "completed"
 
 
 async def test_badly_signed_webhook_is_refused_and_changes_nothing(
@@ -118,16 +176,16 @@ async def test_badly_signed_webhook_is_refused_and_changes_nothing(
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
-    link_id = link_of(sim, await to_razorpay(customer, txn))
-    sim.pay(link_id)
-    headers, body = sim.webhook(link_id, secret="not-the-secret")
+    fields = sim.pay(await to_razorpay(customer, txn)) or {}
+    headers, body = sim.webhook("payment.captured", payment_id=fields["razorpay_payment_id"],
+                                secret="not-the-secret")
     r = await customer.post(_webhook_url(shop), content=body, headers=headers)
     assert r.status_code >= 400, r.text
     assert (await api_payment(customer, shop, txn))["status"] == "pending"
 
 
 @pytest.mark.parametrize("tamper", [{"amount": 100}, {"currency": "USD"},
-                                    {"reference_id": "txn_ffffffffffffffff"}],
+                                    {"receipt": "txn_ffffffffffffffff"}],
                          ids=["amount", "currency", "reference"])
 async def test_tampered_answers_never_complete(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
@@ -135,77 +193,63 @@ async def test_tampered_answers_never_complete(
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
-    link_id = link_of(sim, await to_razorpay(customer, txn))
-    callback = sim.pay(link_id) or ""
+    fields = sim.pay(await to_razorpay(customer, txn)) or {}
     sim.tamper = tamper
-    await customer.get(local(callback))  # correctly signed, Razorpay reports other figures
-    await sim.send_webhook(link_id, _webhook_url(shop), customer)
+    await post_handler(customer, txn, fields)  # correctly signed, Razorpay says otherwise
+    await sim.send_webhook(_webhook_url(shop), customer, "payment.captured",
+                           payment_id=fields["razorpay_payment_id"])
     assert (await api_payment(customer, shop, txn))["status"] != "completed"
     gctx, view = await adapter_view(rzp_ctx, txn)
-    result = await ADAPTER.verify_return(gctx, view, query_of(callback))
+    result = await ADAPTER.verify_return(gctx, view, fields)
     assert result.outcome is not Outcome.SUCCEEDED or mismatch(await stored(rzp_ctx, txn),
                                                                result)
     assert "payment.completed" not in await outbox_types(rzp_ctx, txn)
 
 
-async def test_a_failed_attempt_leaves_the_link_payable(
-    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    rzp_ctx: AppContext,
-) -> None:
-    sim = sim_server.sim
-    txn = await new_payment(customer, shop)
-    link_id = link_of(sim, await to_razorpay(customer, txn))
-    assert sim.pay(link_id, "fail") is None  # Razorpay keeps the customer on its page
-    gctx, view = await adapter_view(rzp_ctx, txn)
-    result = await ADAPTER.query_status(gctx, view)
-    assert result.outcome is Outcome.PENDING and "last attempt 'failed'" in (result.reason or "")
-    assert sim.pay(link_id) is not None  # the second try pays the same link
-    assert (await ADAPTER.query_status(gctx, view)).outcome is Outcome.SUCCEEDED
-
-
-async def test_a_new_link_only_once_the_old_one_is_closed(
+async def test_an_authorised_payment_is_captured_for_the_orders_amount(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
 ) -> None:
     sim = sim_server.sim
+    sim.auto_capture = False  # an account that captures manually
     txn = await new_payment(customer, shop)
-    first = link_of(sim, await to_razorpay(customer, txn))
-    sim.expire(first)
-    second = link_of(sim, await to_razorpay(customer, txn))
-    assert second != first and sim.link(second).reference_id == f"{txn}-1"
-    assert (await api_payment(customer, shop, txn))["provider_reference"] == second
-    callback = sim.pay(second) or ""
-    assert (await customer.get(local(callback))).status_code == 303
+    order_id = await to_razorpay(customer, txn)
+    fields = sim.pay(order_id)
+    assert sim.order(order_id).payments[0].status == "authorized"
+    done = await post_handler(customer, txn, fields)
+    assert done.status_code == 303, done.text
+    (_, captured), = [c for c in sim.calls if c[0] == "capture"]
+    assert captured["amount"] == 125050 and captured["currency"] == "INR"
     assert (await api_payment(customer, shop, txn))["status"] == "completed"
 
 
-async def test_a_lost_create_answer_reuses_the_link_razorpay_made(
+async def test_a_lost_create_answer_only_leaves_an_unused_order(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
-    sim.drop = {"create_link"}
+    sim.drop = {"create_order"}
     r = await customer.get(f"/checkout/{txn}")
     assert r.status_code == 503  # "temporarily unavailable", never a 500
     sim.drop = set()
-    assert len(sim.links) == 1  # Razorpay made it
-    page = await to_razorpay(customer, txn)
-    assert link_of(sim, page) == next(iter(sim.links))
-    assert len(sim.links) == 1
+    (lost,) = sim.orders  # Razorpay made it; nobody has its id, so it can take nothing
+    order_id = await to_razorpay(customer, txn)
+    assert order_id != lost and len(sim.orders) == 2
+    assert (await post_handler(customer, txn, sim.pay(order_id))).status_code == 303
+    assert (await api_payment(customer, shop, txn))["status"] == "completed"
 
 
-async def test_a_paid_link_is_never_replaced_the_page_offers_to_check_it(
+async def test_a_paid_order_is_never_replaced_the_page_offers_to_check_it(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
-    link_id = link_of(sim, await to_razorpay(customer, txn))
-    sim.pay(link_id)  # paid; the redirect back never happened
+    sim.pay(await to_razorpay(customer, txn))  # paid; the handler's post never arrived
     page = await customer.get(f"/checkout/{txn}")
     assert page.status_code == 200, page.text
     assert "Check the Razorpay payment" in page.text
-    assert f'href="http://pay.test/gateways/razorpay/callback/{txn}"' in page.text
-    assert len(sim.links) == 1
-    done = await customer.get(f"/gateways/razorpay/callback/{txn}")
+    assert f'href="http://pay.test{callback(txn)}"' in page.text
+    assert len(sim.orders) == 1
+    done = await customer.get(callback(txn))
     assert done.status_code == 303
     assert (await api_payment(customer, shop, txn))["status"] == "completed"
 
@@ -216,14 +260,14 @@ async def test_odd_signatures_are_refused_not_crashed_on(
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
-    link_id = link_of(sim, await to_razorpay(customer, txn))
+    order_id = await to_razorpay(customer, txn)
     gctx, view = await adapter_view(rzp_ctx, txn)
-    odd = {"razorpay_payment_link_id": link_id, "razorpay_payment_link_reference_id": txn,
-           "razorpay_payment_link_status": "paid", "razorpay_signature": "é" * 64}
+    odd = {"razorpay_order_id": order_id, "razorpay_payment_id": "pay_X",
+           "razorpay_signature": "é" * 64}
     assert (await ADAPTER.verify_return(gctx, view, odd)).outcome is Outcome.PENDING
-    headers, body = sim.webhook(link_id)
+    fields = sim.pay(order_id) or {}
+    headers, body = sim.webhook("payment.captured", payment_id=fields["razorpay_payment_id"])
     raw = [(k.encode(), v.encode()) for k, v in headers.items()
            if k != "X-Razorpay-Signature"] + [(b"X-Razorpay-Signature", b"\xfc" * 64)]
-    r = await customer.post(f"/gateways/razorpay/webhooks/{shop.slug}/test", content=body,
-                            headers=raw)
+    r = await customer.post(_webhook_url(shop), content=body, headers=raw)
     assert 400 <= r.status_code < 500, r.text

@@ -35,10 +35,19 @@ def test_bad_key_id_and_unknown_fields_are_refused(credentials: dict[str, str],
 
 
 @pytest.mark.parametrize("base", ["ftp://example.com", "https://example.com/?x=1", "api"])
-def test_a_bad_base_url_is_refused(base: str) -> None:
+@pytest.mark.parametrize("name", ["base_url", "checkout_js_url"])
+def test_a_bad_base_or_checkout_js_url_is_refused(base: str, name: str) -> None:
     with pytest.raises(ConfigInvalid) as caught:
-        RazorpayGateway().validate_config(GOOD, {"base_url": base})
-    assert set(caught.value.errors) == {"base_url"}
+        RazorpayGateway().validate_config(GOOD, {name: base})
+    assert set(caught.value.errors) == {name}
+
+
+def test_the_checkout_js_url_is_kept_only_when_given() -> None:
+    _, out = RazorpayGateway().validate_config(GOOD, {"checkout_js_url": ""})
+    assert "checkout_js_url" not in out
+    _, out = RazorpayGateway().validate_config(
+        GOOD, {"checkout_js_url": " http://127.0.0.1:9/v1/checkout.js "})
+    assert out == {"checkout_js_url": "http://127.0.0.1:9/v1/checkout.js"}
 
 
 @pytest.mark.parametrize(("settings", "url"), [

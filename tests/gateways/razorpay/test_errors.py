@@ -1,5 +1,6 @@
-"""Razorpay failing: refused links, 5xx, slow and dropped answers -- never a 500 to the
-customer, never a completion -- expiry, and secrets kept out of every log line."""
+"""Razorpay failing: refused orders, 5xx, slow and dropped answers -- never a 500 to the
+customer, never a completion -- expiry, every SDK call through the executor, and secrets
+kept out of every log line."""
 
 from __future__ import annotations
 
@@ -41,11 +42,11 @@ async def test_checkout_page_says_temporarily_unavailable_never_500(
     txn = await new_payment(customer, shop)
     match fault:
         case "down":
-            sim.down = {"create_link"}
+            sim.down = {"create_order"}
         case "slow":
-            sim.delay = {"create_link": 3.0}
+            sim.delay = {"create_order": 3.0}
         case "drop":
-            sim.drop = {"create_link"}
+            sim.drop = {"create_order"}
     r = await customer.get(f"/checkout/{txn}")
     assert r.status_code == 503, r.text
     assert "temporarily unavailable" in r.text.lower() or "try again" in r.text.lower()
@@ -63,11 +64,11 @@ async def test_status_query_failures_may_have_acted_and_never_complete(
         current = replace(payment, provider_reference=view.provider_reference)
         sim.pay(view.provider_reference or "")
         if fault == "slow":
-            sim.delay = {"payment": 2.0}
+            sim.delay = {"order_payments": 2.0}
         elif fault == "drop":
-            sim.drop = {"payment"}
+            sim.drop = {"order_payments"}
         else:
-            sim.down = {"payment"}
+            sim.down = {"order_payments"}
         with pytest.raises(ProviderMayHaveActed):
             await harness.gateway.query_status(ctx, current)
         sim.delay, sim.drop, sim.down = {}, set(), set()
@@ -76,31 +77,87 @@ async def test_status_query_failures_may_have_acted_and_never_complete(
         assert again.reference == payment.transaction_id
 
 
-async def test_before_expiry_the_link_is_cancelled_unless_paid(
+async def test_at_expiry_an_unpaid_order_is_closed_a_paid_one_reported(
     harness: RazorpayHarness, sim_server: SimServer,
 ) -> None:
+    """Razorpay orders cannot be cancelled: the order is asked once more."""
     sim = sim_server.sim
     async with httpx.AsyncClient() as http:
         ctx = harness.context(http)
         unpaid = harness.payment()
         view = await harness.gateway.start_checkout(ctx, unpaid)
+        assert view.context["timeout"] >= 3500  # Checkout.js closes at the payment's expiry
         unpaid = replace(unpaid, provider_reference=view.provider_reference)
         closed = await harness.gateway.cancel_provider_payment(ctx, unpaid)
         assert closed.outcome is Outcome.CANCELLED
-        assert sim.link(view.provider_reference or "").status == "cancelled"
-        assert sim.pay(view.provider_reference or "") is None  # it can take nothing now
         paid = harness.payment()
         view = await harness.gateway.start_checkout(ctx, paid)
         paid = replace(paid, provider_reference=view.provider_reference)
         sim.pay(view.provider_reference or "")
         taken = await harness.gateway.cancel_provider_payment(ctx, paid)
         assert taken.outcome is Outcome.SUCCEEDED and taken.reference == paid.transaction_id
-        sim.down = {"cancel"}  # Razorpay cannot be asked to cancel: the payment waits
-        waiting = harness.payment()
-        view = await harness.gateway.start_checkout(ctx, waiting)
+        sim.down = {"fetch_order"}  # Razorpay cannot be asked: the payment waits
         with pytest.raises(GatewayError):
-            await harness.gateway.cancel_provider_payment(
-                ctx, replace(waiting, provider_reference=view.provider_reference))
+            await harness.gateway.cancel_provider_payment(ctx, unpaid)
+
+
+async def test_without_a_stored_order_the_status_is_found_by_receipt(
+    harness: RazorpayHarness, sim_server: SimServer,
+) -> None:
+    sim = sim_server.sim
+    async with httpx.AsyncClient() as http:
+        ctx = harness.context(http)
+        payment = harness.payment()
+        view = await harness.gateway.start_checkout(ctx, payment)  # its answer "lost"
+        assert (await harness.gateway.query_status(ctx, payment)).outcome is Outcome.PENDING
+        sim.pay(view.provider_reference or "")
+        found = await harness.gateway.query_status(ctx, payment)
+        assert found.outcome is Outcome.SUCCEEDED
+        assert found.provider_reference == view.provider_reference
+        assert ("orders", {"receipt": payment.transaction_id}) in sim.calls
+
+
+async def test_a_capture_lost_after_acting_is_asked_about_never_repeated(
+    harness: RazorpayHarness, sim_server: SimServer,
+) -> None:
+    sim = sim_server.sim
+    sim.auto_capture = False
+    async with httpx.AsyncClient(timeout=0.5) as http:
+        ctx = harness.context(http)
+        payment = harness.payment()
+        view = await harness.gateway.start_checkout(ctx, payment)
+        current = replace(payment, provider_reference=view.provider_reference)
+        fields = sim.pay(view.provider_reference or "") or {}
+        sim.drop = {"capture"}  # captured, the answer lost
+        with pytest.raises(ProviderMayHaveActed):
+            await harness.gateway.verify_return(ctx, current, fields)
+        sim.drop = set()
+        again = await harness.gateway.query_status(ctx, current)
+        assert again.outcome is Outcome.SUCCEEDED
+        assert [c[0] for c in sim.calls].count("capture") == 1
+
+
+async def test_every_sdk_call_goes_through_the_executor(
+    harness: RazorpayHarness, sim_server: SimServer,
+) -> None:
+    seen: list[bool] = []
+
+    async def record(request: httpx.Request) -> None:
+        seen.append(bool(request.extensions.get("ownpay_executor")))
+
+    async with httpx.AsyncClient(event_hooks={"request": [record]}) as http:
+        ctx = harness.context(http)
+        payment = harness.payment()
+        view = await harness.gateway.start_checkout(ctx, payment)
+        fields = sim_server.sim.pay(view.provider_reference or "") or {}
+        current = replace(payment, provider_reference=view.provider_reference)
+        done = await harness.gateway.verify_return(ctx, current, fields)
+        assert done.outcome is Outcome.SUCCEEDED
+        refund = await harness.gateway.refund(
+            ctx, replace(current, provider_txn_id=done.provider_txn_id), amount_minor=100,
+            refund_id="rf_exec", reason=None)
+        assert refund.outcome is Outcome.SUCCEEDED
+    assert len(seen) == 4 and all(seen)  # create, fetch order, fetch payment, refund
 
 
 async def test_the_key_secret_never_reaches_a_log_line(
@@ -112,7 +169,7 @@ async def test_the_key_secret_never_reaches_a_log_line(
             ctx = harness.context(http)
             payment = harness.payment()
             view = await harness.gateway.start_checkout(ctx, payment)
-            sim.down = {"fetch_link", "create_link"}  # failing calls log request and answer
+            sim.down = {"fetch_order", "create_order"}  # failing calls log request and answer
             with pytest.raises(GatewayError):
                 await harness.gateway.query_status(
                     ctx, replace(payment, provider_reference=view.provider_reference))

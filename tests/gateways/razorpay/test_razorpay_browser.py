@@ -1,11 +1,13 @@
 """Paying with Razorpay in a real browser: headless Chromium (Playwright) on a real
-``ownpay serve`` process, the Razorpay stand-in and a stand-in shop on loopback, at desktop
-(1280x800) and phone (390x844) size.  Screenshots of every page the customer sees go to
-``test-output/screenshots/``.
+``ownpay serve`` process, the Razorpay stand-in (API and its Checkout.js) and a stand-in
+shop on loopback, at desktop (1280x800) and phone (390x844) size.  Screenshots of every
+page the customer sees go to ``test-output/screenshots/``.
 
-One test pays on the hosted page and follows Razorpay's signed redirect back through our
-callback route to the shop; the other fails an attempt (the link stays payable), then the
-payment is made and reaches us only by Razorpay's webhook.
+Checkout.js is loaded from the stand-in's origin (``checkout_js_url``), which is exactly
+what the page's CSP allows.  One test opens Razorpay's form on our page, pays, and our
+script posts the signed handler fields to our return route and on to the shop; the other
+fails an attempt and closes the form (the order stays payable), then the payment is made
+and reaches us only by Razorpay's webhook.
 """
 
 from __future__ import annotations
@@ -48,8 +50,8 @@ class Setup:
 async def setup(live_server: ServerProcess, ctx: AppContext, shop_site: str,
                 sim_server: SimServer) -> AsyncIterator[Setup]:
     merchant = await create_merchant(ctx, gateways=(), name="Mumbai Books")
-    await enable_razorpay(ctx, merchant, **CREDENTIALS, base_url=sim_server.url)
-    sim_server.sim.auto_pay = False
+    await enable_razorpay(ctx, merchant, **CREDENTIALS, base_url=sim_server.url,
+                          checkout_js_url=f"{sim_server.url}/v1/checkout.js")
     yield Setup(server=live_server, sim=sim_server, shop_url=shop_site, merchant=merchant)
 
 
@@ -84,34 +86,44 @@ def size_of(page: Page) -> str:
     return "phone" if viewport["width"] < 500 else "desktop"
 
 
-async def at_razorpay(page: Page, setup: Setup, shot: Shot, name: str) -> str:
-    """The customer on the stand-in's hosted page: the link's id."""
-    await page.wait_for_url(re.compile(re.escape(setup.sim.url) + r"/i/[0-9a-f]+$"))
-    await expect(page.get_by_role("heading", name="Razorpay stand-in")).to_be_visible()
-    await expect(page.get_by_role("button", name="Pay INR 1,250.50")).to_be_visible()
-    await shot(page, name)
-    link = setup.sim.sim.by_short(page.url.rsplit("/", 1)[-1])
-    assert link is not None
-    return link.id
+async def razorpay_form(page: Page, setup: Setup, shot: Shot, name: str) -> str:
+    """Our checkout page with Razorpay's button; opened: the stand-in's form.  The order."""
+    # The button is enabled only by our script, once the stand-in's Checkout.js (from its
+    # own origin, which the page's CSP must allow) has defined window.Razorpay.
+    button = page.get_by_role("button", name=re.compile(r"^Pay .*1,250\.50 with Razorpay$"))
+    await expect(button).to_be_enabled()
+    await shot(page, f"{name}-our-page")
+    await button.click()
+    dialog = page.get_by_role("dialog", name="Razorpay (stand-in)")
+    await expect(dialog).to_be_visible()
+    await expect(page.locator("#rzp-standin-prefill")).to_contain_text("Gaurav Kumar")
+    await expect(dialog).to_contain_text("Mumbai Books")
+    await shot(page, f"{name}-razorpay-form")
+    order_id = await page.locator("#razorpay-form").get_attribute("data-order-id")
+    assert order_id
+    return order_id
 
 
-async def test_pay_with_razorpay_and_come_back_signed(
+async def test_pay_with_checkout_js_and_come_back_signed(
     tab: Page, shot: Shot, setup: Setup,
 ) -> None:
     size = size_of(tab)
     sim: RazorpaySimulator = setup.sim.sim
     created = await create_intent(setup)
     txn = created["transaction_id"]
-    await tab.goto(created["payment_url"])  # our checkout sends the customer to Razorpay
-    link_id = await at_razorpay(tab, setup, shot, f"{size}-1-razorpay-page")
-    assert sim.link(link_id).reference_id == txn
-    await tab.get_by_role("button", name="Pay INR 1,250.50").click()
+    errors: list[str] = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    await tab.goto(created["payment_url"])
+    order_id = await razorpay_form(tab, setup, shot, f"{size}-1")
+    assert sim.order(order_id).receipt == txn
+    await tab.get_by_role("button", name="Pay INR 1250.50").click()
     await tab.wait_for_url(re.compile(re.escape(setup.shop_url) + r"/return\?"))
     query = parse_qs(urlsplit(tab.url).query)
     assert query["status"] == ["completed"] and query["transaction_id"] == [txn]
     await shot(tab, f"{size}-2-back-at-shop")
     got = await api_payment(setup, txn)
-    assert got["provider_transaction_id"] == sim.link(link_id).payments[0].id
+    assert got["provider_transaction_id"] == sim.order(order_id).payments[0].id
+    assert not [e for e in errors if "Content Security Policy" in e], errors
     await tab.goto(created["payment_url"])
     await expect(tab.get_by_text("Payment received").first).to_be_visible()
     await shot(tab, f"{size}-3-paid")
@@ -125,19 +137,44 @@ async def test_a_failed_attempt_then_paid_and_reported_by_webhook(
     created = await create_intent(setup)
     txn = created["transaction_id"]
     await tab.goto(created["payment_url"])
-    link_id = await at_razorpay(tab, setup, shot, f"{size}-1-razorpay-page")
+    order_id = await razorpay_form(tab, setup, shot, f"{size}-1")
     await tab.get_by_role("button", name="Make this attempt fail").click()
-    await expect(tab.get_by_role("alert")).to_contain_text("Payment failed")
+    await expect(tab.locator("#razorpay-errors")).to_contain_text("Payment failed")
+    await tab.get_by_role("button", name="Close").click()
+    await expect(tab.locator("#razorpay-status")).to_contain_text("closed Razorpay's form")
     await shot(tab, f"{size}-2-attempt-failed")
     assert (await api_payment(setup, txn))["status"] == "pending"
     # the customer pays on another device and never comes back: only the webhook tells us
-    assert sim.pay(link_id) is not None
+    fields = sim.pay(order_id)
+    assert fields is not None
     async with httpx.AsyncClient(timeout=10) as http:
         (answer,) = await sim.send_webhook(
-            link_id, f"{setup.server.url}/gateways/razorpay/webhooks/"
-            f"{setup.merchant.slug}/test", http)
+            f"{setup.server.url}/gateways/razorpay/webhooks/{setup.merchant.slug}/test",
+            http, "payment.captured", payment_id=fields["razorpay_payment_id"])
     assert answer.status_code < 300, answer.text
     assert (await api_payment(setup, txn))["status"] == "completed"
     await tab.goto(created["payment_url"])
     await expect(tab.get_by_text("Payment received").first).to_be_visible()
     await shot(tab, f"{size}-3-paid")
+
+
+async def test_a_handler_called_twice_posts_once_and_completes_once(
+    tab: Page, shot: Shot, setup: Setup,
+) -> None:
+    size = size_of(tab)
+    sim: RazorpaySimulator = setup.sim.sim
+    sim.checkout_choice = "duplicate"  # the stand-in's form pays at once, handler twice
+    created = await create_intent(setup)
+    txn = created["transaction_id"]
+    await tab.goto(created["payment_url"])
+    button = tab.get_by_role("button", name=re.compile(r"^Pay .*1,250\.50 with Razorpay$"))
+    await expect(button).to_be_enabled()
+    await button.click()
+    await tab.wait_for_url(re.compile(re.escape(setup.shop_url) + r"/return\?"))
+    assert parse_qs(urlsplit(tab.url).query)["status"] == ["completed"]
+    await shot(tab, f"{size}-1-back-at-shop")
+    assert [c[0] for c in sim.calls].count("checkout_pay") == 1
+    got = await api_payment(setup, txn)
+    assert got["status"] == "completed"
+    (order,) = sim.orders.values()
+    assert [p.status for p in order.payments] == ["captured"]

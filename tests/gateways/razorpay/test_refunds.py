@@ -13,9 +13,8 @@ from tests.gateways.razorpay.conftest import (
     SimServer,
     adapter_view,
     api_payment,
-    link_of,
-    local,
     new_payment,
+    post_handler,
     to_razorpay,
 )
 from tests.support.factories import MerchantKeys
@@ -24,9 +23,8 @@ from tests.support.factories import MerchantKeys
 async def paid(customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
                rzp_ctx: AppContext) -> tuple[GatewayContext, PaymentView]:
     txn = await new_payment(customer, shop)
-    link_id = link_of(sim_server.sim, await to_razorpay(customer, txn))
-    callback = sim_server.sim.pay(link_id) or ""
-    assert (await customer.get(local(callback))).status_code == 303
+    fields = sim_server.sim.pay(await to_razorpay(customer, txn))
+    assert (await post_handler(customer, txn, fields)).status_code == 303
     assert (await api_payment(customer, shop, txn))["status"] == "completed"
     return await adapter_view(rzp_ctx, txn)
 
@@ -104,3 +102,25 @@ async def test_a_lost_refund_answer_is_unknown_and_resending_moves_money_once(
     never = await ADAPTER.query_refund(gctx, view, refund_id="rf_never",
                                        provider_refund_id=None)
     assert never.outcome is Outcome.UNKNOWN
+
+
+async def test_refund_webhooks_name_the_payment_and_the_refund(
+    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
+    rzp_ctx: AppContext,
+) -> None:
+    sim = sim_server.sim
+    gctx, view = await paid(customer, shop, sim_server, rzp_ctx)
+    done = await ADAPTER.refund(gctx, view, amount_minor=20000, refund_id="rf_hook",
+                                reason=None)
+    assert done.provider_refund_id
+    for event in ("refund.processed", "refund.failed"):
+        headers, body = sim.webhook(event, refund_id=done.provider_refund_id)
+        parsed = await ADAPTER.parse_webhook(gctx, headers, body)
+        assert parsed.kind.value == "refund" and parsed.reference == view.transaction_id
+        assert parsed.provider_reference == view.provider_reference
+        assert parsed.details["refund_id"] == done.provider_refund_id
+        assert (parsed.details["amount_minor"], parsed.details["currency"]) == (20000, "INR")
+    answer = await sim.send_webhook(f"/gateways/razorpay/webhooks/{shop.slug}/test",
+                                    customer, "refund.processed",
+                                    refund_id=done.provider_refund_id)
+    assert answer[0].status_code < 300, answer[0].text

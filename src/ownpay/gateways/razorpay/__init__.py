@@ -1,1 +1,1 @@
-"""Razorpay: Payment Links (hosted checkout), refunds and webhooks."""
+"""Razorpay: Orders + Checkout.js on our checkout page, refunds and webhooks."""

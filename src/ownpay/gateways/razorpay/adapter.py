@@ -1,36 +1,43 @@
-"""``razorpay``: Razorpay Payment Links as a hosted checkout (India; INR and international
-currencies), with refunds and webhooks.
+"""``razorpay``: Razorpay Standard Checkout on our own checkout page -- an Order created
+through the official ``razorpay`` SDK and Razorpay's Checkout.js form -- with payment
+signature verification, webhooks (``X-Razorpay-Signature``) and refunds.
 
-Flow: the checkout page asks :meth:`RazorpayGateway.start_checkout`, which creates a
-Payment Link (``reference_id`` = our transaction id, ``callback_url`` = our provider-return
-route, ``callback_method`` get, ``accept_partial`` false) and sends the customer to its
-``short_url``; no card or UPI field is ever on our page.  After a successful payment
-Razorpay redirects the browser to the callback with ``razorpay_payment_id``,
-``razorpay_payment_link_id``, ``…_reference_id``, ``…_status`` and ``razorpay_signature``.
-Those are hints: the signature is checked in constant time, and then -- signed or not --
-only Razorpay's API decides (:meth:`query_status`: the link must be ``paid`` and its payment,
-fetched by id, ``captured`` in the link's order; amount, currency and reference are then
-compared with the payment by the core).  Webhooks (``payment_link.*``) are verified by
+Flow: the checkout page asks :meth:`RazorpayGateway.start_checkout`, which creates an
+Order (amount in subunits, currency, ``receipt`` = our transaction id, notes with our ids,
+``payment_capture`` 1: Razorpay captures an authorised payment itself) and renders a
+fragment that loads Checkout.js (``checkout_js_url``, allowed by the page's CSP) with the
+key id, order id, amount, currency, the merchant's name and the customer's prefill.  No card
+or UPI field is ours: Checkout.js opens Razorpay's form.  On success its handler gets
+``razorpay_payment_id``, ``razorpay_order_id`` and ``razorpay_signature`` and our script
+POSTs them to the provider-return route (``returns_by_post``).
+
+Those fields are hints.  :meth:`verify_return` checks the signature (HMAC-SHA256 of
+``order_id|payment_id`` with the key secret, constant time) and that the order is the
+payment's; then -- signed or not -- only Razorpay's API decides: the order and the payment
+are fetched, an ``authorized`` one (an account that does not auto-capture, or a late
+authorisation) is captured for exactly the order's amount, and the result is SUCCEEDED only
+for a ``captured`` payment of a ``paid`` order; amount, currency and reference (the
+order's receipt) are then compared by the core.  Webhooks (``payment.captured``,
+``payment.failed``, ``order.paid``, ``refund.processed``, ``refund.failed``) are verified by
 ``X-Razorpay-Signature`` and then re-fetched the same way.
 
-A payment has at most one payable link at a time: the checkout reuses the current link
-while it is ``created``, and makes a new one (reference ``txn_…-1``, ``-2``, … since Razorpay
-wants reference_id unique) only once the old one was cancelled or expired.
+An order cannot be cancelled at Razorpay and has no expiry of its own: Checkout.js is given
+a ``timeout`` that ends at the payment's expiry, and :meth:`cancel_provider_payment` asks
+the order once more before the core expires the payment (a payment that still arrives later
+is reported by the webhook and reconciliation, never lost).
 
-The package: ``mapping`` (pure: amounts, statuses, signatures, messages), ``client`` (calls
-through the provider executor), ``refunds`` (the refund calls); this module decides the
-flow.
+The package: ``mapping`` (pure: amounts, statuses, signatures, messages), ``client`` (the
+SDK bridged onto the provider executor), ``refunds`` (the refund calls); this module decides
+the flow.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -52,22 +59,28 @@ from ownpay.gateways.base import (
     RefundResult,
     VerifiedResult,
     WebhookRejected,
-    provider_status,
     url_origin,
 )
 from ownpay.gateways.razorpay import client, mapping, refunds
 from ownpay.gateways.razorpay.client import API_URL, RazorpayRefused, path_id
-from ownpay.gateways.razorpay.mapping import AmountNotRepresentable, LinkStatus
+from ownpay.gateways.razorpay.mapping import AmountNotRepresentable, OrderStatus, PaymentStatus
 from ownpay.gateways.razorpay.refunds import idempotency_key
 
-__all__ = ["API_URL", "RazorpayGateway", "RazorpayRefused", "idempotency_key"]
+__all__ = ["API_URL", "CHECKOUT_JS_URL", "RazorpayGateway", "RazorpayRefused",
+           "idempotency_key"]
 
 log = structlog.get_logger("ownpay.gateways.razorpay")
 
+CHECKOUT_JS_URL = "https://checkout.razorpay.com/v1/checkout.js"
+# Checkout.js opens its form in an iframe from checkout.razorpay.com and talks to
+# api.razorpay.com: both are allowed with the default script (a stand-in's origin alone
+# is allowed with its own).
+CHECKOUT_ORIGINS = ("https://checkout.razorpay.com", "https://api.razorpay.com")
 _KEY_ID = re.compile(r"^rzp_(test|live)_[A-Za-z0-9]{6,40}$")
-LINK_MIN_LIFETIME = timedelta(minutes=16)  # Razorpay: expire_by at least 15 minutes ahead
-LINK_MAX_LIFETIME = timedelta(days=180)  # and at most six months
-NEW_LINK_TRIES = 3
+MIN_TIMEOUT = 60  # seconds: Checkout.js's form is never given less
+PAYMENT_EVENTS = frozenset({"payment.captured", "payment.failed", "payment.authorized",
+                            "order.paid"})
+REFUND_EVENTS = frozenset({"refund.processed", "refund.failed", "refund.created"})
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
@@ -77,10 +90,32 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return ""
 
 
+def _entity(payload: Any, name: str) -> dict[str, Any] | None:
+    wrapper = payload.get(name) if isinstance(payload, dict) else None
+    entity = wrapper.get("entity") if isinstance(wrapper, dict) else None
+    return entity if isinstance(entity, dict) else None
+
+
+def _absolute_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return (parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.query
+            and not parts.fragment)
+
+
+def script_origins(js_url: str) -> tuple[str, ...]:
+    """CSP origins the checkout page needs for this Checkout.js URL."""
+    origin = url_origin(js_url)
+    origins = [origin] if origin else []
+    if js_url == CHECKOUT_JS_URL:
+        origins.extend(CHECKOUT_ORIGINS)
+    return tuple(dict.fromkeys(origins))
+
+
 class RazorpayGateway(Gateway):
     slug = "razorpay"
     display_name = "Razorpay"
     templates = Path(__file__).parent / "templates"
+    static = Path(__file__).parent / "static"
     currencies: ClassVar[frozenset[str] | None] = mapping.CURRENCIES
     credential_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("key_id", "Key ID", secret=False,
@@ -93,6 +128,8 @@ class RazorpayGateway(Gateway):
     setting_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("base_url", "API base URL", secret=False, required=False,
                     help=f"default {API_URL} (e.g. a stand-in for tests)"),
+        ConfigField("checkout_js_url", "Checkout.js URL", secret=False, required=False,
+                    help=f"default {CHECKOUT_JS_URL} (e.g. a stand-in for tests)"),
     )
     supports_status_query = True
     supports_webhooks = True
@@ -100,6 +137,8 @@ class RazorpayGateway(Gateway):
     supports_refund_query = True
     idempotent_refunds = True  # X-Refund-Idempotency: the same refund moves money once
     supports_refund_listing = True  # notes.ownpay_refund_id tells ours apart
+    returns_by_post = True  # our script posts Checkout.js's handler fields
+    works_without_javascript = False  # Razorpay's form is Checkout.js
 
     # ---- configuration -----------------------------------------------------------------
 
@@ -117,13 +156,18 @@ class RazorpayGateway(Gateway):
             creds.pop("webhook_secret", None)
         base = str(out.get("base_url") or "")
         if base:
-            parts = urlsplit(base)
-            if (parts.scheme not in ("http", "https") or not parts.netloc or parts.query
-                    or parts.fragment):
+            if not _absolute_url(base):
                 errors["base_url"] = ["API base URL must be an absolute http(s) URL."]
             out["base_url"] = base.rstrip("/")
         else:
             out.pop("base_url", None)
+        js_url = str(out.get("checkout_js_url") or "")
+        if js_url:
+            if not _absolute_url(js_url):
+                errors["checkout_js_url"] = ["Checkout.js URL must be an absolute http(s) URL."]
+            out["checkout_js_url"] = js_url
+        else:
+            out.pop("checkout_js_url", None)
         if errors:
             raise ConfigInvalid(errors)
         return creds, out
@@ -145,176 +189,185 @@ class RazorpayGateway(Gateway):
                 f"{payment.transaction_id}")
 
     async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
-        """Send the customer to the payment's payable link, creating one if there is none.
-        A link that may have taken money is never replaced: the page offers to check it."""
-        n = 0
+        """Checkout.js for the payment's order, creating one if there is none usable.  An
+        order that may have taken money is never replaced: the page offers to check it."""
         if payment.provider_reference:
             try:
-                link = await self._link(ctx, payment.provider_reference)
+                order = await self._order(ctx, payment.provider_reference)
             except RazorpayRefused:
-                link = None
-            if link is not None:
-                status = provider_status(LinkStatus, link.get("status"))
-                if status is LinkStatus.CREATED and self._matches(link, payment):
-                    return self._view(link)
-                if status not in (LinkStatus.CANCELLED, LinkStatus.EXPIRED,
-                                  LinkStatus.CREATED):
+                order = None  # gone (e.g. another Razorpay account configured since)
+            if order is not None and str(order.get("receipt") or "") == payment.transaction_id:
+                asked = await self._decide(ctx, order, operation="checkout")
+                if asked.outcome is not Outcome.PENDING:
                     return CheckoutView(template="checkout.html", context={
-                        "confirm_url": self.callback_url(ctx, payment)})
-                n = (mapping.link_number(str(link.get("reference_id") or ""),
-                                         payment.transaction_id) or 0) + 1
-        for attempt in range(n, n + NEW_LINK_TRIES):
-            view = await self._create(ctx, payment, attempt)
-            if view is not None:
-                return view
-        raise GatewayError("Razorpay holds only closed links for this payment's references",
-                           retryable=False, may_have_acted=False)
-
-    def _matches(self, link: Mapping[str, Any], payment: PaymentView) -> bool:
-        return (link.get("amount") == payment.amount_minor
-                and str(link.get("currency") or "").upper() == payment.currency.upper())
-
-    def _view(self, link: Mapping[str, Any]) -> CheckoutView:
-        url = str(link.get("short_url") or "")
-        origin = url_origin(url)
-        if origin is None or not link.get("id"):
-            raise GatewayError("Razorpay answered a payment link without a short_url",
-                               retryable=False, may_have_acted=True)
-        return CheckoutView(template="checkout.html", context={"payment_url": url},
-                            redirect_url=url, provider_reference=str(link["id"]),
-                            form_origins=(origin,))
-
-    def _expire_by(self, payment: PaymentView) -> int:
-        now = datetime.now(UTC)
-        at = min(max(payment.expires_at, now + LINK_MIN_LIFETIME), now + LINK_MAX_LIFETIME)
-        return int(at.timestamp())
-
-    async def _create(self, ctx: GatewayContext, payment: PaymentView,
-                      n: int) -> CheckoutView | None:
-        """A new link with the ``n``-th reference; None when that reference is taken by a
-        closed link (try the next one)."""
-        reference = mapping.reference_for(payment.transaction_id, n)
-        if len(reference) > mapping.MAX_REFERENCE:
-            raise GatewayError("transaction id too long for Razorpay's reference_id",
+                        "confirm_url": self.callback_url(ctx, payment)},
+                        provider_reference=str(order["id"]))
+                if self._matches(order, payment):
+                    return self._view(ctx, payment, order)
+        if len(payment.transaction_id) > mapping.MAX_REFERENCE:
+            raise GatewayError("transaction id too long for Razorpay's receipt",
                                retryable=False, may_have_acted=False)
-        customer = {"name": payment.customer_name[:100], "email": payment.customer_email}
-        if payment.customer_phone:
-            customer["contact"] = payment.customer_phone[:20]
         body = {
             "amount": mapping.to_razorpay_amount(payment.amount_minor, payment.currency),
             "currency": payment.currency.upper(),
-            "accept_partial": False,
-            "reference_id": reference,
-            "description": (payment.description or f"Order {payment.order_id}")[:2048],
-            "customer": customer,
-            "notify": {"sms": False, "email": False},
-            "reminder_enable": False,
+            "receipt": payment.transaction_id,
+            "payment_capture": 1,
             "notes": {"ownpay_transaction_id": payment.transaction_id,
                       "order_id": payment.order_id[:256]},
-            "callback_url": self.callback_url(ctx, payment),
-            "callback_method": "get",
-            "expire_by": self._expire_by(payment),
         }
         try:
-            link = await client.call(ctx, "create link", "POST", client.PAYMENT_LINKS,
-                                     body=body)
+            order = await client.call(ctx, "create order",
+                                      lambda sdk: sdk.order.create(dict(body)), write=True)
         except RazorpayRefused as exc:
-            # The reference may exist already: an earlier answer of ours that was lost.
-            existing = await self._by_reference(ctx, reference) if exc.status == 400 else None
-            if existing is None:
-                log.warning("razorpay_link_refused", payment_id=payment.transaction_id,
-                            said=exc.said)
-                raise GatewayError(f"Razorpay refused the payment link: {exc.said}",
-                                   retryable=False, may_have_acted=False) from exc
-            status = provider_status(LinkStatus, existing.get("status"))
-            if status is LinkStatus.CREATED and self._matches(existing, payment):
-                return self._view(existing)
-            if status in (LinkStatus.CANCELLED, LinkStatus.EXPIRED):
-                return None
-            return CheckoutView(template="checkout.html", context={
-                "confirm_url": self.callback_url(ctx, payment)},
-                provider_reference=str(existing.get("id") or "") or None)
-        return self._view(link)
+            log.warning("razorpay_order_refused", payment_id=payment.transaction_id,
+                        said=exc.said)
+            raise GatewayError(f"Razorpay refused the order: {exc.said}",
+                               retryable=False, may_have_acted=False) from exc
+        if not order.get("id") or not self._matches(order, payment):
+            raise GatewayError("Razorpay answered an order that is not the one asked for",
+                               retryable=False, may_have_acted=True)
+        return self._view(ctx, payment, order)
 
-    async def _link(self, ctx: GatewayContext, link_id: str) -> dict[str, Any]:
-        return await client.call(ctx, "fetch link", "GET",
-                                 f"{client.PAYMENT_LINKS}/{path_id(link_id)}")
+    def _matches(self, order: Mapping[str, Any], payment: PaymentView) -> bool:
+        return (order.get("amount") == payment.amount_minor
+                and str(order.get("currency") or "").upper() == payment.currency.upper()
+                and str(order.get("receipt") or "") == payment.transaction_id)
 
-    async def _by_reference(self, ctx: GatewayContext, reference: str) -> dict[str, Any] | None:
-        data = await client.call(ctx, "links by reference", "GET", client.PAYMENT_LINKS,
-                                 query={"reference_id": reference})
-        rows = data.get("payment_links")
-        found = [r for r in rows if isinstance(r, dict)
-                 and r.get("reference_id") == reference] if isinstance(rows, list) else []
-        return found[0] if found else None
+    def _view(self, ctx: GatewayContext, payment: PaymentView,
+              order: Mapping[str, Any]) -> CheckoutView:
+        js_url = str(ctx.settings.get("checkout_js_url") or CHECKOUT_JS_URL)
+        left = int((payment.expires_at - datetime.now(UTC)).total_seconds())
+        return CheckoutView(
+            template="checkout.html",
+            context={
+                "key_id": ctx.credentials.get("key_id", ""),
+                "order_id": str(order["id"]),
+                "amount": int(order["amount"]),
+                "currency": str(order["currency"]).upper(),
+                "description": (payment.description or f"Order {payment.order_id}")[:255],
+                "customer_name": payment.customer_name[:100],
+                "customer_email": payment.customer_email,
+                "customer_phone": (payment.customer_phone or "")[:20],
+                "callback_url": f"/gateways/{self.slug}/callback/{payment.transaction_id}",
+                "timeout": max(left, MIN_TIMEOUT),
+                "js_url": js_url,
+            },
+            provider_reference=str(order["id"]),
+            script_origins=script_origins(js_url),
+            needs_javascript=True,
+        )
+
+    async def _order(self, ctx: GatewayContext, order_id: str) -> dict[str, Any]:
+        oid = path_id(order_id)
+        return await client.call(ctx, "fetch order", lambda sdk: sdk.order.fetch(oid),
+                                 write=False)
+
+    async def _payments(self, ctx: GatewayContext, order_id: str) -> list[Mapping[str, Any]]:
+        oid = path_id(order_id)
+        data = await client.call(ctx, "order payments", lambda sdk: sdk.order.payments(oid),
+                                 write=False)
+        return mapping.payments_of({"id": order_id}, data)
+
+    async def _capture(self, ctx: GatewayContext, order: Mapping[str, Any],
+                       payment: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Capture an authorised payment of the order for exactly the order's figures; the
+        payment as Razorpay then holds it (already captured meanwhile: fetched again)."""
+        if (payment.get("amount") != order.get("amount")
+                or str(payment.get("currency") or "") != str(order.get("currency") or "")):
+            return payment  # never capture other figures than the order's
+        pay_id = path_id(str(payment["id"]))
+        amount, currency = int(order["amount"]), str(order["currency"])
+        try:
+            return await client.call(
+                ctx, "capture", lambda sdk: sdk.payment.capture(
+                    pay_id, amount, {"currency": currency}), write=True)
+        except RazorpayRefused:
+            return await client.call(ctx, "fetch payment",
+                                     lambda sdk: sdk.payment.fetch(pay_id), write=False)
+
+    async def _decide(self, ctx: GatewayContext, order: Mapping[str, Any], *,
+                      operation: str, payment: Mapping[str, Any] | None = None
+                      ) -> VerifiedResult:
+        """Razorpay's word on an order: its payments fetched, an authorised one captured."""
+        if payment is None:
+            payment = mapping.pick_payment(await self._payments(ctx, str(order["id"])))
+        if payment is not None and payment.get("status") == PaymentStatus.AUTHORIZED \
+                and str(payment.get("order_id") or "") == str(order.get("id") or ""):
+            payment = await self._capture(ctx, order, payment)
+            order = await self._order(ctx, str(order["id"]))
+        return mapping.map_order(order, payment, operation=operation)
 
     async def verify_return(
         self, ctx: GatewayContext, payment: PaymentView, params: Mapping[str, str]
     ) -> VerifiedResult:
-        """The browser back from Razorpay.  A correctly signed callback names the link to
-        ask about; an unsigned or forged one is answered only from our own link."""
+        """Checkout.js's handler fields, posted by our script.  A correctly signed answer
+        for the payment's order names the Razorpay payment to fetch; anything else is
+        answered only from our own order."""
         signature = str(params.get("razorpay_signature") or "")
-        link_id = str(params.get("razorpay_payment_link_id") or "")
-        reference = str(params.get("razorpay_payment_link_reference_id") or "")
-        expected = mapping.callback_signature(ctx.credentials.get("key_secret", ""), params)
-        signed = bool(signature) and hmac.compare_digest(expected.encode(),
-                                                         signature.encode())
-        ours = mapping.link_number(reference, payment.transaction_id) is not None
-        if not (signed and ours and link_id):
-            if signature:
-                log.warning("razorpay_return_unsigned", payment_id=payment.transaction_id)
+        order_id = str(params.get("razorpay_order_id") or "")
+        payment_id = str(params.get("razorpay_payment_id") or "")
+        expected = mapping.payment_signature(ctx.credentials.get("key_secret", ""),
+                                             order_id, payment_id)
+        signed = mapping.signature_ok(expected, signature) and bool(order_id and payment_id)
+        ours = bool(payment.provider_reference) and order_id == payment.provider_reference
+        if not (signed and ours):
+            if signature or payment_id:
+                log.warning("razorpay_return_unsigned", payment_id=payment.transaction_id,
+                            signed=signed, ours=ours)
             asked = await self.query_status(ctx, payment)
-            return asked if asked.outcome is Outcome.SUCCEEDED else VerifiedResult(
+            if asked.outcome is Outcome.SUCCEEDED or not signature:
+                return asked
+            return VerifiedResult(
                 outcome=Outcome.PENDING, provider_reference=payment.provider_reference,
                 reason=f"return without a valid Razorpay signature; {asked.reason}"[:480])
-        return await self.query_status(ctx, replace(payment, provider_reference=link_id))
+        order = await self._order(ctx, order_id)
+        if str(order.get("receipt") or "") != payment.transaction_id:
+            log.warning("razorpay_return_foreign_order", payment_id=payment.transaction_id)
+        pid = path_id(payment_id)
+        fetched = await client.call(ctx, "fetch payment", lambda sdk: sdk.payment.fetch(pid),
+                                    write=False)
+        return await self._decide(ctx, order, operation="return", payment=fetched)
 
     async def query_status(self, ctx: GatewayContext, payment: PaymentView) -> VerifiedResult:
-        """Razorpay's word: the payment's link and, when it says paid, the payment."""
+        """Razorpay's word: the payment's order and its payments."""
         if payment.provider_reference:
             try:
-                link: dict[str, Any] | None = await self._link(ctx, payment.provider_reference)
+                order: dict[str, Any] | None = await self._order(
+                    ctx, payment.provider_reference)
             except RazorpayRefused as exc:
                 return VerifiedResult(outcome=Outcome.UNKNOWN,
                                       provider_reference=payment.provider_reference,
                                       reason=f"{exc} (status query)"[:480])
         else:
-            link = await self._by_reference(ctx, payment.transaction_id)
-        if link is None:
+            order = await self._by_receipt(ctx, payment.transaction_id)
+        if order is None:
             return VerifiedResult(outcome=Outcome.PENDING,
-                                  reason="Razorpay holds no link for this payment")
-        captured = None
-        if provider_status(LinkStatus, link.get("status")) is LinkStatus.PAID:
-            payment_id = mapping.captured_payment_id(link)
-            if payment_id:
-                captured = await client.call(ctx, "fetch payment", "GET",
-                                             f"{client.PAYMENTS}/{path_id(payment_id)}")
-        return mapping.map_link(link, captured, operation="status query")
+                                  reason="Razorpay holds no order for this payment")
+        return await self._decide(ctx, order, operation="status query")
+
+    async def _by_receipt(self, ctx: GatewayContext, receipt: str) -> dict[str, Any] | None:
+        """The payment's newest order, found by its receipt (our transaction id)."""
+        data = await client.call(ctx, "orders by receipt",
+                                 lambda sdk: sdk.order.all({"receipt": receipt}),
+                                 write=False)
+        rows = data.get("items")
+        found = [r for r in rows if isinstance(r, dict) and r.get("id")
+                 and r.get("receipt") == receipt] if isinstance(rows, list) else []
+        paid = [r for r in found if r.get("status") == OrderStatus.PAID]
+        found = paid or sorted(found, key=lambda r: r.get("created_at") or 0, reverse=True)
+        return found[0] if found else None
 
     async def cancel_provider_payment(
         self, ctx: GatewayContext, payment: PaymentView
     ) -> VerifiedResult:
-        """Cancel the payable link before the payment expires, unless it was paid."""
+        """Razorpay orders cannot be cancelled: ask once more, and close ours when nothing
+        was paid (Checkout.js's form timed out at the payment's expiry)."""
         asked = await self.query_status(ctx, payment)
         if asked.outcome in (Outcome.SUCCEEDED, Outcome.PROCESSING, Outcome.UNKNOWN):
             return asked
-        link_id = asked.provider_reference
-        if asked.outcome is Outcome.PENDING and link_id:
-            try:
-                data = await client.call(ctx, "cancel link", "POST",
-                                         f"{client.PAYMENT_LINKS}/{path_id(link_id)}/cancel")
-                closed = data.get("status") == LinkStatus.CANCELLED
-            except RazorpayRefused:
-                closed = False  # paid (or closed) meanwhile: ask again
-            if not closed:
-                again = await self.query_status(ctx, payment)
-                if again.outcome is Outcome.PENDING:
-                    return VerifiedResult(outcome=Outcome.UNKNOWN, provider_reference=link_id,
-                                          reason="Razorpay link still payable after cancel")
-                if again.outcome in (Outcome.SUCCEEDED, Outcome.PROCESSING, Outcome.UNKNOWN):
-                    return again
-        return VerifiedResult(outcome=Outcome.CANCELLED, provider_reference=link_id,
-                              reason=f"Razorpay link closed ({asked.reason})"[:480])
+        return VerifiedResult(outcome=Outcome.CANCELLED,
+                              provider_reference=asked.provider_reference,
+                              reason=f"Razorpay order left unpaid ({asked.reason})"[:480])
 
     # ---- webhooks ----------------------------------------------------------------------
 
@@ -325,8 +378,7 @@ class RazorpayGateway(Gateway):
         if not secret:
             raise WebhookRejected("no Razorpay webhook secret is configured")
         signature = _header(headers, "x-razorpay-signature")
-        if not signature or not hmac.compare_digest(
-                mapping.webhook_signature(secret, body).encode(), signature.encode()):
+        if not mapping.signature_ok(mapping.webhook_signature(secret, body), signature):
             raise WebhookRejected("Razorpay webhook signature does not match")
         try:
             data = json.loads(body)
@@ -338,19 +390,41 @@ class RazorpayGateway(Gateway):
         event_id = (_header(headers, "x-razorpay-event-id")[:100]
                     or "body:" + hashlib.sha256(body).hexdigest()[:40])
         payload = data.get("payload")
-        wrapper = payload.get("payment_link") if isinstance(payload, dict) else None
-        link = wrapper.get("entity") if isinstance(wrapper, dict) else None
-        if event.startswith("payment_link.") and isinstance(link, dict) and link.get("id"):
-            reference = str(link.get("reference_id") or "")
+        order = _entity(payload, "order")
+        pay = _entity(payload, "payment")
+        refund = _entity(payload, "refund")
+        if event in PAYMENT_EVENTS:
+            order_id = str((order or {}).get("id") or (pay or {}).get("order_id") or "")
+            receipt = str((order or {}).get("receipt") or "")
+            notes = (pay or {}).get("notes")
+            if not receipt and isinstance(notes, dict):
+                receipt = str(notes.get("ownpay_transaction_id") or "")
+            if order_id or receipt:
+                return ProviderEvent(
+                    event_id=event_id, type=event, provider_reference=order_id[:100] or None,
+                    reference=receipt[:100] or None, kind=ProviderEventKind.PAYMENT,
+                    details={"status": str((pay or order or {}).get("status") or "")[:30]})
+        if event in REFUND_EVENTS and refund is not None and refund.get("id"):
+            currency = str(refund.get("currency") or "").upper()
+            notes = refund.get("notes")
+            txn = str(notes.get("ownpay_transaction_id") or "") \
+                if isinstance(notes, dict) else ""
+            # Ours carry our transaction id in their notes; one made in Razorpay's
+            # dashboard is matched by its payment's order (our provider_reference).
+            order_id = str((pay or {}).get("order_id") or "")
             return ProviderEvent(
-                event_id=event_id, type=event, provider_reference=str(link["id"])[:100],
-                reference=mapping.transaction_of(reference) or None,
-                kind=ProviderEventKind.PAYMENT,
-                details={"status": str(link.get("status") or "")[:30]},
-            )
+                event_id=event_id, type=event, kind=ProviderEventKind.REFUND,
+                reference=txn[:100] or None, provider_reference=order_id[:100] or None,
+                details={"refund_id": str(refund.get("id") or "")[:40],
+                         "payment_id": str(refund.get("payment_id") or "")[:40],
+                         "status": str(refund.get("status") or "")[:30],
+                         "amount_minor": mapping.from_razorpay_amount(refund.get("amount"),
+                                                                      currency),
+                         "currency": currency[:3]})
         return ProviderEvent(event_id=event_id, type=event or "unknown",
                              kind=ProviderEventKind.IGNORED,
-                             details={"note": "only payment_link.* events are acted on"})
+                             details={"note": "only payment, order and refund events "
+                                      "are acted on"})
 
     # ---- refunds -----------------------------------------------------------------------
 

@@ -1,14 +1,17 @@
-"""Razorpay's answers in our terms: amounts in Razorpay's subunits, the Payment Link and
-payment statuses, the refund statuses (each mapped exhaustively: ``mypy`` proves every
-member is handled), the callback and webhook signatures, and what the customer reads.
+"""Razorpay's answers in our terms: amounts in Razorpay's subunits, the order, payment and
+refund statuses (each mapped exhaustively: ``mypy`` proves every member is handled), the
+payment and webhook signatures, and what the customer reads.
 
 Pure: no I/O, no clock, no logging.  A status Razorpay may add later (anything not in the
 enums below) maps to ``Outcome.UNKNOWN``, never to a completion.
 
-What Razorpay publishes (razorpay.com/docs, "Payment Links APIs", "Payments", "Refunds",
-"Webhooks"): amounts are integers in the currency's smallest unit (paise for INR; whole
-units for zero-decimal currencies such as JPY; three-decimal currencies such as KWD, BHD
-and OMR are written in thousandths whose last digit must be 0); INR takes at least 1.00.
+What Razorpay publishes (razorpay.com/docs, "Orders", "Payments", "Refunds", "Webhooks",
+"Standard Checkout"): amounts are integers in the currency's smallest unit (paise for INR;
+whole units for zero-decimal currencies such as JPY; three-decimal currencies such as KWD,
+BHD and OMR are written in thousandths whose last digit must be 0); INR takes at least
+1.00; an order's ``receipt`` is at most 40 characters; Checkout's success handler gets
+``razorpay_payment_id``, ``razorpay_order_id`` and ``razorpay_signature`` =
+HMAC-SHA256(key secret, ``order_id|payment_id``) in hex.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import re
 from collections.abc import Mapping
 from typing import Any, assert_never
 
@@ -34,32 +36,25 @@ CURRENCIES = frozenset({
 })
 THREE_DECIMALS = frozenset({"KWD", "BHD", "OMR"})  # the last decimal must be 0
 MIN_INR_MINOR = 100  # "The amount must be at least INR 1.00"
-MAX_REFERENCE = 40  # reference_id (and receipt) length limit
-# A reference_id is our transaction id, or -- for a later link of the same payment, since
-# Razorpay wants reference_id unique per link -- the transaction id, "-" and a number.
-_LATER_LINK = re.compile(r"^(?P<txn>.+)-(?P<n>[1-9][0-9]{0,3})$")
+MAX_REFERENCE = 40  # receipt length limit (orders and refunds)
 
 NOT_COMPLETED = "The Razorpay payment did not go through."
-CANCELLED_MESSAGE = "The Razorpay payment link was cancelled before it was paid."
-EXPIRED_MESSAGE = "The Razorpay payment link expired before it was paid."
 GENERIC = "Razorpay could not take the payment. Please try again."
 
 
-class LinkStatus(enum.StrEnum):
-    """``status`` of a Payment Link."""
+class OrderStatus(enum.StrEnum):
+    """``status`` of an order."""
 
-    CREATED = "created"  # payable (failed attempts leave it created: the customer retries)
-    PARTIALLY_PAID = "partially_paid"  # only with accept_partial, which we never set
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-    PAID = "paid"
+    CREATED = "created"  # no payment attempted yet
+    ATTEMPTED = "attempted"  # payments tried, none captured (the customer may retry)
+    PAID = "paid"  # a payment of the order was captured
 
 
 class PaymentStatus(enum.StrEnum):
     """``status`` of a payment (``GET /v1/payments/{id}``)."""
 
     CREATED = "created"
-    AUTHORIZED = "authorized"  # Payment Links capture automatically; not money yet
+    AUTHORIZED = "authorized"  # not money yet: captured by Razorpay (payment_capture) or us
     CAPTURED = "captured"
     REFUNDED = "refunded"  # captured, then refunded in full
     FAILED = "failed"
@@ -107,41 +102,22 @@ def exponent(currency: str) -> int:
     return money.exponent(currency.upper())
 
 
-# ---- references and signatures -------------------------------------------------------------
-
-
-def reference_for(transaction_id: str, n: int) -> str:
-    """The reference_id of the payment's ``n``-th link (0: the first)."""
-    return transaction_id if n == 0 else f"{transaction_id}-{n}"
-
-
-def link_number(reference_id: str, transaction_id: str) -> int | None:
-    """Which link of ``transaction_id`` this reference_id names (None: not one of ours)."""
-    if reference_id == transaction_id:
-        return 0
-    found = _LATER_LINK.match(reference_id)
-    if found and found.group("txn") == transaction_id:
-        return int(found.group("n"))
-    return None
-
-
-def transaction_of(reference_id: str) -> str:
-    """Our transaction id as a link's reference_id records it."""
-    found = _LATER_LINK.match(reference_id)
-    return found.group("txn") if found else reference_id
+# ---- signatures ---------------------------------------------------------------------------
 
 
 def hmac_hex(secret: str, message: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def callback_signature(key_secret: str, params: Mapping[str, str]) -> str:
-    """``razorpay_signature`` of a Payment Link callback: HMAC-SHA256 (hex, key secret) of
-    ``link_id|reference_id|status|payment_id``."""
-    message = "|".join(str(params.get(name, "")) for name in (
-        "razorpay_payment_link_id", "razorpay_payment_link_reference_id",
-        "razorpay_payment_link_status", "razorpay_payment_id"))
-    return hmac_hex(key_secret, message.encode())
+def payment_signature(key_secret: str, order_id: str, payment_id: str) -> str:
+    """``razorpay_signature`` of Checkout's success handler: HMAC-SHA256 (hex, key secret)
+    of ``order_id|payment_id``."""
+    return hmac_hex(key_secret, f"{order_id}|{payment_id}".encode())
+
+
+def signature_ok(expected: str, given: str) -> bool:
+    """Constant-time comparison of two hex signatures (an empty one never matches)."""
+    return bool(given) and hmac.compare_digest(expected.encode(), given.encode())
 
 
 def webhook_signature(webhook_secret: str, body: bytes) -> str:
@@ -149,26 +125,7 @@ def webhook_signature(webhook_secret: str, body: bytes) -> str:
     return hmac_hex(webhook_secret, body)
 
 
-# ---- payments -----------------------------------------------------------------------------
-
-
-def link_outcome(status: LinkStatus | None) -> Outcome:
-    """What a link's status alone says (PAID still needs its captured payment)."""
-    if status is None:
-        return Outcome.UNKNOWN
-    match status:
-        case LinkStatus.CREATED:
-            return Outcome.PENDING
-        case LinkStatus.PARTIALLY_PAID:
-            return Outcome.UNKNOWN  # never asked for: an operator must look
-        case LinkStatus.EXPIRED:
-            return Outcome.FAILED
-        case LinkStatus.CANCELLED:
-            return Outcome.CANCELLED
-        case LinkStatus.PAID:
-            return Outcome.SUCCEEDED
-        case _:
-            assert_never(status)
+# ---- orders and payments ------------------------------------------------------------------
 
 
 def payment_outcome(status: PaymentStatus | None) -> Outcome:
@@ -179,95 +136,108 @@ def payment_outcome(status: PaymentStatus | None) -> Outcome:
         case PaymentStatus.CAPTURED:
             return Outcome.SUCCEEDED
         case PaymentStatus.AUTHORIZED:
-            return Outcome.PROCESSING  # Razorpay captures it (or refunds it) by itself
+            return Outcome.PROCESSING  # to be captured (or auto-refunded by Razorpay)
         case PaymentStatus.CREATED:
             return Outcome.PENDING
         case PaymentStatus.FAILED:
-            return Outcome.FAILED
+            return Outcome.PENDING  # the order stays payable: the customer may try again
         case PaymentStatus.REFUNDED:
             return Outcome.UNKNOWN  # money taken and given back: not ours to complete
         case _:
             assert_never(status)
 
 
-def captured_payment_id(link: Mapping[str, Any]) -> str | None:
-    """The id of the link's captured payment, as its ``payments`` list names it."""
-    rows = link.get("payments")
-    if not isinstance(rows, list):
-        return None
-    for row in rows:
-        if isinstance(row, Mapping) and row.get("status") == PaymentStatus.CAPTURED:
-            found = str(row.get("payment_id") or row.get("id") or "")
-            if found:
-                return found
-    return None
-
-
-def map_link(link: Mapping[str, Any], payment: Mapping[str, Any] | None, *,
-             operation: str) -> VerifiedResult:
-    """A Payment Link (and, when it says paid, its captured payment as fetched) in our
-    terms.  SUCCEEDED only when both agree: the link ``paid`` and the payment
-    ``captured``, belonging to the link's order; the figures are the payment's."""
-    link_id = str(link.get("id") or "") or None
-    raw = link.get("status")
-    status = provider_status(LinkStatus, raw)
-    outcome = link_outcome(status)
-    said = f"Razorpay link {str(raw)[:30]!r}"
+def order_outcome(status: OrderStatus | None) -> Outcome:
+    """What an order's status alone says (PAID still needs its captured payment)."""
     if status is None:
-        return VerifiedResult(outcome=Outcome.UNKNOWN, provider_reference=link_id,
+        return Outcome.UNKNOWN
+    match status:
+        case OrderStatus.CREATED | OrderStatus.ATTEMPTED:
+            return Outcome.PENDING
+        case OrderStatus.PAID:
+            return Outcome.SUCCEEDED
+        case _:
+            assert_never(status)
+
+
+def payments_of(order: Mapping[str, Any], rows: Any) -> list[Mapping[str, Any]]:
+    """The payments (``GET /v1/orders/{id}/payments`` items) that belong to the order."""
+    order_id = str(order.get("id") or "")
+    items = rows.get("items") if isinstance(rows, Mapping) else rows
+    if not isinstance(items, list):
+        return []
+    return [p for p in items if isinstance(p, Mapping) and p.get("id")
+            and str(p.get("order_id") or "") == order_id]
+
+
+def pick_payment(payments: list[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The payment that decides the order: a captured one, else a refunded, an authorized,
+    then the latest attempt."""
+    for wanted in (PaymentStatus.CAPTURED, PaymentStatus.REFUNDED, PaymentStatus.AUTHORIZED):
+        for row in payments:
+            if row.get("status") == wanted:
+                return row
+    latest = sorted(payments, key=lambda p: p.get("created_at") or 0)
+    return latest[-1] if latest else None
+
+
+def map_order(order: Mapping[str, Any], payment: Mapping[str, Any] | None, *,
+              operation: str) -> VerifiedResult:
+    """An order and the payment that decides it (as fetched) in our terms.  SUCCEEDED only
+    when both agree: the order ``paid`` and the payment ``captured``, belonging to the
+    order; the figures are the payment's, the reference the order's receipt."""
+    order_id = str(order.get("id") or "") or None
+    raw = order.get("status")
+    status = provider_status(OrderStatus, raw)
+    said = f"Razorpay order {str(raw)[:30]!r}"
+    if status is None or order_id is None:
+        return VerifiedResult(outcome=Outcome.UNKNOWN, provider_reference=order_id,
                               reason=f"unmapped {said} ({operation})")
-    if outcome is not Outcome.SUCCEEDED:
-        return VerifiedResult(
-            outcome=outcome, provider_reference=link_id,
-            reason=f"{said}{_last_attempt(link)} ({operation})",
-            customer_message={Outcome.FAILED: EXPIRED_MESSAGE,
-                              Outcome.CANCELLED: CANCELLED_MESSAGE}.get(outcome))
-    if payment is None:
-        return VerifiedResult(outcome=Outcome.UNKNOWN, provider_reference=link_id,
-                              reason=f"{said} without a captured payment ({operation})")
-    return _paid(link, payment, link_id, operation)
-
-
-def _paid(link: Mapping[str, Any], payment: Mapping[str, Any], link_id: str | None,
-          operation: str) -> VerifiedResult:
-    pay_raw = payment.get("status")
+    if payment is not None and str(payment.get("order_id") or "") != order_id:
+        return VerifiedResult(outcome=Outcome.UNKNOWN, provider_reference=order_id,
+                              reason=f"{said}, a payment of another order ({operation})")
+    pay_raw = payment.get("status") if payment is not None else None
     pay_status = provider_status(PaymentStatus, pay_raw)
-    pay_id = str(payment.get("id") or "")
-    said = f"Razorpay link 'paid', payment {pay_id[:40]} {str(pay_raw)[:30]!r}"
-    if payment_outcome(pay_status) is not Outcome.SUCCEEDED or not pay_id:
-        return VerifiedResult(outcome=Outcome.UNKNOWN, provider_reference=link_id,
+    pay_id = str(payment.get("id") or "")[:40] if payment is not None else ""
+    if payment is not None:
+        said += f", payment {pay_id} {str(pay_raw)[:30]!r}"
+    if payment is None:
+        if status is OrderStatus.PAID:
+            return VerifiedResult(outcome=Outcome.UNKNOWN, provider_reference=order_id,
+                                  reason=f"{said} without a captured payment ({operation})")
+        return VerifiedResult(outcome=Outcome.PENDING, provider_reference=order_id,
                               reason=f"{said} ({operation})")
-    order = str(link.get("order_id") or "")
-    if order and str(payment.get("order_id") or "") != order:
-        return VerifiedResult(outcome=Outcome.UNKNOWN, provider_reference=link_id,
-                              reason=f"{said} of another order ({operation})")
+    outcome = payment_outcome(pay_status)
+    if pay_status is None:
+        outcome = Outcome.UNKNOWN
+    if outcome is Outcome.SUCCEEDED and order_outcome(status) is not Outcome.SUCCEEDED:
+        outcome = Outcome.UNKNOWN  # captured, yet the order does not say paid
+    if outcome is not Outcome.SUCCEEDED:
+        if outcome is Outcome.PENDING and status is OrderStatus.PAID:
+            outcome = Outcome.UNKNOWN
+        return VerifiedResult(outcome=outcome, provider_reference=order_id,
+                              provider_txn_id=pay_id or None,
+                              reason=f"{said}{_error(payment)} ({operation})"[:480])
     currency = str(payment.get("currency") or "").upper()
     return VerifiedResult(
         outcome=Outcome.SUCCEEDED,
         amount_minor=from_razorpay_amount(payment.get("amount"), currency),
         currency=currency,
-        reference=transaction_of(str(link.get("reference_id") or "")),
-        provider_reference=link_id,
+        reference=str(order.get("receipt") or "") or None,
+        provider_reference=order_id,
         provider_txn_id=pay_id,
         reason=f"{said}, method {str(payment.get('method') or '')[:20]} ({operation})"[:480],
     )
 
 
-def _last_attempt(link: Mapping[str, Any]) -> str:
-    rows = [r for r in link.get("payments") or [] if isinstance(r, Mapping)]
-    if not rows:
-        return ""
-    last = rows[-1]
-    return f"; last attempt {str(last.get('status') or '')[:20]!r}"
+def _error(payment: Mapping[str, Any]) -> str:
+    code = str(payment.get("error_reason") or payment.get("error_code") or "")[:40]
+    return f" ({code})" if code else ""
 
 
 def describe_failure(reason: str | None) -> str | None:
     if not reason or "Razorpay" not in reason:
         return None
-    if "'expired'" in reason:
-        return EXPIRED_MESSAGE
-    if "'cancelled'" in reason:
-        return CANCELLED_MESSAGE
     if "'failed'" in reason:
         return NOT_COMPLETED
     return GENERIC

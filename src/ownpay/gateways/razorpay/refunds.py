@@ -1,4 +1,4 @@
-"""Razorpay refunds: normal-speed refunds of a captured payment
+"""Razorpay refunds through the SDK: normal-speed refunds of a captured payment
 (``POST /v1/payments/{id}/refund``), made idempotent by our refund id with Razorpay's
 ``X-Refund-Idempotency`` header (so the core may send a refund again after a lost answer:
 the money moves once), fetched by Razorpay's id (``GET /v1/refunds/{id}``) or found by ours
@@ -49,10 +49,11 @@ async def send(ctx: GatewayContext, payment: PaymentView, *, amount_minor: int,
                   "reason": " ".join((reason or "").split())[:256]},
     }
     try:
+        pay_id = path_id(payment.provider_txn_id)
         data = await client.call(
-            ctx, "refund", "POST",
-            f"{client.PAYMENTS}/{path_id(payment.provider_txn_id)}/refund", body=body,
-            headers={"X-Refund-Idempotency": idempotency_key(refund_id)})
+            ctx, "refund", lambda sdk: sdk.payment.refund(
+                pay_id, body, headers={"X-Refund-Idempotency": idempotency_key(refund_id)}),
+            write=True)
     except RazorpayRefused as exc:
         return RefundResult(outcome=Outcome.FAILED, reason=str(exc)[:480])
     except ProviderUnavailable as exc:
@@ -65,8 +66,9 @@ async def query(ctx: GatewayContext, payment: PaymentView, *, refund_id: str,
                 provider_refund_id: str | None) -> RefundResult:
     try:
         if provider_refund_id:
-            data = await client.call(ctx, "fetch refund", "GET",
-                                     f"{client.REFUNDS}/{path_id(provider_refund_id)}")
+            rid = path_id(provider_refund_id)
+            data = await client.call(ctx, "fetch refund",
+                                     lambda sdk: sdk.refund.fetch(rid), write=False)
             return mapping.map_refund(data, "refund query")
         for row in await of_payment(ctx, payment):
             if mapping.ours(row) == refund_id:
@@ -82,10 +84,10 @@ async def of_payment(ctx: GatewayContext, payment: PaymentView) -> list[dict[str
     """Razorpay's refunds of the payment (raises GatewayError when it cannot be asked)."""
     if not payment.provider_txn_id:
         return []
+    pay_id = path_id(payment.provider_txn_id)
     data = await client.call(
-        ctx, "list refunds", "GET",
-        f"{client.PAYMENTS}/{path_id(payment.provider_txn_id)}/refunds",
-        query={"count": "100"})
+        ctx, "list refunds",
+        lambda sdk: sdk.payment.fetch_multiple_refund(pay_id, {"count": 100}), write=False)
     items = data.get("items")
     return [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
 
