@@ -25,6 +25,7 @@ Offline (manual) refunds, and unknown ones no gateway can settle, wait for an op
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -251,9 +252,11 @@ async def record_outcome(
 async def settle_by_operator(
     ctx: AppContext, scope: TenantScope, refund_id: str, *, confirm: bool,
     reason: str | None, actor: str,
+    also: Callable[[AsyncSession, Refund], Awaitable[None]] | None = None,
 ) -> Refund:
     """``…/confirm`` and ``…/fail``: an operator settles an offline (or otherwise
-    unresolvable) refund.  Refunds the gateway is still settling are 409."""
+    unresolvable) refund.  Refunds the gateway is still settling are 409.  ``also`` runs
+    in the same transaction once the refund is settled (the dashboard's audit row)."""
     now = utcnow()
     async with ctx.sessions() as session, session.begin():
         refund = await repository.get_or_404(session, scope, refund_id)
@@ -271,6 +274,8 @@ async def settle_by_operator(
                                     actor=actor, now=now)
         if done is None:
             raise InvalidState("This refund was settled in the meantime.")
+        if also is not None:
+            await also(session, done)
     return await _load(ctx, refund_id)
 
 
