@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import QueryParams
 from starlette.responses import Response, StreamingResponse
 
@@ -71,7 +72,7 @@ def follow(viewer: Viewer, merchant_id: int, mode: str) -> TenantScope:
     return TenantScope(brand.id, mode)
 
 
-async def open_payment(session: Session, viewer: Viewer, transaction_id: str) -> PaymentIntent:
+async def open_payment(session: AsyncSession, viewer: Viewer, transaction_id: str) -> PaymentIntent:
     """The viewer's payment (see :func:`follow`), or 404."""
     intent = await repository.get(session, scope_of(viewer), transaction_id)
     if intent is None and is_installation_role(viewer.user.role):

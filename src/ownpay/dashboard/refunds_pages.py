@@ -184,7 +184,8 @@ async def _create(request: Request, session: AsyncSession, viewer: Viewer,
             answer=lambda refund: Answer(201, jsoncodec.dumps({"id": refund.id})))
     except ApiError as exc:  # over the remainder meanwhile, not refundable, gateway off, …
         messages = [m for ms in (exc.errors or {}).values() for m in ms] or [exc.message]
-        fresh = await open_payment(session, viewer, intent.id)
+        async with ctx.sessions() as reread:  # the request's transaction is over
+            fresh = await open_payment(reread, viewer, intent.id)
         return _form(request, viewer, fresh, errors={"amount": messages},
                      status_code=400 if isinstance(exc, ValidationFailed) else 409)
     if outcome.created is not None:
@@ -274,15 +275,17 @@ async def _settle(request: Request, session: AsyncSession, viewer: Viewer, refun
                                     **({"reason": {"before": None, "after": reason}}
                                        if reason else {})})
 
+    ctx = ctx_of(request)
     scope = TenantScope(refund.merchant_id, refund.mode)
     await session.commit()  # settle_by_operator opens its own transaction
     try:
-        await flows.settle_by_operator(ctx_of(request), scope, refund.id, confirm=confirm,
+        await flows.settle_by_operator(ctx, scope, refund.id, confirm=confirm,
                                        reason=reason, actor=operator_actor(viewer), also=also)
     except InvalidState as exc:
-        fresh = await repository.get_or_404(session, scope, refund.id)
-        return await _refund_page(request, session, viewer, fresh, error=exc.message,
-                                  status_code=409)
+        async with ctx.sessions() as reread:  # the request's transaction is over
+            fresh = await repository.get_or_404(reread, scope, refund.id)
+            return await _refund_page(request, reread, viewer, fresh, error=exc.message,
+                                      status_code=409)
     return see_other(f"/admin/refunds/{refund.id}?done={'confirmed' if confirm else 'failed'}")
 
 
