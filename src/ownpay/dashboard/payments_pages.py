@@ -157,7 +157,8 @@ async def payments_list(request: Request, session: Session, viewer: Reader) -> R
         "first_url": "/admin/payments?" + str(QueryParams(
             [(k, v) for k, v in params.multi_items() if k != "cursor"]))
         if params.get("cursor") else None,
-        "export_url": _export_url(params)},
+        # A transaction id search is one row, not a filter the export could take.
+        "export_url": None if ids.is_transaction_id(q) else _export_url(params)},
         viewer=viewer, status_code=400 if errors else 200)
 
 
@@ -207,6 +208,7 @@ async def _detail(request: Request, session: Session, viewer: Viewer, intent: Pa
                     - intent.refund_reserved_minor, 0)
     return render(request, "payment.html", {
         "p": intent, "label": STATUS_LABELS.get(intent.status, intent.status),
+        "labels": STATUS_LABELS,
         "amount": amount(intent.amount_minor, intent.currency),
         "fee": amount(intent.fee_minor, intent.currency),
         "net": amount(intent.net_minor, intent.currency),
