@@ -230,3 +230,27 @@ async def test_a_gateway_that_is_not_configured_is_shown(ctx: Any, merchant: Mer
     assert answer.status_code == 409 and "not configured" in answer.text
     assert await refunds_of(ctx, paid.id) == []
     assert (await intent_of(ctx, paid.id)).refund_reserved_minor == 0
+
+
+async def test_settle_by_operator_also_runs_in_its_transaction(
+        ctx: Any, merchant: MerchantKeys, manager: httpx.AsyncClient) -> None:
+    """``also`` failing rolls the settlement back: the audit row and the change go together."""
+    from ownpay.refunds import flows
+    from ownpay.tenancy import TenantScope
+
+    (paid,) = await seed(ctx, merchant, spec(merchant, BASE, status="completed",
+                                             gateway="manual", amount_minor=3000))
+    page = await confirmation(manager, paid.id, amount="3.00")
+    done = await manager.post(f"/admin/payments/{paid.id}/refund",
+                              data=confirm_form(page, amount="3.00"))
+    refund_id = done.headers["location"].split("/")[-1].split("?")[0]
+
+    async def broken(_session: Any, _refund: Refund) -> None:
+        raise RuntimeError("audit write failed")
+
+    with pytest.raises(RuntimeError):
+        await flows.settle_by_operator(ctx, TenantScope(merchant.id, "test"), refund_id,
+                                       confirm=True, reason=None, actor="test", also=broken)
+    (refund,) = await refunds_of(ctx, paid.id)
+    assert refund.status == "pending"
+    assert (await intent_of(ctx, paid.id)).refunded_minor == 0
