@@ -149,6 +149,28 @@ async def record_refund_completed(session: AsyncSession, refund: Refund, *, now:
     )
 
 
+async def journals_of_payment(
+    session: AsyncSession, *, scope: TenantScope, payment_id: str
+) -> list[tuple[LedgerJournal, list[LedgerEntry]]]:
+    """Every journal a payment posted (its payment, fee and refund journals), oldest first,
+    each with its lines -- within ``scope``: another merchant's or mode's payment has none."""
+    journals = list(await session.scalars(
+        select(LedgerJournal)
+        .where(LedgerJournal.payment_id == payment_id,
+               LedgerJournal.merchant_id == scope.merchant_id,
+               LedgerJournal.mode == scope.mode)
+        .order_by(LedgerJournal.created_at, LedgerJournal.id)))
+    if not journals:
+        return []
+    entries = list(await session.scalars(
+        select(LedgerEntry).where(LedgerEntry.journal_id.in_([j.id for j in journals]))
+        .order_by(LedgerEntry.id)))
+    lines: dict[str, list[LedgerEntry]] = {j.id: [] for j in journals}
+    for entry in entries:
+        lines[entry.journal_id].append(entry)
+    return [(j, lines[j.id]) for j in journals]
+
+
 # ---- balances ----------------------------------------------------------------------------
 
 DEBITS = func.coalesce(

@@ -284,7 +284,8 @@ async def settle_by_operator(
             await audit.record(session, audited, "refund.confirmed" if confirm
                                else "refund.failed", merchant_id=scope.merchant_id,
                                mode=scope.mode, object_type="refund", object_id=refund_id,
-                               details={"reason": reason})
+                               details={"status": {"before": PENDING, "after": done.status},
+                                        "reason": reason})
     return await _load(ctx, refund_id)
 
 
