@@ -12,7 +12,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from ownpay.context import AppContext
-from ownpay.dashboard import account_pages, admin_pages, auth_pages, pages
+from ownpay.dashboard import (
+    account_pages,
+    admin_pages,
+    auth_pages,
+    brands_pages,
+    gateways_pages,
+    keys_pages,
+    ledger_pages,
+    pages,
+    webhooks_pages,
+)
 from ownpay.dashboard.web import BadRequest, Denied, Gone, Redirect, render, see_other
 from ownpay.web.pages import Pages
 from ownpay.web.pages.assets import Assets
@@ -83,7 +93,8 @@ def create_dashboard_app(ctx: AppContext | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, on_invalid)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
-    for module in (auth_pages, pages, account_pages, admin_pages):
+    for module in (auth_pages, pages, account_pages, admin_pages, brands_pages, gateways_pages,
+                   keys_pages, webhooks_pages, ledger_pages):
         app.include_router(module.router)
     for mount in assets.mounts():
         app.routes.append(mount)
