@@ -144,7 +144,7 @@ async def gateway_save(request: Request, session: Session, viewer: Confirmed) ->
                        merchant_id=saved.merchant_id, mode=saved.mode, object_type="gateway",
                        object_id=adapter.slug, details={
                            "display_name": saved.display_name,
-                           "secrets_replaced": sorted(k for k in secrets if given.get(k)),
+                           "replaced_write_only": sorted(k for k in secrets if given.get(k)),
                            "fields": sorted(k for k in given if k not in secrets)})
     return see_other("/admin/gateways?saved=1")
 
