@@ -138,7 +138,7 @@ async def test_operators_and_developers_cannot_touch_gateways(
 
 async def test_keep_secrets_in_the_service(ctx: Any) -> None:
     brand = await create_merchant(ctx)
-    values = {"secret_key": SK, "publishable_key": "pk_test_abc", "webhook_secret": WHSEC}
+    values = {"secret_key": SK, "publishable_key": "pk_test_abc123", "webhook_secret": WHSEC}
     async with ctx.sessions() as s, s.begin():
         m = await service.get_merchant(s, brand.slug)
         await service.enable_gateway(s, ctx.keyring, merchant=m, mode="test",
