@@ -12,7 +12,7 @@ from starlette.responses import Response
 from ownpay.dashboard import audit
 from ownpay.dashboard.roles import Permission
 from ownpay.dashboard.scoped import brand_of, errors_of, scope_of
-from ownpay.dashboard.web import Gone, Viewer, render, require, see_other
+from ownpay.dashboard.web import Gone, Viewer, ctx_of, render, require, see_other
 from ownpay.errors import ApiError
 from ownpay.merchants import service
 from ownpay.merchants.models import ApiKey
@@ -102,6 +102,7 @@ async def key_revoke(request: Request, session: Session, viewer: Confirmed,
     key = await _key(session, viewer, key_id)
     if key.revoked_at is None:
         await service.revoke_api_key(session, key_id=key.id, merchant_id=key.merchant_id)
+        ctx_of(request).api_keys.invalidate(key.key_hash)  # this process: at once
         await audit.record(session, viewer.actor, "api_key.revoked",
                            merchant_id=key.merchant_id, mode=key.mode, object_type="api_key",
                            object_id=key.id, details={"prefix": key.prefix})
