@@ -48,6 +48,11 @@ async def _accounts(session: Session, viewer: Viewer) -> dict[str, GatewayAccoun
     return {a.gateway: a for a in rows}
 
 
+def can_check(adapter: Gateway) -> bool:
+    """Whether the adapter implements the optional ``check_credentials``."""
+    return type(adapter).check_credentials is not Gateway.check_credentials
+
+
 def webhook_url(request: Request, viewer: Viewer, adapter: Gateway) -> str | None:
     """Where the provider sends its webhooks for this brand and mode (None: it sends none)."""
     if not adapter.supports_webhooks:
@@ -67,7 +72,8 @@ async def _list(request: Request, session: Session, viewer: Viewer, *,
             continue
         account = accounts.get(slug)
         rows.append({"slug": slug, "name": adapter.display_name, "account": account,
-                     "webhook_url": webhook_url(request, viewer, adapter)})
+                     "webhook_url": webhook_url(request, viewer, adapter),
+                     "checkable": can_check(adapter)})
     return render(request, "gateways.html", {
         "rows": rows, "notice": notice, "check": check, "error": error},
         viewer=viewer, status_code=status_code)
