@@ -90,6 +90,11 @@ async def _signed_in(app: Any, ctx: Any, role: str, brand: MerchantKeys) -> tupl
     user = await make_user(ctx, role, merchant=brand.slug if role in BRAND_ROLES else None)
     c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pay.test")
     assert (await sign_in(c, user.email, user.password)).status_code == 303
+    if role not in BRAND_ROLES:  # an installation role looks at the first brand: show ours
+        page = await c.get("/admin/account")
+        switched = await c.post("/admin/switch", data={
+            "csrf_token": csrf_of(page.text), "merchant": str(brand.id), "mode": "test"})
+        assert switched.status_code == 303
     return c, user
 
 
