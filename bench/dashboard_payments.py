@@ -93,10 +93,10 @@ async def explain(engine: Any, merchant_id: int, wanted: list[tuple[str, dict[st
 
 async def run(args: argparse.Namespace) -> None:
     from ownpay.app import create_app
+    from ownpay.audit import Actor
     from ownpay.config import load_settings
     from ownpay.context import AppContext
     from ownpay.dashboard import users
-    from ownpay.dashboard.audit import Actor
     from ownpay.migrate import upgrade
 
     print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs; load average "

@@ -13,7 +13,14 @@ import pytest
 from ownpay.dashboard.roles import BRAND_ROLES, ROLES, allowed
 from tests.support.dashboard import Operator, csrf_of, make_user, sign_in
 from tests.support.dashboard_routes import DashboardRoute, dashboard_routes
-from tests.support.factories import MerchantKeys, create_merchant, make_intent, make_refund
+from tests.support.factories import (
+    MerchantKeys,
+    create_merchant,
+    make_delivery,
+    make_endpoint,
+    make_intent,
+    make_refund,
+)
 
 pytestmark = pytest.mark.api
 ObjectMaker = Callable[[httpx.AsyncClient, Any, MerchantKeys], Awaitable[str]]
@@ -23,12 +30,29 @@ async def _brand_viewer(client: httpx.AsyncClient, ctx: Any, owner: MerchantKeys
     return str((await make_user(ctx, "viewer", merchant=owner.slug)).id)
 
 
+async def _brand_id(client: httpx.AsyncClient, ctx: Any, owner: MerchantKeys) -> str:
+    return str(owner.id)
+
+
+async def _api_key(client: httpx.AsyncClient, ctx: Any, owner: MerchantKeys) -> str:
+    from ownpay.merchants import service
+
+    async with ctx.sessions() as s, s.begin():
+        made = await service.create_api_key(s, merchant=await service.get_merchant(
+            s, owner.slug), mode="test", name="matrix")
+    return str(made.id)
+
+
 # How to make the object each path parameter names, in a given brand.  A new page with a
 # new parameter adds its maker here (the matrix fails loudly until it does).
 MAKERS: dict[str, ObjectMaker] = {
     "user_id": _brand_viewer,
     "transaction_id": make_intent,
     "refund_id": make_refund,
+    "brand_id": _brand_id,
+    "key_id": _api_key,
+    "endpoint_id": make_endpoint,
+    "delivery_id": make_delivery,
 }
 
 
@@ -66,6 +90,11 @@ async def _signed_in(app: Any, ctx: Any, role: str, brand: MerchantKeys) -> tupl
     user = await make_user(ctx, role, merchant=brand.slug if role in BRAND_ROLES else None)
     c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pay.test")
     assert (await sign_in(c, user.email, user.password)).status_code == 303
+    if role not in BRAND_ROLES:  # an installation role looks at the first brand: show ours
+        page = await c.get("/admin/account")
+        switched = await c.post("/admin/switch", data={
+            "csrf_token": csrf_of(page.text), "merchant": str(brand.id), "mode": "test"})
+        assert switched.status_code == 303
     return c, user
 
 

@@ -16,9 +16,14 @@ from ownpay.dashboard import (
     account_pages,
     admin_pages,
     auth_pages,
+    brands_pages,
+    gateways_pages,
+    keys_pages,
+    ledger_pages,
     pages,
     payments_pages,
     refunds_pages,
+    webhooks_pages,
 )
 from ownpay.dashboard.web import BadRequest, Denied, Gone, Redirect, render, see_other
 from ownpay.web.pages import Pages
@@ -91,7 +96,8 @@ def create_dashboard_app(ctx: AppContext | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
     for module in (auth_pages, pages, account_pages, admin_pages, payments_pages,
-                   refunds_pages):
+                   refunds_pages, brands_pages, gateways_pages, keys_pages, webhooks_pages,
+                   ledger_pages):
         app.include_router(module.router)
     for mount in assets.mounts():
         app.routes.append(mount)

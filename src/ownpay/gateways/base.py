@@ -108,6 +108,19 @@ class ConfigField:
 
 
 @dataclass(frozen=True)
+class CredentialCheck:
+    """The answer of :meth:`Gateway.check_credentials` (the dashboard's "Test connection").
+
+    ``supported`` False: the adapter cannot check its credentials without a payment; ``ok``
+    says whether the provider accepted them; ``message`` is a sentence for the operator and
+    never contains a secret."""
+
+    supported: bool
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True)
 class PaymentView:
     """The read-only slice of a payment an adapter may see."""
 
@@ -324,6 +337,14 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
         if errors:
             raise ConfigInvalid(errors)
         return creds, out_settings
+
+    async def check_credentials(self, ctx: GatewayContext) -> CredentialCheck:
+        """Optional: ask the provider whether the stored credentials work, moving no money
+        (e.g. an authenticated read).  Raises nothing: a provider that cannot be reached is
+        ``ok=False`` with the reason.  The default says the check is not supported."""
+        return CredentialCheck(supported=False, ok=False,
+                               message="This gateway cannot check its credentials from here; "
+                               "make a test payment instead.")
 
     def describe_failure(self, reason: str | None) -> str | None:
         """A customer-readable sentence for a stored failure reason (None: generic text).

@@ -210,8 +210,13 @@ async def enable_gateway(
     gateway: str,
     values: dict[str, Any],
     display_name: str | None = None,
+    keep_secrets: bool = False,
 ) -> GatewayAccount:
-    """Create or update a gateway account; secret values are encrypted, never echoed."""
+    """Create or update a gateway account; secret values are encrypted, never echoed.
+
+    ``keep_secrets`` (the dashboard's write-only fields): a secret credential given empty
+    or not at all keeps the account's stored value, so reconfiguring a setting does not
+    mean typing every secret again."""
     check_mode(mode)
     adapter = registry.get(gateway)
     if adapter is None:
@@ -224,12 +229,6 @@ async def enable_gateway(
         raise ValidationFailed(
             errors={"mode": [f"Gateway '{gateway}' is available in {modes} mode only."]}
         )
-    try:
-        credentials, settings = adapter.validate_config(
-            {k: v for k, v in values.items() if isinstance(v, str)}, values
-        )
-    except ConfigInvalid as exc:
-        raise ValidationFailed(errors=exc.errors) from None
     account = await session.scalar(
         select(GatewayAccount).where(
             GatewayAccount.merchant_id == merchant.id,
@@ -237,6 +236,18 @@ async def enable_gateway(
             GatewayAccount.gateway == gateway,
         )
     )
+    if keep_secrets and account is not None:
+        stored = stored_credentials(keyring, account)
+        values = dict(values)
+        for f in adapter.credential_fields:
+            if f.secret and not values.get(f.name) and stored.get(f.name):
+                values[f.name] = stored[f.name]
+    try:
+        credentials, settings = adapter.validate_config(
+            {k: v for k, v in values.items() if isinstance(v, str)}, values
+        )
+    except ConfigInvalid as exc:
+        raise ValidationFailed(errors=exc.errors) from None
     now = utcnow()
     blob = keyring.encrypt(
         orjson.dumps(credentials), context=credentials_context(merchant.id, mode, gateway)
@@ -257,6 +268,29 @@ async def enable_gateway(
     account.updated_at = now
     await session.flush()
     return account
+
+
+def stored_credentials(keyring: Keyring, account: GatewayAccount) -> dict[str, str]:
+    """The account's decrypted credentials, for the server's own use only (never a page)."""
+    if not account.credentials_enc:
+        return {}
+    raw = keyring.decrypt(account.credentials_enc, context=credentials_context(
+        account.merchant_id, account.mode, account.gateway))
+    data = orjson.loads(raw)
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def shown_config(keyring: Keyring, account: GatewayAccount) -> dict[str, Any]:
+    """What a form may show of an account's configuration: non-secret credentials and
+    settings by value, each secret only as ``True`` (set) or ``False`` (not set)."""
+    adapter = registry.get(account.gateway)
+    stored = stored_credentials(keyring, account)
+    shown: dict[str, Any] = {}
+    for f in adapter.credential_fields if adapter else ():
+        shown[f.name] = bool(stored.get(f.name)) if f.secret else stored.get(f.name, "")
+    for key, value in (account.settings or {}).items():
+        shown.setdefault(key, value)
+    return shown
 
 
 async def disable_gateway(

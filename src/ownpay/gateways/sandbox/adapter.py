@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from ownpay.gateways.base import (
     CheckoutView,
+    CredentialCheck,
     FormError,
     Gateway,
     GatewayContext,
@@ -34,6 +35,10 @@ class SandboxGateway(Gateway):
     supports_refund_query = True
     idempotent_refunds = True
     supports_status_query = True
+
+    async def check_credentials(self, ctx: GatewayContext) -> CredentialCheck:
+        return CredentialCheck(supported=True, ok=True,
+                               message="The sandbox needs no credentials: it is ready.")
 
     async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
         return CheckoutView(template="checkout.html")
