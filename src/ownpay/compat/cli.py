@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ownpay import audit
 from ownpay.cli.common import Commands, DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
 from ownpay.tenancy import TenantScope
 
@@ -34,7 +35,14 @@ def _switch(api: str, merchant: str, mode: str, enabled: bool, as_json: bool,
         async with ctx.sessions() as s, s.begin():
             m = await merchants.get_merchant(s, merchant)
             scope = TenantScope(m.id, merchants.check_mode(mode))
+            before = await switches.is_enabled(s, scope, api)
             await switches.set_enabled(s, scope, api, enabled=enabled)
+            if before != enabled:
+                await audit.record(s, audit.cli_actor(),
+                                   "compat.enabled" if enabled else "compat.disabled",
+                                   merchant_id=m.id, mode=scope.mode, object_type="compat_api",
+                                   object_id=api,
+                                   details={"enabled": {"before": before, "after": enabled}})
         return {"merchant": merchant, "mode": scope.mode, "api": api, "enabled": enabled}
 
     result = run_async(settings_from(database_url, data_dir), go)

@@ -17,6 +17,7 @@ from ownpay.dashboard import (
     admin_pages,
     auth_pages,
     brands_pages,
+    compat_pages,
     gateways_pages,
     keys_pages,
     ledger_pages,
@@ -97,7 +98,7 @@ def create_dashboard_app(ctx: AppContext | None = None) -> FastAPI:
     app.add_exception_handler(Exception, on_unexpected)
     for module in (auth_pages, pages, account_pages, admin_pages, payments_pages,
                    refunds_pages, brands_pages, gateways_pages, keys_pages, webhooks_pages,
-                   ledger_pages):
+                   ledger_pages, compat_pages):
         app.include_router(module.router)
     for mount in assets.mounts():
         app.routes.append(mount)
