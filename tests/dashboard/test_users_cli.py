@@ -89,3 +89,23 @@ async def test_make_run_gives_the_demo_owner_a_fresh_working_password(
     assert email == again_email == DEMO_OWNER_EMAIL and first != second
     assert (await sign_in(client, email, first)).status_code == 400
     assert (await sign_in(client, email, second)).status_code == 303
+
+
+async def test_an_operator_gets_a_refund_limit_and_nobody_else_does(ctx: Any,
+                                                                   merchant: Any) -> None:
+    email = f"limited-{merchant.slug}@ops.test"
+    made = await cli(ctx, "users", "create", "--email", email, "--role", "operator",
+                     "--merchant", merchant.slug, "--refund-limit", "100.00", "--json")
+    assert made.exit_code == 0, made.stderr
+    from ownpay.dashboard import users
+
+    async with ctx.sessions() as s:
+        user = await users.find(s, email)
+    assert user is not None and user.refund_limit == "100.00"
+    for role, limit, message in (("viewer", "10", "Only an operator"),
+                                 ("operator", "-5", "positive amount"),
+                                 ("operator", "ten", "as a number"),
+                                 ("operator", "1.0001", "three decimals")):
+        refused = await cli(ctx, "users", "create", "--email", f"x-{role}-{limit}@ops.test",
+                            "--role", role, "--merchant", merchant.slug, "--refund-limit", limit)
+        assert refused.exit_code == 1 and message in refused.stderr, (role, limit, refused.stderr)

@@ -7,13 +7,12 @@ from typing import Annotated, Any
 
 import typer
 
-from ownpay.audit import Actor
+from ownpay.audit import cli_actor
 from ownpay.cli.common import Commands, DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
 from ownpay.dashboard.roles import ROLES
 
 users_app = Commands(help="Dashboard users (operators) and their roles.", no_args_is_help=True)
 audit_app = Commands(help="The tamper-evident audit log.", no_args_is_help=True)
-CLI = Actor(type="cli", name="cli")
 EmailArg = Annotated[str, typer.Argument(metavar="EMAIL")]
 
 
@@ -36,6 +35,10 @@ def users_create(
     role: Annotated[str, typer.Option(metavar="|".join(ROLES))],
     merchant: Annotated[str | None, typer.Option(
         metavar="SLUG", help="The brand of a manager, operator, developer or viewer.")] = None,
+    refund_limit: Annotated[str | None, typer.Option(
+        "--refund-limit", metavar="AMOUNT",
+        help="An operator's most per refund on the dashboard (major units, e.g. 100.00).")
+    ] = None,
     password_stdin: Annotated[bool, typer.Option(
         "--password-stdin", help="Read the password from the first line of stdin instead of "
         "generating one.")] = False,
@@ -48,8 +51,9 @@ def users_create(
 
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s, s.begin():
-            made = await users.create_user(s, CLI, email=email, role=role,
-                                           merchant_slug=merchant, password=chosen)
+            made = await users.create_user(s, cli_actor(), email=email, role=role,
+                                           merchant_slug=merchant, password=chosen,
+                                           refund_limit=refund_limit)
             return {"email": made.user.email, "password": made.password, "role": role}
 
     result = run_async(settings_from(database_url, data_dir), go)
@@ -99,13 +103,13 @@ def _change(email: str, database_url: str | None, data_dir: str | None,
                 fail(f"no user {email!r}")
             result: dict[str, Any] = {"email": user.email}
             if action == "disable":
-                await users.disable(s, CLI, user)
+                await users.disable(s, cli_actor(), user)
             elif action == "enable":
-                await users.enable(s, CLI, user)
+                await users.enable(s, cli_actor(), user)
             elif action == "reset-2fa":
-                await users.reset_two_factor(s, CLI, user)
+                await users.reset_two_factor(s, cli_actor(), user)
             else:
-                result["password"] = await users.set_password(s, CLI, user, None)
+                result["password"] = await users.set_password(s, cli_actor(), user, None)
             return result
 
     return run_async(settings_from(database_url, data_dir), go)

@@ -5,6 +5,7 @@ Every change is written with its audit row in the same transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import NoReturn
 
 from sqlalchemy import func, select, update
@@ -30,6 +31,19 @@ def email_problem(email: str) -> str | None:
     if (not at or not local or "." not in domain or len(email) > MAX_EMAIL
             or any(c.isspace() or not c.isprintable() for c in email)):
         return "Enter an e-mail address such as ops@example.com."
+    return None
+
+
+def limit_problem(text: str) -> str | None:
+    """Why an operator's refund limit (major units, e.g. ``100.00``) is refused, or None."""
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return "Give the most one refund may be as a number, e.g. 100.00."
+    exponent = value.as_tuple().exponent
+    if (not value.is_finite() or not isinstance(exponent, int) or value <= 0 or exponent < -3
+            or value > 10**12):
+        return "Give a positive amount with at most three decimals, e.g. 100.00."
     return None
 
 
@@ -68,6 +82,11 @@ async def create_user(session: AsyncSession, actor: Actor, *, email: str, role: 
                 errors.add("merchant", f"No brand {merchant_slug!r}.")
     elif merchant_slug:
         errors.add("merchant", f"An {role} sees every brand: do not choose one.")
+    if refund_limit is not None:
+        if role != "operator":
+            errors.add("refund_limit", "Only an operator has a refund limit.")
+        elif (problem := limit_problem(refund_limit)) is not None:
+            errors.add("refund_limit", problem)
     generated = None
     if password is None:
         password = generated = passwords.generate()
@@ -79,7 +98,8 @@ async def create_user(session: AsyncSession, actor: Actor, *, email: str, role: 
     session.add(user)
     await session.flush()
     await record(session, actor, "user.created", merchant_id=merchant_id, object_type="user",
-                 object_id=user.id, details={"email": email, "role": role})
+                 object_id=user.id, details={"email": email, "role": role,
+                                             "refund_limit": refund_limit})
     return NewUser(user, generated)
 
 
