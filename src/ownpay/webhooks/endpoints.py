@@ -177,8 +177,7 @@ async def update_webhook_endpoint(
     enabled again.
     """
     body = await json_object(request)
-    before = service.audited_settings(service.serialize_endpoint(await service.get_endpoint(
-        session, scope=principal.scope, endpoint_id=endpoint_id)))
+    before = await service.settings_before(session, principal.scope, endpoint_id)
     endpoint = await service.update_endpoint(
         session, app_context(request).settings, scope=principal.scope,
         endpoint_id=endpoint_id, body=body,

@@ -56,6 +56,17 @@ def audited_settings(serialized: dict[str, Any]) -> dict[str, Any]:
     return {k: serialized.get(k) for k in sorted(_ENDPOINT_FIELDS)}
 
 
+async def settings_before(session: AsyncSession, scope: TenantScope,
+                          endpoint_id: str) -> dict[str, Any]:
+    """An endpoint's settings before an update, for its audit row; empty when there is no
+    such endpoint (the update then refuses the request in its own order: 400 before 404)."""
+    try:
+        found = await get_endpoint(session, scope=scope, endpoint_id=endpoint_id)
+    except NotFound:
+        return {}
+    return audited_settings(serialize_endpoint(found))
+
+
 def new_endpoint_id() -> str:
     return "we_" + random.token_hex(12)
 
