@@ -1,4 +1,5 @@
-"""Webhook endpoints (configuration, secrets, rotation) and the delivery log.
+"""Webhook endpoints: configuration, secrets, rotation, and what the audit log keeps of them
+(the delivery log is ``log.py``).
 
 Every function takes the tenant scope (``scope``, a :class:`~ownpay.tenancy.TenantScope`) as a
 required keyword argument: another merchant's or mode's endpoint or delivery is a plain 404.
@@ -6,6 +7,9 @@ Functions ``flush`` at most; the caller (request or CLI command) owns the transa
 
 Secrets are generated here, returned to the caller exactly once (on creation and rotation)
 and stored only as AES-256-GCM ciphertext bound to the endpoint's identity.
+
+Size: creating, updating, rotating and removing an endpoint share one validation of its
+fields and one scoped lookup; split by action, each part would import them all back.
 """
 
 from __future__ import annotations

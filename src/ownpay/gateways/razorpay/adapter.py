@@ -29,6 +29,11 @@ is reported by the webhook and reconciliation, never lost).
 The package: ``mapping`` (pure: amounts, statuses, signatures, messages), ``client`` (the
 SDK bridged onto the provider executor), ``refunds`` (the refund calls); this module decides
 the flow.
+
+Size: it is the one class the adapter contract asks for (configuration, checkout, return,
+status, webhooks, refunds), and each part decides from the same order and payment reads;
+the pure parts live in ``mapping``, the SDK calls in ``client``, refunds' answers in
+``refunds``.
 """
 
 from __future__ import annotations
