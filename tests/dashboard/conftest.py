@@ -36,6 +36,14 @@ async def check_page(page: Any, shot: Any, name: str) -> None:
     assert width <= page.viewport_size["width"] + 1, f"{name} scrolls sideways ({width}px)"
 
 
+async def follow(page: Any, locator: Any) -> None:
+    """Click a link (or a button that navigates) and wait until the next page has loaded.
+    Without this a following step can act on the page being left: the brand switcher and
+    the axe pass exist on every page, so they would not wait for the new one."""
+    async with page.expect_navigation():
+        await locator.click()
+
+
 async def browser_sign_in(page: Any, base_url: str, email: str, password: str) -> None:
     """Sign in through the real form and land on the overview."""
     await page.goto(f"{base_url}/admin/sign-in")

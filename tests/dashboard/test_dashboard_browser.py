@@ -12,7 +12,7 @@ import pyotp
 import pytest
 from playwright.async_api import expect
 
-from tests.dashboard.conftest import check_page
+from tests.dashboard.conftest import check_page, follow
 from tests.support.dashboard import make_user
 from tests.support.factories import create_merchant, intent_body
 
@@ -35,6 +35,11 @@ async def test_an_owner_signs_in_and_walks_the_dashboard(live_server: Any, ctx: 
     brand = await create_merchant(ctx, name=name)
     await pay_something(live_server.url, brand.test_key)
     owner = await make_user(ctx, "owner")
+    # a long unbroken e-mail and the longest brand name must not widen any page (the
+    # switcher lists every brand)
+    await create_merchant(ctx, name=("Pacific Northwest Artisanal Roasters " * 5)[:150])
+    await make_user(ctx, "manager", merchant=brand.slug,
+                    email=f"{'x' * 56}.{secrets.token_hex(4)}@accounts.northwind-coffee.example")
     base = live_server.url
     await dash.goto(f"{base}/admin/users")
     await expect(dash).to_have_url(re.compile(r"/admin/sign-in\?next="))
@@ -49,7 +54,7 @@ async def test_an_owner_signs_in_and_walks_the_dashboard(live_server: Any, ctx: 
     await expect(dash).to_have_url(f"{base}/admin/users")
     await check_page(dash, shot, "users")
 
-    await dash.get_by_role("link", name="Overview").click()
+    await follow(dash, dash.get_by_role("link", name="Overview"))
     await dash.get_by_label("Brand").select_option(label=name)
     await dash.get_by_role("button", name="Show").click()
     await expect(dash.get_by_role("heading", level=1)).to_contain_text(name)
@@ -61,19 +66,19 @@ async def test_an_owner_signs_in_and_walks_the_dashboard(live_server: Any, ctx: 
     await expect(dash.get_by_role("heading", level=1)).to_contain_text("Live mode")
     await check_page(dash, shot, "overview-live")
 
-    await dash.get_by_role("link", name="My account").click()
-    await dash.get_by_role("link", name="Turn on two-factor authentication").click()
+    await follow(dash, dash.get_by_role("link", name="My account"))
+    await follow(dash, dash.get_by_role("link", name="Turn on two-factor authentication"))
     await check_page(dash, shot, "2fa-enrol")
     secret = (await dash.locator("code.secret").inner_text()).strip()
     await dash.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
     await dash.get_by_role("button", name="Turn on").click()
     await expect(dash.get_by_role("heading", name="Your recovery codes")).to_be_visible()
     await check_page(dash, shot, "recovery-codes")
-    await dash.get_by_role("link", name="Done").click()
+    await follow(dash, dash.get_by_role("link", name="Done"))
     await expect(dash.get_by_text("10 recovery codes left")).to_be_visible()
     await check_page(dash, shot, "account")
 
-    await dash.get_by_role("link", name="Audit log").click()
+    await follow(dash, dash.get_by_role("link", name="Audit log"))
     mine = dash.get_by_role("row").filter(has_text=owner.email)
     await expect(mine.filter(has_text="user.2fa_enabled")).to_have_count(1)
     await dash.get_by_role("button", name="Verify the audit log").click()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.dashboard.conftest import browser_sign_in, check_page
+from tests.dashboard.conftest import browser_sign_in, check_page, follow
 from tests.support.dashboard import make_user
 from tests.support.factories import create_merchant
 from tests.support.transactions import BASE, insert_specs, spec
@@ -35,7 +35,7 @@ async def test_an_operator_approves_and_refunds(live_server: Any, ctx: Any, dash
     base = live_server.url
     await browser_sign_in(dash, base, user.email, user.password)
 
-    await dash.get_by_role("link", name="Payments", exact=True).click()
+    await follow(dash, dash.get_by_role("link", name="Payments", exact=True))
     await expect(dash.get_by_role("heading", level=1)).to_contain_text("Payments")
     await expect(dash.get_by_role("link", name=manual.id)).to_be_visible()
     await check_page(dash, shot, "payments")
@@ -47,7 +47,7 @@ async def test_an_operator_approves_and_refunds(live_server: Any, ctx: Any, dash
     await expect(dash.get_by_role("link", name=paid.id)).to_have_count(0)
     await check_page(dash, shot, "payments-filtered")
 
-    await dash.get_by_role("link", name=manual.id).click()
+    await follow(dash, dash.get_by_role("link", name=manual.id))
     await expect(dash.get_by_text("Ada <b>Lovelace</b>")).to_be_visible()
     await check_page(dash, shot, "payment-awaiting")
     await dash.get_by_label("Note (optional)").fill("Seen on the bank statement")
@@ -56,11 +56,11 @@ async def test_an_operator_approves_and_refunds(live_server: Any, ctx: Any, dash
     await expect(dash.locator("h1 .status")).to_have_text("Completed")
     await check_page(dash, shot, "payment-approved")
 
-    await dash.get_by_role("link", name="Payments", exact=True).click()
+    await follow(dash, dash.get_by_role("link", name="Payments", exact=True))
     await dash.get_by_label("Search").fill("ORD-PAID-1")
     await dash.get_by_role("button", name="Show payments").click()
-    await dash.get_by_role("link", name=paid.id).click()
-    await dash.get_by_role("link", name="Refund…").click()
+    await follow(dash, dash.get_by_role("link", name=paid.id))
+    await follow(dash, dash.get_by_role("link", name="Refund…"))
     await check_page(dash, shot, "refund-form")
     await dash.get_by_label("Amount (USD)").fill("abc")
     await dash.get_by_role("button", name="Continue").click()
@@ -77,13 +77,13 @@ async def test_an_operator_approves_and_refunds(live_server: Any, ctx: Any, dash
     await expect(dash.locator("h1 .status")).to_have_text("Completed")
     await check_page(dash, shot, "refund")
 
-    await dash.get_by_role("link", name="Refunds", exact=True).click()
+    await follow(dash, dash.get_by_role("link", name="Refunds", exact=True))
     await expect(dash.get_by_role("cell", name="25.00 USD")).to_be_visible()
     await check_page(dash, shot, "refunds")
     await dash.get_by_label("Status").select_option("completed")
     await dash.get_by_role("button", name="Show refunds").click()
     await expect(dash.get_by_role("cell", name="25.00 USD")).to_be_visible()
-    await dash.get_by_role("link", name=paid.id).click()
+    await follow(dash, dash.get_by_role("link", name=paid.id))
     await expect(dash.locator("h1 .status")).to_have_text("Partially refunded")
     await expect(dash.get_by_text("55.00 USD").first).to_be_visible()
     await check_page(dash, shot, "payment-refunded")

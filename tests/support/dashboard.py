@@ -26,8 +26,9 @@ class Operator:
     role: str
 
 
-async def make_user(ctx: AppContext, role: str, *, merchant: str | None = None) -> Operator:
-    email = f"{role}-{secrets.token_hex(4)}@ops.test"
+async def make_user(ctx: AppContext, role: str, *, merchant: str | None = None,
+                    email: str | None = None) -> Operator:
+    email = email or f"{role}-{secrets.token_hex(4)}@ops.test"
     password = secrets.token_urlsafe(15)
     async with ctx.sessions() as s, s.begin():
         made = await users.create_user(s, TEST_ACTOR, email=email, role=role,

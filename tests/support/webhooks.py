@@ -109,7 +109,12 @@ async def move(ctx: AppContext, txn: str, *steps: str) -> None:
             assert moved is not None
 
 
-async def pump(ctx: AppContext) -> int:
-    """One worker step for webhooks: fan out, then deliver what is due."""
+async def pump(ctx: AppContext, *, budget: float | None = None) -> int:
+    """One worker step for webhooks: fan out, then deliver what is due.  ``budget`` bounds
+    how long the step keeps claiming: below the first retry delay, a test sees exactly one
+    attempt per step however slow the machine is (a step that lasts longer than the delay
+    rightly sends the retry that has become due)."""
     await dispatch_events(ctx)
-    return await deliver_due(ctx)
+    if budget is None:
+        return await deliver_due(ctx)
+    return await deliver_due(ctx, budget=budget)

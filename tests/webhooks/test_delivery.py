@@ -159,17 +159,17 @@ async def test_failures_retry_on_the_schedule_then_dead_letter_then_replay(
     txn = await create_intent(wclient, shop)
     await move(wctx, txn, "completed")
 
-    await pump(wctx)
+    await pump(wctx, budget=0.5)
     [delivery] = await deliveries_of(wctx, endpoint["id"])
     assert delivery.status == "retrying" and delivery.attempts == 1
     delay = (delivery.next_attempt_at - delivery.last_attempt_at).total_seconds()  # type: ignore[operator]
     assert 0.9 <= delay <= 1.5  # schedule[0] = 1 s
-    await pump(wctx)  # not due yet: nothing is sent
+    await pump(wctx, budget=0.5)  # not due yet: nothing is sent
     assert len(receiver.received()) == 1
 
     for expected_attempts in (2, 3):
         await asyncio.sleep(1.05)
-        await pump(wctx)
+        await pump(wctx, budget=0.5)
         assert len(receiver.received()) == expected_attempts
     [delivery] = await deliveries_of(wctx, endpoint["id"])
     assert delivery.status == "dead" and delivery.attempts == 3 and delivery.last_status_code == 500
@@ -188,13 +188,13 @@ async def test_failures_retry_on_the_schedule_then_dead_letter_then_replay(
     )
 
     await asyncio.sleep(1.05)
-    await pump(wctx)  # dead stays dead
+    await pump(wctx, budget=0.5)  # dead stays dead
     assert len(receiver.received()) == 3
 
     receiver.set("/flaky")  # fixed
     r = await wclient.post(f"/api/v1/webhooks/deliveries/{delivery.id}/retry", headers=shop.auth())
     assert r.status_code == 202 and r.json()["status"] == "retrying" and r.json()["next_attempt_at"]
-    await pump(wctx)
+    await pump(wctx, budget=0.5)
     assert len(receiver.received()) == 4 and receiver.received()[-1].delivery_id == delivery.id
     [delivery] = await deliveries_of(wctx, endpoint["id"])
     assert delivery.status == "succeeded" and delivery.attempts == 4 and delivery.delivered_at

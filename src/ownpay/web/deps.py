@@ -58,7 +58,10 @@ async def audit_api(session: AsyncSession, request: Request, principal: Principa
 
 
 Ctx = Annotated[AppContext, Depends(app_context)]
-Session = Annotated[AsyncSession, Depends(session_dep)]
+# scope="function": the transaction commits (or rolls back) when the route returns, before
+# the response is sent -- FastAPI's default ends a yield dependency after the response,
+# when a client could already act on an answer whose data is not yet committed.
+Session = Annotated[AsyncSession, Depends(session_dep, scope="function")]
 Reader = Annotated[Principal, Depends(require_scope("read"))]
 Writer = Annotated[Principal, Depends(require_scope("write"))]
 Admin = Annotated[Principal, Depends(require_scope("admin"))]
