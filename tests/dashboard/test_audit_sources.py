@@ -89,3 +89,31 @@ async def test_cli_actions_are_audited_without_secrets(ctx: Any, merchant: Any) 
     assert rows[3].changes["name"]["after"] == "Renamed Shop"
     verified = await cli("audit", "verify")
     assert "intact" in verified.stdout
+
+
+async def test_the_worker_expiring_a_payment_is_in_the_audit_log(
+        client: httpx.AsyncClient, ctx: Any, merchant: Any) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from ownpay.audit import verify
+    from ownpay.db import utcnow
+    from ownpay.payments.models import PaymentIntent
+    from ownpay.worker import expire_due
+
+    due = await make_intent(client, ctx, merchant)
+    fresh = await make_intent(client, ctx, merchant)
+    async with ctx.sessions() as s, s.begin():
+        await s.execute(update(PaymentIntent).where(PaymentIntent.id == due)
+                        .values(expires_at=utcnow() - timedelta(seconds=1)))
+    await expire_due(ctx)
+    await expire_due(ctx)  # nothing more to do: no second row
+    rows = [r for r in await rows_for(ctx, merchant.id) if r.actor_type == "worker"]
+    assert [(r.actor, r.action, r.object_type, r.object_id) for r in rows] == [
+        ("worker:expiry", "payment.expired", "payment", due)]
+    assert rows[0].mode == "test" and rows[0].role is None
+    assert rows[0].changes["status"] == {"before": "pending", "after": "expired"}
+    assert fresh not in {r.object_id for r in rows}
+    async with ctx.sessions() as s:
+        assert (await verify(s)).ok

@@ -230,3 +230,31 @@ async def test_provider_refund_event_hurries_processing_refunds(client, ctx, fak
     assert await service.reconcile_payment(ctx, txn) == 1
     (row,) = await refund_rows(ctx, txn)
     assert row.status == "completed"
+
+
+async def test_the_worker_settling_a_refund_is_in_the_audit_log(client, ctx, fake_merchant) -> None:
+    from sqlalchemy import select
+
+    from ownpay import audit
+    from ownpay.audit.models import AuditEntry
+
+    m = fake_merchant
+    txn = await paid(client, m, "25.00", gateway=STRIPE_LIKE)
+    body = (await refund(client, m, txn, reason="lose-reply")).json()
+    assert body["status"] == "pending"
+    async with ctx.sessions() as s:
+        before = list(await s.scalars(select(AuditEntry).where(
+            AuditEntry.object_type == "refund", AuditEntry.object_id == body["id"])))
+    assert [(r.actor_type, r.action) for r in before] == [("api_key", "refund.created")]
+    await reconcile(ctx)
+    async with ctx.sessions() as s:
+        rows = list(await s.scalars(select(AuditEntry).where(
+            AuditEntry.object_type == "refund", AuditEntry.object_id == body["id"])
+            .order_by(AuditEntry.id)))
+        assert (await audit.verify(s)).ok
+    assert [(r.actor_type, r.action) for r in rows] == [
+        ("api_key", "refund.created"), ("worker", "refund.completed")]
+    row = rows[1]
+    assert row.actor == "worker:refunds" and row.ip is None and row.request_id is None
+    assert (row.merchant_id, row.mode) == (m.id, "test")
+    assert row.changes["status"] == {"before": "pending", "after": "completed"}

@@ -52,6 +52,35 @@ def cli_actor() -> Actor:
     return Actor(type="cli", name=f"cli:{user}")
 
 
+WORKER_PREFIX = "worker:"
+
+
+def worker_actor(actor: str) -> Actor | None:
+    """The audit actor of a state change the background worker makes (its status-history
+    rows name it ``worker:<step>``); None for anyone else -- users, API keys and the CLI
+    are audited where they act, with their role, IP and request id."""
+    if not actor.startswith(WORKER_PREFIX):
+        return None
+    return Actor(type="worker", name=actor[:254])
+
+
+async def record_worker_move(session: AsyncSession, actor: str, kind: str, *, merchant_id: int,
+                             mode: str, object_id: str, moves: Mapping[str, tuple[Any, Any]],
+                             reason: str | None) -> None:
+    """A row for a status move when the worker made it (``kind``: ``payment``, ``refund``;
+    the action is ``<kind>.<new status>``), in the caller's transaction; nothing otherwise.
+    The status writers call it, so no worker step can move money objects unaudited."""
+    worker = worker_actor(actor)
+    if worker is None:
+        return
+    details: dict[str, Any] = {name: {"before": before, "after": after}
+                               for name, (before, after) in moves.items() if before != after}
+    if reason:
+        details["reason"] = reason[:500]
+    await record(session, worker, f"{kind}.{moves['status'][1]}", merchant_id=merchant_id,
+                 mode=mode, object_type=kind, object_id=object_id, details=details)
+
+
 def redact(values: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in values.items():

@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from ownpay import ids, metrics
+from ownpay import audit, ids, metrics
 from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.errors import (
@@ -264,6 +264,9 @@ async def transition(
         )
     )
     await record_payment_event(session, intent, now=now, reason=reason, extra=event_data)
+    await audit.record_worker_move(session, actor, "payment", merchant_id=merchant_id,
+                                   mode=intent.mode, object_id=payment_id,
+                                   moves={"status": (expected, to)}, reason=reason)
     await session.flush()
     metrics.count_transition(session, gateway=intent.gateway, to=to)
     log.info("payment_transition", payment_id=payment_id, to=to, actor=actor)

@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ownpay import money
+from ownpay import audit, money
 from ownpay.errors import InvalidState
 from ownpay.ledger import service as ledger
 from ownpay.outbox.payloads import refund_brief, refund_failed_payload
@@ -95,6 +95,10 @@ async def transition(
     if moved is None:
         return None
     session.add(_history(moved, before=expected, actor=actor, reason=reason, now=now))
+    await audit.record_worker_move(session, actor, "refund", merchant_id=moved.merchant_id,
+                                   mode=moved.mode, object_id=moved.id, reason=reason,
+                                   moves={"status": (expected[0], to[0]),
+                                          "stage": (expected[1], to[1])})
     await session.flush()
     return moved
 
