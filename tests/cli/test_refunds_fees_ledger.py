@@ -67,3 +67,40 @@ async def test_fees_refunds_and_ledger_from_the_command_line(client, ctx, cli_en
     (usd,) = (await client.get("/api/v1/ledger/balances", headers=m.auth())).json()["data"]
     assert usd["accounts"]["refunds"]["balance"] == 15.5
     assert usd["accounts"]["fee_income"]["balance"] == 3.2
+
+
+async def test_a_fee_rule_is_removed_from_the_command_line(ctx, cli_env) -> None:
+    import asyncio
+
+    from sqlalchemy import select
+
+    from ownpay.audit.models import AuditEntry
+    from tests.support.commands import in_process
+
+    async def run(*args: str) -> Any:
+        return await asyncio.to_thread(in_process, cli_env, *args)
+
+    m = await create_merchant(ctx)
+    base = ("--merchant", m.slug, "--mode", "test", "--gateway", "sandbox")
+    assert (await run("fees", "set", *base, "--percent", "1")).exit_code == 0
+    assert (await run("fees", "set", *base, "--currency", "USD", "--percent", "2")).exit_code == 0
+    done = await run("fees", "remove", *base, "--currency", "usd", "--json")
+    assert done.exit_code == 0, done.stderr
+    assert (json.loads(done.stdout)["currency"], json.loads(done.stdout)["percent"]) == ("USD", 2)
+    human = await run("fees", "remove", *base)
+    assert human.exit_code == 0
+    assert human.stdout.strip() == "removed the sandbox fee rule (any currency, test mode)"
+    missing = await run("fees", "remove", *base)
+    assert missing.exit_code == 1
+    assert "no fee rule for sandbox (any currency) in test mode" in missing.stderr
+    unknown = await run("fees", "remove", "--merchant", m.slug, "--mode", "test",
+                        "--gateway", "nope", "--currency", "ZZZ")
+    assert unknown.exit_code == 1 and "Unknown gateway 'nope'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+    listed = await run("fees", "list", "--merchant", m.slug, "--json")
+    assert json.loads(listed.stdout) == []
+    async with ctx.sessions() as s:
+        actions = list(await s.scalars(select(AuditEntry.action).where(
+            AuditEntry.merchant_id == m.id, AuditEntry.actor_type == "cli")
+            .order_by(AuditEntry.id)))
+    assert actions == ["fee_rule.set", "fee_rule.set", "fee_rule.removed", "fee_rule.removed"]

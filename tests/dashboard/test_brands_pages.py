@@ -12,7 +12,7 @@ import pytest
 from ownpay.merchants import service
 from tests.dashboard.config_support import audit_rows, signed_in
 from tests.support.dashboard import csrf_of, post_form
-from tests.support.factories import create_merchant
+from tests.support.factories import create_merchant, intent_body
 
 pytestmark = pytest.mark.api
 HOSTILE = "<script>alert(1)</script> \"Q\" {{ 7*7 }}"
@@ -92,3 +92,36 @@ async def test_a_manager_cannot_create_a_brand(client: httpx.AsyncClient, ctx: A
     refused = await post_form(client, "/admin/brands", "/admin/brands", {
         "name": "Nope", "slug": "nope-" + secrets.token_hex(3)})
     assert refused.status_code == 403
+
+
+async def test_a_manager_sets_the_payment_lifetime_new_intents_use(
+        client: httpx.AsyncClient, ctx: Any) -> None:
+    from ownpay.payments.models import PaymentIntent
+
+    brand = await create_merchant(ctx)
+    await signed_in(client, ctx, "manager", brand)
+    form = {"name": "Lifetime shop", "primary_color": "", "logo_url": "", "base_url": ""}
+    page = await client.get(f"/admin/brands/{brand.id}")
+    assert "Payment lifetime (seconds)" in page.text and "default (1800 s)" in page.text
+    for bad, message in (("soon", "whole number of seconds"), ("30", "between 60 and 604800"),
+                         ("99999999", "whole number of seconds")):
+        refused = await post_form(client, f"/admin/brands/{brand.id}",
+                                  f"/admin/brands/{brand.id}", {**form, "intent_lifetime": bad})
+        assert refused.status_code == 400 and message in refused.text, bad
+        assert (await brand_row(ctx, brand.slug)).intent_lifetime is None
+    saved = await post_form(client, f"/admin/brands/{brand.id}", f"/admin/brands/{brand.id}",
+                            {**form, "intent_lifetime": "3600"})
+    assert saved.status_code == 303
+    assert (await brand_row(ctx, brand.slug)).intent_lifetime == 3600
+    [row] = await audit_rows(ctx, "brand.updated", brand.slug)
+    assert row.changes["intent_lifetime"] == {"before": None, "after": 3600}
+    made = await client.post("/api/v1/payment-intents", headers=brand.auth(),
+                             json=intent_body())
+    assert made.status_code == 201, made.text
+    async with ctx.sessions() as s:
+        row = await s.get(PaymentIntent, made.json()["transaction_id"])
+    assert 3599 < (row.expires_at - row.created_at).total_seconds() <= 3600  # whole seconds
+    cleared = await post_form(client, f"/admin/brands/{brand.id}", f"/admin/brands/{brand.id}",
+                              {**form, "intent_lifetime": ""})
+    assert cleared.status_code == 303
+    assert (await brand_row(ctx, brand.slug)).intent_lifetime is None

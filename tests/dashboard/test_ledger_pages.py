@@ -41,6 +41,34 @@ async def test_a_manager_sets_a_fee_rule_and_a_viewer_only_reads(
         "csrf_token": csrf_of(read.text), "gateway": "sandbox"})).status_code == 403
 
 
+async def test_a_manager_removes_a_fee_rule(client: httpx.AsyncClient, ctx: Any) -> None:
+    brand = await create_merchant(ctx)
+    await signed_in(client, ctx, "manager", brand)
+    for form in ({"gateway": "sandbox", "currency": "USD", "percent": "2.9"},
+                 {"gateway": "sandbox", "percent": "1"}):
+        assert (await post_form(client, "/admin/fees", "/admin/fees", form)).status_code == 303
+    page = await client.get("/admin/fees")
+    assert "Remove<span class=\"sr\"> the sandbox rule (USD)</span>" in page.text
+    removed = await post_form(client, "/admin/fees", "/admin/fees/remove",
+                              {"gateway": "sandbox", "currency": "USD"})
+    assert removed.status_code == 303 and removed.headers["location"] == "/admin/fees?removed=1"
+    page = await client.get("/admin/fees?removed=1")
+    assert "Removed." in page.text and "2.9 %" not in page.text and "1 %" in page.text
+    assert await audit_rows(ctx, "fee_rule.removed", "sandbox:USD", brand.id)
+    gone = await post_form(client, "/admin/fees", "/admin/fees/remove",
+                           {"gateway": "sandbox", "currency": "USD"})
+    assert gone.status_code == 404
+    bad = await post_form(client, "/admin/fees", "/admin/fees/remove", {"gateway": "<x>"})
+    assert bad.status_code == 400 and "&lt;x&gt;" in bad.text and "1 %" in bad.text
+
+    client.cookies.clear()
+    await signed_in(client, ctx, "viewer", brand)
+    read = await client.get("/admin/fees")
+    assert "Remove" not in read.text
+    assert (await client.post("/admin/fees/remove", data={
+        "csrf_token": csrf_of(read.text), "gateway": "sandbox"})).status_code == 403
+
+
 async def test_the_ledger_shows_balances_and_verifies(client: httpx.AsyncClient,
                                                       ctx: Any) -> None:
     brand = await create_merchant(ctx)

@@ -82,6 +82,44 @@ async def test_fee_rules_api(client, ctx, merchant) -> None:
         "data": []}
 
 
+async def test_a_fee_rule_is_removed_and_payments_fall_back(client, ctx) -> None:
+    m = await create_merchant(ctx)
+    for body in ({"gateway": "sandbox", "percent": 1},
+                 {"gateway": "sandbox", "currency": "USD", "percent": 2}):
+        assert (await client.put("/api/v1/fee-rules", json=body,
+                                 headers=m.auth())).status_code == 200
+    before = await paid(client, m, "100.00")
+    r = await client.delete("/api/v1/fee-rules", params={"gateway": "sandbox",
+                                                         "currency": "usd"}, headers=m.auth())
+    assert r.status_code == 200, r.text
+    assert (r.json()["currency"], r.json()["percent"]) == ("USD", 2)
+    listed = (await client.get("/api/v1/fee-rules", headers=m.auth())).json()["data"]
+    assert [(x["currency"], x["percent"]) for x in listed] == [(None, 1)]
+    after = await paid(client, m, "100.00")
+    assert (await payment(client, m, before))["fee"] == 2  # kept
+    assert (await payment(client, m, after))["fee"] == 1  # the any-currency rule now
+    again = await client.delete("/api/v1/fee-rules", params={"gateway": "sandbox",
+                                                             "currency": "USD"}, headers=m.auth())
+    assert again.status_code == 404 and again.json()["code"] == "NOT_FOUND"
+    # the other mode's rule and another merchant's are not this key's to remove
+    other = await create_merchant(ctx)
+    await client.put("/api/v1/fee-rules", json={"gateway": "sandbox", "percent": 5},
+                     headers=other.auth())
+    assert (await client.delete("/api/v1/fee-rules", params={"gateway": "sandbox"},
+                                headers=m.auth("live"))).status_code == 404
+    assert (await client.delete("/api/v1/fee-rules", params={"gateway": "sandbox"},
+                                headers=m.auth())).status_code == 200
+    assert [x["percent"] for x in (await client.get(
+        "/api/v1/fee-rules", headers=other.auth())).json()["data"]] == [5]
+    bad = await client.delete("/api/v1/fee-rules", params={"gateway": "nope", "currency": "ZZZ",
+                                                           "percnt": "1"}, headers=m.auth())
+    assert bad.status_code == 400 and set(bad.json()["errors"]) == {"gateway", "currency",
+                                                                    "percnt"}
+    writer = await extra_key(ctx, m, ("read", "write"))
+    assert (await client.delete("/api/v1/fee-rules", params={"gateway": "sandbox"},
+                                headers=writer)).status_code == 403
+
+
 async def test_fee_rule_validation_reports_every_field(client, ctx, merchant) -> None:
     r = await client.put("/api/v1/fee-rules", json={
         "gateway": "nope", "flat": "0.30", "percent": "101", "min": "-1"}, headers=merchant.auth())

@@ -306,9 +306,13 @@ PLANS: dict[str, list[Step]] = {
         Run("ownpay fees set --merchant shop --mode live --gateway stripe"),
         Run("ownpay fees set --merchant shop --mode live --gateway bkash"),
         Run("ownpay fees list --merchant shop --mode live", expect=r'"percent": 1\.85'),
+        Run("ownpay fees remove --merchant shop --mode live --gateway bkash",
+            expect=r"removed the bkash fee rule \(any currency, live mode\)"),
         Run("curl -X PUT $OWNPAY_BASE_URL/api/v1/fee-rules",
             expect=r'"flat":0\.3,"percent":2\.9,"min":0\.5'),
         Run("curl $OWNPAY_BASE_URL/api/v1/fee-rules", expect=r'"gateway":"stripe"'),
+        Run('curl -X DELETE "$OWNPAY_BASE_URL/api/v1/fee-rules?gateway=stripe&currency=USD"',
+            expect=r'"currency":"USD","flat":0\.3'),
     ],
     "docs/refunds.md": [
         Run("curl -X POST $OWNPAY_BASE_URL/api/v1/refunds -H",

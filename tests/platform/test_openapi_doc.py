@@ -114,6 +114,7 @@ CAN_ANSWER: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/ledger/balances"): set(),
     ("GET", "/api/v1/fee-rules"): set(),
     ("PUT", "/api/v1/fee-rules"): JSON_BODY,
+    ("DELETE", "/api/v1/fee-rules"): {"VALIDATION_ERROR", "NOT_FOUND"},
     ("GET", "/api/v1/transactions"): {"VALIDATION_ERROR"},
     ("GET", "/api/v1/transactions/export"): {"VALIDATION_ERROR"},
     ("GET", "/api/v1/transactions/{transaction_id}"): {"NOT_FOUND"},
@@ -156,6 +157,10 @@ LOOKUP_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", ENDPOINTS + "/{endpoint_id}"): {"description": "probe"},
     ("POST", "/api/v1/webhooks/tests"): {"endpoint_id": PLACEHOLDERS["endpoint_id"]},
     ("POST", "/api/v1/refunds"): {"transaction_id": PLACEHOLDERS["transaction_id"]},
+}
+# Query parameters that pass validation, for routes that name their object by them.
+LOOKUP_QUERIES: dict[tuple[str, str], dict[str, str]] = {
+    ("DELETE", "/api/v1/fee-rules"): {"gateway": "sandbox"},
 }
 
 
@@ -512,7 +517,7 @@ async def test_links_lead_from_what_is_created_to_what_uses_it(
 
 @pytest.mark.parametrize(("path", "allowed"), [
     ("/api/v1/refunds", "GET, POST"),
-    ("/api/v1/fee-rules", "GET, PUT"),
+    ("/api/v1/fee-rules", "DELETE, GET, PUT"),
     ("/api/v1/webhook-endpoints", "GET, POST"),
     ("/api/v1/webhook-endpoints/we_0123456789abcdef01234567", "DELETE, GET, PATCH"),
 ])
@@ -692,7 +697,9 @@ async def test_every_documented_error_example_is_a_real_answer(
                             headers={**m.auth(), "Content-Type": "application/json"})
         if "NOT_FOUND" in codes:
             body = LOOKUP_BODIES.get((method, path))
-            await check(method, path, **({"json": body} if body is not None else {}))
+            query = LOOKUP_QUERIES.get((method, path))
+            await check(method, path, **({"json": body} if body is not None else {}),
+                        **({"params": query} if query is not None else {}))
 
     # Validation errors, with the documented texts.
     live: dict[str, Any] = {"headers": m.auth("live")}
@@ -719,6 +726,8 @@ async def test_every_documented_error_example_is_a_real_answer(
         ("POST", "/api/v1/webhooks/tests", {"json": {}}),
         ("PUT", "/api/v1/fee-rules", {"json": {"gateway": "nope", "percent": 200,
                                                "flat": 0.3}}),
+        ("DELETE", "/api/v1/fee-rules", {"params": {"gateway": "nope", "currency": "ZZZ"}}),
+        ("DELETE", "/api/v1/fee-rules", {}),
     ] + [
         (method, path, kw) for path in (TRANSACTIONS, TRANSACTIONS + "/export") for method, kw in (
             ("GET", {"params": {"status": "paid", "amount_min": "1"}}),

@@ -12,8 +12,8 @@ from starlette.responses import Response
 from ownpay import audit
 from ownpay.dashboard.roles import Permission
 from ownpay.dashboard.scoped import errors_of
-from ownpay.dashboard.web import Gone, Viewer, render, require, see_other
-from ownpay.errors import ApiError, MerchantExists
+from ownpay.dashboard.web import Gone, Viewer, ctx_of, render, require, see_other
+from ownpay.errors import ApiError, MerchantExists, ValidationFailed
 from ownpay.merchants import service
 from ownpay.merchants.models import Merchant
 from ownpay.web.deps import Session
@@ -69,12 +69,32 @@ def _edit(request: Request, viewer: Viewer, brand: Merchant, *, values: dict[str
           errors: dict[str, list[str]] | None = None, notice: str | None = None,
           status_code: int = 200) -> Response:
     return render(request, "brand_edit.html", {
-        "brand": brand, "values": values, "errors": errors or {}, "notice": notice},
+        "brand": brand, "values": values, "errors": errors or {}, "notice": notice,
+        "default_lifetime": ctx_of(request).settings.intent_lifetime},
         viewer=viewer, status_code=status_code)
 
 
 def _current(brand: Merchant) -> dict[str, str]:
-    return {k: getattr(brand, k) or "" for k in EDITABLE}
+    shown = {k: getattr(brand, k) or "" for k in EDITABLE}
+    shown["intent_lifetime"] = str(brand.intent_lifetime or "")
+    return shown
+
+
+def _typed(name: str, shown: str) -> Any:
+    """A field's stored value from its form text ("" is no value)."""
+    if not shown:
+        return None
+    return int(shown) if name == "intent_lifetime" else shown
+
+
+def _lifetime(raw: str) -> int | None:
+    """The form's seconds (empty: the installation's default); not a whole number → 400."""
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 7:
+        raise ValidationFailed(errors={"intent_lifetime": [
+            "Give a whole number of seconds between 60 and 604800."]})
+    return int(raw)
 
 
 @router.get("/admin/brands/{brand_id}")
@@ -90,18 +110,20 @@ async def brand_page(request: Request, viewer: Editor, brand_id: int,
 async def brand_save(request: Request, session: Session, viewer: Editor,
                      brand_id: int) -> Response:
     brand = _visible(viewer, brand_id)
-    values = {k: viewer.form.get(k, "").strip() for k in EDITABLE}
+    values = {k: viewer.form.get(k, "").strip() for k in (*EDITABLE, "intent_lifetime")}
     before = _current(brand)
-    changes = {k: v for k, v in values.items() if v != before[k]}
+    changes: dict[str, Any] = {k: v for k, v in values.items() if v != before[k]}
     if not changes:
         return _edit(request, viewer, brand, values=values, notice="Nothing changed.")
     try:
+        if "intent_lifetime" in changes:
+            changes["intent_lifetime"] = _lifetime(changes["intent_lifetime"])
         await service.update_merchant(session, brand, changes=changes)
     except ApiError as exc:
         return _edit(request, viewer, brand, values=values, errors=errors_of(exc),
                      status_code=400)
     await audit.record(session, viewer.actor, "brand.updated", merchant_id=brand.id,
                        object_type="merchant", object_id=brand.slug, details={
-                           k: {"before": before[k] or None, "after": getattr(brand, k)}
+                           k: {"before": _typed(k, before[k]), "after": getattr(brand, k)}
                            for k in changes})
     return see_other("/admin/brands?saved=1")

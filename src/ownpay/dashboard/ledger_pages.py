@@ -12,7 +12,7 @@ from starlette.responses import Response
 from ownpay import audit, money
 from ownpay.dashboard.roles import Permission, is_installation_role
 from ownpay.dashboard.scoped import errors_of, scope_of
-from ownpay.dashboard.web import Viewer, render, require, see_other
+from ownpay.dashboard.web import Gone, Viewer, render, require, see_other
 from ownpay.errors import ApiError
 from ownpay.gateways import registry
 from ownpay.ledger import fees, service, verify
@@ -40,8 +40,9 @@ async def _fees(request: Request, session: Session, viewer: Viewer, *,
 
 @router.get("/admin/fees")
 async def fees_page(request: Request, session: Session, viewer: Reader,
-                    saved: str | None = None) -> Response:
-    return await _fees(request, session, viewer, notice="Saved." if saved else None)
+                    saved: str | None = None, removed: str | None = None) -> Response:
+    notice = "Saved." if saved else "Removed." if removed else None
+    return await _fees(request, session, viewer, notice=notice)
 
 
 @router.post("/admin/fees")
@@ -60,6 +61,25 @@ async def fees_set(request: Request, session: Session, viewer: Editor) -> Respon
                        object_id=f"{rule.gateway}:{rule.currency}",
                        details={"after": fees.serialize_rule(saved)})
     return see_other("/admin/fees?saved=1")
+
+
+@router.post("/admin/fees/remove")
+async def fees_remove(request: Request, session: Session, viewer: Editor) -> Response:
+    """Remove one rule (gateway and currency from the row's button)."""
+    scope = scope_of(viewer)
+    try:
+        gateway, currency = fees.validate_key(viewer.form.get("gateway"),
+                                              viewer.form.get("currency"))
+    except ApiError as exc:
+        return await _fees(request, session, viewer, errors=errors_of(exc), status_code=400)
+    removed = await fees.remove_rule(session, scope=scope, gateway=gateway, currency=currency)
+    if removed is None:
+        raise Gone()
+    await audit.record(session, viewer.actor, "fee_rule.removed", merchant_id=scope.merchant_id,
+                       mode=scope.mode, object_type="fee_rule",
+                       object_id=f"{removed.gateway}:{removed.currency}",
+                       details={"before": fees.serialize_rule(removed)})
+    return see_other("/admin/fees?removed=1")
 
 
 def _balance_rows(books: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""``ownpay ledger …`` (verify, balances) and ``ownpay fees …`` (set, list)."""
+"""``ownpay ledger …`` (verify, balances) and ``ownpay fees …`` (set, remove, list)."""
 
 from __future__ import annotations
 
@@ -134,6 +134,43 @@ def fees_set(
 
     result = run_async(settings_from(database_url, data_dir), go)
     out(result, as_json, lambda: _print_rule(result))
+
+
+@fees_app.command("remove")
+def fees_remove(
+    merchant: Annotated[str, typer.Option(help="Merchant slug.")],
+    mode: Annotated[str, typer.Option(help="test or live.")],
+    gateway: Annotated[str, typer.Option(help="Gateway slug.")],
+    currency: Annotated[str | None, typer.Option(
+        help="The rule's currency; omit for the gateway's any-currency rule.")] = None,
+    as_json: JsonOpt = False, database_url: DbOpt = None, data_dir: DataOpt = None,
+) -> None:
+    """Remove the fee rule for a merchant, mode, gateway (and currency).  Completed
+    payments keep their fee; exits 1 if there is no such rule."""
+    from ownpay.ledger import fees
+    from ownpay.merchants import service as merchants
+
+    async def go(ctx: Any) -> dict[str, Any] | None:
+        async with ctx.sessions() as s, s.begin():
+            m = await merchants.get_merchant(s, merchant)
+            name, code = fees.validate_key(gateway, currency)
+            rule = await fees.remove_rule(
+                s, scope=TenantScope(m.id, merchants.check_mode(mode)), gateway=name,
+                currency=code)
+            if rule is None:
+                return None
+            shown = fees.serialize_rule(rule)
+            await audit.record(s, audit.cli_actor(), "fee_rule.removed", merchant_id=m.id,
+                               mode=rule.mode, object_type="fee_rule", object_id=rule.id,
+                               details=shown)
+            return {"merchant": merchant, **shown}
+
+    result = run_async(settings_from(database_url, data_dir), go)
+    if result is None:
+        fail(f"no fee rule for {gateway} ({currency or 'any currency'}) in {mode} mode")
+    out(result, as_json, lambda: typer.echo(
+        f"removed the {result['gateway']} fee rule ({result['currency'] or 'any currency'}, "
+        f"{result['mode']} mode)"))
 
 
 def _print_rule(rule: dict[str, Any]) -> None:

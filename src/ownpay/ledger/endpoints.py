@@ -1,20 +1,26 @@
-"""``/api/v1/ledger/balances`` (scope ``read``) and ``/api/v1/fee-rules`` (scope ``admin``).
+"""``/api/v1/ledger/balances`` (scope ``read``) and ``/api/v1/fee-rules`` (scope ``admin``:
+list, set, remove).
 
 Scoped to the API key's merchant and mode like everything else."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from ownpay.errors import json_response
+from ownpay.errors import NotFound, json_response
 from ownpay.ledger import fees, service
 from ownpay.ledger.schemas import FeeRuleIn, FeeRuleList, FeeRuleOut, LedgerBalances
 from ownpay.web.body import json_object
 from ownpay.web.deps import Admin, Reader, Session, audit_api
-from ownpay.web.openapi import JSON_BODY_ERRORS, ErrorResponses, validation_example
+from ownpay.web.openapi import (
+    JSON_BODY_ERRORS,
+    ErrorResponses,
+    not_found_example,
+    validation_example,
+)
 
 router = APIRouter()
 
@@ -65,4 +71,38 @@ async def put_fee_rule(request: Request, principal: Admin, session: Session) -> 
     shown = fees.serialize_rule(rule)
     await audit_api(session, request, principal, "fee_rule.set", object_type="fee_rule",
                     object_id=rule.id, details=shown)
+    return json_response(200, shown)
+
+
+NO_RULE = "No fee rule for this gateway and currency."
+
+
+@router.delete(
+    "/api/v1/fee-rules", tags=["Ledger"], summary="Remove a fee rule", response_model=FeeRuleOut,
+    responses=ErrorResponses(codes={
+        400: [validation_example("No gateway given", {
+                  "gateway": ["The gateway field is required."]}),
+              validation_example("Unknown gateway and currency", {
+                  "gateway": ["Unknown gateway 'nope'."],
+                  "currency": ["Invalid currency code."]})],
+        404: [not_found_example(NO_RULE)]}),
+)
+async def delete_fee_rule(request: Request, principal: Admin, session: Session,
+                          gateway: Annotated[str, Query(
+                              description="The rule's gateway slug (required).")] = "",
+                          currency: Annotated[str, Query(
+                              description="The rule's currency; omit for the gateway's "
+                              "any-currency rule.")] = "") -> Response:
+    """Remove the rule for `gateway` and `currency` (omit `currency` for the gateway's
+    any-currency rule) in the key's mode, and answer with it. Payments that complete from
+    now on fall back to the next rule (or no fee); completed payments keep their fee."""
+    name, code = fees.validate_key(gateway, currency,
+                                   given=[k for k, _ in request.query_params.multi_items()])
+    removed = await fees.remove_rule(session, scope=principal.scope, gateway=name,
+                                     currency=code)
+    if removed is None:
+        raise NotFound(NO_RULE)
+    shown = fees.serialize_rule(removed)
+    await audit_api(session, request, principal, "fee_rule.removed", object_type="fee_rule",
+                    object_id=removed.id, details=shown)
     return json_response(200, shown)

@@ -15,11 +15,12 @@ later never changes the fee of a completed payment.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -124,12 +125,8 @@ def _rate_ppm(value: Any, add: Any) -> int:
 RULE_FIELDS = ("gateway", "currency", "flat", "percent", "min", "max")
 
 
-def validate_rule(body: dict[str, Any]) -> RuleInput:
-    """Check a rule (API body or CLI options); every bad field is reported at once."""
-    errors = FieldErrors()
-    add = errors.add
-    errors.refuse_unknown(body, RULE_FIELDS)
-
+def _rule_key(body: dict[str, Any], add: Any) -> tuple[str, str | None]:
+    """The gateway and currency (None: any) naming a rule; bad ones are reported."""
     gateway = body.get("gateway")
     if not isinstance(gateway, str) or not gateway.strip():
         add("gateway", "The gateway field is required.")
@@ -144,6 +141,16 @@ def validate_rule(body: dict[str, Any]) -> RuleInput:
             add("currency", "Invalid currency code.")
         else:
             currency = raw_currency.strip().upper()
+    return gateway, currency
+
+
+def validate_rule(body: dict[str, Any]) -> RuleInput:
+    """Check a rule (API body or CLI options); every bad field is reported at once."""
+    errors = FieldErrors()
+    add = errors.add
+    errors.refuse_unknown(body, RULE_FIELDS)
+
+    gateway, currency = _rule_key(body, add)
     flat = _amount(body.get("flat"), "flat", currency, add, allow_zero=True)
     minimum = _amount(body.get("min"), "min", currency, add, allow_zero=True)
     maximum = _amount(body.get("max"), "max", currency, add, allow_zero=True)
@@ -182,6 +189,29 @@ async def set_rule(
         .execution_options(populate_existing=True)
     )
     return (await session.scalars(stmt)).one()
+
+
+def validate_key(gateway: Any, currency: Any, *,
+                 given: Iterable[str] = ()) -> tuple[str, str]:
+    """The (gateway, currency) naming one rule, as a removal gives them (currency None or
+    empty: the any-currency rule); refused with every bad field like a rule, and with any
+    other parameter named in ``given``."""
+    errors = FieldErrors()
+    errors.refuse_unknown(dict.fromkeys(given), ("gateway", "currency"))
+    name, code = _rule_key({"gateway": gateway, "currency": currency or None}, errors.add)
+    errors.raise_if_any()
+    return name, code or ANY_CURRENCY
+
+
+async def remove_rule(session: AsyncSession, *, scope: TenantScope, gateway: str,
+                      currency: str) -> FeeRule | None:
+    """Delete the rule for (gateway, currency) of the scope; the removed rule, or None if
+    there is none.  Payments completed under it keep the fee stored on them."""
+    return (await session.scalars(
+        delete(FeeRule).where(FeeRule.merchant_id == scope.merchant_id,
+                              FeeRule.mode == scope.mode, FeeRule.gateway == gateway,
+                              FeeRule.currency == currency)
+        .returning(FeeRule))).one_or_none()
 
 
 async def list_rules(
