@@ -25,15 +25,16 @@ def fresh_env(data_dir: Path) -> dict[str, str | None]:
     return {**dict.fromkeys(OWNPAY_VARIABLES), "OWNPAY_DATA_DIR": str(data_dir)}
 
 
-def in_process(env: dict[str, str | None], *args: str) -> Result:
-    """``ownpay ARGS`` in this process with ``env`` (``None``: unset); stdout and stderr apart."""
+def in_process(env: dict[str, str | None], *args: str, input: str | None = None) -> Result:  # noqa: A002
+    """``ownpay ARGS`` in this process with ``env`` (``None``: unset) and ``input`` on
+    standard input; stdout and stderr apart."""
     import structlog
 
     from ownpay.cli import app
 
     saved = structlog.get_config()  # a command configures logging for its process
     try:
-        return CliRunner().invoke(app, list(args),
+        return CliRunner().invoke(app, list(args), input=input,
                                   env={**dict.fromkeys(OWNPAY_VARIABLES), **env})
     finally:
         structlog.configure(**saved)
