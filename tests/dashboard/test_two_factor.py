@@ -156,3 +156,26 @@ async def test_sensitive_actions_need_a_recent_re_authentication(
     shown = re.search(r'class="mono secret">([^<]+)<', created.text).group(1)
     assert len(shown) >= 20  # the generated password, shown once
     assert shown not in (await client.get("/admin/users")).text
+
+
+async def test_the_step_up_of_an_action_comes_back_to_its_page(
+        client: httpx.AsyncClient, ctx: Any, merchant: Any) -> None:
+    """An action path that is no page (no GET route) sends the user back, after "Confirm
+    it is you", to the nearest page above it rather than to a 405."""
+    owner = await make_user(ctx, "owner")
+    other = await make_user(ctx, "viewer", merchant=merchant.slug)
+    await sign_in(client, owner.email, owner.password)
+    page = await client.get("/admin/users")
+    long_ago = utcnow() - timedelta(seconds=ctx.settings.session_reauth_window + 5)
+    async with ctx.sessions() as s, s.begin():
+        await s.execute(update(UserSession).where(UserSession.user_id == owner.id)
+                        .values(reauthenticated_at=long_ago))
+    token = csrf_of(page.text)
+    for action, back in ((f"/admin/users/{other.id}/disable", "%2Fadmin%2Fusers"),
+                         ("/admin/account/password", "%2Fadmin%2Faccount")):
+        refused = await client.post(action, data={"csrf_token": token})
+        assert refused.status_code == 303
+        assert refused.headers["location"] == f"/admin/confirm?next={back}"
+        landed = await client.get(refused.headers["location"].split("next=")[1]
+                                  .replace("%2F", "/"))
+        assert landed.status_code == 200

@@ -16,6 +16,7 @@ from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import Match
 
 from ownpay.audit import Actor
 from ownpay.context import AppContext
@@ -116,11 +117,23 @@ async def setting(session: AsyncSession, name: str, default: Any = None) -> Any:
     return default if row is None else row.value
 
 
+def _has_page(request: Request, path: str) -> bool:
+    """Whether a GET of ``path`` is a route of this app."""
+    probe = {"type": "http", "method": "GET", "path": path, "root_path": ""}
+    return any(route.matches(probe)[0] == Match.FULL for route in request.app.router.routes)
+
+
 def here(request: Request) -> str:
-    """This page (a POST's page is its path: the user submits it again)."""
-    if request.method != "GET" or not request.url.query:
-        return request.url.path
-    return f"{request.url.path}?{request.url.query}"
+    """This page.  A POST's page is its path when that path is also a page (the user
+    submits the form again); an action's path without one (``/admin/users/5/disable``,
+    ``/admin/account/password``) answers a GET with 405, so it is the nearest parent that
+    is a page (``/admin/users``, ``/admin/account``)."""
+    path = request.url.path
+    if request.method != "GET":
+        while path.count("/") > 1 and not _has_page(request, path):
+            path = path.rsplit("/", 1)[0]
+        return path
+    return f"{path}?{request.url.query}" if request.url.query else path
 
 
 def sign_in_url(request: Request) -> str:
