@@ -38,6 +38,8 @@ FAILURE_REASONS: dict[str, list[str]] = {
     + [f"{DECLINE_PREFIX}some_new_code", "Stripe PaymentIntent canceled (abandoned)"],
     "sandbox": ["sandbox: customer chose failure (card_declined)"],
     "manual": ["rejected by operator", "no such transfer"],
+    **{f"{wallet}_personal": ["rejected by operator", "no such bKash transaction in the app"]
+       for wallet in ("bkash", "nagad", "rocket", "upay")},
     "aamarpay": ["aamarPay status Failed (status_code 7, Transaction Failed) (search)",
                  "aamarPay status Failed (status_code None) (search)"],
     "sslcommerz": [f"SSLCommerz status {s} (status query)" for s in SslTransactionStatus]

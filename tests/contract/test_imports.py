@@ -1,8 +1,9 @@
 """Check 7: an adapter package is a mapper.  Its modules import only the contract
 (``ownpay.gateways.base``), the provider executor, pure helpers (``ownpay.money``,
-``ownpay.ids``), their own package and third-party libraries -- never the database, the app
-context, models, a service or the state store; its mapping module is pure (no executor,
-SDK, logging, clock or I/O); and nothing in it sends HTTP except through the executor.
+``ownpay.ids``, the personal wallets' ``ownpay.gateways.personal``), their own package
+and third-party libraries -- never the database, the app context, models, a service or
+the state store; its mapping module is pure (no executor, SDK, logging, clock or I/O);
+and nothing in it sends HTTP except through the executor.
 
 (``make lint`` checks the same rules for the whole tree with import-linter; this check
 runs them per registered gateway, so a new gateway's package is covered by its harness.)"""
@@ -21,8 +22,10 @@ from tests.contract.harnesses.base import Harness, adapter
 
 pytestmark = pytest.mark.contract
 
+# ``ownpay.gateways.personal``: the personal-wallet family's shared rules (itself only on
+# ``base``; checked below).
 ALLOWED_OWNPAY = {"ownpay.gateways.base", "ownpay.gateways.executor", "ownpay.money",
-                  "ownpay.ids"}
+                  "ownpay.ids", "ownpay.gateways.personal"}
 NEVER_IN_A_PACKAGE = {"sqlalchemy", "httpx", "requests", "aiohttp", "urllib3", "socket"}
 NEVER_IN_MAPPING = NEVER_IN_A_PACKAGE | {
     "ownpay.gateways.executor", "stripe", "structlog", "logging", "asyncio", "time", "os",
@@ -99,3 +102,10 @@ def _file(module: str) -> str:
     path = sys.modules[module].__file__
     assert path
     return path
+
+
+def test_the_personal_wallet_rules_are_pure() -> None:
+    imported = graph().find_modules_directly_imported_by("ownpay.gateways.personal")
+    ours = {m for m in imported if m.startswith("ownpay")}
+    assert ours == {"ownpay.gateways.base"}
+    assert not {m.split(".")[0] for m in imported} & NEVER_IN_MAPPING

@@ -20,18 +20,20 @@ LEGACY_ASSET_PATH = "/checkout-assets"  # where checkout.css/js were always serv
 
 
 class GatewayTemplates(BaseLoader):
-    """``<slug>/<file>`` from the registered adapter's ``templates`` folder."""
+    """``<slug>/<file>`` from the registered adapter's ``templates`` folder, else from the
+    ``shared_templates`` of its family."""
 
     def get_source(
         self, environment: Environment, template: str
     ) -> tuple[str, str | None, Callable[[], bool] | None]:
         slug, _, name = template.partition("/")
         adapter = registry.get(slug)
-        folder = adapter.templates if adapter is not None else None
-        if folder is None or not name or ".." in Path(name).parts:
+        folders = [] if adapter is None else [
+            f for f in (adapter.templates, adapter.shared_templates) if f is not None]
+        if not folders or not name or ".." in Path(name).parts:
             raise TemplateNotFound(template)
-        path = folder / name
-        if not path.is_file():
+        path = next((f / name for f in folders if (f / name).is_file()), None)
+        if path is None:
             raise TemplateNotFound(template)
         mtime = path.stat().st_mtime
         return path.read_text(), str(path), lambda: path.stat().st_mtime == mtime

@@ -308,6 +308,9 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
     # checkout serves them as ``gateway/<slug>/…`` and ``/assets/gateway-<slug>/…``.
     templates: ClassVar[Path | None] = None
     static: ClassVar[Path | None] = None
+    # Templates a family of adapters shares (the personal wallets), looked up under the
+    # same ``gateway/<slug>/…`` names after the adapter's own ``templates``.
+    shared_templates: ClassVar[Path | None] = None
 
     def validate_config(
         self, credentials: Mapping[str, str], settings: Mapping[str, Any]

@@ -1,0 +1,1 @@
+"""The bkash personal-wallet gateway: see :mod:`ownpay.gateways.personal`."""

@@ -1,0 +1,1 @@
+"""The nagad personal-wallet gateway: see :mod:`ownpay.gateways.personal`."""

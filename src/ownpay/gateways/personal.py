@@ -1,0 +1,169 @@
+"""Personal-wallet gateways (``bkash_personal``, ``nagad_personal``, ``rocket_personal``,
+``upay_personal``; issue 13): the customer sends money from their own wallet to the
+merchant's personal or agent number and types the transaction id; the payment waits in
+``awaiting_verification`` until an operator approves it (or, once SMS verification lands,
+the wallet's SMS does).
+
+One class serves the four: what differs per provider -- the wallet-number and
+transaction-id formats, whether "send money" carries a reference, the menu steps -- is a
+:class:`WalletSpec`.  Each provider's package only instantiates it.  Pure rules, no I/O:
+the checkout and the payments service do the rest, as for ``manual``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import segno
+
+from ownpay.gateways.base import (
+    CheckoutView,
+    ConfigField,
+    ConfigInvalid,
+    FormError,
+    Gateway,
+    GatewayContext,
+    Outcome,
+    PaymentView,
+    RefundResult,
+    VerifiedResult,
+)
+
+ASSETS = Path(__file__).parent / "personal_assets"
+ACCOUNT_TYPES = ("personal", "agent")
+MAX_NUMBERS = 3
+MAX_QR = 500
+MOBILE = re.compile(r"01[3-9]\d{8}")  # a Bangladeshi mobile number, 11 digits
+MOBILE_HINT = "11 digits starting with 01"
+
+
+@dataclass(frozen=True)
+class WalletSpec:
+    slug: str
+    brand: str  # the provider's name as customers know it
+    wallet_number: re.Pattern[str]
+    wallet_hint: str
+    trx_id: re.Pattern[str]
+    trx_hint: str
+    reference_supported: bool
+    app_steps: Mapping[str, tuple[str, ...]]  # per account type: what the customer taps
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"[\s-]", "", value)
+
+
+def wallet_numbers(spec: WalletSpec, raw: Any) -> list[str]:
+    """One to three numbers, comma-separated; each in the provider's format."""
+    numbers = [_digits(n) for n in str(raw or "").split(",") if n.strip()]
+    if not numbers:
+        raise ConfigInvalid({"wallet_number": [f"Give the {spec.brand} number customers pay."]})
+    bad = [n for n in numbers if not spec.wallet_number.fullmatch(n)]
+    if bad or len(numbers) > MAX_NUMBERS or len(set(numbers)) != len(numbers):
+        raise ConfigInvalid({"wallet_number": [
+            f"Up to {MAX_NUMBERS} different {spec.brand} numbers, comma-separated: "
+            f"{spec.wallet_hint}."]})
+    return numbers
+
+
+def qr_data_uri(payload: str) -> str:
+    """The wallet's QR code drawn here (an SVG ``data:`` URI: no third-party image, and
+    the page's CSP allows it)."""
+    return str(segno.make(payload, error="m").svg_data_uri(scale=4, border=2))
+
+
+def submission(spec: WalletSpec, form: Mapping[str, str]) -> VerifiedResult:
+    """The customer's claim: the number they paid from and the transaction id, each in the
+    provider's format (``FormError`` otherwise).  Never a completion."""
+    sender = _digits(str(form.get("sender_number", "")))
+    trx = str(form.get("trx_id", "")).strip().upper()
+    errors: dict[str, list[str]] = {}
+    if not spec.wallet_number.fullmatch(sender):
+        errors["sender_number"] = [
+            f"Enter the {spec.brand} number you paid from: {spec.wallet_hint}."]
+    if not spec.trx_id.fullmatch(trx):
+        errors["trx_id"] = [f"Enter the transaction ID exactly as {spec.brand} shows it: "
+                            f"{spec.trx_hint}."]
+    if errors:
+        raise FormError(errors)
+    return VerifiedResult(
+        outcome=Outcome.AWAITING_VERIFICATION, provider_txn_id=trx,
+        submission={"sender_number": sender, "trx_id": trx},
+        reason=f"customer submitted a {spec.brand} transaction id")
+
+
+class PersonalWallet(Gateway):
+    """A provider's personal-wallet gateway; subclasses set ``spec``."""
+
+    spec: ClassVar[WalletSpec]
+    shared_templates = ASSETS / "templates"
+    static = ASSETS / "static"
+    currencies = frozenset({"BDT"})
+    supports_refunds = True
+    customer_sends_money = True
+    setting_fields: ClassVar[tuple[ConfigField, ...]] = (
+        ConfigField("wallet_number", "Wallet number(s) customers pay to", secret=False),
+        ConfigField("account_type", "Account type (personal or agent)", secret=False,
+                    required=False, default="personal"),
+        ConfigField("display_name", "Name shown to customers", secret=False, required=False),
+        ConfigField("qr_payload", "QR code text (optional: what the wallet app's own QR "
+                    "code holds)", secret=False, required=False),
+    )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if hasattr(cls, "spec"):
+            cls.slug = cls.spec.slug
+            cls.display_name = f"{cls.spec.brand} (personal)"
+
+    def validate_config(
+        self, credentials: Mapping[str, str], settings: Mapping[str, Any]
+    ) -> tuple[dict[str, str], dict[str, Any]]:
+        creds, out = super().validate_config(credentials, settings)
+        errors: dict[str, list[str]] = {}
+        try:
+            out["wallet_number"] = ",".join(wallet_numbers(self.spec, out.get("wallet_number")))
+        except ConfigInvalid as exc:
+            errors.update(exc.errors)
+        kind = str(out.get("account_type") or "personal").strip().lower()
+        if kind not in ACCOUNT_TYPES:
+            errors["account_type"] = ["The account type is personal or agent."]
+        out["account_type"] = kind
+        qr = str(out.get("qr_payload") or "").strip()
+        if qr:
+            if len(qr) > MAX_QR or not qr.isprintable():
+                errors["qr_payload"] = [
+                    f"The QR code text is at most {MAX_QR} printable characters."]
+            out["qr_payload"] = qr
+        if errors:
+            raise ConfigInvalid(errors)
+        return creds, out
+
+    async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
+        kind = str(ctx.settings.get("account_type") or "personal")
+        qr = str(ctx.settings.get("qr_payload") or "")
+        return CheckoutView(template="checkout.html", context={
+            "brand": self.spec.brand,
+            "numbers": str(ctx.settings.get("wallet_number") or "").split(","),
+            "account_type": kind,
+            "steps": self.spec.app_steps[kind],
+            "reference": payment.order_id if self.spec.reference_supported else None,
+            "trx_hint": self.spec.trx_hint,
+            "qr": qr_data_uri(qr) if qr else None,
+            "bundle": f"gateway-{self.slug}",  # where personal-wallet.js is served
+        })
+
+    async def submit(
+        self, ctx: GatewayContext, payment: PaymentView, form: Mapping[str, str]
+    ) -> VerifiedResult:
+        return submission(self.spec, form)
+
+    async def refund(self, ctx: GatewayContext, payment: PaymentView, *, amount_minor: int,
+                     refund_id: str, reason: str | None) -> RefundResult:
+        # The merchant sends the money back from their wallet; an operator confirms it.
+        return RefundResult(outcome=Outcome.PROCESSING,
+                            reason=f"send the money back by {self.spec.brand}, then confirm")

@@ -1,0 +1,1 @@
+"""The rocket personal-wallet gateway: see :mod:`ownpay.gateways.personal`."""

@@ -1,0 +1,27 @@
+"""``rocket_personal``: "Send Money" (personal) or "Cash Out" (agent) by *322# or the
+Rocket app.  Rocket accounts are 12 digits (the mobile number and a check digit); its
+TxnIds are digits only; a transfer carries no reference.
+
+Pure data: the formats and steps (rules in :mod:`ownpay.gateways.personal`)."""
+
+from __future__ import annotations
+
+import re
+
+from ownpay.gateways.personal import WalletSpec
+
+SPEC = WalletSpec(
+    slug="rocket_personal", brand="Rocket", wallet_number=re.compile(r"01[3-9]\d{9}"),
+    wallet_hint="12 digits: the mobile number and its check digit",
+    trx_id=re.compile(r"\d{8,12}"), trx_hint="8 to 12 digits, e.g. 1234567890",
+    reference_supported=False,
+    app_steps={
+        "personal": ("Dial *322# (or open the Rocket app) and choose Send Money.",
+                     "Enter the 12-digit account shown above and the exact amount.",
+                     "Confirm with your PIN.",
+                     "Rocket shows a TxnId: enter it here with the account you paid from."),
+        "agent": ("Dial *322# (or open the Rocket app) and choose Cash Out.",
+                  "Enter the agent account shown above and the exact amount.",
+                  "Confirm with your PIN.",
+                  "Rocket shows a TxnId: enter it here with the account you paid from."),
+    })

@@ -1,0 +1,1 @@
+"""The upay personal-wallet gateway: see :mod:`ownpay.gateways.personal`."""

@@ -1,0 +1,17 @@
+"""``upay_personal``: the personal-wallet gateway for upay (:mod:`ownpay.gateways.personal`;
+its formats and steps are ``mapping``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ownpay.gateways.personal import PersonalWallet
+from ownpay.gateways.upay_personal.mapping import SPEC
+
+
+class UpayPersonal(PersonalWallet):
+    spec = SPEC
+    templates = Path(__file__).parent / "templates"
+
+
+ADAPTER = UpayPersonal()

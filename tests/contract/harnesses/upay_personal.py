@@ -1,0 +1,12 @@
+"""``upay_personal``: a personal-wallet gateway (tests/support/personal_wallets.py)."""
+
+from __future__ import annotations
+
+from tests.support.personal_wallets import PersonalHarness
+
+
+class Harness(PersonalHarness):
+    slug = "upay_personal"
+
+
+HARNESS = Harness
