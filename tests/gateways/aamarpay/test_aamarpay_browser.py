@@ -22,11 +22,12 @@ import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
-from tests.gateways.aamarpay.support import CREDENTIALS, Stand, enable_aamarpay, intent
+from tests.gateways.aamarpay.support import CREDENTIALS, Stand, intent
 from tests.simulators.aamarpay import create_app as create_simulator
 from tests.support.bkash import serving
 from tests.support.factories import MerchantKeys, create_merchant
 from tests.support.processes import ServerProcess
+from tests.support.standins import enable
 
 Shot = Callable[[Page, str], Awaitable[Path]]
 
@@ -45,7 +46,7 @@ async def setup(live_server: ServerProcess, ctx: AppContext,
     app = create_simulator()
     async with serving(app) as url:
         merchant = await create_merchant(ctx, gateways=(), name="Dhaka Books")
-        await enable_aamarpay(ctx, merchant, **CREDENTIALS, base_url=url)
+        await enable(ctx, merchant, "aamarpay", **CREDENTIALS, base_url=url)
         yield Setup(server=live_server, stand=Stand(app, url), shop_url=shop_site,
                     merchant=merchant)
 

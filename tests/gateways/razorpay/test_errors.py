@@ -14,8 +14,9 @@ from structlog.testing import capture_logs
 from ownpay.gateways.base import GatewayError, Outcome
 from ownpay.gateways.executor import ProviderMayHaveActed
 from tests.contract.harnesses.razorpay import CREDENTIALS, RazorpayHarness
-from tests.gateways.razorpay.conftest import SimServer, new_payment
+from tests.gateways.razorpay.conftest import new_payment
 from tests.support.factories import MerchantKeys
+from tests.support.standins import SimServer
 
 
 @pytest.fixture

@@ -24,11 +24,12 @@ import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
-from tests.gateways.razorpay.conftest import CREDENTIALS, SimServer, enable_razorpay, intent
+from tests.gateways.razorpay.conftest import CREDENTIALS, intent
 from tests.simulators.razorpay import RazorpaySimulator
 from tests.support.browser import new_page
 from tests.support.factories import MerchantKeys, create_merchant
 from tests.support.processes import ServerProcess
+from tests.support.standins import SimServer, enable
 
 Shot = Callable[[Page, str], Awaitable[Path]]
 SIZES: dict[str, dict[str, Any]] = {
@@ -50,8 +51,8 @@ class Setup:
 async def setup(live_server: ServerProcess, ctx: AppContext, shop_site: str,
                 sim_server: SimServer) -> AsyncIterator[Setup]:
     merchant = await create_merchant(ctx, gateways=(), name="Mumbai Books")
-    await enable_razorpay(ctx, merchant, **CREDENTIALS, base_url=sim_server.url,
-                          checkout_js_url=f"{sim_server.url}/v1/checkout.js")
+    await enable(ctx, merchant, "razorpay", **CREDENTIALS, base_url=sim_server.url,
+                 checkout_js_url=f"{sim_server.url}/v1/checkout.js")
     yield Setup(server=live_server, sim=sim_server, shop_url=shop_site, merchant=merchant)
 
 
