@@ -4,7 +4,6 @@ secrets (client secret, access tokens) kept out of every log line."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import httpx
@@ -17,14 +16,13 @@ from ownpay.gateways.paypal import mapping
 from tests.contract.harnesses.paypal import CREDENTIALS, PayPalHarness
 from tests.gateways.paypal.conftest import new_payment, order_of, to_paypal
 from tests.support.factories import MerchantKeys
+from tests.support.faults import assert_checkout_unavailable, heal, inject, on_standin
 from tests.support.standins import SimServer, api_payment, local
 
 
 @pytest.fixture
-async def harness(sim_server: SimServer) -> AsyncIterator[PayPalHarness]:
-    h = PayPalHarness()
-    h.app, h.server = sim_server.app, sim_server.loopback
-    yield h
+async def harness(sim_server: SimServer) -> PayPalHarness:
+    return on_standin(PayPalHarness, sim_server)
 
 
 async def test_refused_credentials_are_a_gateway_error(harness: PayPalHarness) -> None:
@@ -41,18 +39,8 @@ async def test_refused_credentials_are_a_gateway_error(harness: PayPalHarness) -
 async def test_checkout_page_says_temporarily_unavailable_never_500(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer, fault: str,
 ) -> None:
-    sim = sim_server.sim
-    txn = await new_payment(customer, shop)
-    match fault:
-        case "down":
-            sim.down = {"create"}
-        case "slow":
-            sim.delay = {"create": 3.0}
-        case "drop":
-            sim.drop = {"create"}
-    r = await customer.get(f"/checkout/{txn}")
-    assert r.status_code == 503, r.text
-    assert "temporarily unavailable" in r.text.lower() or "try again" in r.text.lower()
+    await assert_checkout_unavailable(customer, shop, sim_server.sim, new_payment, fault,
+                                      "create")
 
 
 @pytest.mark.parametrize("fault", ["slow", "drop", "down"])
@@ -66,15 +54,10 @@ async def test_a_capture_without_an_answer_may_have_acted_and_is_asked_again(
         view = await harness.gateway.start_checkout(ctx, payment)
         current = replace(payment, provider_reference=view.provider_reference)
         sim.approve(view.provider_reference or "")
-        if fault == "slow":
-            sim.delay = {"capture": 2.0}
-        elif fault == "drop":
-            sim.drop = {"capture"}
-        else:
-            sim.down = {"capture"}
+        inject(sim, fault, "capture", delay=2.0)
         with pytest.raises(ProviderMayHaveActed):
             await harness.gateway.query_status(ctx, current)
-        sim.delay, sim.drop, sim.down = {}, set(), set()
+        heal(sim)
         again = await harness.gateway.query_status(ctx, current)
         assert again.outcome is Outcome.SUCCEEDED
         assert again.reference == payment.transaction_id
