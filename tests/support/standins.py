@@ -8,6 +8,7 @@ the customer moves through the provider's pages)."""
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -92,6 +93,17 @@ def body(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """A create-intent body: ``defaults`` with ``overrides`` (``None`` drops a field)."""
     merged = {**defaults, **overrides}
     return {k: v for k, v in merged.items() if v is not None}
+
+
+def bdt_intent(gateway: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The Bangladeshi gateways' create-intent body (1250.50 BDT from Rahim Uddin), with
+    ``overrides`` as :func:`body` applies them."""
+    return body({
+        "gateway": gateway, "amount": "1250.50", "currency": "BDT",
+        "order_id": "ORD-" + secrets.token_hex(4), "customer_name": "Rahim Uddin",
+        "customer_email": "rahim@example.com", "customer_phone": "01770618575",
+        "return_url": "https://shop.example/return",
+    }, overrides)
 
 
 async def create_payment(customer: httpx.AsyncClient, merchant: MerchantKeys,

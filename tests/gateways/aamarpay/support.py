@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +11,7 @@ from fastapi import FastAPI
 
 from tests.simulators.aamarpay import SIGNATURE_KEY, STORE_ID, AamarpaySimulator
 from tests.support.factories import MerchantKeys
-from tests.support.standins import body, create_payment, to_hosted_page
+from tests.support.standins import bdt_intent, create_payment, to_hosted_page
 
 CREDENTIALS = {"store_id": STORE_ID, "signature_key": SIGNATURE_KEY}
 _FIELD = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
@@ -31,16 +30,7 @@ class Stand:
 
 
 def intent(**overrides: Any) -> dict[str, Any]:
-    return body({
-        "gateway": "aamarpay",
-        "amount": "1250.50",
-        "currency": "BDT",
-        "order_id": "ORD-" + secrets.token_hex(4),
-        "customer_name": "Rahim Uddin",
-        "customer_email": "rahim@example.com",
-        "customer_phone": "01770618575",
-        "return_url": "https://shop.example/return",
-    }, overrides)
+    return bdt_intent("aamarpay", overrides)
 
 
 async def new_payment(customer: httpx.AsyncClient, merchant: MerchantKeys,

@@ -5,7 +5,6 @@ customer are ``tests/gateways/conftest.py``'s."""
 from __future__ import annotations
 
 import re
-import secrets
 from typing import Any
 
 import httpx
@@ -14,7 +13,7 @@ from tests.simulators.nagad import CREDENTIALS
 from tests.simulators.nagad import create_app as create_simulator
 from tests.support.factories import MerchantKeys
 from tests.support.standins import (
-    body,
+    bdt_intent,
     create_payment,
     shop_fixture,
     standin_fixture,
@@ -30,12 +29,7 @@ shop = shop_fixture("nagad", CREDENTIALS)
 
 
 def intent(**overrides: Any) -> dict[str, Any]:
-    return body({
-        "gateway": "nagad", "amount": "1250.50", "currency": "BDT",
-        "order_id": "ORD-" + secrets.token_hex(4), "customer_name": "Rahim Uddin",
-        "customer_email": "rahim@example.com", "customer_phone": "01770618575",
-        "return_url": "https://shop.example/return",
-    }, overrides)
+    return bdt_intent("nagad", overrides)
 
 
 async def new_payment(customer: httpx.AsyncClient, merchant: MerchantKeys,

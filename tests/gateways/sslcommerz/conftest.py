@@ -5,7 +5,6 @@ and the customer are ``tests/gateways/conftest.py``'s."""
 from __future__ import annotations
 
 import re
-import secrets
 from html.parser import HTMLParser
 from typing import Any
 
@@ -15,7 +14,7 @@ from tests.simulators.sslcommerz import STORE_ID, STORE_PASSWD
 from tests.simulators.sslcommerz import create_app as create_simulator
 from tests.support.factories import MerchantKeys
 from tests.support.standins import (
-    body,
+    bdt_intent,
     create_payment,
     shop_fixture,
     standin_fixture,
@@ -32,12 +31,7 @@ shop = shop_fixture("sslcommerz", CREDENTIALS)
 
 
 def intent(**overrides: Any) -> dict[str, Any]:
-    return body({
-        "gateway": "sslcommerz", "amount": "1250.50", "currency": "BDT",
-        "order_id": "ORD-" + secrets.token_hex(4), "customer_name": "Rahim Uddin",
-        "customer_email": "rahim@example.com", "customer_phone": "01770618575",
-        "return_url": "https://shop.example/return",
-    }, overrides)
+    return bdt_intent("sslcommerz", overrides)
 
 
 async def new_payment(customer: httpx.AsyncClient, merchant: MerchantKeys,
