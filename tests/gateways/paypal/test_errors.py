@@ -11,12 +11,16 @@ import pytest
 from structlog.testing import capture_logs
 
 from ownpay.gateways.base import GatewayError, MemoryStateStore, Outcome
-from ownpay.gateways.executor import ProviderMayHaveActed
 from ownpay.gateways.paypal import mapping
 from tests.contract.harnesses.paypal import CREDENTIALS, PayPalHarness
 from tests.gateways.paypal.conftest import new_payment, order_of, to_paypal
 from tests.support.factories import MerchantKeys
-from tests.support.faults import assert_checkout_unavailable, heal, inject, on_standin
+from tests.support.faults import (
+    assert_checkout_unavailable,
+    assert_lost_status_answer_is_asked_again,
+    assert_refused_credentials,
+    on_standin,
+)
 from tests.support.standins import SimServer, api_payment, local
 
 
@@ -26,13 +30,8 @@ async def harness(sim_server: SimServer) -> PayPalHarness:
 
 
 async def test_refused_credentials_are_a_gateway_error(harness: PayPalHarness) -> None:
-    async with httpx.AsyncClient() as http:
-        ctx = harness.context(http, credentials={**CREDENTIALS,
-                                                 "client_secret": "wrong-secret-0123456789"})
-        with pytest.raises(GatewayError) as caught:
-            await harness.gateway.start_checkout(ctx, harness.payment())
-    assert caught.value.may_have_acted is False
-    assert "invalid_client" in str(caught.value)
+    await assert_refused_credentials(
+        harness, {**CREDENTIALS, "client_secret": "wrong-secret-0123456789"}, "invalid_client")
 
 
 @pytest.mark.parametrize("fault", ["down", "slow", "drop"])
@@ -48,20 +47,8 @@ async def test_a_capture_without_an_answer_may_have_acted_and_is_asked_again(
     harness: PayPalHarness, sim_server: SimServer, fault: str,
 ) -> None:
     sim = sim_server.sim
-    async with httpx.AsyncClient(timeout=0.5) as http:
-        ctx = harness.context(http)
-        payment = harness.payment()
-        view = await harness.gateway.start_checkout(ctx, payment)
-        current = replace(payment, provider_reference=view.provider_reference)
-        sim.approve(view.provider_reference or "")
-        inject(sim, fault, "capture", delay=2.0)
-        with pytest.raises(ProviderMayHaveActed):
-            await harness.gateway.query_status(ctx, current)
-        heal(sim)
-        again = await harness.gateway.query_status(ctx, current)
-        assert again.outcome is Outcome.SUCCEEDED
-        assert again.reference == payment.transaction_id
-        assert len(sim.captures) == 1  # the money moved once
+    await assert_lost_status_answer_is_asked_again(harness, sim, fault, "capture", sim.approve)
+    assert len(sim.captures) == 1  # the money moved once
 
 
 @pytest.mark.parametrize("issue", sorted(mapping.CAPTURE_ISSUES))

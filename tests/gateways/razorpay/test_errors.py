@@ -15,7 +15,12 @@ from ownpay.gateways.executor import ProviderMayHaveActed
 from tests.contract.harnesses.razorpay import CREDENTIALS, RazorpayHarness
 from tests.gateways.razorpay.conftest import new_payment
 from tests.support.factories import MerchantKeys
-from tests.support.faults import assert_checkout_unavailable, heal, inject, on_standin
+from tests.support.faults import (
+    assert_checkout_unavailable,
+    assert_lost_status_answer_is_asked_again,
+    assert_refused_credentials,
+    on_standin,
+)
 from tests.support.standins import SimServer
 
 
@@ -25,12 +30,8 @@ async def harness(sim_server: SimServer) -> RazorpayHarness:
 
 
 async def test_refused_credentials_are_a_gateway_error(harness: RazorpayHarness) -> None:
-    async with httpx.AsyncClient() as http:
-        ctx = harness.context(http, credentials={**CREDENTIALS, "key_secret": "wrong"})
-        with pytest.raises(GatewayError) as caught:
-            await harness.gateway.start_checkout(ctx, harness.payment())
-    assert caught.value.may_have_acted is False
-    assert "The api key provided is invalid" in str(caught.value)
+    await assert_refused_credentials(harness, {**CREDENTIALS, "key_secret": "wrong"},
+                                     "The api key provided is invalid")
 
 
 @pytest.mark.parametrize("fault", ["down", "slow", "drop"])
@@ -46,19 +47,8 @@ async def test_status_query_failures_may_have_acted_and_never_complete(
     harness: RazorpayHarness, sim_server: SimServer, fault: str,
 ) -> None:
     sim = sim_server.sim
-    async with httpx.AsyncClient(timeout=0.5) as http:
-        ctx = harness.context(http)
-        payment = harness.payment()
-        view = await harness.gateway.start_checkout(ctx, payment)
-        current = replace(payment, provider_reference=view.provider_reference)
-        sim.pay(view.provider_reference or "")
-        inject(sim, fault, "order_payments", delay=2.0)
-        with pytest.raises(ProviderMayHaveActed):
-            await harness.gateway.query_status(ctx, current)
-        heal(sim)
-        again = await harness.gateway.query_status(ctx, current)
-        assert again.outcome is Outcome.SUCCEEDED
-        assert again.reference == payment.transaction_id
+    await assert_lost_status_answer_is_asked_again(harness, sim, fault, "order_payments",
+                                                   sim.pay)
 
 
 async def test_at_expiry_an_unpaid_order_is_closed_a_paid_one_reported(

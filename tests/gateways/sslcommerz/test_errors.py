@@ -8,11 +8,11 @@ import httpx
 import pytest
 
 from ownpay.context import AppContext
-from ownpay.gateways.base import GatewayError, Outcome
+from ownpay.gateways.base import Outcome
 from ownpay.gateways.executor import ProviderMayHaveActed
 from ownpay.gateways.registry import get as get_gateway
 from tests.contract.harnesses.sslcommerz import SslcommerzHarness
-from tests.support.faults import heal, inject, on_standin
+from tests.support.faults import assert_refused_credentials, heal, inject, on_standin
 from tests.support.standins import SimServer
 
 
@@ -22,12 +22,8 @@ async def harness(sim_server: SimServer) -> SslcommerzHarness:
 
 
 async def test_refused_session_is_a_gateway_error(harness: SslcommerzHarness) -> None:
-    async with httpx.AsyncClient() as http:
-        ctx = harness.context(http, credentials={"store_id": "testbox",
-                                                 "store_passwd": "wrong"})
-        with pytest.raises(GatewayError) as caught:
-            await harness.gateway.start_checkout(ctx, harness.payment())
-    assert caught.value.may_have_acted is False and "Store Credential" in str(caught.value)
+    await assert_refused_credentials(harness, {"store_id": "testbox", "store_passwd": "wrong"},
+                                     "Store Credential")
 
 
 @pytest.mark.parametrize("fault", ["slow", "drop"])
