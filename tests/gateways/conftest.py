@@ -1,6 +1,6 @@
 """Fixtures every gateway's end-to-end tests use: our real app on the test database with a
-short provider timeout (1.5 s: fault tests wait for it), an in-process customer, and a
-plain client for a stand-in's hosted pages."""
+short provider timeout (1.5 s: fault tests wait for it), an in-process customer, a plain
+client for a stand-in's hosted pages, and a browser tab at each window size."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import pytest
 
 from ownpay.app import create_app
 from ownpay.context import AppContext
+from tests.support.browser import new_page
+from tests.support.live_checkout import SIZES
 from tests.support.settings import make_settings
 
 
@@ -44,3 +46,13 @@ async def browser_http() -> AsyncIterator[httpx.AsyncClient]:
     """A plain client for a stand-in's hosted page (redirects not followed)."""
     async with httpx.AsyncClient(timeout=10) as client:
         yield client
+
+
+@pytest.fixture(params=sorted(SIZES))
+async def tab(request: pytest.FixtureRequest, browser: Any) -> AsyncIterator[Any]:
+    """A fresh browser page, once at each of ``SIZES`` (desktop, phone)."""
+    context, page = await new_page(browser, **SIZES[request.param])
+    try:
+        yield page
+    finally:
+        await context.close()

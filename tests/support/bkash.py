@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,6 +28,7 @@ from tests.simulators.bkash import create_app as create_simulator
 from tests.support.factories import MerchantKeys
 from tests.support.ports import free_port
 from tests.support.records import outbox_types, status_history
+from tests.support.standins import bdt_intent
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 WALLET = "01770618575"
@@ -113,18 +113,7 @@ async def enable_bkash(ctx: AppContext, merchant: MerchantKeys, **values: str) -
 
 
 def bkash_intent(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "gateway": "bkash",
-        "amount": "1250.50",
-        "currency": "BDT",
-        "order_id": "ORD-" + secrets.token_hex(4),
-        "customer_name": "Rahim Uddin",
-        "customer_email": "rahim@example.com",
-        "customer_phone": "01770618575",
-        "return_url": "https://shop.example/return",
-    }
-    body.update(overrides)
-    return {k: v for k, v in body.items() if v is not None}
+    return bdt_intent("bkash", overrides)
 
 
 async def new_payment(customer: httpx.AsyncClient, merchant: MerchantKeys, **overrides: Any) -> str:

@@ -7,7 +7,9 @@ verified amount, currency and reference match the intent (ARCHITECTURE.md, invar
 The core never branches on a gateway's slug; it reads the adapter's declared capabilities.
 
 Size: over 400 lines on purpose -- the whole contract an adapter author implements (the
-base class, its values and its errors) is this one file.
+base class, its values and its errors) is this one file, with the few helpers adapters
+share (stripped config, URL settings, amount checks, our callback URLs): an adapter
+package may import only this module and the executor (tests/contract/test_imports.py).
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from __future__ import annotations
 import asyncio
 import enum
 from abc import ABC
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -462,9 +465,72 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
 
 def url_origin(url: str) -> str | None:
     """``scheme://host[:port]`` of an http(s) URL (for a CSP allowance), else None."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     return f"{parts.scheme}://{parts.netloc}"
+
+
+# ---- helpers every hosted-page adapter spells the same way (the differing bits are
+# parameters): stripped config, optional URL settings, amount checks, our callback URLs.
+
+
+def stripped_config(
+    credentials: Mapping[str, str], settings: Mapping[str, Any]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Credentials as stripped strings; settings stripped where they are strings."""
+    return (
+        {k: str(v).strip() for k, v in credentials.items()},
+        {k: str(v).strip() if isinstance(v, str) else v for k, v in settings.items()},
+    )
+
+
+def absolute_http_url(value: str, *, fragment_ok: bool = False, userinfo_ok: bool = True) -> bool:
+    """An http(s) URL with a host and no query (nor, unless allowed, a fragment or a
+    user:password part)."""
+    parts = urlsplit(value)
+    return (parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.query
+            and (fragment_ok or not parts.fragment)
+            and (userinfo_ok or not (parts.username or parts.password)))
+
+
+def check_url_setting(
+    out: dict[str, Any],
+    errors: dict[str, list[str]],
+    name: str,
+    message: str,
+    *,
+    strip_slash: bool = True,
+    fragment_ok: bool = False,
+    userinfo_ok: bool = True,
+) -> None:
+    """Check the optional URL setting ``name`` of ``out``: absent or empty, it is removed;
+    otherwise it is kept (without a trailing slash when ``strip_slash``) and, when it is not
+    an absolute http(s) URL, ``errors[name]`` is ``[message]``."""
+    value = str(out.get(name) or "")
+    if not value:
+        out.pop(name, None)
+        return
+    if not absolute_http_url(value, fragment_ok=fragment_ok, userinfo_ok=userinfo_ok):
+        errors[name] = [message]
+    out[name] = value.rstrip("/") if strip_slash else value
+
+
+def amount_refusal(
+    convert: Callable[[int, str], object],
+    refused: type[Exception],
+    amount_minor: int,
+    currency: str,
+) -> str | None:
+    """Why ``convert`` (the adapter's amount conversion) cannot represent this amount: the
+    text of the ``refused`` error it raises, else None."""
+    try:
+        convert(amount_minor, currency)
+    except refused as exc:
+        return str(exc)
+    return None
+
+
+def gateway_url(ctx: GatewayContext, slug: str, *parts: str) -> str:
+    """The absolute URL of our public route ``/gateways/<slug>/<parts…>``."""
+    return "/".join((ctx.public_base_url.rstrip("/"), "gateways", slug, *parts))

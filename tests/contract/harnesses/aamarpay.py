@@ -4,12 +4,6 @@ needs."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
-from typing import Any
-
-import httpx
-
 from ownpay.gateways.aamarpay.adapter import return_token
 from ownpay.gateways.aamarpay.mapping import (
     AmountNotRepresentable,
@@ -25,12 +19,11 @@ from ownpay.gateways.base import (
     GatewayContext,
     Outcome,
     PaymentView,
-    StateStore,
     VerifiedResult,
 )
-from tests.contract.harnesses.base import OTHER_TRANSACTION, AmountRule, Harness, Probe
+from tests.contract.harnesses.base import OTHER_TRANSACTION, AmountRule, Probe
+from tests.contract.harnesses.common import BDT_PAYMENT, StandinHarness
 from tests.simulators.aamarpay import SIGNATURE_KEY, STORE_ID, AamarpaySimulator, create_app
-from tests.simulators.loopback import Loopback
 
 CREDENTIALS = {"store_id": STORE_ID, "signature_key": SIGNATURE_KEY}
 _PERFECT = {"pg_txnid": "AAM1", "mer_txnid": "txn_0123456789abcdef", "amount": "99.99",
@@ -47,7 +40,7 @@ def _status_code(raw: str) -> Outcome:
                       operation="probe").outcome
 
 
-class AamarpayHarness(Harness):
+class AamarpayHarness(StandinHarness[AamarpaySimulator]):
     slug = "aamarpay"
     probes = (
         Probe(PayStatus, _pay_status, frozenset({PayStatus.SUCCESSFUL})),
@@ -57,43 +50,10 @@ class AamarpayHarness(Harness):
     amounts = AmountRule(to_aamarpay_amount, from_aamarpay_amount, AmountNotRepresentable)
     tamperings = ("amount", "currency", "reference")
 
-    def __init__(self) -> None:
-        self.app = create_app()
-        self.server = Loopback(self.app)
-
-    @property
-    def sim(self) -> AamarpaySimulator:
-        sim: AamarpaySimulator = self.app.state.sim
-        return sim
-
-    async def start(self) -> None:
-        await self.server.__aenter__()
-
-    async def stop(self) -> None:
-        await self.server.__aexit__()
-
-    def credentials(self) -> dict[str, str]:
-        return dict(CREDENTIALS)
-
-    def settings(self) -> dict[str, Any]:
-        return {"base_url": self.server.url}
-
-    def context(self, http: httpx.AsyncClient, *, store: StateStore | None = None,
-                credentials: Mapping[str, str] | None = None) -> GatewayContext:
-        # An unreachable base URL travels with the credentials (``base_url`` is a setting).
-        creds = dict(credentials if credentials is not None else self.credentials())
-        base = creds.pop("base_url", None)
-        ctx = super().context(http, store=store, credentials=creds)
-        if base is None:
-            return ctx
-        return replace(ctx, settings={**ctx.settings, "base_url": base})
-
-    def unreachable_credentials(self, port: int) -> dict[str, str] | None:
-        return {**CREDENTIALS, "base_url": f"http://127.0.0.1:{port}"}
-
-    def payment(self, **changes: Any) -> PaymentView:
-        return super().payment(**{"amount_minor": 125050, "currency": "BDT",
-                                  "customer_phone": "01770618575", **changes})
+    new_app = staticmethod(create_app)
+    standin_credentials = CREDENTIALS
+    payment_defaults = BDT_PAYMENT
+    tells_standin_its_url = False
 
     async def pay(self, ctx: GatewayContext, payment: PaymentView, *,
                   tamper: str | None = None) -> list[VerifiedResult]:

@@ -3,18 +3,13 @@ in the test's event loop so the harness can make "Nagad" say what each check nee
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-
-import httpx
 
 from ownpay.gateways.base import (
     GatewayContext,
     Outcome,
     PaymentView,
-    StateStore,
     VerifiedResult,
 )
 from ownpay.gateways.nagad.mapping import (
@@ -27,8 +22,8 @@ from ownpay.gateways.nagad.mapping import (
     order_id,
     to_nagad_amount,
 )
-from tests.contract.harnesses.base import OTHER_TRANSACTION, AmountRule, Harness, Probe
-from tests.simulators.loopback import Loopback
+from tests.contract.harnesses.base import OTHER_TRANSACTION, AmountRule, Probe
+from tests.contract.harnesses.common import BDT_PAYMENT, StandinHarness
 from tests.simulators.nagad import CREDENTIALS, MERCHANT_ID, NagadSimulator, create_app
 
 _PERFECT = {"merchantId": MERCHANT_ID, "orderId": "0123456789abcdef0a0b",
@@ -51,7 +46,7 @@ def callback_params(url: str) -> dict[str, str]:
     return {**dict(parse_qsl(parts.query)), "return_token": parts.path.rsplit("/", 1)[-1]}
 
 
-class NagadHarness(Harness):
+class NagadHarness(StandinHarness[NagadSimulator]):
     slug = "nagad"
     probes = (
         Probe(PaymentStatus, _payment_status, frozenset({PaymentStatus.SUCCESS})),
@@ -60,44 +55,9 @@ class NagadHarness(Harness):
     amounts = AmountRule(to_nagad_amount, from_nagad_amount, AmountNotRepresentable)
     tamperings = ("amount", "currency", "reference")
 
-    def __init__(self) -> None:
-        self.app = create_app()
-        self.server = Loopback(self.app)
-
-    @property
-    def sim(self) -> NagadSimulator:
-        sim: NagadSimulator = self.app.state.sim
-        return sim
-
-    async def start(self) -> None:
-        await self.server.__aenter__()
-        self.sim.base_url = self.server.url
-
-    async def stop(self) -> None:
-        await self.server.__aexit__()
-
-    def credentials(self) -> dict[str, str]:
-        return dict(CREDENTIALS)
-
-    def settings(self) -> dict[str, Any]:
-        return {"base_url": self.server.url}
-
-    def context(self, http: httpx.AsyncClient, *, store: StateStore | None = None,
-                credentials: Mapping[str, str] | None = None) -> GatewayContext:
-        # An unreachable base URL travels with the credentials (``base_url`` is a setting).
-        creds = dict(credentials if credentials is not None else self.credentials())
-        base = creds.pop("base_url", None)
-        ctx = super().context(http, store=store, credentials=creds)
-        if base is None:
-            return ctx
-        return replace(ctx, settings={**ctx.settings, "base_url": base})
-
-    def unreachable_credentials(self, port: int) -> dict[str, str] | None:
-        return {**CREDENTIALS, "base_url": f"http://127.0.0.1:{port}"}
-
-    def payment(self, **changes: Any) -> PaymentView:
-        return super().payment(**{"amount_minor": 125050, "currency": "BDT",
-                                  "customer_phone": "01770618575", **changes})
+    new_app = staticmethod(create_app)
+    standin_credentials = CREDENTIALS
+    payment_defaults = BDT_PAYMENT
 
     async def pay(self, ctx: GatewayContext, payment: PaymentView, *,
                   tamper: str | None = None) -> list[VerifiedResult]:

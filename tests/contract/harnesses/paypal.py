@@ -5,19 +5,13 @@ needs."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-
-import httpx
 
 from ownpay.gateways.base import (
     GatewayContext,
-    MemoryStateStore,
     Outcome,
     PaymentView,
-    StateStore,
     VerifiedResult,
     provider_status,
 )
@@ -31,8 +25,8 @@ from ownpay.gateways.paypal.mapping import (
     refund_outcome,
     to_paypal_amount,
 )
-from tests.contract.harnesses.base import OTHER_TRANSACTION, AmountRule, Harness, Probe, Webhook
-from tests.simulators.loopback import Loopback
+from tests.contract.harnesses.base import OTHER_TRANSACTION, AmountRule, Probe, Webhook
+from tests.contract.harnesses.common import StandinHarness
 from tests.simulators.paypal import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -67,7 +61,7 @@ def _refund_status(raw: str) -> Outcome:
     return refund_outcome(provider_status(RefundStatus, raw))
 
 
-class PayPalHarness(Harness):
+class PayPalHarness(StandinHarness[PayPalSimulator]):
     slug = "paypal"
     probes = (
         Probe(OrderStatus, _order_status, frozenset({OrderStatus.COMPLETED})),
@@ -77,47 +71,8 @@ class PayPalHarness(Harness):
     amounts = AmountRule(to_paypal_amount, from_paypal_amount, AmountNotRepresentable)
     tamperings = ("amount", "currency", "reference")
 
-    def __init__(self) -> None:
-        self.app = create_app()
-        self.server = Loopback(self.app)
-
-    @property
-    def sim(self) -> PayPalSimulator:
-        sim: PayPalSimulator = self.app.state.sim
-        return sim
-
-    async def start(self) -> None:
-        await self.server.__aenter__()
-        self.sim.base_url = self.server.url
-
-    async def stop(self) -> None:
-        await self.server.__aexit__()
-
-    def credentials(self) -> dict[str, str]:
-        return dict(CREDENTIALS)
-
-    def settings(self) -> dict[str, Any]:
-        return {"base_url": self.server.url}
-
-    def context(self, http: httpx.AsyncClient, *, store: StateStore | None = None,
-                credentials: Mapping[str, str] | None = None) -> GatewayContext:
-        """As the base does; a ``base_url`` among ``credentials`` (a closed port) wins over
-        the stand-in's, as a merchant's own setting would."""
-        settings = self.settings()
-        if credentials is not None and "base_url" in credentials:
-            settings["base_url"] = credentials["base_url"]
-            credentials = {k: v for k, v in credentials.items() if k != "base_url"}
-        creds, normalised = self.gateway.validate_config(
-            dict(credentials if credentials is not None else self.credentials()), settings)
-        return GatewayContext(
-            mode="test", credentials=creds, settings=normalised, http=http,
-            public_base_url="http://pay.test",
-            checkout_url="http://pay.test/checkout/txn_0123456789abcdef",
-            store=store if store is not None else MemoryStateStore(),
-        )
-
-    def unreachable_credentials(self, port: int) -> dict[str, str] | None:
-        return {**CREDENTIALS, "base_url": f"http://127.0.0.1:{port}"}
+    new_app = staticmethod(create_app)
+    standin_credentials = CREDENTIALS
 
     async def pay(self, ctx: GatewayContext, payment: PaymentView, *,
                   tamper: str | None = None) -> list[VerifiedResult]:

@@ -5,18 +5,12 @@ needs."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
-
-import httpx
 
 from ownpay.gateways.base import (
     GatewayContext,
-    MemoryStateStore,
     Outcome,
     PaymentView,
-    StateStore,
     VerifiedResult,
     provider_status,
 )
@@ -30,8 +24,8 @@ from ownpay.gateways.razorpay.mapping import (
     refund_outcome,
     to_razorpay_amount,
 )
-from tests.contract.harnesses.base import OTHER_TRANSACTION, AmountRule, Harness, Probe, Webhook
-from tests.simulators.loopback import Loopback
+from tests.contract.harnesses.base import OTHER_TRANSACTION, AmountRule, Probe, Webhook
+from tests.contract.harnesses.common import StandinHarness
 from tests.simulators.razorpay import (
     KEY_ID,
     KEY_SECRET,
@@ -61,7 +55,7 @@ def _refund_status(raw: str) -> Outcome:
     return refund_outcome(provider_status(RefundStatus, raw))
 
 
-class RazorpayHarness(Harness):
+class RazorpayHarness(StandinHarness[RazorpaySimulator]):
     slug = "razorpay"
     probes = (
         Probe(OrderStatus, _order_status, frozenset({OrderStatus.PAID})),
@@ -71,52 +65,10 @@ class RazorpayHarness(Harness):
     amounts = AmountRule(to_razorpay_amount, from_razorpay_amount, AmountNotRepresentable)
     tamperings = ("amount", "currency", "reference")
 
-    def __init__(self) -> None:
-        self.app = create_app()
-        self.server = Loopback(self.app)
-
-    @property
-    def sim(self) -> RazorpaySimulator:
-        sim: RazorpaySimulator = self.app.state.sim
-        return sim
-
-    async def start(self) -> None:
-        await self.server.__aenter__()
-        self.sim.base_url = self.server.url
-
-    async def stop(self) -> None:
-        await self.server.__aexit__()
-
-    def credentials(self) -> dict[str, str]:
-        return dict(CREDENTIALS)
-
-    def settings(self) -> dict[str, Any]:
-        return {"base_url": self.server.url,
-                "checkout_js_url": f"{self.server.url}/v1/checkout.js"}
-
-    def context(self, http: httpx.AsyncClient, *, store: StateStore | None = None,
-                credentials: Mapping[str, str] | None = None) -> GatewayContext:
-        """As the base does; a ``base_url`` among ``credentials`` (a closed port) wins over
-        the stand-in's, as a merchant's own setting would."""
-        settings = self.settings()
-        if credentials is not None and "base_url" in credentials:
-            settings["base_url"] = credentials["base_url"]
-            credentials = {k: v for k, v in credentials.items() if k != "base_url"}
-        creds, normalised = self.gateway.validate_config(
-            dict(credentials if credentials is not None else self.credentials()), settings)
-        return GatewayContext(
-            mode="test", credentials=creds, settings=normalised, http=http,
-            public_base_url="http://pay.test",
-            checkout_url="http://pay.test/checkout/txn_0123456789abcdef",
-            store=store if store is not None else MemoryStateStore(),
-        )
-
-    def unreachable_credentials(self, port: int) -> dict[str, str] | None:
-        return {**CREDENTIALS, "base_url": f"http://127.0.0.1:{port}"}
-
-    def payment(self, **changes: Any) -> PaymentView:
-        return super().payment(**{"amount_minor": 125050, "currency": "INR",
-                                  "customer_phone": "+919000090000", **changes})
+    new_app = staticmethod(create_app)
+    standin_credentials = CREDENTIALS
+    payment_defaults = {"amount_minor": 125050, "currency": "INR",
+                        "customer_phone": "+919000090000"}
 
     async def pay(self, ctx: GatewayContext, payment: PaymentView, *,
                   tamper: str | None = None) -> list[VerifiedResult]:

@@ -4,19 +4,13 @@ each check needs."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 from urllib.parse import urlencode
-
-import httpx
 
 from ownpay.gateways.base import (
     GatewayContext,
-    MemoryStateStore,
     Outcome,
     PaymentView,
-    StateStore,
     VerifiedResult,
     provider_status,
 )
@@ -31,8 +25,8 @@ from ownpay.gateways.sslcommerz.mapping import (
     refund_state_outcome,
     to_sslcommerz_amount,
 )
-from tests.contract.harnesses.base import OTHER_TRANSACTION, AmountRule, Harness, Probe, Webhook
-from tests.simulators.loopback import Loopback
+from tests.contract.harnesses.base import OTHER_TRANSACTION, AmountRule, Probe, Webhook
+from tests.contract.harnesses.common import BDT_PAYMENT, StandinHarness
 from tests.simulators.sslcommerz import (
     IPN_SIGNED,
     STORE_ID,
@@ -60,7 +54,7 @@ def _refund_state(raw: str) -> Outcome:
     return refund_state_outcome(provider_status(RefundState, raw))
 
 
-class SslcommerzHarness(Harness):
+class SslcommerzHarness(StandinHarness[SslcommerzSimulator]):
     slug = "sslcommerz"
     probes = (
         Probe(TransactionStatus, _transaction_status,
@@ -71,51 +65,9 @@ class SslcommerzHarness(Harness):
     amounts = AmountRule(to_sslcommerz_amount, from_sslcommerz_amount, AmountNotRepresentable)
     tamperings = ("amount", "currency", "reference")
 
-    def __init__(self) -> None:
-        self.app = create_app()
-        self.server = Loopback(self.app)
-
-    @property
-    def sim(self) -> SslcommerzSimulator:
-        sim: SslcommerzSimulator = self.app.state.sim
-        return sim
-
-    async def start(self) -> None:
-        await self.server.__aenter__()
-        self.sim.base_url = self.server.url
-
-    async def stop(self) -> None:
-        await self.server.__aexit__()
-
-    def credentials(self) -> dict[str, str]:
-        return dict(CREDENTIALS)
-
-    def settings(self) -> dict[str, Any]:
-        return {"base_url": self.server.url}
-
-    def context(self, http: httpx.AsyncClient, *, store: StateStore | None = None,
-                credentials: Mapping[str, str] | None = None) -> GatewayContext:
-        """As the base does; a ``base_url`` among ``credentials`` (a closed port) wins over
-        the stand-in's, as a merchant's own setting would."""
-        settings = self.settings()
-        if credentials is not None and "base_url" in credentials:
-            settings["base_url"] = credentials["base_url"]
-            credentials = {k: v for k, v in credentials.items() if k != "base_url"}
-        creds, normalised = self.gateway.validate_config(
-            dict(credentials if credentials is not None else self.credentials()), settings)
-        return GatewayContext(
-            mode="test", credentials=creds, settings=normalised, http=http,
-            public_base_url="http://pay.test",
-            checkout_url="http://pay.test/checkout/txn_0123456789abcdef",
-            store=store if store is not None else MemoryStateStore(),
-        )
-
-    def unreachable_credentials(self, port: int) -> dict[str, str] | None:
-        return {**CREDENTIALS, "base_url": f"http://127.0.0.1:{port}"}
-
-    def payment(self, **changes: Any) -> PaymentView:
-        return super().payment(**{"amount_minor": 125050, "currency": "BDT",
-                                  "customer_phone": "01770618575", **changes})
+    new_app = staticmethod(create_app)
+    standin_credentials = CREDENTIALS
+    payment_defaults = BDT_PAYMENT
 
     async def pay(self, ctx: GatewayContext, payment: PaymentView, *,
                   tamper: str | None = None) -> list[VerifiedResult]:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
-from ownpay.context import AppContext
-from ownpay.merchants import service as merchants
 from tests.simulators.aamarpay import SIGNATURE_KEY, STORE_ID, AamarpaySimulator
 from tests.support.factories import MerchantKeys
+from tests.support.standins import bdt_intent, create_payment, to_hosted_page
 
 CREDENTIALS = {"store_id": STORE_ID, "signature_key": SIGNATURE_KEY}
 _FIELD = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
@@ -31,50 +29,16 @@ class Stand:
         return sim
 
 
-async def enable_aamarpay(ctx: AppContext, merchant: MerchantKeys, **values: str) -> None:
-    async with ctx.sessions() as s, s.begin():
-        m = await merchants.get_merchant(s, merchant.slug)
-        await merchants.enable_gateway(
-            s, ctx.keyring, merchant=m, mode="test", gateway="aamarpay", values=values
-        )
-
-
 def intent(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "gateway": "aamarpay",
-        "amount": "1250.50",
-        "currency": "BDT",
-        "order_id": "ORD-" + secrets.token_hex(4),
-        "customer_name": "Rahim Uddin",
-        "customer_email": "rahim@example.com",
-        "customer_phone": "01770618575",
-        "return_url": "https://shop.example/return",
-    }
-    body.update(overrides)
-    return {k: v for k, v in body.items() if v is not None}
+    return bdt_intent("aamarpay", overrides)
 
 
 async def new_payment(customer: httpx.AsyncClient, merchant: MerchantKeys,
                       **overrides: Any) -> str:
-    r = await customer.post("/api/v1/payment-intents", json=intent(**overrides),
-                            headers=merchant.auth())
-    assert r.status_code == 201, r.text
-    return str(r.json()["transaction_id"])
+    return await create_payment(customer, merchant, intent(**overrides))
 
 
-async def api_payment(customer: httpx.AsyncClient, merchant: MerchantKeys,
-                      txn: str) -> dict[str, Any]:
-    r = await customer.get(f"/api/v1/payment-intents/{txn}", headers=merchant.auth())
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()
-    return data
-
-
-async def to_aamarpay(customer: httpx.AsyncClient, txn: str) -> str:
-    """Open our checkout page: it answers with a redirect to aamarPay's hosted page."""
-    r = await customer.get(f"/checkout/{txn}")
-    assert r.status_code == 303, r.text
-    return r.headers["location"]
+to_aamarpay = to_hosted_page  # our checkout redirects to aamarPay's hosted page
 
 
 async def act_at_aamarpay(browser: httpx.AsyncClient, payment_url: str,

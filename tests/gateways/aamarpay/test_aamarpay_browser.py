@@ -11,32 +11,21 @@ the button through the stand-in's knob (``sim.act``) and open the return URL by 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
-from tests.gateways.aamarpay.support import CREDENTIALS, Stand, enable_aamarpay, intent
+from tests.gateways.aamarpay.support import CREDENTIALS, Stand, intent
 from tests.simulators.aamarpay import create_app as create_simulator
 from tests.support.bkash import serving
-from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.factories import create_merchant
+from tests.support.live_checkout import Setup, Shot, create_live_intent, live_payment
 from tests.support.processes import ServerProcess
-
-Shot = Callable[[Page, str], Awaitable[Path]]
-
-
-@dataclass
-class Setup:
-    server: ServerProcess
-    stand: Stand
-    shop_url: str
-    merchant: MerchantKeys
+from tests.support.standins import enable
 
 
 @pytest.fixture
@@ -45,35 +34,23 @@ async def setup(live_server: ServerProcess, ctx: AppContext,
     app = create_simulator()
     async with serving(app) as url:
         merchant = await create_merchant(ctx, gateways=(), name="Dhaka Books")
-        await enable_aamarpay(ctx, merchant, **CREDENTIALS, base_url=url)
-        yield Setup(server=live_server, stand=Stand(app, url), shop_url=shop_site,
+        await enable(ctx, merchant, "aamarpay", **CREDENTIALS, base_url=url)
+        yield Setup(server=live_server, sim=Stand(app, url), shop_url=shop_site,
                     merchant=merchant)
 
 
 async def create_intent(setup: Setup, **overrides: Any) -> dict[str, Any]:
-    body = intent(return_url=f"{setup.shop_url}/return", **overrides)
-    async with httpx.AsyncClient(base_url=setup.server.url, timeout=10) as api:
-        r = await api.post("/api/v1/payment-intents", json=body, headers=setup.merchant.auth())
-    assert r.status_code == 201, r.text
-    data: dict[str, Any] = r.json()
-    return data
-
-
-async def api_payment(setup: Setup, txn: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=setup.server.url, timeout=10) as api:
-        r = await api.get(f"/api/v1/payment-intents/{txn}", headers=setup.merchant.auth())
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()
-    return data
+    return await create_live_intent(setup, intent(return_url=f"{setup.shop_url}/return",
+                                                  **overrides))
 
 
 def return_urls(setup: Setup) -> dict[str, str]:
-    last = [r for r in setup.stand.sim.requests if r.path == "/jsonpost.php"][-1]
+    last = [r for r in setup.sim.sim.requests if r.path == "/jsonpost.php"][-1]
     return {k: str(last.body[f"{k}_url"]) for k in ("success", "fail", "cancel")}
 
 
 async def at_aamarpay(page: Page, setup: Setup, shot: Shot, name: str) -> None:
-    await page.wait_for_url(re.compile(re.escape(setup.stand.url) + r"/paynow\.php\?track="))
+    await page.wait_for_url(re.compile(re.escape(setup.sim.url) + r"/paynow\.php\?track="))
     await expect(page.get_by_role("heading", name="aamarPay Checkout")).to_be_visible()
     await expect(page.get_by_text("1250.50 BDT")).to_be_visible()
     await shot(page, name)
@@ -93,12 +70,12 @@ async def test_pay_with_aamarpay_in_chromium(page: Page, shot: Shot, setup: Setu
     await page.goto(created["payment_url"])  # our checkout redirects to aamarPay at once
     await at_aamarpay(page, setup, shot, "1-aamarpay-page")
 
-    setup.stand.sim.act(txn, "success")  # the customer pays on aamarPay's page
+    setup.sim.sim.act(txn, "success")  # the customer pays on aamarPay's page
     await page.goto(return_urls(setup)["success"])
     await back_at_shop(page, setup, shot, txn, "2-back-at-shop")
-    got = await api_payment(setup, txn)
+    got = await live_payment(setup, txn)
     assert got["status"] == "completed"
-    assert got["provider_transaction_id"] == setup.stand.sim.transactions[txn].pg_txnid
+    assert got["provider_transaction_id"] == setup.sim.sim.transactions[txn].pg_txnid
 
 
 async def test_cancel_at_aamarpay_then_pay_on_a_phone(
@@ -110,16 +87,16 @@ async def test_cancel_at_aamarpay_then_pay_on_a_phone(
     await page.goto(created["payment_url"])
     await at_aamarpay(page, setup, shot, "1-aamarpay-page")
 
-    setup.stand.sim.act(txn, "cancel")
+    setup.sim.sim.act(txn, "cancel")
     await page.goto(return_urls(setup)["cancel"])
     alert = page.get_by_role("alert")
     await expect(alert).to_contain_text("You cancelled the aamarPay payment")
     await shot(page, "2-cancelled-at-aamarpay")
-    assert (await api_payment(setup, txn))["status"] == "pending"
+    assert (await live_payment(setup, txn))["status"] == "pending"
 
     await page.get_by_role("link", name="Continue to aamarPay").click()
     await at_aamarpay(page, setup, shot, "3-aamarpay-again")
-    setup.stand.sim.act(txn, "success")
+    setup.sim.sim.act(txn, "success")
     await page.goto(return_urls(setup)["success"])
     await back_at_shop(page, setup, shot, txn, "4-back-at-shop")
 

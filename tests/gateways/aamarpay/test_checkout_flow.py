@@ -15,21 +15,19 @@ import pytest
 from ownpay.context import AppContext
 from tests.gateways.aamarpay.support import (
     CREDENTIALS,
-    Stand,
     act_at_aamarpay,
-    api_payment,
-    enable_aamarpay,
     local,
     new_payment,
     to_aamarpay,
 )
 from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.standins import SimServer, api_payment, enable
 
 RETURN = r"http://pay\.test/gateways/aamarpay/callback/{txn}/{kind}-[0-9a-f]{{32}}"
 
 
-async def test_happy_path(customer: httpx.AsyncClient, browser_client: httpx.AsyncClient,
-                          shop: MerchantKeys, sim_server: Stand) -> None:
+async def test_happy_path(customer: httpx.AsyncClient, browser_http: httpx.AsyncClient,
+                          shop: MerchantKeys, sim_server: SimServer) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop, return_url="https://shop.example/done?ref=7")
     payment_url = await to_aamarpay(customer, txn)
@@ -48,7 +46,7 @@ async def test_happy_path(customer: httpx.AsyncClient, browser_client: httpx.Asy
     track = payment_url.split("track=")[1]
     assert (await api_payment(customer, shop, txn))["provider_reference"] == track
 
-    target, posted = await act_at_aamarpay(browser_client, payment_url, "success")
+    target, posted = await act_at_aamarpay(browser_http, payment_url, "success")
     assert posted["pay_status"] == "Successful" and posted["mer_txnid"] == txn
     done = await customer.get(local(target))
     assert done.status_code == 303
@@ -67,22 +65,22 @@ async def test_happy_path(customer: httpx.AsyncClient, browser_client: httpx.Asy
 
 
 async def test_usd_is_sent_with_two_decimals(customer: httpx.AsyncClient,
-                                             browser_client: httpx.AsyncClient,
-                                             shop: MerchantKeys, sim_server: Stand) -> None:
+                                             browser_http: httpx.AsyncClient,
+                                             shop: MerchantKeys, sim_server: SimServer) -> None:
     txn = await new_payment(customer, shop, currency="USD", amount="10")
     payment_url = await to_aamarpay(customer, txn)
     (request,) = [r for r in sim_server.sim.requests if r.path == "/jsonpost.php"]
     assert (request.body["amount"], request.body["currency"]) == ("10.00", "USD")
-    target, _ = await act_at_aamarpay(browser_client, payment_url, "success")
+    target, _ = await act_at_aamarpay(browser_http, payment_url, "success")
     await customer.get(local(target))
     assert (await api_payment(customer, shop, txn))["status"] == "completed"
 
 
 async def test_declined_at_aamarpay(customer: httpx.AsyncClient,
-                                    browser_client: httpx.AsyncClient,
-                                    shop: MerchantKeys, sim_server: Stand) -> None:
+                                    browser_http: httpx.AsyncClient,
+                                    shop: MerchantKeys, sim_server: SimServer) -> None:
     txn = await new_payment(customer, shop)
-    target, _ = await act_at_aamarpay(browser_client, await to_aamarpay(customer, txn), "fail")
+    target, _ = await act_at_aamarpay(browser_http, await to_aamarpay(customer, txn), "fail")
     assert "/fail-" in target
     await customer.get(local(target))
     got = await api_payment(customer, shop, txn)
@@ -91,11 +89,11 @@ async def test_declined_at_aamarpay(customer: httpx.AsyncClient,
     assert "declined at aamarPay" in page.text
 
 
-async def test_cancel_then_pay(customer: httpx.AsyncClient, browser_client: httpx.AsyncClient,
-                               shop: MerchantKeys, sim_server: Stand) -> None:
+async def test_cancel_then_pay(customer: httpx.AsyncClient, browser_http: httpx.AsyncClient,
+                               shop: MerchantKeys, sim_server: SimServer) -> None:
     txn = await new_payment(customer, shop)
     first = await to_aamarpay(customer, txn)
-    target, _ = await act_at_aamarpay(browser_client, first, "cancel")
+    target, _ = await act_at_aamarpay(browser_http, first, "cancel")
     assert "/cancel-" in target
     page = await customer.get(local(target))
     assert page.status_code == 200
@@ -106,7 +104,7 @@ async def test_cancel_then_pay(customer: httpx.AsyncClient, browser_client: http
 
     second = await to_aamarpay(customer, txn)
     assert second != first
-    target, _ = await act_at_aamarpay(browser_client, second, "success")
+    target, _ = await act_at_aamarpay(browser_http, second, "success")
     await customer.get(local(target))
     assert (await api_payment(customer, shop, txn))["status"] == "completed"
 
@@ -117,11 +115,11 @@ async def test_cancel_then_pay(customer: httpx.AsyncClient, browser_client: http
     {"mer_txnid": "txn_ffffffffffffffff"},
 ])
 async def test_tampered_answers_never_complete(
-    customer: httpx.AsyncClient, browser_client: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: Stand, tamper: dict[str, str],
+    customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
+    sim_server: SimServer, tamper: dict[str, str],
 ) -> None:
     txn = await new_payment(customer, shop)
-    target, _ = await act_at_aamarpay(browser_client, await to_aamarpay(customer, txn),
+    target, _ = await act_at_aamarpay(browser_http, await to_aamarpay(customer, txn),
                                       "success")
     sim_server.sim.tamper[txn] = tamper
     await customer.get(local(target))
@@ -129,7 +127,7 @@ async def test_tampered_answers_never_complete(
 
 
 async def test_posted_fields_and_forged_returns_are_never_trusted(
-    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: Stand,
+    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
 ) -> None:
     txn = await new_payment(customer, shop)
     payment_url = await to_aamarpay(customer, txn)
@@ -147,9 +145,9 @@ async def test_posted_fields_and_forged_returns_are_never_trusted(
 
 
 async def test_provider_down_shows_a_clear_page(customer: httpx.AsyncClient,
-                                                browser_client: httpx.AsyncClient,
+                                                browser_http: httpx.AsyncClient,
                                                 shop: MerchantKeys,
-                                                sim_server: Stand) -> None:
+                                                sim_server: SimServer) -> None:
     txn = await new_payment(customer, shop)
     sim_server.sim.down = True
     page = await customer.get(f"/checkout/{txn}")
@@ -158,7 +156,7 @@ async def test_provider_down_shows_a_clear_page(customer: httpx.AsyncClient,
     assert (await api_payment(customer, shop, txn))["status"] == "pending"
 
     sim_server.sim.down = False
-    target, _ = await act_at_aamarpay(browser_client, await to_aamarpay(customer, txn),
+    target, _ = await act_at_aamarpay(browser_http, await to_aamarpay(customer, txn),
                                       "success")
     sim_server.sim.down = True
     back = await customer.get(local(target))
@@ -172,11 +170,11 @@ async def test_provider_down_shows_a_clear_page(customer: httpx.AsyncClient,
 
 
 async def test_search_timing_out_after_acting_never_completes(
-    customer: httpx.AsyncClient, browser_client: httpx.AsyncClient, shop: MerchantKeys,
-    sim_server: Stand,
+    customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
+    sim_server: SimServer,
 ) -> None:
     txn = await new_payment(customer, shop)
-    target, _ = await act_at_aamarpay(browser_client, await to_aamarpay(customer, txn),
+    target, _ = await act_at_aamarpay(browser_http, await to_aamarpay(customer, txn),
                                       "success")
     sim_server.sim.delay_search = 3.0  # longer than the app's 1.5 s provider timeout
     back = await customer.get(local(target))
@@ -185,7 +183,7 @@ async def test_search_timing_out_after_acting_never_completes(
 
 
 async def test_payment_request_timing_out_after_acting(
-    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: Stand,
+    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
 ) -> None:
     txn = await new_payment(customer, shop)
     sim_server.sim.delay_request = 3.0
@@ -198,10 +196,10 @@ async def test_payment_request_timing_out_after_acting(
 
 
 async def test_refused_credentials_show_a_clear_page(
-    customer: httpx.AsyncClient, ap_ctx: AppContext, sim_server: Stand,
+    customer: httpx.AsyncClient, gateway_ctx: AppContext, sim_server: SimServer,
 ) -> None:
-    merchant = await create_merchant(ap_ctx, gateways=())
-    await enable_aamarpay(ap_ctx, merchant, store_id="wrong", signature_key="nope",
+    merchant = await create_merchant(gateway_ctx, gateways=())
+    await enable(gateway_ctx, merchant, "aamarpay", store_id="wrong", signature_key="nope",
                           base_url=sim_server.url)
     txn = await new_payment(customer, merchant)
     page = await customer.get(f"/checkout/{txn}")
@@ -212,7 +210,7 @@ async def test_refused_credentials_show_a_clear_page(
 
 
 async def test_a_payment_without_phone_is_explained(
-    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: Stand,
+    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
 ) -> None:
     txn = await new_payment(customer, shop, customer_phone=None)
     page = await customer.get(f"/checkout/{txn}")
@@ -223,11 +221,11 @@ async def test_a_payment_without_phone_is_explained(
 
 
 async def test_return_by_post_over_http(customer: httpx.AsyncClient,
-                                        browser_client: httpx.AsyncClient,
-                                        shop: MerchantKeys, sim_server: Stand) -> None:
+                                        browser_http: httpx.AsyncClient,
+                                        shop: MerchantKeys, sim_server: SimServer) -> None:
     """aamarPay's page posts the browser back (form body, no CSRF token)."""
     txn = await new_payment(customer, shop)
-    target, posted = await act_at_aamarpay(browser_client, await to_aamarpay(customer, txn),
+    target, posted = await act_at_aamarpay(browser_http, await to_aamarpay(customer, txn),
                                            "success")
     done = await customer.post(local(target), data=posted)
     assert done.status_code == 303

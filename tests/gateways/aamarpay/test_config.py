@@ -12,8 +12,9 @@ from ownpay.gateways.aamarpay.client import LIVE_URL, SANDBOX_URL, base_url
 from ownpay.gateways.base import GatewayContext
 from ownpay.merchants.accounts import active_gateway
 from ownpay.tenancy import TenantScope
-from tests.gateways.aamarpay.support import CREDENTIALS, enable_aamarpay, intent
+from tests.gateways.aamarpay.support import CREDENTIALS, intent
 from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.standins import enable
 
 
 @pytest.mark.parametrize(
@@ -28,21 +29,21 @@ from tests.support.factories import MerchantKeys, create_merchant
     ],
 )
 async def test_bad_config_is_refused_and_nothing_saved(
-    ap_ctx: AppContext, values: dict[str, str], fields: set[str]
+    gateway_ctx: AppContext, values: dict[str, str], fields: set[str]
 ) -> None:
-    merchant = await create_merchant(ap_ctx, gateways=())
+    merchant = await create_merchant(gateway_ctx, gateways=())
     with pytest.raises(ValidationFailed) as caught:
-        await enable_aamarpay(ap_ctx, merchant, **values)
+        await enable(gateway_ctx, merchant, "aamarpay", **values)
     assert set(caught.value.errors) == fields
-    assert await active_gateway(ap_ctx, TenantScope(merchant.id, "test"), "aamarpay") is None
+    assert await active_gateway(gateway_ctx, TenantScope(merchant.id, "test"), "aamarpay") is None
 
 
-async def test_secret_sealed_and_base_url_defaults_by_mode(ap_ctx: AppContext) -> None:
-    merchant = await create_merchant(ap_ctx, gateways=())
-    await enable_aamarpay(ap_ctx, merchant, **CREDENTIALS)
-    account = await active_gateway(ap_ctx, TenantScope(merchant.id, "test"), "aamarpay")
+async def test_secret_sealed_and_base_url_defaults_by_mode(gateway_ctx: AppContext) -> None:
+    merchant = await create_merchant(gateway_ctx, gateways=())
+    await enable(gateway_ctx, merchant, "aamarpay", **CREDENTIALS)
+    account = await active_gateway(gateway_ctx, TenantScope(merchant.id, "test"), "aamarpay")
     assert account is not None
-    assert account.credentials(ap_ctx.keyring) == CREDENTIALS
+    assert account.credentials(gateway_ctx.keyring) == CREDENTIALS
     assert account.credentials_enc
     assert CREDENTIALS["signature_key"].encode() not in account.credentials_enc
     secret = {f.name for f in ADAPTER.credential_fields if f.secret}

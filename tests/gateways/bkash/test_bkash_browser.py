@@ -10,13 +10,10 @@ not route.  Screenshots of every page the customer sees go to ``test-output/scre
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from playwright.async_api import Page, expect
 
@@ -26,23 +23,13 @@ from tests.support.bkash import (
     OTP,
     PIN,
     WALLET,
-    SimServer,
     bkash_intent,
     enable_bkash,
     running_simulator,
 )
-from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.factories import create_merchant
+from tests.support.live_checkout import Setup, Shot, create_live_intent, live_payment
 from tests.support.processes import ServerProcess
-
-Shot = Callable[[Page, str], Awaitable[Path]]
-
-
-@dataclass
-class Setup:
-    server: ServerProcess
-    sim: SimServer
-    shop_url: str
-    merchant: MerchantKeys
 
 
 @pytest.fixture
@@ -57,20 +44,8 @@ async def setup(
 
 
 async def create_intent(setup: Setup, **overrides: Any) -> dict[str, Any]:
-    body = bkash_intent(return_url=f"{setup.shop_url}/return", **overrides)
-    async with httpx.AsyncClient(base_url=setup.server.url, timeout=10) as api:
-        r = await api.post("/api/v1/payment-intents", json=body, headers=setup.merchant.auth())
-    assert r.status_code == 201, r.text
-    data: dict[str, Any] = r.json()
-    return data
-
-
-async def api_payment(setup: Setup, txn: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=setup.server.url, timeout=10) as api:
-        r = await api.get(f"/api/v1/payment-intents/{txn}", headers=setup.merchant.auth())
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()
-    return data
+    return await create_live_intent(setup, bkash_intent(return_url=f"{setup.shop_url}/return",
+                                                  **overrides))
 
 
 async def approve_at_bkash(page: Page, setup: Setup, shot: Shot, name: str) -> None:
@@ -100,7 +75,7 @@ async def test_pay_with_bkash_in_chromium(page: Page, shot: Shot, setup: Setup) 
     assert query["status"] == ["completed"] and query["transaction_id"] == [txn]
     await shot(page, "3-back-at-shop")
 
-    got = await api_payment(setup, txn)
+    got = await live_payment(setup, txn)
     (payment_id,) = setup.sim.sim.payments
     trx_id = setup.sim.sim.payment(payment_id).trx_id
     assert got["status"] == "completed" and got["provider_transaction_id"] == trx_id
@@ -122,7 +97,7 @@ async def test_cancel_at_bkash_then_pay_on_a_phone(
     alert = page.get_by_role("alert")
     await expect(alert).to_contain_text("You cancelled the bKash payment")
     await shot(page, "1-cancelled-at-bkash")
-    assert (await api_payment(setup, txn))["status"] == "pending"
+    assert (await live_payment(setup, txn))["status"] == "pending"
 
     await page.get_by_role("button", name="Pay with bKash").click()
     await approve_at_bkash(page, setup, shot, "2-bkash-page")
@@ -132,6 +107,6 @@ async def test_cancel_at_bkash_then_pay_on_a_phone(
     first, second = setup.sim.sim.payments
     assert setup.sim.sim.payment(first).state == "cancelled"
     assert setup.sim.sim.payment(second).state == "completed"
-    got = await api_payment(setup, txn)
+    got = await live_payment(setup, txn)
     assert got["provider_reference"] == second
     assert got["provider_transaction_id"] == setup.sim.sim.payment(second).trx_id

@@ -16,14 +16,13 @@ from tests.gateways.nagad.conftest import new_payment
 from tests.simulators.loopback import free_port
 from tests.simulators.nagad import CREDENTIALS, OTHER_KEY, private_pem
 from tests.support.factories import MerchantKeys
+from tests.support.faults import heal, inject, on_standin
 from tests.support.standins import SimServer, api_payment
 
 
 @pytest.fixture
 async def harness(sim_server: SimServer) -> NagadHarness:
-    h = NagadHarness()
-    h.app, h.server = sim_server.app, sim_server.loopback
-    return h
+    return on_standin(NagadHarness, sim_server)
 
 
 async def test_a_request_signed_with_another_key_is_refused(harness: NagadHarness) -> None:
@@ -68,14 +67,11 @@ async def test_a_verify_answer_lost_may_have_acted_then_asked_again(
         payment = harness.payment()
         view = await harness.gateway.start_checkout(ctx, payment)
         back = sim.act(view.provider_reference or "", "success")
-        if fault == "slow":
-            sim.delay = {"verify": 2.0}
-        else:
-            sim.drop = {"verify"}
+        inject(sim, fault, "verify", delay=2.0)
         current = replace(payment, provider_reference=view.provider_reference)
         with pytest.raises(ProviderMayHaveActed):
             await harness.gateway.verify_return(ctx, current, callback_params(back))
-        sim.delay, sim.drop = {}, set()
+        heal(sim)
         again = await harness.gateway.verify_return(ctx, current, callback_params(back))
         assert again.outcome is Outcome.SUCCEEDED and again.reference == payment.transaction_id
 

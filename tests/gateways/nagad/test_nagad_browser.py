@@ -6,32 +6,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
 from tests.gateways.nagad.conftest import intent
 from tests.simulators.nagad import CREDENTIALS, NagadSimulator
-from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.factories import create_merchant
+from tests.support.live_checkout import Setup, Shot, create_live_intent, live_payment
 from tests.support.processes import ServerProcess
 from tests.support.standins import SimServer, enable
-
-Shot = Callable[[Page, str], Awaitable[Path]]
-
-
-@dataclass
-class Setup:
-    server: ServerProcess
-    sim: SimServer
-    shop_url: str
-    merchant: MerchantKeys
 
 
 @pytest.fixture
@@ -44,20 +32,8 @@ async def setup(live_server: ServerProcess, ctx: AppContext, shop_site: str,
 
 
 async def create_intent(setup: Setup, **overrides: Any) -> dict[str, Any]:
-    body = intent(return_url=f"{setup.shop_url}/return", **overrides)
-    async with httpx.AsyncClient(base_url=setup.server.url, timeout=10) as api:
-        r = await api.post("/api/v1/payment-intents", json=body, headers=setup.merchant.auth())
-    assert r.status_code == 201, r.text
-    data: dict[str, Any] = r.json()
-    return data
-
-
-async def api_payment(setup: Setup, txn: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=setup.server.url, timeout=10) as api:
-        r = await api.get(f"/api/v1/payment-intents/{txn}", headers=setup.merchant.auth())
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()
-    return data
+    return await create_live_intent(setup, intent(return_url=f"{setup.shop_url}/return",
+                                                  **overrides))
 
 
 async def at_nagad(page: Page, setup: Setup, shot: Shot, name: str) -> str:
@@ -85,7 +61,7 @@ async def test_pay_with_nagad_and_come_back(
     query = parse_qs(urlsplit(tab.url).query)
     assert query["status"] == ["completed"] and query["transaction_id"] == [txn]
     await shot(tab, f"{size}-2-back-at-shop")
-    got = await api_payment(setup, txn)
+    got = await live_payment(setup, txn)
     assert got["status"] == "completed"
     assert got["provider_transaction_id"] == sim.session(ref).issuer_ref
     await tab.goto(created["payment_url"])
@@ -103,4 +79,4 @@ async def test_cancel_at_nagad_on_a_phone(phone_page: Page, shot: Shot, setup: S
     await phone_page.wait_for_url(re.compile(re.escape(setup.shop_url) + r"/return\?"))
     assert parse_qs(urlsplit(phone_page.url).query)["status"] == ["cancelled"]
     await shot(phone_page, "2-cancelled-back-at-shop")
-    assert (await api_payment(setup, txn))["status"] == "cancelled"
+    assert (await live_payment(setup, txn))["status"] == "cancelled"

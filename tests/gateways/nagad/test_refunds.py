@@ -11,14 +11,11 @@ import httpx
 from ownpay.context import AppContext
 from ownpay.gateways.base import Outcome, PaymentView
 from ownpay.gateways.registry import get as get_gateway
-from ownpay.payments.models import PaymentIntent
-from ownpay.payments.presenters import payment_view
 from tests.gateways.nagad.conftest import at_provider, new_payment, to_provider
 from tests.simulators.nagad import open_from_merchant
 from tests.support.checkout import refund
 from tests.support.factories import MerchantKeys
-from tests.support.records import gateway_call
-from tests.support.standins import SimServer, api_payment
+from tests.support.standins import SimServer, api_payment, completed_view
 
 
 async def paid(customer: httpx.AsyncClient, browser_http: httpx.AsyncClient,
@@ -26,12 +23,7 @@ async def paid(customer: httpx.AsyncClient, browser_http: httpx.AsyncClient,
     txn = await new_payment(customer, shop)
     back = await at_provider(browser_http, await to_provider(customer, txn))
     await customer.get(back.removeprefix("http://pay.test"))
-    assert (await api_payment(customer, shop, txn))["status"] == "completed"
-    async with gateway_ctx.sessions() as s:
-        intent = await s.get(PaymentIntent, txn)
-    assert intent is not None
-    gctx, slug = await gateway_call(gateway_ctx, intent)
-    return gctx, payment_view(intent, slug)
+    return await completed_view(customer, shop, gateway_ctx, txn)
 
 
 def _adapter() -> Any:

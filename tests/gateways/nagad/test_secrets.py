@@ -13,6 +13,7 @@ from tests.contract.harnesses.nagad import NagadHarness, callback_params
 from tests.gateways.nagad.conftest import at_provider, new_payment, to_provider
 from tests.simulators.nagad import CREDENTIALS
 from tests.support.factories import MerchantKeys
+from tests.support.faults import on_standin
 from tests.support.standins import SimServer
 
 KEY = CREDENTIALS["merchant_private_key"]
@@ -26,9 +27,7 @@ def _leaks(text: str) -> list[str]:
 
 @pytest.fixture
 async def harness(sim_server: SimServer) -> NagadHarness:
-    h = NagadHarness()
-    h.app, h.server = sim_server.app, sim_server.loopback
-    return h
+    return on_standin(NagadHarness, sim_server)
 
 
 async def test_no_private_key_in_logs_or_errors_when_nagad_fails(

@@ -13,7 +13,6 @@ from ownpay.gateways.base import Outcome
 from ownpay.gateways.paypal.adapter import ADAPTER, capture_request_id
 from ownpay.payments.service import mismatch
 from tests.gateways.paypal.conftest import (
-    adapter_view,
     new_payment,
     order_of,
     to_paypal,
@@ -21,7 +20,7 @@ from tests.gateways.paypal.conftest import (
 )
 from tests.support.factories import MerchantKeys
 from tests.support.records import outbox_types
-from tests.support.standins import SimServer, api_payment, local, query_of, stored
+from tests.support.standins import SimServer, adapter_view, api_payment, local, query_of, stored
 
 
 async def test_checkout_creates_an_order_and_redirects_to_its_approve_link(

@@ -14,14 +14,13 @@ import pytest
 from ownpay.gateways.base import Outcome, ProviderEventKind, WebhookRejected
 from ownpay.gateways.executor import ProviderDidNotAct, ProviderMayHaveActed
 from tests.contract.harnesses.paypal import CREDENTIALS, PayPalHarness
+from tests.support.faults import on_standin
 from tests.support.standins import SimServer
 
 
 @pytest.fixture
-async def harness(sim_server: SimServer) -> AsyncIterator[PayPalHarness]:
-    h = PayPalHarness()
-    h.app, h.server = sim_server.app, sim_server.loopback
-    yield h
+async def harness(sim_server: SimServer) -> PayPalHarness:
+    return on_standin(PayPalHarness, sim_server)
 
 
 @pytest.fixture

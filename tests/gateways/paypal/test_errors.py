@@ -4,7 +4,6 @@ secrets (client secret, access tokens) kept out of every log line."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import httpx
@@ -12,47 +11,35 @@ import pytest
 from structlog.testing import capture_logs
 
 from ownpay.gateways.base import GatewayError, MemoryStateStore, Outcome
-from ownpay.gateways.executor import ProviderMayHaveActed
 from ownpay.gateways.paypal import mapping
 from tests.contract.harnesses.paypal import CREDENTIALS, PayPalHarness
 from tests.gateways.paypal.conftest import new_payment, order_of, to_paypal
 from tests.support.factories import MerchantKeys
+from tests.support.faults import (
+    assert_checkout_unavailable,
+    assert_lost_status_answer_is_asked_again,
+    assert_refused_credentials,
+    on_standin,
+)
 from tests.support.standins import SimServer, api_payment, local
 
 
 @pytest.fixture
-async def harness(sim_server: SimServer) -> AsyncIterator[PayPalHarness]:
-    h = PayPalHarness()
-    h.app, h.server = sim_server.app, sim_server.loopback
-    yield h
+async def harness(sim_server: SimServer) -> PayPalHarness:
+    return on_standin(PayPalHarness, sim_server)
 
 
 async def test_refused_credentials_are_a_gateway_error(harness: PayPalHarness) -> None:
-    async with httpx.AsyncClient() as http:
-        ctx = harness.context(http, credentials={**CREDENTIALS,
-                                                 "client_secret": "wrong-secret-0123456789"})
-        with pytest.raises(GatewayError) as caught:
-            await harness.gateway.start_checkout(ctx, harness.payment())
-    assert caught.value.may_have_acted is False
-    assert "invalid_client" in str(caught.value)
+    await assert_refused_credentials(
+        harness, {**CREDENTIALS, "client_secret": "wrong-secret-0123456789"}, "invalid_client")
 
 
 @pytest.mark.parametrize("fault", ["down", "slow", "drop"])
 async def test_checkout_page_says_temporarily_unavailable_never_500(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer, fault: str,
 ) -> None:
-    sim = sim_server.sim
-    txn = await new_payment(customer, shop)
-    match fault:
-        case "down":
-            sim.down = {"create"}
-        case "slow":
-            sim.delay = {"create": 3.0}
-        case "drop":
-            sim.drop = {"create"}
-    r = await customer.get(f"/checkout/{txn}")
-    assert r.status_code == 503, r.text
-    assert "temporarily unavailable" in r.text.lower() or "try again" in r.text.lower()
+    await assert_checkout_unavailable(customer, shop, sim_server.sim, new_payment, fault,
+                                      "create")
 
 
 @pytest.mark.parametrize("fault", ["slow", "drop", "down"])
@@ -60,25 +47,8 @@ async def test_a_capture_without_an_answer_may_have_acted_and_is_asked_again(
     harness: PayPalHarness, sim_server: SimServer, fault: str,
 ) -> None:
     sim = sim_server.sim
-    async with httpx.AsyncClient(timeout=0.5) as http:
-        ctx = harness.context(http)
-        payment = harness.payment()
-        view = await harness.gateway.start_checkout(ctx, payment)
-        current = replace(payment, provider_reference=view.provider_reference)
-        sim.approve(view.provider_reference or "")
-        if fault == "slow":
-            sim.delay = {"capture": 2.0}
-        elif fault == "drop":
-            sim.drop = {"capture"}
-        else:
-            sim.down = {"capture"}
-        with pytest.raises(ProviderMayHaveActed):
-            await harness.gateway.query_status(ctx, current)
-        sim.delay, sim.drop, sim.down = {}, set(), set()
-        again = await harness.gateway.query_status(ctx, current)
-        assert again.outcome is Outcome.SUCCEEDED
-        assert again.reference == payment.transaction_id
-        assert len(sim.captures) == 1  # the money moved once
+    await assert_lost_status_answer_is_asked_again(harness, sim, fault, "capture", sim.approve)
+    assert len(sim.captures) == 1  # the money moved once
 
 
 @pytest.mark.parametrize("issue", sorted(mapping.CAPTURE_ISSUES))

@@ -11,38 +11,20 @@ cancels at PayPal and comes back to a cancelled payment.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
 from tests.gateways.paypal.conftest import CREDENTIALS, intent
 from tests.simulators.paypal import PayPalSimulator
-from tests.support.browser import new_page
-from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.factories import create_merchant
+from tests.support.live_checkout import Setup, Shot, create_live_intent, live_payment, size_of
 from tests.support.processes import ServerProcess
 from tests.support.standins import SimServer, enable
-
-Shot = Callable[[Page, str], Awaitable[Path]]
-SIZES: dict[str, dict[str, Any]] = {
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-              "is_mobile": True, "has_touch": True},
-}
-
-
-@dataclass
-class Setup:
-    server: ServerProcess
-    sim: SimServer
-    shop_url: str
-    merchant: MerchantKeys
 
 
 @pytest.fixture
@@ -53,35 +35,9 @@ async def setup(live_server: ServerProcess, ctx: AppContext, shop_site: str,
     yield Setup(server=live_server, sim=sim_server, shop_url=shop_site, merchant=merchant)
 
 
-@pytest.fixture(params=sorted(SIZES))
-async def tab(request: pytest.FixtureRequest, browser: Any) -> AsyncIterator[Page]:
-    context, page = await new_page(browser, **SIZES[request.param])
-    try:
-        yield page
-    finally:
-        await context.close()
-
-
 async def create_intent(setup: Setup, **overrides: Any) -> dict[str, Any]:
-    body = intent(return_url=f"{setup.shop_url}/return", **overrides)
-    async with httpx.AsyncClient(base_url=setup.server.url, timeout=10) as api:
-        r = await api.post("/api/v1/payment-intents", json=body, headers=setup.merchant.auth())
-    assert r.status_code == 201, r.text
-    data: dict[str, Any] = r.json()
-    return data
-
-
-async def api_payment(setup: Setup, txn: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=setup.server.url, timeout=10) as api:
-        r = await api.get(f"/api/v1/payment-intents/{txn}", headers=setup.merchant.auth())
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()
-    return data
-
-
-def size_of(page: Page) -> str:
-    viewport = page.viewport_size or {"width": 0}
-    return "phone" if viewport["width"] < 500 else "desktop"
+    return await create_live_intent(setup, intent(return_url=f"{setup.shop_url}/return",
+                                                  **overrides))
 
 
 async def at_paypal(page: Page, setup: Setup, shot: Shot, name: str) -> str:
@@ -110,7 +66,7 @@ async def test_approve_at_paypal_and_come_back_captured(
     await shot(tab, f"{size}-2-back-at-shop")
     capture = sim.order(order_id).capture
     assert capture is not None
-    assert (await api_payment(setup, txn))["provider_transaction_id"] == capture.id
+    assert (await live_payment(setup, txn))["provider_transaction_id"] == capture.id
     await tab.goto(created["payment_url"])
     await expect(tab.get_by_text("Payment received").first).to_be_visible()
     await shot(tab, f"{size}-3-paid")
@@ -128,5 +84,5 @@ async def test_cancel_at_paypal_comes_back_cancelled(
     await tab.wait_for_url(re.compile(re.escape(setup.shop_url) + r"/return\?"))
     assert parse_qs(urlsplit(tab.url).query)["status"] == ["cancelled"]
     await shot(tab, f"{size}-2-back-at-shop-cancelled")
-    assert (await api_payment(setup, txn))["status"] == "cancelled"
+    assert (await live_payment(setup, txn))["status"] == "cancelled"
     assert setup.sim.sim.captures == {}

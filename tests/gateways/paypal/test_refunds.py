@@ -12,14 +12,13 @@ from ownpay.gateways.base import GatewayContext, Outcome, PaymentView
 from ownpay.gateways.executor import ProviderMayHaveActed
 from ownpay.gateways.paypal.adapter import ADAPTER, refund_request_id
 from tests.gateways.paypal.conftest import (
-    adapter_view,
     new_payment,
     order_of,
     to_paypal,
     webhook_url,
 )
 from tests.support.factories import MerchantKeys
-from tests.support.standins import SimServer, api_payment, local
+from tests.support.standins import SimServer, api_payment, completed_view, local
 
 
 async def paid(customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
@@ -27,8 +26,7 @@ async def paid(customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimS
     txn = await new_payment(customer, shop)
     order_id = order_of(await to_paypal(customer, txn))
     assert (await customer.get(local(sim_server.sim.approve(order_id)))).status_code == 303
-    assert (await api_payment(customer, shop, txn))["status"] == "completed"
-    return await adapter_view(gateway_ctx, txn)
+    return await completed_view(customer, shop, gateway_ctx, txn)
 
 
 async def test_partial_refunds_then_paypal_refuses_more_than_is_left(

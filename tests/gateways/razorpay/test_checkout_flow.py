@@ -14,20 +14,17 @@ from ownpay.gateways.base import Outcome
 from ownpay.gateways.razorpay.adapter import ADAPTER, CHECKOUT_JS_URL, script_origins
 from ownpay.payments.service import mismatch
 from tests.gateways.razorpay.conftest import (
-    SimServer,
-    adapter_view,
-    api_payment,
     callback,
     new_payment,
     open_checkout,
     order_on,
     post_handler,
-    stored,
     to_razorpay,
 )
 from tests.simulators.razorpay import KEY_ID, RazorpaySimulator
 from tests.support.factories import MerchantKeys
 from tests.support.records import outbox_types
+from tests.support.standins import SimServer, adapter_view, api_payment, stored
 
 
 def _webhook_url(shop: MerchantKeys) -> str:
@@ -68,7 +65,7 @@ def test_the_default_checkout_js_allows_razorpays_origins_only() -> None:
 
 async def test_the_signed_handler_fields_complete_the_payment_once(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    rzp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop, return_url="https://shop.example/done?ref=7")
@@ -85,17 +82,17 @@ async def test_the_signed_handler_fields_complete_the_payment_once(
     assert [c[0] for c in sim.calls][-2:] == ["fetch_order", "payment"]  # re-fetched
     again = await post_handler(customer, txn, fields)  # the handler twice: one completion
     assert again.status_code == 303
-    assert (await outbox_types(rzp_ctx, txn)).count("payment.completed") == 1
+    assert (await outbox_types(gateway_ctx, txn)).count("payment.completed") == 1
 
 
 async def test_a_tampered_or_forged_signature_is_refused(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    rzp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
     order_id = await to_razorpay(customer, txn)
-    gctx, view = await adapter_view(rzp_ctx, txn)
+    gctx, view = await adapter_view(gateway_ctx, txn)
     forged = {"razorpay_payment_id": "pay_Forged0000001", "razorpay_order_id": order_id,
               "razorpay_signature": "0" * 64}
     r = await post_handler(customer, txn, forged)
@@ -117,7 +114,7 @@ async def test_a_tampered_or_forged_signature_is_refused(
 
 async def test_another_payments_signed_fields_are_not_borrowed(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    rzp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
@@ -127,13 +124,13 @@ async def test_another_payments_signed_fields_are_not_borrowed(
     r = await post_handler(customer, txn, signed)
     assert r.status_code in (200, 303)
     assert (await api_payment(customer, shop, txn))["status"] == "pending"
-    gctx, view = await adapter_view(rzp_ctx, txn)
+    gctx, view = await adapter_view(gateway_ctx, txn)
     assert (await ADAPTER.verify_return(gctx, view, signed or {})).outcome is Outcome.PENDING
 
 
 async def test_webhook_completes_the_payment_once_even_when_sent_twice(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    rzp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
@@ -147,12 +144,12 @@ async def test_webhook_completes_the_payment_once_even_when_sent_twice(
     more = await sim.send_webhook(_webhook_url(shop), customer, "order.paid",
                                   order_id=order_id, payment_id=fields["razorpay_payment_id"])
     assert more[0].status_code < 300
-    assert (await outbox_types(rzp_ctx, txn)).count("payment.completed") == 1
+    assert (await outbox_types(gateway_ctx, txn)).count("payment.completed") == 1
 
 
 async def test_a_failed_payment_webhook_leaves_the_order_payable(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    rzp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
@@ -163,7 +160,7 @@ async def test_a_failed_payment_webhook_leaves_the_order_payable(
                                payment_id=failed)
     assert r[0].status_code < 300, r[0].text
     assert (await api_payment(customer, shop, txn))["status"] == "pending"
-    gctx, view = await adapter_view(rzp_ctx, txn)
+    gctx, view = await adapter_view(gateway_ctx, txn)
     result = await ADAPTER.query_status(gctx, view)
     assert result.outcome is Outcome.PENDING and "'failed'" in (result.reason or "")
     fields = sim.pay(order_id)  # the second try pays the same order
@@ -189,7 +186,7 @@ async def test_badly_signed_webhook_is_refused_and_changes_nothing(
                          ids=["amount", "currency", "reference"])
 async def test_tampered_answers_never_complete(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    rzp_ctx: AppContext, tamper: dict[str, object],
+    gateway_ctx: AppContext, tamper: dict[str, object],
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
@@ -199,11 +196,11 @@ async def test_tampered_answers_never_complete(
     await sim.send_webhook(_webhook_url(shop), customer, "payment.captured",
                            payment_id=fields["razorpay_payment_id"])
     assert (await api_payment(customer, shop, txn))["status"] != "completed"
-    gctx, view = await adapter_view(rzp_ctx, txn)
+    gctx, view = await adapter_view(gateway_ctx, txn)
     result = await ADAPTER.verify_return(gctx, view, fields)
-    assert result.outcome is not Outcome.SUCCEEDED or mismatch(await stored(rzp_ctx, txn),
+    assert result.outcome is not Outcome.SUCCEEDED or mismatch(await stored(gateway_ctx, txn),
                                                                result)
-    assert "payment.completed" not in await outbox_types(rzp_ctx, txn)
+    assert "payment.completed" not in await outbox_types(gateway_ctx, txn)
 
 
 async def test_an_authorised_payment_is_captured_for_the_orders_amount(
@@ -256,12 +253,12 @@ async def test_a_paid_order_is_never_replaced_the_page_offers_to_check_it(
 
 async def test_odd_signatures_are_refused_not_crashed_on(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    rzp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
     txn = await new_payment(customer, shop)
     order_id = await to_razorpay(customer, txn)
-    gctx, view = await adapter_view(rzp_ctx, txn)
+    gctx, view = await adapter_view(gateway_ctx, txn)
     odd = {"razorpay_order_id": order_id, "razorpay_payment_id": "pay_X",
            "razorpay_signature": "é" * 64}
     assert (await ADAPTER.verify_return(gctx, view, odd)).outcome is Outcome.PENDING

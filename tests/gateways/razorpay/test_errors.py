@@ -4,7 +4,6 @@ kept out of every log line."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import httpx
@@ -14,42 +13,33 @@ from structlog.testing import capture_logs
 from ownpay.gateways.base import GatewayError, Outcome
 from ownpay.gateways.executor import ProviderMayHaveActed
 from tests.contract.harnesses.razorpay import CREDENTIALS, RazorpayHarness
-from tests.gateways.razorpay.conftest import SimServer, new_payment
+from tests.gateways.razorpay.conftest import new_payment
 from tests.support.factories import MerchantKeys
+from tests.support.faults import (
+    assert_checkout_unavailable,
+    assert_lost_status_answer_is_asked_again,
+    assert_refused_credentials,
+    on_standin,
+)
+from tests.support.standins import SimServer
 
 
 @pytest.fixture
-async def harness(sim_server: SimServer) -> AsyncIterator[RazorpayHarness]:
-    h = RazorpayHarness()
-    h.app, h.server = sim_server.app, sim_server.loopback
-    yield h
+async def harness(sim_server: SimServer) -> RazorpayHarness:
+    return on_standin(RazorpayHarness, sim_server)
 
 
 async def test_refused_credentials_are_a_gateway_error(harness: RazorpayHarness) -> None:
-    async with httpx.AsyncClient() as http:
-        ctx = harness.context(http, credentials={**CREDENTIALS, "key_secret": "wrong"})
-        with pytest.raises(GatewayError) as caught:
-            await harness.gateway.start_checkout(ctx, harness.payment())
-    assert caught.value.may_have_acted is False
-    assert "The api key provided is invalid" in str(caught.value)
+    await assert_refused_credentials(harness, {**CREDENTIALS, "key_secret": "wrong"},
+                                     "The api key provided is invalid")
 
 
 @pytest.mark.parametrize("fault", ["down", "slow", "drop"])
 async def test_checkout_page_says_temporarily_unavailable_never_500(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer, fault: str,
 ) -> None:
-    sim = sim_server.sim
-    txn = await new_payment(customer, shop)
-    match fault:
-        case "down":
-            sim.down = {"create_order"}
-        case "slow":
-            sim.delay = {"create_order": 3.0}
-        case "drop":
-            sim.drop = {"create_order"}
-    r = await customer.get(f"/checkout/{txn}")
-    assert r.status_code == 503, r.text
-    assert "temporarily unavailable" in r.text.lower() or "try again" in r.text.lower()
+    await assert_checkout_unavailable(customer, shop, sim_server.sim, new_payment, fault,
+                                      "create_order")
 
 
 @pytest.mark.parametrize("fault", ["slow", "drop", "down"])
@@ -57,24 +47,8 @@ async def test_status_query_failures_may_have_acted_and_never_complete(
     harness: RazorpayHarness, sim_server: SimServer, fault: str,
 ) -> None:
     sim = sim_server.sim
-    async with httpx.AsyncClient(timeout=0.5) as http:
-        ctx = harness.context(http)
-        payment = harness.payment()
-        view = await harness.gateway.start_checkout(ctx, payment)
-        current = replace(payment, provider_reference=view.provider_reference)
-        sim.pay(view.provider_reference or "")
-        if fault == "slow":
-            sim.delay = {"order_payments": 2.0}
-        elif fault == "drop":
-            sim.drop = {"order_payments"}
-        else:
-            sim.down = {"order_payments"}
-        with pytest.raises(ProviderMayHaveActed):
-            await harness.gateway.query_status(ctx, current)
-        sim.delay, sim.drop, sim.down = {}, set(), set()
-        again = await harness.gateway.query_status(ctx, current)
-        assert again.outcome is Outcome.SUCCEEDED
-        assert again.reference == payment.transaction_id
+    await assert_lost_status_answer_is_asked_again(harness, sim, fault, "order_payments",
+                                                   sim.pay)
 
 
 async def test_at_expiry_an_unpaid_order_is_closed_a_paid_one_reported(

@@ -13,9 +13,7 @@ and reaches us only by Razorpay's webhook.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,66 +22,26 @@ import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
-from tests.gateways.razorpay.conftest import CREDENTIALS, SimServer, enable_razorpay, intent
+from tests.gateways.razorpay.conftest import CREDENTIALS, intent
 from tests.simulators.razorpay import RazorpaySimulator
-from tests.support.browser import new_page
-from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.factories import create_merchant
+from tests.support.live_checkout import Setup, Shot, create_live_intent, live_payment, size_of
 from tests.support.processes import ServerProcess
-
-Shot = Callable[[Page, str], Awaitable[Path]]
-SIZES: dict[str, dict[str, Any]] = {
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-              "is_mobile": True, "has_touch": True},
-}
-
-
-@dataclass
-class Setup:
-    server: ServerProcess
-    sim: SimServer
-    shop_url: str
-    merchant: MerchantKeys
+from tests.support.standins import SimServer, enable
 
 
 @pytest.fixture
 async def setup(live_server: ServerProcess, ctx: AppContext, shop_site: str,
                 sim_server: SimServer) -> AsyncIterator[Setup]:
     merchant = await create_merchant(ctx, gateways=(), name="Mumbai Books")
-    await enable_razorpay(ctx, merchant, **CREDENTIALS, base_url=sim_server.url,
+    await enable(ctx, merchant, "razorpay", **CREDENTIALS, base_url=sim_server.url,
                           checkout_js_url=f"{sim_server.url}/v1/checkout.js")
     yield Setup(server=live_server, sim=sim_server, shop_url=shop_site, merchant=merchant)
 
 
-@pytest.fixture(params=sorted(SIZES))
-async def tab(request: pytest.FixtureRequest, browser: Any) -> AsyncIterator[Page]:
-    context, page = await new_page(browser, **SIZES[request.param])
-    try:
-        yield page
-    finally:
-        await context.close()
-
-
 async def create_intent(setup: Setup, **overrides: Any) -> dict[str, Any]:
-    body = intent(return_url=f"{setup.shop_url}/return", **overrides)
-    async with httpx.AsyncClient(base_url=setup.server.url, timeout=10) as api:
-        r = await api.post("/api/v1/payment-intents", json=body, headers=setup.merchant.auth())
-    assert r.status_code == 201, r.text
-    data: dict[str, Any] = r.json()
-    return data
-
-
-async def api_payment(setup: Setup, txn: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=setup.server.url, timeout=10) as api:
-        r = await api.get(f"/api/v1/payment-intents/{txn}", headers=setup.merchant.auth())
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()
-    return data
-
-
-def size_of(page: Page) -> str:
-    viewport = page.viewport_size or {"width": 0}
-    return "phone" if viewport["width"] < 500 else "desktop"
+    return await create_live_intent(setup, intent(return_url=f"{setup.shop_url}/return",
+                                                  **overrides))
 
 
 async def razorpay_form(page: Page, setup: Setup, shot: Shot, name: str) -> str:
@@ -121,7 +79,7 @@ async def test_pay_with_checkout_js_and_come_back_signed(
     query = parse_qs(urlsplit(tab.url).query)
     assert query["status"] == ["completed"] and query["transaction_id"] == [txn]
     await shot(tab, f"{size}-2-back-at-shop")
-    got = await api_payment(setup, txn)
+    got = await live_payment(setup, txn)
     assert got["provider_transaction_id"] == sim.order(order_id).payments[0].id
     assert not [e for e in errors if "Content Security Policy" in e], errors
     await tab.goto(created["payment_url"])
@@ -143,7 +101,7 @@ async def test_a_failed_attempt_then_paid_and_reported_by_webhook(
     await tab.get_by_role("button", name="Close").click()
     await expect(tab.locator("#razorpay-status")).to_contain_text("closed Razorpay's form")
     await shot(tab, f"{size}-2-attempt-failed")
-    assert (await api_payment(setup, txn))["status"] == "pending"
+    assert (await live_payment(setup, txn))["status"] == "pending"
     # the customer pays on another device and never comes back: only the webhook tells us
     fields = sim.pay(order_id)
     assert fields is not None
@@ -152,7 +110,7 @@ async def test_a_failed_attempt_then_paid_and_reported_by_webhook(
             f"{setup.server.url}/gateways/razorpay/webhooks/{setup.merchant.slug}/test",
             http, "payment.captured", payment_id=fields["razorpay_payment_id"])
     assert answer.status_code < 300, answer.text
-    assert (await api_payment(setup, txn))["status"] == "completed"
+    assert (await live_payment(setup, txn))["status"] == "completed"
     await tab.goto(created["payment_url"])
     await expect(tab.get_by_text("Payment received").first).to_be_visible()
     await shot(tab, f"{size}-3-paid")
@@ -174,7 +132,7 @@ async def test_a_handler_called_twice_posts_once_and_completes_once(
     assert parse_qs(urlsplit(tab.url).query)["status"] == ["completed"]
     await shot(tab, f"{size}-1-back-at-shop")
     assert [c[0] for c in sim.calls].count("checkout_pay") == 1
-    got = await api_payment(setup, txn)
+    got = await live_payment(setup, txn)
     assert got["status"] == "completed"
     (order,) = sim.orders.values()
     assert [p.status for p in order.payments] == ["captured"]

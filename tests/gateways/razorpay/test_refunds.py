@@ -9,32 +9,25 @@ import httpx
 from ownpay.context import AppContext
 from ownpay.gateways.base import GatewayContext, Outcome, PaymentView
 from ownpay.gateways.razorpay.adapter import ADAPTER
-from tests.gateways.razorpay.conftest import (
-    SimServer,
-    adapter_view,
-    api_payment,
-    new_payment,
-    post_handler,
-    to_razorpay,
-)
+from tests.gateways.razorpay.conftest import new_payment, post_handler, to_razorpay
 from tests.support.factories import MerchantKeys
+from tests.support.standins import SimServer, completed_view
 
 
 async def paid(customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-               rzp_ctx: AppContext) -> tuple[GatewayContext, PaymentView]:
+               gateway_ctx: AppContext) -> tuple[GatewayContext, PaymentView]:
     txn = await new_payment(customer, shop)
     fields = sim_server.sim.pay(await to_razorpay(customer, txn))
     assert (await post_handler(customer, txn, fields)).status_code == 303
-    assert (await api_payment(customer, shop, txn))["status"] == "completed"
-    return await adapter_view(rzp_ctx, txn)
+    return await completed_view(customer, shop, gateway_ctx, txn)
 
 
 async def test_partial_refunds_then_razorpay_refuses_more_than_is_left(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    rzp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
-    gctx, view = await paid(customer, shop, sim_server, rzp_ctx)
+    gctx, view = await paid(customer, shop, sim_server, gateway_ctx)
     assert view.provider_txn_id and view.provider_txn_id.startswith("pay_")
     first = await ADAPTER.refund(gctx, view, amount_minor=50000, refund_id="rf_one",
                                  reason="damaged  item")
@@ -60,10 +53,10 @@ async def test_partial_refunds_then_razorpay_refuses_more_than_is_left(
 
 async def test_a_pending_refund_is_processing_until_razorpay_processes_it(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    rzp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
-    gctx, view = await paid(customer, shop, sim_server, rzp_ctx)
+    gctx, view = await paid(customer, shop, sim_server, gateway_ctx)
     sim.refund_status = "pending"
     first = await ADAPTER.refund(gctx, view, amount_minor=125050, refund_id="rf_full",
                                  reason="x")
@@ -80,10 +73,10 @@ async def test_a_pending_refund_is_processing_until_razorpay_processes_it(
 
 async def test_a_lost_refund_answer_is_unknown_and_resending_moves_money_once(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    rzp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
-    gctx, view = await paid(customer, shop, sim_server, rzp_ctx)
+    gctx, view = await paid(customer, shop, sim_server, gateway_ctx)
     assert view.provider_txn_id
     sim.drop = {"refund"}
     lost = await ADAPTER.refund(gctx, view, amount_minor=10000, refund_id="rf_lost",
@@ -106,10 +99,10 @@ async def test_a_lost_refund_answer_is_unknown_and_resending_moves_money_once(
 
 async def test_refund_webhooks_name_the_payment_and_the_refund(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
-    rzp_ctx: AppContext,
+    gateway_ctx: AppContext,
 ) -> None:
     sim = sim_server.sim
-    gctx, view = await paid(customer, shop, sim_server, rzp_ctx)
+    gctx, view = await paid(customer, shop, sim_server, gateway_ctx)
     done = await ADAPTER.refund(gctx, view, amount_minor=20000, refund_id="rf_hook",
                                 reason=None)
     assert done.provider_refund_id

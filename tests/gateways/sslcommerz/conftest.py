@@ -5,45 +5,33 @@ and the customer are ``tests/gateways/conftest.py``'s."""
 from __future__ import annotations
 
 import re
-import secrets
-from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from typing import Any
 
 import httpx
-import pytest
 
-from ownpay.context import AppContext
 from tests.simulators.sslcommerz import STORE_ID, STORE_PASSWD
 from tests.simulators.sslcommerz import create_app as create_simulator
-from tests.support.factories import MerchantKeys, create_merchant
-from tests.support.standins import SimServer, body, create_payment, enable, serving
+from tests.support.factories import MerchantKeys
+from tests.support.standins import (
+    bdt_intent,
+    create_payment,
+    shop_fixture,
+    standin_fixture,
+    to_hosted_page,
+)
 
 CREDENTIALS = {"store_id": STORE_ID, "store_passwd": STORE_PASSWD}
 RETURN_PATH = re.compile(r"^http://pay\.test/gateways/sslcommerz/callback/(txn_[0-9a-f]+)/"
                          r"[0-9a-f]{32}$")
 
 
-@pytest.fixture
-async def sim_server() -> AsyncIterator[SimServer]:
-    async with serving(create_simulator) as server:
-        yield server
-
-
-@pytest.fixture
-async def shop(gateway_ctx: AppContext, sim_server: SimServer) -> MerchantKeys:
-    merchant = await create_merchant(gateway_ctx, gateways=(("test", "sandbox"),))
-    await enable(gateway_ctx, merchant, "sslcommerz", **CREDENTIALS, base_url=sim_server.url)
-    return merchant
+sim_server = standin_fixture(create_simulator)
+shop = shop_fixture("sslcommerz", CREDENTIALS)
 
 
 def intent(**overrides: Any) -> dict[str, Any]:
-    return body({
-        "gateway": "sslcommerz", "amount": "1250.50", "currency": "BDT",
-        "order_id": "ORD-" + secrets.token_hex(4), "customer_name": "Rahim Uddin",
-        "customer_email": "rahim@example.com", "customer_phone": "01770618575",
-        "return_url": "https://shop.example/return",
-    }, overrides)
+    return bdt_intent("sslcommerz", overrides)
 
 
 async def new_payment(customer: httpx.AsyncClient, merchant: MerchantKeys,
@@ -65,11 +53,7 @@ class _Form(HTMLParser):
             self.fields[a["name"] or ""] = a.get("value") or ""
 
 
-async def to_provider(customer: httpx.AsyncClient, txn: str) -> str:
-    """Open our checkout: it sends the customer to SSLCommerz's page (returned)."""
-    r = await customer.get(f"/checkout/{txn}")
-    assert r.status_code == 303, r.text
-    return r.headers["location"]
+to_provider = to_hosted_page  # our checkout sends the customer to SSLCommerz's page
 
 
 async def at_provider(http: httpx.AsyncClient, page_url: str, choice: str = "success"

@@ -8,27 +8,22 @@ import httpx
 import pytest
 
 from ownpay.context import AppContext
-from ownpay.gateways.base import GatewayError, Outcome
+from ownpay.gateways.base import Outcome
 from ownpay.gateways.executor import ProviderMayHaveActed
 from ownpay.gateways.registry import get as get_gateway
 from tests.contract.harnesses.sslcommerz import SslcommerzHarness
+from tests.support.faults import assert_refused_credentials, heal, inject, on_standin
 from tests.support.standins import SimServer
 
 
 @pytest.fixture
 async def harness(sim_server: SimServer) -> SslcommerzHarness:
-    h = SslcommerzHarness()
-    h.app, h.server = sim_server.app, sim_server.loopback
-    return h
+    return on_standin(SslcommerzHarness, sim_server)
 
 
 async def test_refused_session_is_a_gateway_error(harness: SslcommerzHarness) -> None:
-    async with httpx.AsyncClient() as http:
-        ctx = harness.context(http, credentials={"store_id": "testbox",
-                                                 "store_passwd": "wrong"})
-        with pytest.raises(GatewayError) as caught:
-            await harness.gateway.start_checkout(ctx, harness.payment())
-    assert caught.value.may_have_acted is False and "Store Credential" in str(caught.value)
+    await assert_refused_credentials(harness, {"store_id": "testbox", "store_passwd": "wrong"},
+                                     "Store Credential")
 
 
 @pytest.mark.parametrize("fault", ["slow", "drop"])
@@ -42,15 +37,12 @@ async def test_validation_answer_lost_after_acting_may_have_acted(
         view = await harness.gateway.start_checkout(ctx, payment)
         target, posted = sim.act(view.provider_reference or "", "success")
         posted["return_token"] = target.rsplit("/", 1)[-1]
-        if fault == "slow":
-            sim.delay = {"validation": 2.0}
-        else:
-            sim.drop = {"validation"}
+        inject(sim, fault, "validation", delay=2.0)
         current = replace(payment, provider_reference=view.provider_reference)
         with pytest.raises(ProviderMayHaveActed):
             await harness.gateway.verify_return(ctx, current, posted)
         assert sim.session(view.provider_reference or "").validated == 1  # it acted
-        sim.delay, sim.drop = {}, set()
+        heal(sim)
         # asked again: VALIDATED this time, still a completion with the same figures
         again = await harness.gateway.verify_return(ctx, current, posted)
         assert again.outcome is Outcome.SUCCEEDED and again.reference == payment.transaction_id

@@ -10,12 +10,9 @@ import httpx
 from ownpay.context import AppContext
 from ownpay.gateways.base import Outcome, PaymentView
 from ownpay.gateways.registry import get as get_gateway
-from ownpay.payments.models import PaymentIntent
-from ownpay.payments.presenters import payment_view
 from tests.gateways.sslcommerz.conftest import at_provider, new_payment, session_key_of, to_provider
 from tests.support.factories import MerchantKeys
-from tests.support.records import gateway_call
-from tests.support.standins import SimServer, api_payment
+from tests.support.standins import SimServer, completed_view
 
 
 async def paid(customer: httpx.AsyncClient, browser_http: httpx.AsyncClient,
@@ -25,12 +22,7 @@ async def paid(customer: httpx.AsyncClient, browser_http: httpx.AsyncClient,
     page = await to_provider(customer, txn)
     await at_provider(browser_http, page)
     await sim_server.sim.send_ipn(session_key_of(page), customer)
-    assert (await api_payment(customer, shop, txn))["status"] == "completed"
-    async with gateway_ctx.sessions() as s:
-        intent = await s.get(PaymentIntent, txn)
-    assert intent is not None
-    gctx, slug = await gateway_call(gateway_ctx, intent)
-    return gctx, payment_view(intent, slug)
+    return await completed_view(customer, shop, gateway_ctx, txn)
 
 
 async def test_refund_is_accepted_then_paid_back(

@@ -39,6 +39,10 @@ from ownpay.gateways.base import (
     Outcome,
     PaymentView,
     VerifiedResult,
+    absolute_http_url,
+    amount_refusal,
+    gateway_url,
+    stripped_config,
     url_origin,
 )
 
@@ -86,15 +90,10 @@ class AamarpayGateway(Gateway):
     def validate_config(
         self, credentials: Mapping[str, str], settings: Mapping[str, Any]
     ) -> tuple[dict[str, str], dict[str, Any]]:
-        creds, out = super().validate_config(
-            {k: str(v).strip() for k, v in credentials.items()},
-            {k: str(v).strip() if isinstance(v, str) else v for k, v in settings.items()},
-        )
+        creds, out = super().validate_config(*stripped_config(credentials, settings))
         base = out.get("base_url")
         if base:
-            parts = urlsplit(str(base))
-            if (parts.scheme not in ("http", "https") or not parts.netloc or parts.query
-                    or parts.fragment):
+            if not absolute_http_url(str(base)):
                 raise ConfigInvalid(
                     {"base_url": ["API base URL must be an absolute http(s) URL."]})
             out["base_url"] = str(base).rstrip("/")
@@ -102,11 +101,8 @@ class AamarpayGateway(Gateway):
 
     def validate_amount(self, amount_minor: int, currency: str) -> str | None:
         """The conversion the payment request uses (BDT and USD, two decimals)."""
-        try:
-            mapping.to_aamarpay_amount(amount_minor, currency)
-        except AmountNotRepresentable as exc:
-            return str(exc)
-        return None
+        return amount_refusal(mapping.to_aamarpay_amount, AmountNotRepresentable,
+                              amount_minor, currency)
 
     def describe_failure(self, reason: str | None) -> str | None:
         return mapping.describe_failure(reason)
@@ -114,8 +110,8 @@ class AamarpayGateway(Gateway):
     # ---- checkout ----------------------------------------------------------------------
 
     def _return_url(self, ctx: GatewayContext, payment: PaymentView, kind: ReturnKind) -> str:
-        return (f"{ctx.public_base_url.rstrip('/')}/gateways/aamarpay/callback/"
-                f"{payment.transaction_id}/{return_token(ctx, payment, kind)}")
+        return gateway_url(ctx, self.slug, "callback", payment.transaction_id,
+                           return_token(ctx, payment, kind))
 
     async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
         """Register the payment with aamarPay and send the customer to its page.  A refusal

@@ -22,7 +22,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import structlog
 
@@ -37,6 +36,9 @@ from ownpay.gateways.base import (
     PaymentView,
     RefundResult,
     VerifiedResult,
+    absolute_http_url,
+    amount_refusal,
+    gateway_url,
     url_origin,
 )
 from ownpay.gateways.bkash import mapping
@@ -126,19 +128,14 @@ class BkashGateway(Gateway):
             {k: v.strip() for k, v in credentials.items()}, settings
         )
         base = creds.get("base_url") or SANDBOX_URL
-        parts = urlsplit(base)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        if not absolute_http_url(base, fragment_ok=True):
             raise ConfigInvalid({"base_url": ["API base URL must be an absolute http(s) URL."]})
         creds["base_url"] = base.rstrip("/")
         return creds, out
 
     def validate_amount(self, amount_minor: int, currency: str) -> str | None:
         """The conversion the create and the refunds use (BDT only, two decimals)."""
-        try:
-            to_bkash_amount(amount_minor, currency)
-        except AmountNotRepresentable as exc:
-            return str(exc)
-        return None
+        return amount_refusal(to_bkash_amount, AmountNotRepresentable, amount_minor, currency)
 
     def describe_failure(self, reason: str | None) -> str | None:
         return mapping.describe_failure(reason)
@@ -161,10 +158,8 @@ class BkashGateway(Gateway):
             "payerReference": phone or payment.transaction_id,
             # The token after the transaction id proves a callback came through bKash: only
             # bKash (and the customer it redirects) learns this URL.
-            "callbackURL": (
-                f"{ctx.public_base_url.rstrip('/')}/gateways/bkash/callback/"
-                f"{payment.transaction_id}/{callback_token(ctx, payment)}"
-            ),
+            "callbackURL": gateway_url(ctx, self.slug, "callback", payment.transaction_id,
+                                       callback_token(ctx, payment)),
             "amount": to_bkash_amount(payment.amount_minor),
             "currency": mapping.CURRENCY,
             "intent": "sale",

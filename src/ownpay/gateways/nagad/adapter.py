@@ -29,7 +29,6 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import structlog
 
@@ -44,7 +43,11 @@ from ownpay.gateways.base import (
     PaymentView,
     RefundResult,
     VerifiedResult,
+    amount_refusal,
+    check_url_setting,
+    gateway_url,
     provider_status,
+    stripped_config,
     url_origin,
 )
 from ownpay.gateways.executor import ProviderUnavailable
@@ -111,10 +114,7 @@ class NagadGateway(Gateway):
     def validate_config(
         self, credentials: Mapping[str, str], settings: Mapping[str, Any]
     ) -> tuple[dict[str, str], dict[str, Any]]:
-        creds, out = super().validate_config(
-            {k: str(v).strip() for k, v in credentials.items()},
-            {k: str(v).strip() if isinstance(v, str) else v for k, v in settings.items()},
-        )
+        creds, out = super().validate_config(*stripped_config(credentials, settings))
         errors: dict[str, list[str]] = {}
         merchant_id = creds.get("merchant_id", "")
         if merchant_id and not _MERCHANT_ID.match(merchant_id):
@@ -151,15 +151,8 @@ class NagadGateway(Gateway):
             out["environment"] = environment
         else:
             out.pop("environment", None)
-        base = str(out.get("base_url") or "")
-        if base:
-            parts = urlsplit(base)
-            if (parts.scheme not in ("http", "https") or not parts.netloc or parts.query
-                    or parts.fragment):
-                errors["base_url"] = ["API base URL must be an absolute http(s) URL."]
-            out["base_url"] = base.rstrip("/")
-        else:
-            out.pop("base_url", None)
+        check_url_setting(out, errors, "base_url",
+                          "API base URL must be an absolute http(s) URL.")
         server_ip = str(out.get("server_ip") or "")
         if server_ip:
             try:
@@ -173,11 +166,8 @@ class NagadGateway(Gateway):
         return creds, out
 
     def validate_amount(self, amount_minor: int, currency: str) -> str | None:
-        try:
-            mapping.to_nagad_amount(amount_minor, currency)
-        except AmountNotRepresentable as exc:
-            return str(exc)
-        return None
+        return amount_refusal(mapping.to_nagad_amount, AmountNotRepresentable,
+                              amount_minor, currency)
 
     def describe_failure(self, reason: str | None) -> str | None:
         return mapping.describe_failure(reason)
@@ -185,8 +175,8 @@ class NagadGateway(Gateway):
     # ---- checkout ----------------------------------------------------------------------
 
     def _callback_url(self, ctx: GatewayContext, payment: PaymentView) -> str:
-        return (f"{ctx.public_base_url.rstrip('/')}/gateways/{self.slug}/callback/"
-                f"{payment.transaction_id}/{return_token(ctx, payment)}")
+        return gateway_url(ctx, self.slug, "callback", payment.transaction_id,
+                           return_token(ctx, payment))
 
     async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
         """Initialize and complete a Nagad session for this attempt; send the customer to

@@ -35,7 +35,6 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import structlog
 
@@ -54,7 +53,11 @@ from ownpay.gateways.base import (
     RefundResult,
     VerifiedResult,
     WebhookRejected,
+    amount_refusal,
+    check_url_setting,
+    gateway_url,
     provider_status,
+    stripped_config,
     url_origin,
 )
 from ownpay.gateways.paypal import client, mapping
@@ -123,10 +126,7 @@ class PayPalGateway(Gateway):
     def validate_config(
         self, credentials: Mapping[str, str], settings: Mapping[str, Any]
     ) -> tuple[dict[str, str], dict[str, Any]]:
-        creds, out = super().validate_config(
-            {k: str(v).strip() for k, v in credentials.items()},
-            {k: str(v).strip() if isinstance(v, str) else v for k, v in settings.items()},
-        )
+        creds, out = super().validate_config(*stripped_config(credentials, settings))
         errors: dict[str, list[str]] = {}
         if not _CLIENT_ID.match(creds.get("client_id", "")):
             errors["client_id"] = ["Client ID is the REST app's client id (letters, digits, "
@@ -139,25 +139,15 @@ class PayPalGateway(Gateway):
         elif not _WEBHOOK_ID.match(webhook_id):
             errors["webhook_id"] = ["Webhook ID is the id PayPal shows for the webhook "
                                     "(letters and digits)."]
-        base = str(out.get("base_url") or "")
-        if base:
-            parts = urlsplit(base)
-            if (parts.scheme not in ("http", "https") or not parts.netloc or parts.query
-                    or parts.fragment or parts.username or parts.password):
-                errors["base_url"] = ["API base URL must be an absolute http(s) URL."]
-            out["base_url"] = base.rstrip("/")
-        else:
-            out.pop("base_url", None)
+        check_url_setting(out, errors, "base_url",
+                          "API base URL must be an absolute http(s) URL.", userinfo_ok=False)
         if errors:
             raise ConfigInvalid(errors)
         return creds, out
 
     def validate_amount(self, amount_minor: int, currency: str) -> str | None:
-        try:
-            mapping.to_paypal_amount(amount_minor, currency)
-        except AmountNotRepresentable as exc:
-            return str(exc)
-        return None
+        return amount_refusal(mapping.to_paypal_amount, AmountNotRepresentable,
+                              amount_minor, currency)
 
     def describe_failure(self, reason: str | None) -> str | None:
         return mapping.describe_failure(reason)
@@ -165,8 +155,7 @@ class PayPalGateway(Gateway):
     # ---- checkout ----------------------------------------------------------------------
 
     def callback_url(self, ctx: GatewayContext, payment: PaymentView) -> str:
-        return (f"{ctx.public_base_url.rstrip('/')}/gateways/{self.slug}/callback/"
-                f"{payment.transaction_id}")
+        return gateway_url(ctx, self.slug, "callback", payment.transaction_id)
 
     async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
         """Send the customer to the payment's approvable order, creating one if needed.  An

@@ -45,7 +45,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import structlog
 
@@ -64,6 +63,10 @@ from ownpay.gateways.base import (
     RefundResult,
     VerifiedResult,
     WebhookRejected,
+    amount_refusal,
+    check_url_setting,
+    gateway_url,
+    stripped_config,
     url_origin,
 )
 from ownpay.gateways.razorpay import client, mapping, refunds
@@ -99,12 +102,6 @@ def _entity(payload: Any, name: str) -> dict[str, Any] | None:
     wrapper = payload.get(name) if isinstance(payload, dict) else None
     entity = wrapper.get("entity") if isinstance(wrapper, dict) else None
     return entity if isinstance(entity, dict) else None
-
-
-def _absolute_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return (parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.query
-            and not parts.fragment)
 
 
 def script_origins(js_url: str) -> tuple[str, ...]:
@@ -150,39 +147,23 @@ class RazorpayGateway(Gateway):
     def validate_config(
         self, credentials: Mapping[str, str], settings: Mapping[str, Any]
     ) -> tuple[dict[str, str], dict[str, Any]]:
-        creds, out = super().validate_config(
-            {k: str(v).strip() for k, v in credentials.items()},
-            {k: str(v).strip() if isinstance(v, str) else v for k, v in settings.items()},
-        )
+        creds, out = super().validate_config(*stripped_config(credentials, settings))
         errors: dict[str, list[str]] = {}
         if not _KEY_ID.match(creds.get("key_id", "")):
             errors["key_id"] = ["Key ID is Razorpay's rzp_test_… or rzp_live_… key."]
         if not creds.get("webhook_secret"):
             creds.pop("webhook_secret", None)
-        base = str(out.get("base_url") or "")
-        if base:
-            if not _absolute_url(base):
-                errors["base_url"] = ["API base URL must be an absolute http(s) URL."]
-            out["base_url"] = base.rstrip("/")
-        else:
-            out.pop("base_url", None)
-        js_url = str(out.get("checkout_js_url") or "")
-        if js_url:
-            if not _absolute_url(js_url):
-                errors["checkout_js_url"] = ["Checkout.js URL must be an absolute http(s) URL."]
-            out["checkout_js_url"] = js_url
-        else:
-            out.pop("checkout_js_url", None)
+        check_url_setting(out, errors, "base_url",
+                          "API base URL must be an absolute http(s) URL.")
+        check_url_setting(out, errors, "checkout_js_url",
+                          "Checkout.js URL must be an absolute http(s) URL.", strip_slash=False)
         if errors:
             raise ConfigInvalid(errors)
         return creds, out
 
     def validate_amount(self, amount_minor: int, currency: str) -> str | None:
-        try:
-            mapping.to_razorpay_amount(amount_minor, currency)
-        except AmountNotRepresentable as exc:
-            return str(exc)
-        return None
+        return amount_refusal(mapping.to_razorpay_amount, AmountNotRepresentable,
+                              amount_minor, currency)
 
     def describe_failure(self, reason: str | None) -> str | None:
         return mapping.describe_failure(reason)
@@ -190,8 +171,7 @@ class RazorpayGateway(Gateway):
     # ---- checkout ----------------------------------------------------------------------
 
     def callback_url(self, ctx: GatewayContext, payment: PaymentView) -> str:
-        return (f"{ctx.public_base_url.rstrip('/')}/gateways/{self.slug}/callback/"
-                f"{payment.transaction_id}")
+        return gateway_url(ctx, self.slug, "callback", payment.transaction_id)
 
     async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:
         """Checkout.js for the payment's order, creating one if there is none usable.  An

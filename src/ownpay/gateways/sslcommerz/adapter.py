@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import structlog
 
@@ -40,6 +40,10 @@ from ownpay.gateways.base import (
     RefundResult,
     VerifiedResult,
     WebhookRejected,
+    amount_refusal,
+    check_url_setting,
+    gateway_url,
+    stripped_config,
     url_origin,
 )
 from ownpay.gateways.executor import ProviderUnavailable
@@ -94,23 +98,14 @@ class SslcommerzGateway(Gateway):
     def validate_config(
         self, credentials: Mapping[str, str], settings: Mapping[str, Any]
     ) -> tuple[dict[str, str], dict[str, Any]]:
-        creds, out = super().validate_config(
-            {k: str(v).strip() for k, v in credentials.items()},
-            {k: str(v).strip() if isinstance(v, str) else v for k, v in settings.items()},
-        )
+        creds, out = super().validate_config(*stripped_config(credentials, settings))
         errors: dict[str, list[str]] = {}
         environment = str(out.get("environment") or "sandbox").lower()
         if environment not in ENVIRONMENTS:
             errors["environment"] = ["Environment must be sandbox or live."]
         out["environment"] = environment
-        base = str(out.get("base_url") or "")
-        if base:
-            parts = urlsplit(base)
-            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
-                errors["base_url"] = ["API base URL must be an absolute http(s) URL."]
-            out["base_url"] = base.rstrip("/")
-        else:
-            out.pop("base_url", None)
+        check_url_setting(out, errors, "base_url",
+                          "API base URL must be an absolute http(s) URL.", fragment_ok=True)
         store_id = creds.get("store_id", "")
         if store_id and (len(store_id) > 64 or not store_id.replace("_", "").isalnum()):
             errors["store_id"] = ["Store ID is letters, digits and _ only (as SSLCommerz "
@@ -120,11 +115,8 @@ class SslcommerzGateway(Gateway):
         return creds, out
 
     def validate_amount(self, amount_minor: int, currency: str) -> str | None:
-        try:
-            to_sslcommerz_amount(amount_minor, currency)
-        except AmountNotRepresentable as exc:
-            return str(exc)
-        return None
+        return amount_refusal(to_sslcommerz_amount, AmountNotRepresentable,
+                              amount_minor, currency)
 
     def describe_failure(self, reason: str | None) -> str | None:
         return mapping.describe_failure(reason)
@@ -132,10 +124,9 @@ class SslcommerzGateway(Gateway):
     # ---- checkout ----------------------------------------------------------------------
 
     def _urls(self, ctx: GatewayContext, payment: PaymentView) -> tuple[str, str]:
-        base = ctx.public_base_url.rstrip("/")
-        back = (f"{base}/gateways/{self.slug}/callback/{payment.transaction_id}/"
-                f"{return_token(ctx, payment)}")
-        ipn = f"{base}/gateways/{self.slug}/webhooks/{payment.merchant_slug}/{ctx.mode}"
+        back = gateway_url(ctx, self.slug, "callback", payment.transaction_id,
+                           return_token(ctx, payment))
+        ipn = gateway_url(ctx, self.slug, "webhooks", payment.merchant_slug, ctx.mode)
         return back, ipn
 
     async def start_checkout(self, ctx: GatewayContext, payment: PaymentView) -> CheckoutView:

@@ -35,6 +35,7 @@ from ownpay.gateways.base import (
     ProviderRefund,
     RefundResult,
     VerifiedResult,
+    amount_refusal,
 )
 from ownpay.gateways.stripe import config, mapping, webhooks
 from ownpay.gateways.stripe.client import as_dict, call, client, replayed, send
@@ -89,11 +90,7 @@ class StripeGateway(Gateway):
 
     def validate_amount(self, amount_minor: int, currency: str) -> str | None:
         """The same conversion the charge and the refunds use, so the rule lives once."""
-        try:
-            to_stripe_amount(amount_minor, currency)
-        except AmountNotRepresentable as exc:
-            return str(exc)
-        return None
+        return amount_refusal(to_stripe_amount, AmountNotRepresentable, amount_minor, currency)
 
     def describe_failure(self, reason: str | None) -> str | None:
         return mapping.describe_failure(reason)
