@@ -53,6 +53,19 @@ class WalletSpec:
     app_steps: Mapping[str, tuple[str, ...]]  # per account type: what the customer taps
 
 
+def app_steps(brand: str, ussd: str, trx_word: str, *, reference: bool,
+              account: str = "number") -> dict[str, tuple[str, ...]]:
+    """What the customer does, per account type: Send Money to a personal wallet, Cash Out
+    to an agent; ``account`` names what they type the merchant's wallet as."""
+    def steps(menu: str, whose: str) -> tuple[str, ...]:
+        return (f"Open the {brand} app (or dial {ussd}) and choose {menu}.",
+                f"Enter the {whose}{account} shown above and the exact amount.",
+                "Type the reference shown above, then confirm with your PIN." if reference
+                else "Confirm with your PIN.",
+                f"{brand} shows a {trx_word}: enter it here with the {account} you paid from.")
+    return {"personal": steps("Send Money", ""), "agent": steps("Cash Out", "agent ")}
+
+
 def _digits(value: str) -> str:
     return re.sub(r"[\s-]", "", value)
 

@@ -7,19 +7,10 @@ from __future__ import annotations
 
 import re
 
-from ownpay.gateways.personal import MOBILE, MOBILE_HINT, WalletSpec
+from ownpay.gateways.personal import MOBILE, MOBILE_HINT, WalletSpec, app_steps
 
 SPEC = WalletSpec(
     slug="nagad_personal", brand="Nagad", wallet_number=MOBILE, wallet_hint=MOBILE_HINT,
     trx_id=re.compile(r"[A-Z0-9]{8,10}"), trx_hint="8 to 10 letters and digits, e.g. 71ABCD9E",
     reference_supported=True,
-    app_steps={
-        "personal": ("Open the Nagad app (or dial *167#) and choose Send Money.",
-                     "Enter the number shown above and the exact amount.",
-                     "Type the reference shown above, then confirm with your PIN.",
-                     "Nagad shows a TxnID: enter it here with the number you paid from."),
-        "agent": ("Open the Nagad app (or dial *167#) and choose Cash Out.",
-                  "Enter the agent number shown above and the exact amount.",
-                  "Confirm with your PIN.",
-                  "Nagad shows a TxnID: enter it here with the number you paid from."),
-    })
+    app_steps=app_steps("Nagad", "*167#", "TxnID", reference=True))

@@ -8,20 +8,11 @@ from __future__ import annotations
 
 import re
 
-from ownpay.gateways.personal import WalletSpec
+from ownpay.gateways.personal import WalletSpec, app_steps
 
 SPEC = WalletSpec(
     slug="rocket_personal", brand="Rocket", wallet_number=re.compile(r"01[3-9]\d{9}"),
     wallet_hint="12 digits: the mobile number and its check digit",
     trx_id=re.compile(r"\d{8,12}"), trx_hint="8 to 12 digits, e.g. 1234567890",
     reference_supported=False,
-    app_steps={
-        "personal": ("Dial *322# (or open the Rocket app) and choose Send Money.",
-                     "Enter the 12-digit account shown above and the exact amount.",
-                     "Confirm with your PIN.",
-                     "Rocket shows a TxnId: enter it here with the account you paid from."),
-        "agent": ("Dial *322# (or open the Rocket app) and choose Cash Out.",
-                  "Enter the agent account shown above and the exact amount.",
-                  "Confirm with your PIN.",
-                  "Rocket shows a TxnId: enter it here with the account you paid from."),
-    })
+    app_steps=app_steps("Rocket", "*322#", "TxnId", reference=False, account="account"))
