@@ -65,6 +65,7 @@ async def test_partial_refund_with_confirmation_and_no_double_refund(
     assert page.status_code == 200
     assert "Confirm the refund" in page.text and "12.50 USD" in page.text
     assert "Still refundable now" in page.text and "50.00 USD" in page.text
+    assert "goes back to the customer through Sandbox (test payments)." in page.text
     assert "<script>alert(1)" not in page.text and "&lt;script&gt;" in page.text
     assert await refunds_of(ctx, paid.id) == []  # nothing happens before confirming
     data = confirm_form(page, amount="12.50", reason=HOSTILE)
@@ -159,6 +160,8 @@ async def test_offline_refund_confirm_and_fail(ctx: Any, merchant: MerchantKeys,
     ids = []
     for amount in ("10.00", "5.00"):
         page = await confirmation(manager, paid.id, amount=amount)
+        assert "paid outside OwnPay (Manual / offline payment), so you give the money back" \
+            in page.text
         done = await manager.post(f"/admin/payments/{paid.id}/refund",
                                   data=confirm_form(page, amount=amount))
         assert done.status_code == 303

@@ -115,8 +115,11 @@ def _form(request: Request, viewer: Viewer, intent: PaymentIntent, *,
           errors: dict[str, list[str]] | None = None, confirm: dict[str, Any] | None = None,
           status_code: int = 200) -> Response:
     limit = refund_limit(viewer, intent.currency)
+    adapter = registry.get(intent.gateway)
     return render(request, "refund_form.html", {
         "p": intent, "amount": amount(intent.amount_minor, intent.currency),
+        "gateway_name": adapter.display_name if adapter else intent.gateway,
+        "offline": adapter is not None and adapter.customer_sends_money,
         "remaining": amount(_remaining(intent), intent.currency),
         "limit": None if limit is None else amount(limit, intent.currency),
         "errors": errors or {}, "confirm": confirm,

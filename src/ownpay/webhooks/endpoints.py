@@ -88,7 +88,7 @@ RETRY_ERRORS: dict[int, list[str | ErrorExample]] = {
         invalid_state_example("The delivery is being attempted right now.",
                               "An attempt is in flight"),
         invalid_state_example(
-            "The endpoint is disabled: enable it first (PATCH enabled=true).",
+            "The endpoint is disabled: enable it, then send the delivery again.",
             "Its endpoint is disabled"),
         invalid_state_example("The delivery's endpoint was deleted; it cannot be sent again.",
                               "Its endpoint was deleted"),

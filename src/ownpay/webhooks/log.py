@@ -119,7 +119,7 @@ async def retry_delivery(
     if endpoint is None or endpoint.deleted_at is not None:
         raise InvalidState("The delivery's endpoint was deleted; it cannot be sent again.")
     if not endpoint.enabled:
-        raise InvalidState("The endpoint is disabled: enable it first (PATCH enabled=true).")
+        raise InvalidState("The endpoint is disabled: enable it, then send the delivery again.")
     if delivery.locked_until is not None and delivery.locked_until > now:
         raise InvalidState("The delivery is being attempted right now.")
     delivery.status = PENDING if delivery.attempts == 0 else RETRYING
