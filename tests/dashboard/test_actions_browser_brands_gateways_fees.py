@@ -109,6 +109,13 @@ async def test_a_manager_works_gateways_fees_and_the_ledger(live_server: Any, ct
         rules = await fees.list_rules(s, merchant_id=brand.id, mode="test")
     assert [(r.gateway, r.currency, r.flat_minor, r.rate_ppm, r.max_minor)
             for r in rules] == [("sandbox", "USD", 30, 29000, 500)]
+    await expect(rule_row).to_contain_text("0.30 USD")
+    await follow(dash, dash.get_by_role("button", name="Remove the sandbox rule (USD)"))
+    await expect(dash.get_by_role("status").filter(has_text="Removed.")).to_be_visible()
+    await expect(dash.get_by_text("No fee rules")).to_be_visible()
+    await check_page(dash, shot, "fees-removed")
+    async with ctx.sessions() as s:
+        assert await fees.list_rules(s, merchant_id=brand.id, mode="test") == []
 
     # verify the ledger of this brand and mode
     await follow(dash, dash.get_by_role("link", name="Ledger"))

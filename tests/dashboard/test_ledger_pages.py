@@ -24,7 +24,7 @@ async def test_a_manager_sets_a_fee_rule_and_a_viewer_only_reads(
         "gateway": "sandbox", "currency": "usd", "flat": "0.30", "percent": "2.9"})
     assert saved.status_code == 303
     page = await client.get("/admin/fees")
-    assert "2.9 %" in page.text and "USD" in page.text and "0.3" in page.text
+    assert "2.9 %" in page.text and "0.30 USD" in page.text
     assert await audit_rows(ctx, "fee_rule.set", "sandbox:USD", brand.id)
     bad = await post_form(client, "/admin/fees", "/admin/fees", {
         "gateway": "sandbox", "flat": "1", "percent": "101"})

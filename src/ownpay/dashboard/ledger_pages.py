@@ -16,12 +16,24 @@ from ownpay.dashboard.web import Gone, Viewer, render, require, see_other
 from ownpay.errors import ApiError
 from ownpay.gateways import registry
 from ownpay.ledger import fees, service, verify
+from ownpay.ledger.models import ANY_CURRENCY, FeeRule
 from ownpay.web.deps import Session
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Viewer, Depends(require(Permission.READ))]
 Editor = Annotated[Viewer, Depends(require(Permission.BRANDS_EDIT))]
 RULE_FORM = ("gateway", "currency", "flat", "percent", "min", "max")
+
+
+def _rule_shown(rule: FeeRule) -> dict[str, Any]:
+    """A rule as the page shows it: amounts with the currency's decimals and code."""
+    shown = fees.serialize_rule(rule)
+    if rule.currency != ANY_CURRENCY:
+        for name, minor in (("flat", rule.flat_minor), ("min", rule.min_minor),
+                            ("max", rule.max_minor)):
+            if minor is not None:
+                shown[name] = money.format_plain(minor, rule.currency)
+    return shown
 
 
 async def _fees(request: Request, session: Session, viewer: Viewer, *,
@@ -33,7 +45,7 @@ async def _fees(request: Request, session: Session, viewer: Viewer, *,
     gateways = sorted((slug, g.display_name) for slug, g in registry.all_gateways().items()
                       if scope.mode in g.modes)
     return render(request, "fees.html", {
-        "rules": [fees.serialize_rule(r) for r in rules], "gateways": gateways,
+        "rules": [_rule_shown(r) for r in rules], "gateways": gateways,
         "values": values or {}, "errors": errors or {}, "notice": notice},
         viewer=viewer, status_code=status_code)
 
