@@ -104,7 +104,9 @@ async def test_a_manager_sets_the_payment_lifetime_new_intents_use(
     page = await client.get(f"/admin/brands/{brand.id}")
     assert "Payment lifetime (seconds)" in page.text and "default (1800 s)" in page.text
     for bad, message in (("soon", "whole number of seconds"), ("30", "between 60 and 604800"),
-                         ("99999999", "whole number of seconds")):
+                         ("99999999", "whole number of seconds"),
+                         ("3600²", "whole number of seconds"), ("৩৬০০", "whole number of seconds"),
+                         ("36\x0000", "cannot be accepted")):  # the form reader's 400
         refused = await post_form(client, f"/admin/brands/{brand.id}",
                                   f"/admin/brands/{brand.id}", {**form, "intent_lifetime": bad})
         assert refused.status_code == 400 and message in refused.text, bad

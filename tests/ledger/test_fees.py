@@ -118,6 +118,13 @@ async def test_a_fee_rule_is_removed_and_payments_fall_back(client, ctx) -> None
     writer = await extra_key(ctx, m, ("read", "write"))
     assert (await client.delete("/api/v1/fee-rules", params={"gateway": "sandbox"},
                                 headers=writer)).status_code == 403
+    await client.put("/api/v1/fee-rules", json={"gateway": "sandbox", "percent": 1},
+                     headers=m.auth())
+    for query in ("gateway=sand%00box", "gateway=%ED%A0%80", "gateway=" + "x" * 5000,
+                  "gateway=sandbox&currency=US%00D", "gateway=sandbox&currency=%F0%9F%92%B0"):
+        hostile = await client.delete(f"/api/v1/fee-rules?{query}", headers=m.auth())
+        assert hostile.status_code == 400, (query, hostile.text)
+    assert len((await client.get("/api/v1/fee-rules", headers=m.auth())).json()["data"]) == 1
 
 
 async def test_fee_rule_validation_reports_every_field(client, ctx, merchant) -> None:

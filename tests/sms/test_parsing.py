@@ -41,6 +41,12 @@ def test_only_credits_may_verify_a_payment() -> None:
         assert parsed.is_credit == (parsed.kind in ("received", "cash_in")), sample["text"]
 
 
+def test_digits_outside_ascii_never_read_as_an_amount() -> None:
+    message = ("You have received Tk ৫০০.00 from 01712345678. Fee Tk 0.00. Balance Tk 1.00. "
+               "TrxID BHQ4K8L2ZP at 26/05/2026 10:58.")
+    assert parse("bKash", message).kind == "unrecognised"
+
+
 def _grouped(minor: int, width: int) -> str:
     """``minor`` paisa as taka with thousands separators: width 3 (1,234,567) or the South
     Asian 3-then-2 grouping (12,34,567)."""
@@ -64,7 +70,8 @@ def test_amounts_read_exactly_whatever_the_grouping(minor: int, width: int) -> N
     assert (parsed.kind, parsed.amount_minor, parsed.balance_minor) == ("received", minor, minor)
 
 
-@pytest.mark.parametrize("bad", ["1,2", "12,3456.00", ",100", "100,", "1.234", "1..2", "1e3"])
+@pytest.mark.parametrize("bad", ["1,2", "12,3456.00", ",100", "100,", "1.234", "1..2", "1e3",
+                                 "²", "৫০০", "1.²", "", ".5", "1\x00"])
 def test_a_misgrouped_amount_is_refused(bad: str) -> None:
     with pytest.raises(ValueError):
         taka_minor(bad)

@@ -91,7 +91,7 @@ def _lifetime(raw: str) -> int | None:
     """The form's seconds (empty: the installation's default); not a whole number → 400."""
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 7:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 7:  # not ² or ১২৩
         raise ValidationFailed(errors={"intent_lifetime": [
             "Give a whole number of seconds between 60 and 604800."]})
     return int(raw)

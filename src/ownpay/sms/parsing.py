@@ -73,7 +73,8 @@ def taka_minor(text: str) -> int:
     if "," in text and not _GROUPED.fullmatch(text):
         raise _Unreadable(f"amount {text!r}")
     whole, _, fraction = text.replace(",", "").partition(".")
-    if not whole.isdigit() or (fraction and not fraction.isdigit()) or len(fraction) > 2:
+    digits = whole + fraction
+    if not whole or not (digits.isascii() and digits.isdigit()) or len(fraction) > 2:
         raise _Unreadable(f"amount {text!r}")
     return int((Decimal(f"{whole}.{fraction or '0'}") * 100).to_integral_exact())
 

@@ -59,7 +59,7 @@ _DMY_HM = r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}"
 def _p(name: str, kind: Kind, source: str, date_format: str | None = None) -> Pattern:
     source = source.replace("{AMOUNT}", AMOUNT).replace("{PHONE}", PHONE)
     source = source.replace("{DMY_HM}", _DMY_HM)
-    return Pattern(name, kind, re.compile(source, re.IGNORECASE), date_format)
+    return Pattern(name, kind, re.compile(source, re.IGNORECASE | re.ASCII), date_format)
 
 
 # Upper case as real messages print them; patterns match case-insensitively, so ids are

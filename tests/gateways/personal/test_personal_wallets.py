@@ -80,6 +80,18 @@ async def test_a_customer_pays_and_an_operator_approves(client: Any, ctx: Any,
     page = (await refused(client, bad, txn)).text
     assert "number you paid from" in page and "transaction ID exactly as" in page
     assert 'aria-invalid="true"' in page
+    # NUL, a lone surrogate, 5,000 characters, Bengali digits: refused, nothing stored
+    for fields in (f"sender_number={sender}%00&trx_id={trx}",
+                   f"sender_number={sender}&trx_id={trx}%ED%A0%80",
+                   f"sender_number={'0' * 5000}&trx_id={'A' * 5000}",
+                   f"sender_number=%E0%A7%A6%E0%A7%A7%E0%A7%AD%E0%A7%A7%E0%A7%A8%E0%A7%A9"
+                   f"%E0%A7%AA%E0%A7%AB%E0%A7%AC%E0%A7%AD%E0%A7%AE&trx_id={trx}"):
+        hostile = await client.post(
+            f"/checkout/{txn}/pay", content=f"csrf_token={token}&{fields}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert hostile.status_code in (303, 400), hostile.text
+        if hostile.status_code == 303:  # refused: the page shows the form again
+            assert "aria-invalid" in (await client.get(hostile.headers["location"])).text
     got = await client.get(f"/api/v1/payment-intents/{txn}", headers=merchant.auth())
     assert got.json()["status"] == "pending"
 
