@@ -123,6 +123,9 @@ class Settings:
     rate_limit_provider_webhook_ip: str = "300/minute"
     rate_limit_signin_account: str = "10/15 minutes"
     rate_limit_signin_ip: str = "50/15 minutes"
+    rate_limit_device_pairing_ip: str = "10/minute;30/hour"
+    rate_limit_device_pairing: str = "300/hour"
+    rate_limit_pairing_codes: str = "20/hour"
     # Dashboard sessions: signed out after this many idle seconds, and after the absolute
     # lifetime whatever the activity; step-up re-authentication is valid this long.
     session_idle_timeout: int = 1800
@@ -167,7 +170,8 @@ _SECRET_FIELDS = frozenset({"secret_key", "metrics_token"})
 RATE_LIMIT_FIELDS = (
     "rate_limit_api_key", "rate_limit_api_ip", "rate_limit_api_auth_failures_ip",
     "rate_limit_checkout_ip", "rate_limit_checkout_payment", "rate_limit_provider_webhook_ip",
-    "rate_limit_signin_account", "rate_limit_signin_ip",
+    "rate_limit_signin_account", "rate_limit_signin_ip", "rate_limit_device_pairing_ip",
+    "rate_limit_device_pairing", "rate_limit_pairing_codes",
 )
 
 

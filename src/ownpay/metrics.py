@@ -108,6 +108,17 @@ def count_transition(session: Any, *, gateway: str, to: str) -> None:
     after_commit(session, PAYMENT_TRANSITIONS.labels(gateway=gateway, to=to).inc)
 
 
+SMS_MESSAGES = Counter(
+    "ownpay_sms_messages_total", "Forwarded wallet SMS, by what became of them", ["outcome"])
+SMS_ALERTS = Counter(
+    "ownpay_sms_alerts_total", "SMS alerts raised (gap, balance, offline)", ["kind"])
+
+
+def count_sms(session: Any, counter: Counter, **labels: str) -> None:
+    """Counted once the upload's transaction commits."""
+    after_commit(session, counter.labels(**labels).inc)
+
+
 # ---- HTTP ----------------------------------------------------------------------------------
 
 

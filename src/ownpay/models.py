@@ -11,6 +11,7 @@ from ownpay.outbox.models import OutboxEvent
 from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
 from ownpay.provider_events.models import ProviderEventRecord
 from ownpay.refunds.models import Refund
+from ownpay.sms.models import PairingCode, SmsAlert, SmsDevice, SmsMessage
 from ownpay.web.idempotency import IdempotencyRecord
 from ownpay.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -28,10 +29,14 @@ __all__ = [
     "LedgerJournal",
     "Merchant",
     "OutboxEvent",
+    "PairingCode",
     "PaymentIntent",
     "PaymentStatusHistory",
     "ProviderEventRecord",
     "Refund",
+    "SmsAlert",
+    "SmsDevice",
+    "SmsMessage",
     "User",
     "UserSession",
     "WebhookAttempt",

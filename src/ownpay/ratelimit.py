@@ -12,6 +12,10 @@ Rules (each configurable, ``off`` to disable; several windows separated by ``;``
 ``checkout_payment``            checkout form submissions, per payment
 ``provider_webhook_ip``         provider → OwnPay webhooks, per IP
 ``signin_account`` / ``_ip``    dashboard sign-in attempts, per account and per IP
+``device_pairing_ip``           a phone's pairing-code exchanges, per IP
+``device_pairing``              pairing-code exchanges, all IPs together (6 digits can
+                                only be guessed slowly even from many addresses)
+``pairing_codes``               pairing codes an operator makes, per brand
 ==============================  =========================================================
 
 A refusal is ``429`` in the surface's own error envelope with ``Retry-After`` and the IETF

@@ -36,6 +36,7 @@ from ownpay.payments import service as payments
 from ownpay.payments.expiry import expire_overdue
 from ownpay.payments.models import PaymentIntent
 from ownpay.payments.presenters import payment_view
+from ownpay.sms import matching as sms_matching
 
 log = structlog.get_logger("ownpay.checkout")
 
@@ -213,8 +214,18 @@ async def submit(ctx: AppContext, loaded: Loaded,
     assert loaded.adapter is not None  # noqa: S101
     gctx, slug = await _gateway(ctx, loaded.intent)
     result = await loaded.adapter.submit(gctx, payment_view(loaded.intent, slug), form)
-    intent = await _apply(ctx, loaded.intent.id, result,
-                          actor=f"customer via {loaded.intent.gateway}")
+    provider = loaded.adapter.sms_provider
+    async with ctx.sessions() as session, session.begin():
+        if provider and result.provider_txn_id:
+            await sms_matching.hold(session, loaded.intent.merchant_id, loaded.intent.mode,
+                                    provider, result.provider_txn_id)
+        intent = await payment_rows.reload_by_id(session, loaded.intent.id)
+        intent = await payments.apply_result(session, intent, result,
+                                             actor=f"customer via {loaded.intent.gateway}")
+        # A wallet SMS with this transaction id may be here already (sms/matching.py).
+        if provider and await sms_matching.match_submission(
+                session, intent, now=utcnow()):
+            await session.refresh(intent)
     return intent, result
 
 

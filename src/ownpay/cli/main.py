@@ -16,7 +16,7 @@ from ownpay.ledger.cli import fees_app, ledger_app
 from ownpay.merchants.cli import gateways_app, keys_app, merchants_app
 from ownpay.payments.cli import payments_app
 from ownpay.refunds.cli import refunds_app
-from ownpay.sms.cli import sms_app
+from ownpay.sms.cli import devices_app, sms_app
 from ownpay.transactions.cli import transactions_app
 from ownpay.webhooks.cli import webhooks_app
 
@@ -27,7 +27,7 @@ for name, group in (
     ("payments", payments_app), ("webhooks", webhooks_app),
     ("refunds", refunds_app), ("ledger", ledger_app), ("fees", fees_app),
     ("transactions", transactions_app), ("users", users_app), ("audit", audit_app),
-    ("compat", compat_app), ("sms", sms_app),
+    ("compat", compat_app), ("sms", sms_app), ("devices", devices_app),
 ):
     app.add_typer(group, name=name)
 

@@ -307,6 +307,9 @@ class Gateway(ABC):  # noqa: B024 - every hook has a safe default; subclasses pi
     # SSLCommerz, aamarPay, …) rather than a GET redirect; the return route then takes a
     # form body, without our CSRF token (the provider's post cannot carry it).
     returns_by_post: ClassVar[bool] = False
+    # The wallet provider whose money-received SMS (``ownpay.sms``) verify this gateway's
+    # payments: the customer's typed transaction id is matched against them.
+    sms_provider: ClassVar[str | None] = None
     # The adapter's checkout fragment templates and its browser code, if it has any; the
     # checkout serves them as ``gateway/<slug>/…`` and ``/assets/gateway-<slug>/…``.
     templates: ClassVar[Path | None] = None

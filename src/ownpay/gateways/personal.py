@@ -1,8 +1,9 @@
 """Personal-wallet gateways (``bkash_personal``, ``nagad_personal``, ``rocket_personal``,
 ``upay_personal``; issue 13): the customer sends money from their own wallet to the
 merchant's personal or agent number and types the transaction id; the payment waits in
-``awaiting_verification`` until an operator approves it (or, once SMS verification lands,
-the wallet's SMS does).
+``awaiting_verification`` until the wallet's money-received SMS, forwarded by a paired
+phone, matches it (:mod:`ownpay.sms.matching`; ``sms_provider`` names whose SMS), or an
+operator decides.
 
 One class serves the four: what differs per provider -- the wallet-number and
 transaction-id formats, whether "send money" carries a reference, the menu steps -- is a
@@ -39,6 +40,8 @@ MAX_NUMBERS = 3
 MAX_QR = 500
 MOBILE = re.compile(r"01[3-9]\d{8}")  # a Bangladeshi mobile number, 11 digits
 MOBILE_HINT = "11 digits starting with 01"
+TOLERANCE = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,2})?", re.ASCII)
+MAX_TOLERANCE = 1000
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class WalletSpec:
     trx_id: re.Pattern[str]
     trx_hint: str
     reference_supported: bool
+    sms_provider: str  # the provider id of ownpay.sms.patterns that reads its SMS
     app_steps: Mapping[str, tuple[str, ...]]  # per account type: what the customer taps
 
 
@@ -125,6 +129,9 @@ class PersonalWallet(Gateway):
         ConfigField("display_name", "Name shown to customers", secret=False, required=False),
         ConfigField("qr_payload", "QR code text (optional: what the wallet app's own QR "
                     "code holds)", secret=False, required=False),
+        ConfigField("overpay_tolerance", "SMS matching: accept up to this much more than the "
+                    "price, in taka (e.g. the customer paid the fee on top; 0 = exact)",
+                    secret=False, required=False, default="0"),
     )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -132,6 +139,7 @@ class PersonalWallet(Gateway):
         if hasattr(cls, "spec"):
             cls.slug = cls.spec.slug
             cls.display_name = f"{cls.spec.brand} (personal)"
+            cls.sms_provider = cls.spec.sms_provider
 
     def validate_config(
         self, credentials: Mapping[str, str], settings: Mapping[str, Any]
@@ -152,6 +160,11 @@ class PersonalWallet(Gateway):
                 errors["qr_payload"] = [
                     f"The QR code text is at most {MAX_QR} printable characters."]
             out["qr_payload"] = qr
+        tolerance = str(out.get("overpay_tolerance") or "0").strip()
+        if not TOLERANCE.fullmatch(tolerance) or float(tolerance) > MAX_TOLERANCE:
+            errors["overpay_tolerance"] = [
+                f"An amount in taka from 0 to {MAX_TOLERANCE}, at most two decimals."]
+        out["overpay_tolerance"] = tolerance
         if errors:
             raise ConfigInvalid(errors)
         return creds, out

@@ -1,17 +1,19 @@
-"""``ownpay sms …``: so far the pattern tester -- what the parsers read from a pasted
-message (issue 13: "a regex tester shows what a pattern extracts")."""
+"""``ownpay sms …`` (the pattern tester, the inbox, alerts) and ``ownpay devices …``
+(pairing codes, forwarder URLs, listing, revocation) -- issue 13."""
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
-from ownpay.cli.common import Commands, JsonOpt, out
+from ownpay import audit
+from ownpay.cli.common import Commands, DataOpt, DbOpt, JsonOpt, fail, out, run_async, settings_from
 
 sms_app: typer.Typer = Commands(
-    help="Wallet SMS (personal bKash, Nagad, Rocket, Upay): the pattern tester.",
+    help="Wallet SMS (personal bKash, Nagad, Rocket, Upay): tester, inbox, alerts.",
     no_args_is_help=True)
 
 
@@ -33,3 +35,197 @@ def sms_parse(
         f"{name}: {value}" for name, value in shown.items() if value is not None)))
     if result.kind in (NOT_A_PROVIDER, UNRECOGNISED):
         raise typer.Exit(1)
+
+
+MerchantOpt = Annotated[str, typer.Option(help="Merchant (brand) slug.")]
+
+
+def _lines(rows: list[dict[str, Any]], empty: str,
+           line: Callable[[dict[str, Any]], str]) -> None:
+    for row in rows:
+        typer.echo(line(row))
+    if not rows:
+        typer.echo(empty)
+ModeOpt = Annotated[str, typer.Option(help="test or live.")]
+
+
+def _scope(session: Any, merchant: str, mode: str) -> Any:
+    from ownpay.merchants import service as merchants
+    from ownpay.tenancy import TenantScope
+
+    async def find() -> TenantScope:
+        m = await merchants.get_merchant(session, merchant)
+        return TenantScope(m.id, merchants.check_mode(mode))
+    return find()
+
+
+@sms_app.command("inbox")
+def sms_inbox(merchant: MerchantOpt, mode: ModeOpt = "live",
+              status: Annotated[str | None, typer.Option(
+                  help="Only matched, waiting, review or ignored.")] = None,
+              limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+              as_json: JsonOpt = False, database_url: DbOpt = None,
+              data_dir: DataOpt = None) -> None:
+    """The brand's forwarded messages, newest first, with what was read and decided."""
+    from sqlalchemy import select
+
+    from ownpay.sms.models import SmsMessage
+    from ownpay.sms.presenters import message_view
+
+    if status is not None and status not in ("matched", "waiting", "review", "ignored"):
+        fail("--status is one of matched, waiting, review, ignored")
+
+    async def go(ctx: Any) -> list[dict[str, Any]]:
+        async with ctx.sessions() as s:
+            scope = await _scope(s, merchant, mode)
+            query = select(SmsMessage).where(SmsMessage.merchant_id == scope.merchant_id,
+                                             SmsMessage.mode == scope.mode)
+            if status:
+                query = query.where(SmsMessage.status == status)
+            rows = await s.scalars(query.order_by(SmsMessage.created_at.desc(),
+                                                  SmsMessage.id.desc()).limit(limit))
+            return [message_view(r) for r in rows]
+
+    rows = run_async(settings_from(database_url, data_dir), go)
+    out(rows, as_json, lambda: _lines(rows, "no messages", lambda r: (
+        f"{r['id']}  {r['status']:<8} {r['kind']:<13} {r['provider'] or '-':<7} "
+        f"{r['amount'] or '-':>10} {r['trx_id'] or '-':<12} {r['decision'] or ''}")))
+
+
+@sms_app.command("alerts")
+def sms_alerts(merchant: MerchantOpt, mode: ModeOpt = "live",
+               resolve: Annotated[int | None, typer.Option(
+                   help="Mark this alert as looked at.")] = None,
+               as_json: JsonOpt = False, database_url: DbOpt = None,
+               data_dir: DataOpt = None) -> None:
+    """Open alerts: sequence gaps (messages that never arrived), balance breaks, devices
+    gone quiet."""
+    from sqlalchemy import select, update
+
+    from ownpay.db import utcnow
+    from ownpay.sms.models import SmsAlert
+    from ownpay.sms.presenters import alert_view
+
+    async def go(ctx: Any) -> list[dict[str, Any]]:
+        async with ctx.sessions() as s, s.begin():
+            scope = await _scope(s, merchant, mode)
+            mine = (SmsAlert.merchant_id == scope.merchant_id, SmsAlert.mode == scope.mode)
+            if resolve is not None:
+                done = await s.execute(update(SmsAlert).where(
+                    SmsAlert.id == resolve, *mine, SmsAlert.resolved_at.is_(None))
+                    .values(resolved_at=utcnow()))
+                if not done.rowcount:
+                    fail(f"no open alert {resolve} for {merchant} ({scope.mode})")
+                await audit.record(s, audit.cli_actor(), "sms_alert.resolved",
+                                   merchant_id=scope.merchant_id, mode=scope.mode,
+                                   object_type="sms_alert", object_id=resolve)
+            rows = await s.scalars(select(SmsAlert).where(*mine, SmsAlert.resolved_at.is_(None))
+                                   .order_by(SmsAlert.created_at, SmsAlert.id))
+            return [alert_view(r) for r in rows]
+
+    rows = run_async(settings_from(database_url, data_dir), go)
+    out(rows, as_json, lambda: _lines(rows, "no open alerts",
+                                      lambda r: f"{r['id']}  {r['kind']:<8} {r['message']}"))
+
+
+devices_app: typer.Typer = Commands(
+    help="Paired phones and SMS forwarders that send wallet SMS.", no_args_is_help=True)
+
+
+@devices_app.command("pair")
+def devices_pair(merchant: MerchantOpt, mode: ModeOpt = "live", as_json: JsonOpt = False,
+                 database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+    """A one-time 6-digit code the phone app exchanges for its tokens (5 minutes, single
+    use; making a new code cancels the brand's earlier ones)."""
+    from ownpay.db import utcnow
+    from ownpay.sms import devices
+    from ownpay.timefmt import iso_required
+
+    async def go(ctx: Any) -> dict[str, Any]:
+        async with ctx.sessions() as s, s.begin():
+            scope = await _scope(s, merchant, mode)
+            if await ctx.rate_limiter.hit("pairing_codes", str(scope.merchant_id)):
+                fail("too many pairing codes for this brand in the last hour")
+            code, expires = await devices.create_pairing_code(s, scope, now=utcnow())
+            await audit.record(s, audit.cli_actor(), "device.pairing_code",
+                               merchant_id=scope.merchant_id, mode=scope.mode,
+                               object_type="sms_device", object_id=None)
+        return {"code": code, "expires_at": iso_required(expires), "mode": scope.mode,
+                "pair_url": f"{ctx.settings.base_url.rstrip('/')}/api/mobile/v1/devices"}
+
+    shown = run_async(settings_from(database_url, data_dir), go)
+    out(shown, as_json, lambda: typer.echo(
+        f"pairing code {shown['code']} (valid until {shown['expires_at']}); in the app, "
+        f"server {shown['pair_url']}"))
+
+
+@devices_app.command("add-forwarder")
+def devices_add_forwarder(merchant: MerchantOpt, name: Annotated[str, typer.Option(
+        help="What the phone is called (e.g. 'shop bKash phone').")], mode: ModeOpt = "live",
+        as_json: JsonOpt = False, database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+    """A device for the generic SMS-forwarder app: prints the secret URL to type into it
+    (shown once; anyone with it can post messages as this device)."""
+    from ownpay.db import utcnow
+    from ownpay.sms import devices
+
+    if not name.strip() or len(name) > 100 or not name.isprintable():
+        fail("--name is 1 to 100 printable characters")
+
+    async def go(ctx: Any) -> dict[str, Any]:
+        async with ctx.sessions() as s, s.begin():
+            scope = await _scope(s, merchant, mode)
+            device, path = await devices.add_forwarder(s, scope, name=name.strip(),
+                                                       now=utcnow())
+            await audit.record(s, audit.cli_actor(), "device.added",
+                               merchant_id=scope.merchant_id, mode=scope.mode,
+                               object_type="sms_device", object_id=device.id)
+        return {"device_id": device.id, "url": f"{ctx.settings.base_url.rstrip('/')}{path}"}
+
+    shown = run_async(settings_from(database_url, data_dir), go)
+    out(shown, as_json, lambda: typer.echo(
+        f"device {shown['device_id']}: in the forwarder app, send to {shown['url']}"))
+
+
+@devices_app.command("list")
+def devices_list(merchant: MerchantOpt, mode: ModeOpt = "live", as_json: JsonOpt = False,
+                 database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+    """The brand's devices: last heartbeat, battery, last sequence number, revocation."""
+    from ownpay.sms import devices
+
+    async def go(ctx: Any) -> list[dict[str, Any]]:
+        async with ctx.sessions() as s:
+            scope = await _scope(s, merchant, mode)
+            return [devices.presented(d) for d in await devices.listing(s, scope)]
+
+    rows = run_async(settings_from(database_url, data_dir), go)
+    out(rows, as_json, lambda: _lines(rows, "no devices", lambda r: (
+        f"{r['id']}  {r['kind']:<9} {r['name']:<24} seen {r['last_seen_at'] or 'never'}"
+        f"{'  REVOKED' if r['revoked_at'] else ''}")))
+
+
+@devices_app.command("revoke")
+def devices_revoke(device_id: Annotated[str, typer.Argument(help="dev_…")],
+                   merchant: MerchantOpt, mode: ModeOpt = "live", as_json: JsonOpt = False,
+                   database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+    """Its tokens (or forwarding URL) stop working at once; its messages stay."""
+    from ownpay.db import utcnow
+    from ownpay.sms import devices
+
+    async def go(ctx: Any) -> dict[str, Any]:
+        async with ctx.sessions() as s, s.begin():
+            scope = await _scope(s, merchant, mode)
+            try:
+                device = await devices.get(s, scope, device_id)
+            except LookupError as exc:
+                fail(str(exc))
+            revoked = await devices.revoke(s, device, reason="revoked by operator",
+                                           now=utcnow())
+            if revoked:
+                await audit.record(s, audit.cli_actor(), "device.revoked",
+                                   merchant_id=scope.merchant_id, mode=scope.mode,
+                                   object_type="sms_device", object_id=device.id)
+        return {"device_id": device_id, "revoked": True, "already": not revoked}
+
+    shown = run_async(settings_from(database_url, data_dir), go)
+    out(shown, as_json, lambda: typer.echo(
+        f"{device_id} {'was already revoked' if shown['already'] else 'revoked'}"))

@@ -12,5 +12,5 @@ from ownpay.gateways.personal import MOBILE, MOBILE_HINT, WalletSpec, app_steps
 SPEC = WalletSpec(
     slug="upay_personal", brand="Upay", wallet_number=MOBILE, wallet_hint=MOBILE_HINT,
     trx_id=re.compile(r"[A-Z0-9]{8,12}"), trx_hint="8 to 12 letters and digits, e.g. 01HK3M2N4P",
-    reference_supported=True,
+    reference_supported=True, sms_provider='upay',
     app_steps=app_steps("Upay", "*268#", "TrxID", reference=True))

@@ -1,0 +1,231 @@
+"""Paired phones: one-time pairing codes, the tokens a phone holds, the per-device AES key,
+heartbeats, revocation and the offline check (issue 13; docs/sms-verification.md).
+
+* A pairing code is 6 random digits, valid ``PAIRING_LIFETIME``, used once; making one
+  invalidates the brand's earlier unused codes.  Only its digest is stored.
+* Exchanging it gives the device an id, an access token (``ACCESS_LIFETIME``), a refresh
+  token and a 256-bit AES key (encrypted at rest with the installation key).  A refresh
+  rotates both tokens; presenting a refresh token that was already used means someone
+  copied it, and the device is revoked.
+* An SMS-forwarder app cannot pair or refresh: an operator adds it and it posts to a URL
+  holding a long secret (``forwarder_path``).
+
+Every function takes the caller's session and only flushes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import String, cast, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ownpay.security import Keyring
+from ownpay.sms.models import PairingCode, SmsDevice
+from ownpay.tenancy import TenantScope
+from ownpay.timefmt import iso
+
+PAIRING_LIFETIME = timedelta(minutes=5)
+ACCESS_LIFETIME = timedelta(hours=1)
+SPENT_KEPT = 20  # used refresh tokens remembered per device (reuse -> revoke)
+KINDS = ("app", "forwarder")
+FORWARD_PREFIX = "/api/mobile/v1/forward/"
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _code_digest(code: str) -> str:
+    return digest(f"pairing:{code}")
+
+
+def _context(device_id: str) -> bytes:
+    return f"sms-device:{device_id}".encode()
+
+
+def new_device_id() -> str:
+    return "dev_" + secrets.token_hex(8)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Paired:
+    device: SmsDevice
+    tokens: Tokens
+    aes_key: str  # base64, shown once
+
+
+async def create_pairing_code(session: AsyncSession, scope: TenantScope, *,
+                              now: datetime) -> tuple[str, datetime]:
+    """A fresh code for the brand and mode; the earlier unused ones stop working."""
+    await session.execute(
+        update(PairingCode)
+        .where(PairingCode.merchant_id == scope.merchant_id, PairingCode.mode == scope.mode,
+               PairingCode.used_at.is_(None), PairingCode.expires_at > now)
+        .values(expires_at=now))
+    while True:  # a code live for another brand at this moment is drawn again
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        taken = await session.scalar(select(PairingCode.id).where(
+            PairingCode.code_digest == _code_digest(code), PairingCode.used_at.is_(None),
+            PairingCode.expires_at > now))
+        if taken is None:
+            break
+    expires = now + PAIRING_LIFETIME
+    session.add(PairingCode(merchant_id=scope.merchant_id, mode=scope.mode,
+                            code_digest=_code_digest(code), created_at=now, expires_at=expires))
+    await session.flush()
+    return code, expires
+
+
+def _tokens(now: datetime) -> tuple[Tokens, dict[str, object]]:
+    tokens = Tokens(access_token="opd_" + secrets.token_urlsafe(32),
+                    refresh_token="opr_" + secrets.token_urlsafe(32),
+                    expires_at=now + ACCESS_LIFETIME)
+    return tokens, {"access_digest": digest(tokens.access_token),
+                    "access_expires_at": tokens.expires_at,
+                    "refresh_digest": digest(tokens.refresh_token)}
+
+
+async def pair(session: AsyncSession, keyring: Keyring, code: str, *, name: str,
+               client_device_id: str | None, platform: str | None, app_version: str | None,
+               now: datetime) -> Paired | None:
+    """Spend a pairing code (compare-and-set: of two phones racing, one wins); None when
+    the code is unknown, used or expired -- the caller cannot tell which, nor can a guesser."""
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+        return None
+    device_id = new_device_id()
+    claimed = (await session.execute(
+        update(PairingCode)
+        .where(PairingCode.code_digest == _code_digest(code), PairingCode.used_at.is_(None),
+               PairingCode.expires_at > now)
+        .values(used_at=now, device_id=device_id)
+        .returning(PairingCode.merchant_id, PairingCode.mode))).first()
+    if claimed is None:
+        return None
+    key = secrets.token_bytes(32)
+    tokens, columns = _tokens(now)
+    device = SmsDevice(
+        id=device_id, merchant_id=claimed.merchant_id, mode=claimed.mode, kind="app",
+        name=name, client_device_id=client_device_id, platform=platform,
+        app_version=app_version, spent_refresh=[],
+        aes_key_enc=keyring.encrypt(key, context=_context(device_id)), last_seen_at=now,
+        created_at=now, **columns)
+    session.add(device)
+    await session.flush()
+    return Paired(device=device, tokens=tokens, aes_key=base64.b64encode(key).decode())
+
+
+async def add_forwarder(session: AsyncSession, scope: TenantScope, *, name: str,
+                        now: datetime) -> tuple[SmsDevice, str]:
+    """A forwarder app's device and the secret path it posts to (shown once)."""
+    secret = secrets.token_urlsafe(32)
+    device = SmsDevice(id=new_device_id(), merchant_id=scope.merchant_id, mode=scope.mode,
+                       kind="forwarder", name=name, spent_refresh=[],
+                       forward_digest=digest(secret), created_at=now)
+    session.add(device)
+    await session.flush()
+    return device, FORWARD_PREFIX + secret
+
+
+async def refresh(session: AsyncSession, refresh_token: str, *,
+                  now: datetime) -> Tokens | None:
+    """New tokens for a live device's current refresh token.  A refresh token used before
+    revokes its device (the copy and the original cannot both be the phone)."""
+    token_digest = digest(refresh_token)
+    device = await session.scalar(select(SmsDevice).where(
+        SmsDevice.refresh_digest == token_digest, SmsDevice.revoked_at.is_(None))
+        .with_for_update())
+    if device is None:
+        reused = await session.scalar(select(SmsDevice).where(
+            cast(SmsDevice.spent_refresh, String).contains(token_digest),
+            SmsDevice.revoked_at.is_(None)))
+        if reused is not None:
+            await revoke(session, reused, reason="a used refresh token was presented again",
+                         now=now)
+        return None
+    tokens, columns = _tokens(now)
+    spent = [*device.spent_refresh, token_digest][-SPENT_KEPT:]
+    moved = await session.execute(
+        update(SmsDevice)
+        .where(SmsDevice.id == device.id, SmsDevice.refresh_digest == token_digest)
+        .values(spent_refresh=spent, last_seen_at=now, **columns))
+    return tokens if moved.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+async def by_access_token(session: AsyncSession, token: str, *,
+                          now: datetime) -> SmsDevice | None:
+    device = await session.scalar(select(SmsDevice).where(
+        SmsDevice.access_digest == digest(token)))
+    if device is None or device.revoked_at is not None:
+        return None
+    if device.access_expires_at is None or device.access_expires_at <= now:
+        return None
+    return device
+
+
+async def by_forward_secret(session: AsyncSession, secret: str) -> SmsDevice | None:
+    device = await session.scalar(select(SmsDevice).where(
+        SmsDevice.forward_digest == digest(secret), SmsDevice.kind == "forwarder"))
+    return device if device is not None and device.revoked_at is None else None
+
+
+def aes_key(keyring: Keyring, device: SmsDevice) -> bytes:
+    assert device.aes_key_enc is not None  # noqa: S101 - only app devices decrypt
+    return keyring.decrypt(device.aes_key_enc, context=_context(device.id))
+
+
+async def heartbeat(session: AsyncSession, device: SmsDevice, *, battery: int | None,
+                    app_version: str | None, now: datetime) -> None:
+    values: dict[str, object] = {"last_seen_at": now, "offline_since": None}
+    if battery is not None:
+        values["battery"] = battery
+    if app_version:
+        values["app_version"] = app_version
+    await session.execute(update(SmsDevice).where(SmsDevice.id == device.id).values(**values))
+
+
+async def revoke(session: AsyncSession, device: SmsDevice, *, reason: str,
+                 now: datetime) -> bool:
+    """Its tokens and secret URL stop working at once; its messages stay."""
+    done = await session.execute(
+        update(SmsDevice).where(SmsDevice.id == device.id, SmsDevice.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason[:200], access_digest=None,
+                refresh_digest=None, forward_digest=None))
+    return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+async def get(session: AsyncSession, scope: TenantScope, device_id: str) -> SmsDevice:
+    device = await session.scalar(select(SmsDevice).where(
+        SmsDevice.id == device_id, SmsDevice.merchant_id == scope.merchant_id,
+        SmsDevice.mode == scope.mode))
+    if device is None:
+        raise LookupError(f"no device {device_id!r} for this brand and mode")
+    return device
+
+
+async def listing(session: AsyncSession, scope: TenantScope) -> list[SmsDevice]:
+    return list(await session.scalars(select(SmsDevice).where(
+        SmsDevice.merchant_id == scope.merchant_id, SmsDevice.mode == scope.mode)
+        .order_by(SmsDevice.created_at, SmsDevice.id)))
+
+
+def presented(device: SmsDevice) -> dict[str, object]:
+    return {
+        "id": device.id, "kind": device.kind, "name": device.name,
+        "platform": device.platform, "app_version": device.app_version,
+        "battery": device.battery, "last_sequence": device.last_sequence,
+        "last_seen_at": iso(device.last_seen_at), "created_at": iso(device.created_at),
+        "offline_since": iso(device.offline_since),
+        "revoked_at": iso(device.revoked_at), "revoked_reason": device.revoked_reason,
+    }
