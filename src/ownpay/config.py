@@ -123,6 +123,7 @@ class Settings:
     rate_limit_provider_webhook_ip: str = "300/minute"
     rate_limit_signin_account: str = "10/15 minutes"
     rate_limit_signin_ip: str = "50/15 minutes"
+    device_offline_after: int = 1800  # seconds without a heartbeat: device.offline
     rate_limit_device_pairing_ip: str = "10/minute;30/hour"
     rate_limit_device_pairing: str = "300/hour"
     rate_limit_pairing_codes: str = "20/hour"
@@ -225,6 +226,7 @@ _INT_BOUNDS: dict[str, tuple[int, int]] = {
     "session_idle_timeout": (60, 30 * 86400),
     "session_lifetime": (300, 90 * 86400),
     "session_reauth_window": (30, 86400),
+    "device_offline_after": (60, 7 * 86400),
 }
 
 

@@ -1,5 +1,5 @@
 """The background worker: expiry sweep, reconciliation of stuck payments and refunds,
-housekeeping.
+paired phones gone quiet, webhooks, housekeeping.
 
 Embedded in ``ownpay serve`` by default; ``ownpay worker`` runs it alone.  Every step is a
 compare-and-set through the payments service, so several workers on PostgreSQL can run
@@ -25,6 +25,7 @@ from ownpay.payments import expiry, repository, service
 from ownpay.payments.presenters import payment_view
 from ownpay.process import freeze_startup_heap
 from ownpay.refunds import flows as refunds
+from ownpay.sms import devices as sms_devices
 from ownpay.web import idempotency
 from ownpay.webhooks.delivery import deliver_due, dispatch_events
 
@@ -90,6 +91,13 @@ async def reconcile_refunds(ctx: AppContext) -> int:
     return await refunds.reconcile(ctx)
 
 
+async def watch_devices(ctx: AppContext) -> int:
+    """Paired phones gone quiet (``OWNPAY_DEVICE_OFFLINE_AFTER``): ``device.offline``."""
+    async with ctx.sessions() as session, session.begin():
+        return len(await sms_devices.mark_offline(
+            session, now=utcnow(), after=timedelta(seconds=ctx.settings.device_offline_after)))
+
+
 async def run_once(ctx: AppContext) -> None:
     """One pass.  Each step is guarded on its own: a failing step is logged and the others
     still run, so (for instance) a failing expiry sweep never stops webhook delivery."""
@@ -97,6 +105,7 @@ async def run_once(ctx: AppContext) -> None:
         ("expiry", expire_due),
         ("reconcile_payments", reconcile_processing),
         ("reconcile_refunds", reconcile_refunds),
+        ("sms_devices", watch_devices),
         ("webhook_fanout", dispatch_events),
         ("webhook_delivery", deliver_due),
     )

@@ -24,8 +24,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import String, cast, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ownpay import metrics
+from ownpay.outbox.writer import record_event
 from ownpay.security import Keyring
-from ownpay.sms.models import PairingCode, SmsDevice
+from ownpay.sms.models import PairingCode, SmsAlert, SmsDevice
 from ownpay.tenancy import TenantScope
 from ownpay.timefmt import iso
 
@@ -203,6 +205,34 @@ async def revoke(session: AsyncSession, device: SmsDevice, *, reason: str,
         .values(revoked_at=now, revoked_reason=reason[:200], access_digest=None,
                 refresh_digest=None, forward_digest=None))
     return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_offline(session: AsyncSession, *, now: datetime,
+                       after: timedelta) -> list[SmsDevice]:
+    """Paired phones silent for longer than ``after`` (no heartbeat, no upload), each
+    reported once until it is heard from again: an alert, ``ownpay_sms_alerts_total
+    {kind="offline"}`` and a ``device.offline`` event.  Forwarder apps send no heartbeats
+    and are not watched."""
+    quiet = list(await session.scalars(
+        update(SmsDevice)
+        .where(SmsDevice.kind == "app", SmsDevice.revoked_at.is_(None),
+               SmsDevice.offline_since.is_(None), SmsDevice.last_seen_at < now - after)
+        .values(offline_since=now)
+        .returning(SmsDevice)))
+    for device in quiet:
+        seen = iso(device.last_seen_at)
+        session.add(SmsAlert(
+            merchant_id=device.merchant_id, mode=device.mode, device_id=device.id,
+            kind="offline", created_at=now, details={"last_seen_at": seen},
+            message=f"device {device.name} ({device.id}) has not been heard from since "
+                    f"{seen}: wallet SMS are not being forwarded"))
+        await record_event(session, merchant_id=device.merchant_id, mode=device.mode,
+                           event_type="device.offline", payment_id=None, now=now, payload={
+                               "device_id": device.id, "name": device.name,
+                               "last_seen_at": seen, "battery": device.battery,
+                               "mode": device.mode})
+        metrics.count_sms(session, metrics.SMS_ALERTS, kind="offline")
+    return quiet
 
 
 async def get(session: AsyncSession, scope: TenantScope, device_id: str) -> SmsDevice:

@@ -32,6 +32,7 @@ EventName = Literal[
     "refund.failed",
     "link.visited",
     "link.paid",
+    "device.offline",
 ]
 DeliveryStatus = Literal["pending", "retrying", "succeeded", "dead", "cancelled"]
 EVENTS_TEXT = ('Event types to receive, or `["*"]` for every type (including types added '
@@ -275,6 +276,25 @@ class PaymentEvent(BaseModel):
     refund: RefundBrief | SkipJsonSchema[None] = _sometimes(
         "`payment.partially_refunded` and `payment.refunded`: the refund that just "
         "completed.")
+
+
+class DeviceOfflineEvent(BaseModel):
+    """Body of `device.offline`: a paired phone has sent no heartbeat and no SMS for longer
+    than `OWNPAY_DEVICE_OFFLINE_AFTER`; personal-wallet payments are not being verified
+    from its SMS until it is back (docs/sms-verification.md)."""
+
+    id: str = Field(description="The event's id; the same in every delivery of it.",
+                    examples=["evt_2d4f6a8c0e1b3d5f7a9c1e3b"])
+    event: Literal["device.offline"] = Field(description="Always `device.offline`.")
+    device_id: str = Field(description="The device.", examples=["dev_4f1a2b3c4d5e6f70"])
+    name: str = Field(description="Its name, as paired.", examples=["shop phone"])
+    last_seen_at: str | None = Field(description="When it was last heard from (UTC).",
+                                     examples=["2026-12-04T18:00:00Z"])
+    battery: int | None = Field(description="Its battery level in its last heartbeat, %.",
+                                examples=[14])
+    mode: Literal["test", "live"] = Field(description="The device's mode.")
+    created_at: str = Field(description="When the event was recorded (UTC).",
+                            examples=["2026-12-04T18:30:01Z"])
 
 
 class RefundFailedEvent(BaseModel):
