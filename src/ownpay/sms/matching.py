@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,8 +43,8 @@ from ownpay.gateways import registry
 from ownpay.merchants.models import GatewayAccount
 from ownpay.payments import service as payments
 from ownpay.payments import states
-from ownpay.payments.models import PaymentIntent
-from ownpay.sms.models import SmsMessage
+from ownpay.payments.models import PROVIDER_TXN_HELD, PaymentIntent
+from ownpay.sms.models import CREDIT_HELD, SmsMessage
 from ownpay.sms.patterns import CREDITS
 
 log = structlog.get_logger("ownpay.sms")
@@ -177,10 +177,12 @@ class _Lost(Exception):
 async def _by_trx(session: AsyncSession, message: Msg,
                   gateways: list[str]) -> PaymentIntent | None:
     P = PaymentIntent  # noqa: N806
+    # The condition as literal SQL, so the planner proves it implies the partial unique
+    # index's predicate and probes it (bound parameters could not be matched).
     return await session.scalar(
         select(P).where(P.merchant_id == message.merchant_id, P.mode == message.mode,
-                        P.gateway.in_(gateways), P.provider_txn_id == message.trx_id,
-                        P.status.not_in((states.FAILED, states.CANCELLED, states.EXPIRED)))
+                        P.provider_txn_id == message.trx_id, text(PROVIDER_TXN_HELD),
+                        P.gateway.in_(gateways))
         .execution_options(populate_existing=True))
 
 
@@ -241,7 +243,7 @@ async def match_submission(session: AsyncSession, intent: PaymentIntent, *,
         select(SmsMessage).where(
             SmsMessage.merchant_id == intent.merchant_id, SmsMessage.mode == intent.mode,
             SmsMessage.provider == provider, SmsMessage.trx_id == intent.provider_txn_id,
-            SmsMessage.kind.in_(CREDIT_KINDS), SmsMessage.matched_payment_id.is_(None))
+            text(CREDIT_HELD), SmsMessage.matched_payment_id.is_(None))
         .execution_options(populate_existing=True))
     if row is None or row.status not in (WAITING, REVIEW):
         return None
