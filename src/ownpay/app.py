@@ -39,6 +39,7 @@ from ownpay.process import freeze_startup_heap
 from ownpay.provider_events.endpoints import router as provider_webhooks_router
 from ownpay.refunds.endpoints import router as refunds_router
 from ownpay.sms.endpoints import router as sms_device_router
+from ownpay.sms.operator_api import router as sms_router
 from ownpay.transactions.endpoints import router as transactions_router
 from ownpay.web.middleware import (
     BoundedBodies,
@@ -202,7 +203,8 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     _mount_docs(app)
     for router in (payments_router, webhooks_router, refunds_router, ledger_router,
                    transactions_router, provider_webhooks_router, ownpay_api_router,
-                   ownpay_shared_router, uddoktapay_router, piprapay_router, sms_device_router):
+                   ownpay_shared_router, uddoktapay_router, piprapay_router, sms_router,
+                   sms_device_router):
         app.include_router(router)
     # A facade's refusals made before routing are in its envelope too.
     for context in iter_route_contexts(app.routes):

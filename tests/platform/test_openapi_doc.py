@@ -118,6 +118,10 @@ CAN_ANSWER: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/transactions"): {"VALIDATION_ERROR"},
     ("GET", "/api/v1/transactions/export"): {"VALIDATION_ERROR"},
     ("GET", "/api/v1/transactions/{transaction_id}"): {"NOT_FOUND"},
+    ("GET", "/api/v1/sms/devices"): set(),
+    ("POST", "/api/v1/sms/pairing-codes"): set(),
+    ("POST", "/api/v1/sms/devices/{device_id}/revoke"): {"NOT_FOUND"},
+    ("GET", "/api/v1/sms/messages"): {"VALIDATION_ERROR"},
 }
 # Codes that exist in the source but are never sent: class defaults that every raise
 # overrides with its own code.
@@ -151,6 +155,7 @@ PLACEHOLDERS = {
     "refund_id": "rf_0000000000000000",
     "endpoint_id": "we_000000000000000000000000",
     "delivery_id": "dlv_000000000000000000000000",
+    "device_id": "dev_0000000000000000",
 }
 # Bodies that pass validation, so the route gets as far as its lookup (404).
 LOOKUP_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -728,6 +733,7 @@ async def test_every_documented_error_example_is_a_real_answer(
                                                "flat": 0.3}}),
         ("DELETE", "/api/v1/fee-rules", {"params": {"gateway": "nope", "currency": "ZZZ"}}),
         ("DELETE", "/api/v1/fee-rules", {}),
+        ("GET", "/api/v1/sms/messages", {"params": {"status": "x", "limit": "0"}}),
     ] + [
         (method, path, kw) for path in (TRANSACTIONS, TRANSACTIONS + "/export") for method, kw in (
             ("GET", {"params": {"status": "paid", "amount_min": "1"}}),

@@ -41,6 +41,7 @@ from tests.support.factories import (
     MerchantKeys,
     create_merchant,
     make_delivery,
+    make_device,
     make_endpoint,
     make_intent,
     make_payment,
@@ -77,6 +78,7 @@ OBJECT_FACTORIES: dict[str, Factory] = {
     "endpoint_id": make_endpoint,
     "delivery_id": make_delivery,
     "refund_id": make_refund,
+    "device_id": make_device,
 }
 # Routes that take another object's id in the JSON body: (method, path) -> {field: factory}.
 BODY_ID_ROUTES: dict[tuple[str, str], dict[str, str]] = {

@@ -123,6 +123,15 @@ async def make_delivery(client: httpx.AsyncClient, ctx: AppContext, owner: Merch
     raise AssertionError("the cancellation event was never fanned out into a delivery")
 
 
+async def make_device(client: httpx.AsyncClient, ctx: AppContext, owner: MerchantKeys) -> str:
+    """A phone paired to the owner's test mode with a code made through the API."""
+    code = await client.post("/api/v1/sms/pairing-codes", headers=owner.auth())
+    assert code.status_code == 201, code.text
+    r = await client.post("/api/mobile/v1/devices", json={"pairing_code": code.json()["code"]})
+    assert r.status_code == 201, r.text
+    return str(r.json()["device_id"])
+
+
 async def make_refund(client: httpx.AsyncClient, ctx: AppContext, owner: MerchantKeys) -> str:
     """A partial refund of a sandbox payment the customer paid on the checkout page."""
     txn = await make_intent(client, ctx, owner)

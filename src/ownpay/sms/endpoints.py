@@ -72,7 +72,7 @@ def _text(body: dict[str, Any], name: str, *, limit: int, required: bool = True,
 
 def _refuse(errors: dict[str, list[str]]) -> None:
     if errors:
-        raise ValidationFailed("The request has invalid fields.", errors=errors)
+        raise ValidationFailed(errors=errors)
 
 
 async def _limited(request: Request, rule: str, *key: str) -> None:
@@ -256,7 +256,7 @@ async def upload_sms(request: Request, session: Session, device: Device) -> Resp
     body = await _body(request, limit=MAX_UPLOAD)
     messages = body.get("messages")
     if not isinstance(messages, list) or not 1 <= len(messages) <= ingest.MAX_BATCH:
-        raise ValidationFailed("The request has invalid fields.", errors={
+        raise ValidationFailed(errors={
             "messages": [f"A list of 1 to {ingest.MAX_BATCH} messages."]})
     key = devices.aes_key(app_context(request).keyring, device) if device.aes_key_enc else None
     read = [_one(raw, key) for raw in messages]
@@ -295,6 +295,6 @@ async def forwarder(secret: str, request: Request, session: Session) -> Response
     item = _one({"sender": body.get("from"), "body": body.get("text"),
                  "received_at": body.get("receivedStamp", body.get("sentStamp"))}, None)
     if isinstance(item, str):
-        raise ValidationFailed("The request has invalid fields.", errors={"message": [item]})
+        raise ValidationFailed(errors={"message": [item]})
     (outcome,), _ = await ingest.ingest(session, device, [item], now=utcnow())
     return json_response(200, outcome.as_dict())
