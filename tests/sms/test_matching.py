@@ -194,3 +194,14 @@ async def test_a_balance_that_does_not_add_up_raises_an_alert(client: Any, ctx: 
     assert found[0].message == (
         "bkash wallet on shop phone: balance 10700.00 then 11100.00 after BBALANCE03; "
         "expected 10900.00 -- a message was missed or altered")
+
+
+async def test_amount_matching_can_be_turned_off_per_gateway(client: Any, ctx: Any) -> None:
+    merchant, phone = await shop(client, ctx)
+    await enable(ctx, merchant, "bkash_personal", amount_matching="OFF")
+    only = await new_payment(client, merchant, "bkash_personal")
+    r = await phone.credit("bkash", amount_minor=AMOUNT, party="01812345678", trx="BNOAMT0001")
+    assert r.json()["results"][0]["match"] == "waiting"
+    assert (await payment(client, merchant, only))["status"] == "pending"
+    await submit(client, only, "01812345678", "BNOAMT0001")  # the typed id still matches
+    assert (await payment(client, merchant, only))["status"] == "completed"

@@ -129,6 +129,9 @@ class PersonalWallet(Gateway):
         ConfigField("display_name", "Name shown to customers", secret=False, required=False),
         ConfigField("qr_payload", "QR code text (optional: what the wallet app's own QR "
                     "code holds)", secret=False, required=False),
+        ConfigField("amount_matching", "SMS matching without a typed transaction id: the one "
+                    "pending payment of the SMS's exact amount (on or off)", secret=False,
+                    required=False, default="on"),
         ConfigField("overpay_tolerance", "SMS matching: accept up to this much more than the "
                     "price, in taka (e.g. the customer paid the fee on top; 0 = exact)",
                     secret=False, required=False, default="0"),
@@ -160,6 +163,10 @@ class PersonalWallet(Gateway):
                 errors["qr_payload"] = [
                     f"The QR code text is at most {MAX_QR} printable characters."]
             out["qr_payload"] = qr
+        matching = str(out.get("amount_matching") or "on").strip().lower()
+        if matching not in ("on", "off"):
+            errors["amount_matching"] = ["Amount matching is on or off."]
+        out["amount_matching"] = matching
         tolerance = str(out.get("overpay_tolerance") or "0").strip()
         if not TOLERANCE.fullmatch(tolerance) or float(tolerance) > MAX_TOLERANCE:
             errors["overpay_tolerance"] = [

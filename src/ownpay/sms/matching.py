@@ -15,7 +15,8 @@ the rule, ``considered_payment_id``; a completion is the payment's history row w
    ``overpay_tolerance``, off by default) and so must the sender when both the message and
    the customer name a full number; any disagreement goes to review, never completion.
 2. **Amount in a window.**  No payment claims the TrxID: the ``pending`` payments of such a
-   gateway for exactly this amount, created in the ``WINDOW`` before the message's time.
+   gateway (unless its ``amount_matching`` is ``off``) for exactly this amount, created in
+   the ``WINDOW`` before the message's time.
    Exactly one → it completes (taking the TrxID); several → review; none → the message
    waits, and a later submission of its TrxID (rule 1) finds it.
 
@@ -83,11 +84,15 @@ async def hold(session: AsyncSession, merchant_id: int, mode: str, provider: str
         int.from_bytes(key[:8], "big", signed=True))))
 
 
-async def _tolerance(session: AsyncSession, intent: PaymentIntent) -> int:
+async def _settings(session: AsyncSession, intent: PaymentIntent) -> dict[str, object]:
     settings = await session.scalar(select(GatewayAccount.settings).where(
         GatewayAccount.merchant_id == intent.merchant_id, GatewayAccount.mode == intent.mode,
         GatewayAccount.gateway == intent.gateway))
-    raw = str((settings or {}).get("overpay_tolerance") or "0")
+    return dict(settings or {})
+
+
+async def _tolerance(session: AsyncSession, intent: PaymentIntent) -> int:
+    raw = str((await _settings(session, intent)).get("overpay_tolerance") or "0")
     try:
         return max(0, int(Decimal(raw) * 100))
     except (InvalidOperation, ValueError):
@@ -219,6 +224,10 @@ async def match_message(session: AsyncSession, row: SmsMessage, *, now: datetime
                         P.created_at >= at - WINDOW, P.created_at <= at + LEEWAY,
                         P.expires_at > now)
         .order_by(P.created_at).limit(3)))
+    # A merchant may turn rule 2 off per gateway (``amount_matching=off``): an unrelated
+    # transfer of the same amount would otherwise complete the one payment that fits.
+    fits = [p for p in fits
+            if str((await _settings(session, p)).get("amount_matching") or "on") != "off"]
     if len(fits) == 1 and await _complete(session, message, fits[0], expected=states.PENDING,
                                           rule="amount_window", now=now):
         return MATCHED

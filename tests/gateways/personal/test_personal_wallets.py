@@ -53,6 +53,14 @@ async def test_configuration_is_refused_field_by_field(ctx: Any, slug: str) -> N
                           ({"wallet_number": wallet, "account_type": "business"},
                            "account_type"),
                           ({"wallet_number": wallet, "qr_payload": "x" * 501}, "qr_payload"),
+                          ({"wallet_number": wallet, "amount_matching": "maybe"},
+                           "amount_matching"),
+                          ({"wallet_number": wallet, "overpay_tolerance": "-1"},
+                           "overpay_tolerance"),
+                          ({"wallet_number": wallet, "overpay_tolerance": "١٠"},
+                           "overpay_tolerance"),
+                          ({"wallet_number": wallet, "overpay_tolerance": "1000.01"},
+                           "overpay_tolerance"),
                           ({}, "wallet_number")):
         with pytest.raises(ValidationFailed) as refusal:
             async with ctx.sessions() as s, s.begin():
