@@ -67,23 +67,16 @@ def sms_inbox(merchant: MerchantOpt, mode: ModeOpt = "live",
               as_json: JsonOpt = False, database_url: DbOpt = None,
               data_dir: DataOpt = None) -> None:
     """The brand's forwarded messages, newest first, with what was read and decided."""
-    from sqlalchemy import select
-
-    from ownpay.sms.models import SmsMessage
+    from ownpay.sms import repository
     from ownpay.sms.presenters import message_view
 
-    if status is not None and status not in ("matched", "waiting", "review", "ignored"):
+    if status is not None and status not in repository.STATUSES:
         fail("--status is one of matched, waiting, review, ignored")
 
     async def go(ctx: Any) -> list[dict[str, Any]]:
         async with ctx.sessions() as s:
             scope = await _scope(s, merchant, mode)
-            query = select(SmsMessage).where(SmsMessage.merchant_id == scope.merchant_id,
-                                             SmsMessage.mode == scope.mode)
-            if status:
-                query = query.where(SmsMessage.status == status)
-            rows = await s.scalars(query.order_by(SmsMessage.created_at.desc(),
-                                                  SmsMessage.id.desc()).limit(limit))
+            rows = await repository.recent_messages(s, scope, status=status, limit=limit)
             return [message_view(r) for r in rows]
 
     rows = run_async(settings_from(database_url, data_dir), go)

@@ -9,13 +9,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from starlette.responses import Response
 
 from ownpay.db import utcnow
 from ownpay.errors import NotFound, RateLimited, ValidationFailed, json_response
-from ownpay.sms import devices
-from ownpay.sms.models import SmsMessage
+from ownpay.sms import devices, repository
 from ownpay.sms.presenters import message_view
 from ownpay.timefmt import iso_required
 from ownpay.web.deps import Admin, Reader, Session, app_context, audit_api
@@ -23,7 +21,6 @@ from ownpay.web.openapi import ErrorResponses, not_found_example, validation_exa
 
 router = APIRouter(tags=["SMS verification"])
 NO_DEVICE = "No such device."
-STATUSES = ("matched", "waiting", "review", "ignored")
 
 
 class SmsDeviceOut(BaseModel):
@@ -157,17 +154,13 @@ async def list_messages(
     was decided (`decision` names the rule). Messages in `review` wait for an operator:
     approve or reject the payment named in `payment_id`, if any."""
     errors: dict[str, list[str]] = {}
-    if status is not None and status not in STATUSES:
+    if status is not None and status not in repository.STATUSES:
         errors["status"] = ["One of matched, waiting, review, ignored."]
     count = int(limit) if limit.isascii() and limit.isdigit() and len(limit) < 4 else 0
     if not 1 <= count <= 200:
         errors["limit"] = ["A whole number from 1 to 200."]
     if errors:
         raise ValidationFailed(errors=errors)
-    query = select(SmsMessage).where(SmsMessage.merchant_id == principal.merchant_id,
-                                     SmsMessage.mode == principal.mode)
-    if status:
-        query = query.where(SmsMessage.status == status)
-    rows = await session.scalars(query.order_by(SmsMessage.created_at.desc(),
-                                                SmsMessage.id.desc()).limit(count))
+    rows = await repository.recent_messages(session, principal.scope, status=status,
+                                            limit=count)
     return json_response(200, {"data": [message_view(r) for r in rows]})
