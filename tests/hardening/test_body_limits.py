@@ -24,7 +24,8 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 IDS = {"transaction_id": "txn_0123456789abcdef", "refund_id": "rf_0123456789abcdef",
        "endpoint_id": "we_0123456789abcdef01234567",
        "delivery_id": "dlv_0123456789abcdef01234567", "gateway": "stripe",
-       "merchant_slug": "shop", "mode": "test", "return_token": "t0ken"}
+       "merchant_slug": "shop", "mode": "test", "return_token": "t0ken",
+       "device_id": "dev_0123456789abcdef", "secret": "s" * 43}
 
 
 def body_routes(app: object) -> list[tuple[str, str]]:

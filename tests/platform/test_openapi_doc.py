@@ -119,8 +119,8 @@ CAN_ANSWER: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/transactions/export"): {"VALIDATION_ERROR"},
     ("GET", "/api/v1/transactions/{transaction_id}"): {"NOT_FOUND"},
     ("GET", "/api/v1/sms/devices"): set(),
-    ("POST", "/api/v1/sms/pairing-codes"): set(),
-    ("POST", "/api/v1/sms/devices/{device_id}/revoke"): {"NOT_FOUND"},
+    ("POST", "/api/v1/sms/pairing-codes"): OPTIONAL_BODY,
+    ("POST", "/api/v1/sms/devices/{device_id}/revoke"): OPTIONAL_BODY | {"NOT_FOUND"},
     ("GET", "/api/v1/sms/messages"): {"VALIDATION_ERROR"},
 }
 # Codes that exist in the source but are never sent: class defaults that every raise
@@ -746,7 +746,8 @@ async def test_every_documented_error_example_is_a_real_answer(
         ("POST", path, {"json": {"reason": 5}}) for path in (
             INTENTS + "/{transaction_id}/cancel", INTENTS + "/{transaction_id}/approve",
             INTENTS + "/{transaction_id}/reject", "/api/v1/refunds/{refund_id}/confirm",
-            "/api/v1/refunds/{refund_id}/fail")
+            "/api/v1/refunds/{refund_id}/fail", "/api/v1/sms/pairing-codes",
+            "/api/v1/sms/devices/{device_id}/revoke")
     ]
     for method, path, kw in validation:
         r = await check(method, path, **kw)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -16,11 +16,35 @@ from ownpay.errors import NotFound, RateLimited, ValidationFailed, json_response
 from ownpay.sms import devices, repository
 from ownpay.sms.presenters import message_view
 from ownpay.timefmt import iso_required
+from ownpay.web.body import optional_reason
 from ownpay.web.deps import Admin, Reader, Session, app_context, audit_api
-from ownpay.web.openapi import ErrorResponses, not_found_example, validation_example
+from ownpay.web.openapi import (
+    ErrorExample,
+    ErrorResponses,
+    not_found_example,
+    validation_example,
+)
 
 router = APIRouter(tags=["SMS verification"])
 NO_DEVICE = "No such device."
+
+
+class ReasonIn(BaseModel):
+    """Optional body: why (kept in the audit log)."""
+
+    model_config = {"extra": "forbid"}
+
+    reason: str | None = Field(default=None, max_length=500,
+                               description="Why; kept in the audit log.")
+
+
+Reason = Annotated[str | None, Depends(optional_reason)]
+REASON_BODY = {"requestBody": {"required": False, "content": {"application/json": {
+    "schema": ReasonIn.model_json_schema()}}}}
+REASON_ERRORS: dict[int, list[str | ErrorExample]] = {400: [
+    validation_example("`reason` is not a string of at most 500 characters", {
+        "reason": ["The reason must be a string of at most 500 characters."]}),
+    "INVALID_JSON"]}
 
 
 class SmsDeviceOut(BaseModel):
@@ -99,9 +123,11 @@ async def list_devices(principal: Reader, session: Session) -> Response:
 
 @router.post(
     "/api/v1/sms/pairing-codes", summary="Make a one-time pairing code", status_code=201,
-    response_model=PairingCodeOut, responses=ErrorResponses(),
+    response_model=PairingCodeOut, responses=ErrorResponses(codes=REASON_ERRORS),
+    openapi_extra=REASON_BODY,
 )
-async def make_pairing_code(request: Request, principal: Admin, session: Session) -> Response:
+async def make_pairing_code(request: Request, principal: Admin, reason: Reason,
+                            session: Session) -> Response:
     """A 6-digit code the phone app exchanges at `POST /api/mobile/v1/devices` for its
     tokens and key (docs/sms-verification.md). Valid 5 minutes, once; the brand's earlier
     unused codes stop working. Limited per brand (`OWNPAY_RATE_LIMIT_PAIRING_CODES`)."""
@@ -111,7 +137,8 @@ async def make_pairing_code(request: Request, principal: Admin, session: Session
         raise RateLimited(headers=refused.headers())
     code, expires = await devices.create_pairing_code(session, principal.scope, now=utcnow())
     await audit_api(session, request, principal, "device.pairing_code",
-                    object_type="sms_device", object_id=None)
+                    object_type="sms_device", object_id=None,
+                    details={"reason": reason} if reason else None)
     return json_response(201, {
         "code": code, "expires_at": iso_required(expires), "mode": principal.mode,
         "pair_url": f"{ctx.settings.base_url.rstrip('/')}/api/mobile/v1/devices"},
@@ -121,19 +148,23 @@ async def make_pairing_code(request: Request, principal: Admin, session: Session
 @router.post(
     "/api/v1/sms/devices/{device_id}/revoke", summary="Revoke a device",
     response_model=SmsDeviceOut,
-    responses=ErrorResponses(codes={404: [not_found_example(NO_DEVICE)]}),
+    responses=ErrorResponses(codes={**REASON_ERRORS, 404: [not_found_example(NO_DEVICE)]}),
+    openapi_extra=REASON_BODY,
 )
 async def revoke_device(device_id: Annotated[str, Path(description="The device's id.")],
-                        request: Request, principal: Admin, session: Session) -> Response:
+                        request: Request, principal: Admin, reason: Reason,
+                        session: Session) -> Response:
     """Its tokens (or forwarding URL) stop working at once; its messages stay. Revoking a
     revoked device changes nothing and answers it as it is."""
     try:
         device = await devices.get(session, principal.scope, device_id[:40])
     except LookupError:
         raise NotFound(NO_DEVICE) from None
-    if await devices.revoke(session, device, reason="revoked through the API", now=utcnow()):
+    if await devices.revoke(session, device, reason=reason or "revoked through the API",
+                            now=utcnow()):
         await audit_api(session, request, principal, "device.revoked",
-                        object_type="sms_device", object_id=device.id)
+                        object_type="sms_device", object_id=device.id,
+                        details={"reason": reason} if reason else None)
     await session.refresh(device)
     return json_response(200, devices.presented(device))
 
