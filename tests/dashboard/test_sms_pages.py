@@ -190,6 +190,8 @@ async def test_another_brands_devices_alerts_and_messages_are_not_there(
                                 data={"csrf_token": token})
     assert refused.status_code == 404
     assert (await theirs.heartbeat()).status_code == 200  # still paired
+    for odd in ("x" * 300, "dev_%D9%A1", "%3Cb%3E"):
+        assert (await client.get(f"/admin/sms/devices/{odd}/revoke")).status_code == 404
     assert (await client.post(f"/admin/sms/alerts/{alert_id}/resolve",
                               data={"csrf_token": token})).status_code == 404
     inbox = await client.get("/admin/sms")
@@ -220,6 +222,11 @@ async def test_the_inbox_lists_filters_pages_and_escapes(client: httpx.AsyncClie
     assert "&lt;script&gt;x" not in only_waiting.text
     bad = await client.get("/admin/sms?status=%3Cb%3E")
     assert bad.status_code == 400 and "Choose matched, waiting, review or ignored." in bad.text
+    for hostile in ("%00", "%ED%A0%80"):  # refused before any page (a clear 400)
+        assert (await client.get(f"/admin/sms?before={hostile}")).status_code == 400
+    for hostile in ("sms_" + "0" * 500, "%3Cscript%3E", "sms_%D9%A1%D9%A2"):
+        odd = await client.get(f"/admin/sms?before={hostile}")
+        assert odd.status_code == 400 and "does not exist" in odd.text, hostile
 
     monkeypatch.setattr(sms_pages, "PAGE_SIZE", 2)
     first = await client.get("/admin/sms?status=waiting")
@@ -281,6 +288,10 @@ async def test_alerts_are_listed_and_marked_as_looked_at(client: httpx.AsyncClie
         row = await s.get(SmsAlert, alert_id)
     assert row is not None and row.resolved_at is not None
     assert len(await audit_rows(ctx, "sms_alert.resolved", alert_id, merchant.id)) == 1
+    for odd in ("0", "-1", str(2**63), "9" * 40):
+        gone = await client.post(f"/admin/sms/alerts/{odd}/resolve",
+                                 data={"csrf_token": csrf_of(page.text)})
+        assert gone.status_code == 404, odd
 
 
 async def test_the_tester_reads_a_bkash_message_and_changes_nothing(

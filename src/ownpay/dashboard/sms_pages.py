@@ -9,6 +9,7 @@ alert is a 404."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -47,6 +48,7 @@ STATUSES = (MATCHED, WAITING, REVIEW, IGNORED)
 STATUS_LABELS = {MATCHED: "Matched", WAITING: "Waiting", REVIEW: "Review",
                  IGNORED: "Ignored"}
 SENDERS = ("bKash", "NAGAD", "16216", "upay")
+MESSAGE_ID = re.compile(r"sms_[0-9a-f]{16}")
 SENDER_LIMIT = 40
 NAME_LIMIT = 100
 
@@ -89,6 +91,9 @@ async def inbox(request: Request, session: Session, viewer: Reader) -> Response:
     errors: dict[str, list[str]] = {}
     if status and status not in STATUSES:
         errors["status"] = ["Choose matched, waiting, review or ignored."]
+    before = params.get("before", "")
+    if before and not MESSAGE_ID.fullmatch(before):
+        errors["before"] = ["That page of older messages does not exist: start again."]
     mine = (SmsMessage.merchant_id == scope.merchant_id, SmsMessage.mode == scope.mode)
     rows: list[SmsMessage] = []
     next_url = None
@@ -96,7 +101,6 @@ async def inbox(request: Request, session: Session, viewer: Reader) -> Response:
         query = select(SmsMessage).where(*mine)
         if status:
             query = query.where(SmsMessage.status == status)
-        before = params.get("before", "")
         if before:
             anchor = await session.scalar(select(SmsMessage).where(SmsMessage.id == before,
                                                                    *mine))
@@ -281,6 +285,8 @@ async def device_revoke(request: Request, session: Session, viewer: DeviceConfir
 async def alert_resolve(request: Request, session: Session, viewer: Reviewer,
                         alert_id: int) -> Response:
     scope = scope_of(viewer)
+    if not 0 < alert_id < 2**63:  # no such row, and no database error over it
+        raise Gone()
     mine = (SmsAlert.id == alert_id, SmsAlert.merchant_id == scope.merchant_id,
             SmsAlert.mode == scope.mode)
     if await session.scalar(select(SmsAlert.id).where(*mine)) is None:
