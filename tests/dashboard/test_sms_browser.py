@@ -139,7 +139,7 @@ async def test_a_viewer_tries_a_message_in_the_pattern_tester(live_server: Any, 
         "You have received Tk 1,250.50 from 01812345678. Ref BOOK 77. Fee Tk 0.00. Balance "
         "Tk 10,250.50. TrxID BHQ4K8L2ZP at 04/12/2026 14:30")
     await follow(dash, dash.get_by_role("button", name="Read the message"))
-    result = dash.get_by_role("region", name="Fields read")
+    result = dash.get_by_role("region", name="What OwnPay reads")
     await expect(result).to_contain_text("BHQ4K8L2ZP")
     await expect(result).to_contain_text("received")
     await check_page(dash, shot, "sms-tester-result")

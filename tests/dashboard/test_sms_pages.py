@@ -304,8 +304,7 @@ async def test_the_tester_reads_a_bkash_message_and_changes_nothing(
     shown = await post_form(client, "/admin/sms/tester", "/admin/sms/tester",
                             {"sender": "bKash", "text": text})
     assert shown.status_code == 200, shown.text
-    cells = dict(re.findall(r'data-label="Field">([^<]+)</td><td data-label="Value" '
-                            r'class="mono">([^<]*)</td>', shown.text))
+    cells = dict(re.findall(r'<dt>([^<]+)</dt><dd class="mono">([^<]*)</dd>', shown.text))
     assert cells["kind"] == "received" and cells["provider"] == "bkash"
     assert cells["trx_id"] == "BHQ4K8L2ZP" and cells["party"] == "01812345678"
     assert cells["amount_minor"] == "125050 (1250.50 BDT)"
