@@ -43,6 +43,30 @@ async def _api_key(client: httpx.AsyncClient, ctx: Any, owner: MerchantKeys) -> 
     return str(made.id)
 
 
+async def _sms_device(client: httpx.AsyncClient, ctx: Any, owner: MerchantKeys) -> str:
+    from ownpay.db import utcnow
+    from ownpay.sms import devices
+    from ownpay.tenancy import TenantScope
+
+    async with ctx.sessions() as s, s.begin():
+        device, _ = await devices.add_forwarder(s, TenantScope(owner.id, "test"),
+                                                name="matrix phone", now=utcnow())
+    return device.id
+
+
+async def _sms_alert(client: httpx.AsyncClient, ctx: Any, owner: MerchantKeys) -> str:
+    from ownpay.db import utcnow
+    from ownpay.sms.models import SmsAlert
+
+    async with ctx.sessions() as s, s.begin():
+        alert = SmsAlert(merchant_id=owner.id, mode="test", kind="gap",
+                         message="matrix: messages 2–3 never arrived", details={},
+                         created_at=utcnow())
+        s.add(alert)
+        await s.flush()
+        return str(alert.id)
+
+
 # How to make the object each path parameter names, in a given brand.  A new page with a
 # new parameter adds its maker here (the matrix fails loudly until it does).
 MAKERS: dict[str, ObjectMaker] = {
@@ -53,6 +77,8 @@ MAKERS: dict[str, ObjectMaker] = {
     "key_id": _api_key,
     "endpoint_id": make_endpoint,
     "delivery_id": make_delivery,
+    "device_id": _sms_device,
+    "alert_id": _sms_alert,
 }
 
 

@@ -24,6 +24,7 @@ from ownpay.dashboard import (
     pages,
     payments_pages,
     refunds_pages,
+    sms_pages,
     webhooks_pages,
 )
 from ownpay.dashboard.web import BadRequest, Denied, Gone, Redirect, render, see_other
@@ -98,7 +99,7 @@ def create_dashboard_app(ctx: AppContext | None = None) -> FastAPI:
     app.add_exception_handler(Exception, on_unexpected)
     for module in (auth_pages, pages, account_pages, admin_pages, payments_pages,
                    refunds_pages, brands_pages, gateways_pages, keys_pages, webhooks_pages,
-                   ledger_pages, compat_pages):
+                   ledger_pages, compat_pages, sms_pages):
         app.include_router(module.router)
     for mount in assets.mounts():
         app.routes.append(mount)

@@ -26,6 +26,8 @@ from ownpay.payments import presenters, repository, service, states
 from ownpay.payments.models import PaymentIntent
 from ownpay.refunds import repository as refund_rows
 from ownpay.refunds.presenters import pending_reason
+from ownpay.sms.matching import decisions_for
+from ownpay.sms.presenters import message_view
 from ownpay.tenancy import TenantScope
 from ownpay.transactions import export, schemas
 from ownpay.transactions import service as transactions
@@ -203,6 +205,8 @@ async def _detail(request: Request, session: Session, viewer: Viewer, intent: Pa
     deliveries, more = await webhook_log.list_deliveries(
         session, scope=scope, filters=webhook_log.DeliveryFilters(transaction_id=intent.id),
         limit=DELIVERIES_SHOWN)
+    sms = [message_view(m) for m in await decisions_for(session, intent.id)
+           if (m.merchant_id, m.mode) == (intent.merchant_id, intent.mode)]
     remaining = max(intent.amount_minor - intent.refunded_minor
                     - intent.refund_reserved_minor, 0)
     return render(request, "payment.html", {
@@ -221,7 +225,7 @@ async def _detail(request: Request, session: Session, viewer: Viewer, intent: Pa
                      "pending_reason": pending_reason(r)} for r in refunds],
         "journals": [{"j": j, "lines": [{"e": e, "amount": amount(e.amount_minor, e.currency)}
                                         for e in lines]} for j, lines in journals],
-        "deliveries": deliveries, "more_deliveries": more,
+        "deliveries": deliveries, "more_deliveries": more, "sms": sms,
         "may_act": viewer.can(Permission.PAYMENTS_ACT),
         "reviewable": intent.status == states.AWAITING_VERIFICATION,
         "cancellable": intent.status == states.PENDING,

@@ -14,10 +14,12 @@ ROLES = INSTALLATION_ROLES + BRAND_ROLES
 
 
 class Permission(StrEnum):
-    READ = "read"  # overview, payments, refunds, ledger, webhooks log: every role
-    PAYMENTS_ACT = "payments.act"  # approve/reject/cancel, refunds (operator: up to a limit)
+    READ = "read"  # overview, payments, refunds, ledger, webhooks log, SMS inbox: every role
+    # approve/reject/cancel, refunds (operator: up to a limit), the SMS review queue and alerts
+    PAYMENTS_ACT = "payments.act"
     DEVELOPER = "developer"  # API keys, webhook endpoints
     GATEWAYS = "gateways"  # gateway credentials
+    SMS_DEVICES = "sms.devices"  # pairing, adding and revoking the phones that forward SMS
     BRANDS_EDIT = "brands.edit"  # the brand's own settings
     BRANDS_CREATE = "brands.create"
     USERS = "users"  # users and roles
@@ -34,6 +36,8 @@ TABLE: dict[Permission, frozenset[str]] = {
     Permission.PAYMENTS_ACT: frozenset({"owner", "admin", "manager", "operator"}),
     Permission.DEVELOPER: frozenset({"owner", "admin", "manager", "developer"}),
     Permission.GATEWAYS: frozenset({"owner", "admin", "manager"}),
+    # A paired phone is a credential that can complete payments: as gateway credentials.
+    Permission.SMS_DEVICES: frozenset({"owner", "admin", "manager"}),
     Permission.BRANDS_EDIT: frozenset({"owner", "admin", "manager"}),
     Permission.BRANDS_CREATE: frozenset({"owner", "admin"}),
     Permission.USERS: frozenset({"owner", "admin", "manager"}),
