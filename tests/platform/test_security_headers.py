@@ -25,7 +25,8 @@ from tests.support.routes import ROUTES
 PLACEHOLDERS = {"transaction_id": "txn_0123456789abcdef", "refund_id": "rf_0123456789abcdef",
                 "endpoint_id": "we_0123456789abcdef01234567",
                 "delivery_id": "dlv_0123456789abcdef01234567",
-                "payment_id": "00000000-0000-4000-8000-000000000000"}
+                "payment_id": "00000000-0000-4000-8000-000000000000",
+                "device_id": "dev_0123456789abcdef", "secret": "s" * 43, "alert_id": "1"}
 
 
 def problems_of(r: httpx.Response, *, https: bool) -> list[str]:

@@ -393,10 +393,7 @@ for _name, _when in _PAYMENT_EVENT_WHEN.items():
 _document_event("refund.failed", RefundFailedEvent,
                 "A refund failed (the gateway refused it, or an operator failed an offline "
                 "one): nothing went back to the customer and the amount is refundable again.")
-_document_event("device.offline", DeviceOfflineEvent,
-                "A paired phone has not been heard from for `OWNPAY_DEVICE_OFFLINE_AFTER` "
-                "seconds (default 1,800): wallet SMS are not being forwarded. Sent once until "
-                "the phone is heard from again.")
+_document_event("device.offline", DeviceOfflineEvent, DeviceOfflineEvent.__doc__ or "")
 _document_event("test.ping", PingEvent,
                 "Sent only by `POST /api/v1/webhooks/tests`, to check a receiver; not stored "
                 "in the delivery log.")

@@ -279,9 +279,9 @@ class PaymentEvent(BaseModel):
 
 
 class DeviceOfflineEvent(BaseModel):
-    """Body of `device.offline`: a paired phone has sent no heartbeat and no SMS for longer
-    than `OWNPAY_DEVICE_OFFLINE_AFTER`; personal-wallet payments are not being verified
-    from its SMS until it is back (docs/sms-verification.md)."""
+    """Body of `device.offline`: a paired phone has sent no heartbeat and no SMS for
+    `OWNPAY_DEVICE_OFFLINE_AFTER` seconds (default 1,800), so wallet SMS are not being
+    forwarded; sent once until the phone is heard from again (docs/sms-verification.md)."""
 
     id: str = Field(description="The event's id; the same in every delivery of it.",
                     examples=["evt_2d4f6a8c0e1b3d5f7a9c1e3b"])
