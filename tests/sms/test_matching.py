@@ -205,3 +205,37 @@ async def test_amount_matching_can_be_turned_off_per_gateway(client: Any, ctx: A
     assert (await payment(client, merchant, only))["status"] == "pending"
     await submit(client, only, "01812345678", "BNOAMT0001")  # the typed id still matches
     assert (await payment(client, merchant, only))["status"] == "completed"
+
+
+async def test_a_phone_that_names_its_wallets_only_verifies_payments_to_them(
+        client: Any, ctx: Any) -> None:
+    merchant = await create_merchant(ctx)
+    await enable(ctx, merchant, "bkash_personal")  # customers pay 01712345678
+    elsewhere = Phone(client)  # a phone holding another wallet of the shop
+    r = await elsewhere.pair(await pairing_code(ctx, merchant.id),
+                             wallet_numbers=["01999-888777"])
+    assert r.status_code == 201, r.text
+    txn = await new_payment(client, merchant, "bkash_personal")
+    await submit(client, txn, "01812345678", "BWALLET001")
+    r = await elsewhere.credit("bkash", amount_minor=AMOUNT, party="01812345678",
+                               trx="BWALLET001")
+    sms_id = r.json()["results"][0]["sms_id"]
+    assert r.json()["results"][0]["match"] == "review"
+    assert "the SMS reached 01999888777, not a number this payment's gateway shows" in (
+        (await message(ctx, sms_id)).decision or "")
+    assert (await payment(client, merchant, txn))["status"] == "awaiting_verification"
+
+    pending = await new_payment(client, merchant, "bkash_personal")
+    r = await elsewhere.credit("bkash", amount_minor=AMOUNT, party="01812345678",
+                               trx="BWALLET002")
+    assert r.json()["results"][0]["match"] == "waiting"  # not guessed onto another wallet
+    # The phone says it now holds the shop's number too: the amount rule applies again.
+    beat = await elsewhere.heartbeat(wallet_numbers="01999888777,01712345678")
+    assert beat.status_code == 200
+    r = await elsewhere.credit("bkash", amount_minor=AMOUNT, party="01812345678",
+                               trx="BWALLET003")
+    assert r.json()["results"][0]["match"] == "matched"
+    assert (await payment(client, merchant, pending))["status"] == "completed"
+    for bad in (["12345"], "01712345678," * 5, [1], "٠١٧١٢٣٤٥٦٧٨"):
+        refused = await elsewhere.heartbeat(wallet_numbers=bad)
+        assert refused.status_code == 400 and "wallet_numbers" in refused.json()["errors"]

@@ -155,6 +155,9 @@ def devices_pair(merchant: MerchantOpt, mode: ModeOpt = "live", as_json: JsonOpt
 @devices_app.command("add-forwarder")
 def devices_add_forwarder(merchant: MerchantOpt, name: Annotated[str, typer.Option(
         help="What the phone is called (e.g. 'shop bKash phone').")], mode: ModeOpt = "live",
+        wallet: Annotated[str | None, typer.Option(
+            help="The wallet number(s) whose SMS it receives, comma-separated: matching "
+            "then considers only payments to them.")] = None,
         as_json: JsonOpt = False, database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
     """A device for the generic SMS-forwarder app: prints the secret URL to type into it
     (shown once; anyone with it can post messages as this device)."""
@@ -163,12 +166,15 @@ def devices_add_forwarder(merchant: MerchantOpt, name: Annotated[str, typer.Opti
 
     if not name.strip() or len(name) > 100 or not name.isprintable():
         fail("--name is 1 to 100 printable characters")
+    wallets = devices.wallet_list(wallet) if wallet is not None else []
+    if wallets is None:
+        fail(f"--wallet is up to {devices.MAX_WALLETS} mobile numbers (01…), comma-separated")
 
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s, s.begin():
             scope = await _scope(s, merchant, mode)
             device, path = await devices.add_forwarder(s, scope, name=name.strip(),
-                                                       now=utcnow())
+                                                       now=utcnow(), wallets=wallets)
             await audit.record(s, audit.cli_actor(), "device.added",
                                merchant_id=scope.merchant_id, mode=scope.mode,
                                object_type="sms_device", object_id=device.id)

@@ -38,6 +38,27 @@ KINDS = ("app", "forwarder")
 FORWARD_PREFIX = "/api/mobile/v1/forward/"
 
 
+MAX_WALLETS = 4  # dual-SIM phones, with room
+
+
+def wallet_list(raw: object) -> list[str] | None:
+    """``wallet_numbers`` as a device sends it (a list, or comma-separated): each an
+    11-digit Bangladeshi mobile number (or Rocket's 12); None when unreadable."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, list) or len(items) > MAX_WALLETS:
+        return None
+    numbers = []
+    for item in items:
+        if not isinstance(item, str):
+            return None
+        number = item.strip().replace("-", "").replace(" ", "")
+        if not (number.isascii() and number.isdigit() and len(number) in (11, 12)
+                and number.startswith("01")):
+            return None
+        numbers.append(number)
+    return sorted(set(numbers))
+
+
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -101,7 +122,7 @@ def _tokens(now: datetime) -> tuple[Tokens, dict[str, object]]:
 
 async def pair(session: AsyncSession, keyring: Keyring, code: str, *, name: str,
                client_device_id: str | None, platform: str | None, app_version: str | None,
-               now: datetime) -> Paired | None:
+               now: datetime, wallets: list[str] | None = None) -> Paired | None:
     """Spend a pairing code (compare-and-set: of two phones racing, one wins); None when
     the code is unknown, used or expired -- the caller cannot tell which, nor can a guesser."""
     if not (len(code) == 6 and code.isascii() and code.isdigit()):
@@ -120,7 +141,7 @@ async def pair(session: AsyncSession, keyring: Keyring, code: str, *, name: str,
     device = SmsDevice(
         id=device_id, merchant_id=claimed.merchant_id, mode=claimed.mode, kind="app",
         name=name, client_device_id=client_device_id, platform=platform,
-        app_version=app_version, spent_refresh=[],
+        app_version=app_version, spent_refresh=[], wallets=list(wallets or []),
         aes_key_enc=keyring.encrypt(key, context=_context(device_id)), last_seen_at=now,
         created_at=now, **columns)
     session.add(device)
@@ -129,12 +150,13 @@ async def pair(session: AsyncSession, keyring: Keyring, code: str, *, name: str,
 
 
 async def add_forwarder(session: AsyncSession, scope: TenantScope, *, name: str,
-                        now: datetime) -> tuple[SmsDevice, str]:
+                        now: datetime, wallets: list[str] | None = None
+                        ) -> tuple[SmsDevice, str]:
     """A forwarder app's device and the secret path it posts to (shown once)."""
     secret = secrets.token_urlsafe(32)
     device = SmsDevice(id=new_device_id(), merchant_id=scope.merchant_id, mode=scope.mode,
                        kind="forwarder", name=name, spent_refresh=[],
-                       forward_digest=digest(secret), created_at=now)
+                       wallets=list(wallets or []), forward_digest=digest(secret), created_at=now)
     session.add(device)
     await session.flush()
     return device, FORWARD_PREFIX + secret
@@ -188,8 +210,11 @@ def aes_key(keyring: Keyring, device: SmsDevice) -> bytes:
 
 
 async def heartbeat(session: AsyncSession, device: SmsDevice, *, battery: int | None,
-                    app_version: str | None, now: datetime) -> None:
+                    app_version: str | None, now: datetime,
+                    wallets: list[str] | None = None) -> None:
     values: dict[str, object] = {"last_seen_at": now, "offline_since": None}
+    if wallets is not None:
+        values["wallets"] = wallets
     if battery is not None:
         values["battery"] = battery
     if app_version:
@@ -255,6 +280,7 @@ def presented(device: SmsDevice) -> dict[str, object]:
         "id": device.id, "kind": device.kind, "name": device.name,
         "platform": device.platform, "app_version": device.app_version,
         "battery": device.battery, "last_sequence": device.last_sequence,
+        "wallets": list(device.wallets or []),
         "last_seen_at": iso(device.last_seen_at), "created_at": iso(device.created_at),
         "offline_since": iso(device.offline_since),
         "revoked_at": iso(device.revoked_at), "revoked_reason": device.revoked_reason,

@@ -119,10 +119,11 @@ async def pair_device(request: Request, session: Session) -> Response:
     client_id = _text(body, "device_id", limit=100, required=False, errors=errors)
     platform = _text(body, "platform", limit=20, required=False, errors=errors)
     version = _text(body, "app_version", limit=40, required=False, errors=errors)
+    wallets = _wallets(body, errors)
     _refuse(errors)
     paired = await devices.pair(session, ctx.keyring, code or "", name=name or "phone",
                                 client_device_id=client_id, platform=platform,
-                                app_version=version, now=utcnow())
+                                app_version=version, now=utcnow(), wallets=wallets)
     if paired is None:
         raise Unauthenticated("The pairing code is unknown, used or expired: ask for a new one.")
     return json_response(201, {"device_id": paired.device.id, "mode": paired.device.mode,
@@ -145,6 +146,16 @@ async def refresh_token(request: Request, session: Session) -> Response:
     return json_response(200, _tokens(tokens), headers={"Cache-Control": "no-store"})
 
 
+def _wallets(body: dict[str, Any], errors: dict[str, list[str]]) -> list[str] | None:
+    """Optional ``wallet_numbers``: the wallets whose SMS the phone receives."""
+    if body.get("wallet_numbers") is None:
+        return None
+    wallets = devices.wallet_list(body["wallet_numbers"])
+    if wallets is None:
+        errors["wallet_numbers"] = [f"Up to {devices.MAX_WALLETS} mobile numbers (01…)."]
+    return wallets
+
+
 def _count(body: dict[str, Any], name: str, *, low: int, high: int,
            errors: dict[str, list[str]]) -> int | None:
     value = body.get(name)
@@ -163,9 +174,10 @@ async def heartbeat(request: Request, session: Session, device: Device) -> Respo
     battery = _count(body, "battery", low=0, high=100, errors=errors)
     version = _text(body, "app_version", limit=40, required=False, errors=errors)
     last = _count(body, "last_sequence", low=0, high=2**62, errors=errors)
+    wallets = _wallets(body, errors)
     _refuse(errors)
     await devices.heartbeat(session, device, battery=battery, app_version=version,
-                            now=utcnow())
+                            now=utcnow(), wallets=wallets)
     behind = None if last is None or device.last_sequence is None else max(
         0, last - device.last_sequence)
     return json_response(200, {"device_id": device.id, "server_last_sequence":

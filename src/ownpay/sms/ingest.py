@@ -62,6 +62,7 @@ class _Phone:
     merchant_id: int
     mode: str
     last_sequence: int | None
+    wallets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -215,10 +216,11 @@ async def ingest(session: AsyncSession, device: SmsDevice, messages: list[Incomi
     """Store, check and match one upload; one outcome per message, in order, and the
     device's last sequence number after it."""
     row_of = select(SmsDevice.id, SmsDevice.name, SmsDevice.merchant_id, SmsDevice.mode,
-                    SmsDevice.last_sequence).where(SmsDevice.id == device.id)
+                    SmsDevice.last_sequence, SmsDevice.wallets).where(SmsDevice.id == device.id)
     if session.get_bind().dialect.name == "postgresql":
         row_of = row_of.with_for_update()
-    phone = _Phone(*(await session.execute(row_of)).one())
+    found = (await session.execute(row_of)).one()
+    phone = _Phone(*found[:5], wallets=tuple(found.wallets or ()))
     outcomes: list[Outcome] = []
     for message in messages:
         why = refusal(message, now=now)
@@ -239,7 +241,7 @@ async def ingest(session: AsyncSession, device: SmsDevice, messages: list[Incomi
             await _sequence(session, phone, message.sequence, now=now)
         await _balance(session, phone, row, now=now)
         sms_id = row.id
-        status = await matching.match_message(session, row, now=now)
+        status = await matching.match_message(session, row, now=now, wallets=phone.wallets)
         outcomes.append(Outcome(ACCEPTED, sms_id=sms_id, match=status,
                                 local_id=message.local_id))
         metrics.count_sms(session, metrics.SMS_MESSAGES, outcome=ACCEPTED)

@@ -12,8 +12,9 @@ the rule, ``considered_payment_id``; a completion is the payment's history row w
 
 1. **Transaction id.**  The payment of a gateway reading this provider's SMS whose
    customer typed this TrxID.  The amount must agree (exactly, or within the gateway's
-   ``overpay_tolerance``, off by default) and so must the sender when both the message and
-   the customer name a full number; any disagreement goes to review, never completion.
+   ``overpay_tolerance``, off by default), so must the sender when both the message and
+   the customer name a full number, and so must the wallet when the receiving phone said
+   which numbers it holds; any disagreement goes to review, never completion.
 2. **Amount in a window.**  No payment claims the TrxID: the ``pending`` payments of such a
    gateway (unless its ``amount_matching`` is ``off``) for exactly this amount, created in
    the ``WINDOW`` before the message's time.
@@ -45,7 +46,7 @@ from ownpay.merchants.models import GatewayAccount
 from ownpay.payments import service as payments
 from ownpay.payments import states
 from ownpay.payments.models import PROVIDER_TXN_HELD, PaymentIntent
-from ownpay.sms.models import CREDIT_HELD, SmsMessage
+from ownpay.sms.models import CREDIT_HELD, SmsDevice, SmsMessage
 from ownpay.sms.patterns import CREDITS
 
 log = structlog.get_logger("ownpay.sms")
@@ -91,6 +92,13 @@ async def _settings(session: AsyncSession, intent: PaymentIntent) -> dict[str, o
     return dict(settings or {})
 
 
+async def _to_wallet(session: AsyncSession, intent: PaymentIntent,
+                     wallets: tuple[str, ...]) -> bool:
+    """Whether the payment's gateway shows one of these wallet numbers to its customers."""
+    shown = str((await _settings(session, intent)).get("wallet_number") or "").split(",")
+    return bool(set(wallets) & {n.strip() for n in shown})
+
+
 async def _tolerance(session: AsyncSession, intent: PaymentIntent) -> int:
     raw = str((await _settings(session, intent)).get("overpay_tolerance") or "0")
     try:
@@ -118,6 +126,9 @@ async def _disagreement(session: AsyncSession, message: Msg,
     if not intent.amount_minor <= amount <= intent.amount_minor + tolerance:
         return (f"the SMS says {amount / 100:.2f} BDT, the payment is "
                 f"{intent.amount_minor / 100:.2f} {intent.currency}")
+    if message.wallets and not await _to_wallet(session, intent, message.wallets):
+        return (f"the SMS reached {', '.join(message.wallets)}, not a number this payment's "
+                "gateway shows")
     typed = phone(str((intent.submission or {}).get("sender_number") or ""))
     sent_by = phone(message.party)
     if typed and sent_by and typed != sent_by:
@@ -167,12 +178,14 @@ class Msg:
     party: str | None
     at: datetime
     status: str
+    wallets: tuple[str, ...] = ()  # the receiving phone's wallets, when it said
 
     @classmethod
-    def of(cls, row: SmsMessage) -> Msg:
+    def of(cls, row: SmsMessage, wallets: tuple[str, ...] = ()) -> Msg:
         return cls(id=row.id, merchant_id=row.merchant_id, mode=row.mode, kind=row.kind,
                    provider=row.provider, trx_id=row.trx_id, amount_minor=row.amount_minor,
-                   party=row.party, at=row.sent_at or row.received_at, status=row.status)
+                   party=row.party, at=row.sent_at or row.received_at, status=row.status,
+                   wallets=wallets)
 
 
 class _Lost(Exception):
@@ -205,9 +218,11 @@ async def _decide_on(session: AsyncSession, message: Msg, intent: PaymentIntent,
     return REVIEW
 
 
-async def match_message(session: AsyncSession, row: SmsMessage, *, now: datetime) -> str:
-    """Decide a stored message; returns its status."""
-    message = Msg.of(row)
+async def match_message(session: AsyncSession, row: SmsMessage, *, now: datetime,
+                        wallets: tuple[str, ...] = ()) -> str:
+    """Decide a stored message; returns its status.  ``wallets``: the numbers the receiving
+    phone said it holds (then only payments to those numbers are considered)."""
+    message = Msg.of(row, wallets)
     if message.kind not in CREDIT_KINDS or not message.trx_id or message.provider is None:
         return message.status
     await hold(session, message.merchant_id, message.mode, message.provider, message.trx_id)
@@ -223,11 +238,12 @@ async def match_message(session: AsyncSession, row: SmsMessage, *, now: datetime
                         P.amount_minor == message.amount_minor, P.provider_txn_id.is_(None),
                         P.created_at >= at - WINDOW, P.created_at <= at + LEEWAY,
                         P.expires_at > now)
-        .order_by(P.created_at).limit(3)))
+        .order_by(P.created_at).limit(20)))
     # A merchant may turn rule 2 off per gateway (``amount_matching=off``): an unrelated
     # transfer of the same amount would otherwise complete the one payment that fits.
     fits = [p for p in fits
-            if str((await _settings(session, p)).get("amount_matching") or "on") != "off"]
+            if str((await _settings(session, p)).get("amount_matching") or "on") != "off"
+            and (not wallets or await _to_wallet(session, p, wallets))]
     if len(fits) == 1 and await _complete(session, message, fits[0], expected=states.PENDING,
                                           rule="amount_window", now=now):
         return MATCHED
@@ -256,8 +272,10 @@ async def match_submission(session: AsyncSession, intent: PaymentIntent, *,
         .execution_options(populate_existing=True))
     if row is None or row.status not in (WAITING, REVIEW):
         return None
+    wallets = await session.scalar(select(SmsDevice.wallets).where(
+        SmsDevice.id == row.device_id))
     await session.refresh(intent)
-    return await _decide_on(session, Msg.of(row), intent, now=now)
+    return await _decide_on(session, Msg.of(row, tuple(wallets or ())), intent, now=now)
 
 
 async def decisions_for(session: AsyncSession, payment_id: str) -> list[SmsMessage]:

@@ -50,6 +50,9 @@ class SmsDevice(Base):
     forward_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     aes_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     last_sequence: Mapped[int | None] = mapped_column(BigId)
+    # The wallet numbers whose SMS this phone receives (its SIMs), when it says: matching
+    # then only considers payments to those numbers.  Empty: not known.
+    wallets: Mapped[list[str]] = mapped_column(JSON, default=list)
     battery: Mapped[int | None] = mapped_column(Integer)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     offline_since: Mapped[datetime | None] = mapped_column(UTCDateTime)

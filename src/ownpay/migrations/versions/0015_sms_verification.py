@@ -2,7 +2,7 @@
 
 * ``sms_devices`` — phones and SMS-forwarder apps paired to one brand and mode (token
   digests, the per-device AES key encrypted with the installation key, the last sequence
-  number, heartbeat fields, revocation).
+  number, the wallet numbers it receives for, heartbeat fields, revocation).
 * ``sms_pairing_codes`` — digests of one-time 6-digit codes (5 minutes, single use).
 * ``sms_messages`` — each forwarded SMS once, with what the parsers read and the matching
   decision; unique copies, unique credits per transaction id, unique matched payment.
@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("forward_digest", sa.String(length=64), nullable=True, unique=True),
         sa.Column("aes_key_enc", sa.LargeBinary(), nullable=True),
         sa.Column("last_sequence", _ID, nullable=True),
+        sa.Column("wallets", sa.JSON(), nullable=False),
         sa.Column("battery", sa.Integer(), nullable=True),
         sa.Column("last_seen_at", _AT(), nullable=True),
         sa.Column("offline_since", _AT(), nullable=True),
