@@ -24,12 +24,11 @@ from ownpay.dashboard.roles import Permission
 from ownpay.dashboard.scoped import scope_of
 from ownpay.dashboard.web import Gone, Viewer, ctx_of, render, require, see_other
 from ownpay.db import utcnow
-from ownpay.gateways import registry
 from ownpay.gateways.personal import qr_data_uri
 from ownpay.payments import states
 from ownpay.payments.models import PaymentIntent
 from ownpay.sms import devices
-from ownpay.sms.matching import IGNORED, MATCHED, REVIEW, WAITING
+from ownpay.sms.matching import IGNORED, MATCHED, REVIEW, WAITING, gateways_reading
 from ownpay.sms.models import SmsAlert, SmsDevice, SmsMessage
 from ownpay.sms.parsing import MAX_LENGTH, parse
 from ownpay.sms.presenters import message_view
@@ -127,12 +126,6 @@ async def inbox(request: Request, session: Session, viewer: Reader) -> Response:
 # ---- the review queue ----------------------------------------------------------------------
 
 
-def sms_gateways() -> list[str]:
-    """The gateways whose adapters declare an ``sms_provider`` (never a list of names)."""
-    return sorted(slug for slug, adapter in registry.all_gateways().items()
-                  if adapter.sms_provider is not None)
-
-
 def _age(since: datetime, now: datetime) -> str:
     minutes = max(int((now - since).total_seconds() // 60), 0)
     if minutes < 60:
@@ -150,7 +143,7 @@ async def review_queue(request: Request, session: Session, viewer: Reviewer) -> 
     P = PaymentIntent  # noqa: N806
     waiting = list(await session.scalars(
         select(P).where(P.merchant_id == scope.merchant_id, P.mode == scope.mode,
-                        P.gateway.in_(sms_gateways()),
+                        P.gateway.in_(gateways_reading()),
                         P.status == states.AWAITING_VERIFICATION)
         .order_by(P.created_at, P.id).limit(QUEUE_LIMIT)))
     names = await _device_names(session, scope)

@@ -58,11 +58,12 @@ MATCHED, WAITING, REVIEW, IGNORED = "matched", "waiting", "review", "ignored"
 CREDIT_KINDS = tuple(k.value for k in CREDITS)
 
 
-def gateways_reading(provider: str) -> list[str]:
-    """The gateways whose payments this provider's SMS can verify (a capability the
-    adapter declares: ``sms_provider``)."""
+def gateways_reading(provider: str | None = None) -> list[str]:
+    """The gateways whose payments this provider's SMS (any provider's, for None) can
+    verify: a capability the adapter declares, ``sms_provider``."""
     return sorted(slug for slug, adapter in registry.all_gateways().items()
-                  if adapter.sms_provider == provider)
+                  if adapter.sms_provider is not None
+                  and provider in (None, adapter.sms_provider))
 
 
 def phone(value: str | None) -> str | None:
@@ -92,15 +93,14 @@ async def _settings(session: AsyncSession, intent: PaymentIntent) -> dict[str, o
     return dict(settings or {})
 
 
-async def _to_wallet(session: AsyncSession, intent: PaymentIntent,
-                     wallets: tuple[str, ...]) -> bool:
-    """Whether the payment's gateway shows one of these wallet numbers to its customers."""
-    shown = str((await _settings(session, intent)).get("wallet_number") or "").split(",")
+def _to_wallet(settings: dict[str, object], wallets: tuple[str, ...]) -> bool:
+    """Whether the gateway (its settings) shows one of these wallet numbers to customers."""
+    shown = str(settings.get("wallet_number") or "").split(",")
     return bool(set(wallets) & {n.strip() for n in shown})
 
 
-async def _tolerance(session: AsyncSession, intent: PaymentIntent) -> int:
-    raw = str((await _settings(session, intent)).get("overpay_tolerance") or "0")
+def _tolerance(settings: dict[str, object]) -> int:
+    raw = str(settings.get("overpay_tolerance") or "0")
     try:
         return max(0, int(Decimal(raw) * 100))
     except (InvalidOperation, ValueError):
@@ -122,11 +122,12 @@ async def _disagreement(session: AsyncSession, message: Msg,
     if intent.status != states.AWAITING_VERIFICATION:
         return f"the payment is {intent.status}"
     amount = message.amount_minor or 0
-    tolerance = await _tolerance(session, intent)
+    settings = await _settings(session, intent)  # read once for every check below
+    tolerance = _tolerance(settings)
     if not intent.amount_minor <= amount <= intent.amount_minor + tolerance:
         return (f"the SMS says {amount / 100:.2f} BDT, the payment is "
                 f"{intent.amount_minor / 100:.2f} {intent.currency}")
-    if message.wallets and not await _to_wallet(session, intent, message.wallets):
+    if message.wallets and not _to_wallet(settings, message.wallets):
         return (f"the SMS reached {', '.join(message.wallets)}, not a number this payment's "
                 "gateway shows")
     typed = phone(str((intent.submission or {}).get("sender_number") or ""))
@@ -241,9 +242,13 @@ async def match_message(session: AsyncSession, row: SmsMessage, *, now: datetime
         .order_by(P.created_at).limit(20)))
     # A merchant may turn rule 2 off per gateway (``amount_matching=off``): an unrelated
     # transfer of the same amount would otherwise complete the one payment that fits.
+    by_gateway: dict[str, dict[str, object]] = {}
+    for p in fits:  # one read per gateway, not per payment
+        if p.gateway not in by_gateway:
+            by_gateway[p.gateway] = await _settings(session, p)
     fits = [p for p in fits
-            if str((await _settings(session, p)).get("amount_matching") or "on") != "off"
-            and (not wallets or await _to_wallet(session, p, wallets))]
+            if str(by_gateway[p.gateway].get("amount_matching") or "on") != "off"
+            and (not wallets or _to_wallet(by_gateway[p.gateway], wallets))]
     if len(fits) == 1 and await _complete(session, message, fits[0], expected=states.PENDING,
                                           rule="amount_window", now=now):
         return MATCHED
