@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from ownpay.migrate import alembic_config
-from tests.support.databases import PG_URL, create_pg_database, drop_pg_database
+from tests.support.databases import migration_engine
 
 pytestmark = pytest.mark.slow
 
@@ -20,18 +17,7 @@ UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-
 
 
 async def test_existing_payments_get_their_own_uuid(backend: str, tmp_path: Path) -> None:
-    from alembic import command
-
-    url = (f"sqlite+aiosqlite:///{tmp_path / 'm12.db'}" if backend == "sqlite"
-           else await create_pg_database(PG_URL))
-    engine = create_async_engine(url)
-
-    def run(connection: Any, target: str, up: bool) -> None:
-        cfg = alembic_config(url)
-        cfg.attributes["connection"] = connection
-        (command.upgrade if up else command.downgrade)(cfg, target)
-
-    try:
+    async with migration_engine(backend, tmp_path) as (engine, run):
         async with engine.begin() as conn:
             await conn.run_sync(run, "0011", True)
             await conn.execute(text(
@@ -56,7 +42,3 @@ async def test_existing_payments_get_their_own_uuid(backend: str, tmp_path: Path
         assert len(ids) == 50 and len(set(ids)) == 50
         assert all(UUID4.match(i) for i in ids), ids[:3]
         assert {row[1] for row in rows} == {None}
-    finally:
-        await engine.dispose()
-        if backend != "sqlite":
-            await drop_pg_database(url)

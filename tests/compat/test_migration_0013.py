@@ -4,32 +4,18 @@ existing payments: they return by GET as before), on both engines; down and up a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from ownpay.migrate import alembic_config
-from tests.support.databases import PG_URL, create_pg_database, drop_pg_database
+from tests.support.databases import migration_engine
 
 pytestmark = pytest.mark.slow
 
 
 async def test_switches_and_return_method(backend: str, tmp_path: Path) -> None:
-    from alembic import command
-
-    url = (f"sqlite+aiosqlite:///{tmp_path / 'm13.db'}" if backend == "sqlite"
-           else await create_pg_database(PG_URL))
-    engine = create_async_engine(url)
-
-    def run(connection: Any, target: str, up: bool) -> None:
-        cfg = alembic_config(url)
-        cfg.attributes["connection"] = connection
-        (command.upgrade if up else command.downgrade)(cfg, target)
-
-    try:
+    async with migration_engine(backend, tmp_path) as (engine, run):
         async with engine.begin() as conn:
             await conn.run_sync(run, "0012", True)
             await conn.execute(text(
@@ -55,7 +41,3 @@ async def test_switches_and_return_method(backend: str, tmp_path: Path) -> None:
         with pytest.raises(IntegrityError):  # one switch per merchant, mode and API
             async with engine.begin() as conn:
                 await conn.execute(insert)
-    finally:
-        await engine.dispose()
-        if backend != "sqlite":
-            await drop_pg_database(url)

@@ -143,3 +143,52 @@ async def test_a_viewer_tries_a_message_in_the_pattern_tester(live_server: Any, 
     await expect(result).to_contain_text("BHQ4K8L2ZP")
     await expect(result).to_contain_text("received")
     await check_page(dash, shot, "sms-tester-result")
+
+
+async def test_an_admin_manages_the_installations_phones(live_server: Any, ctx: Any,
+                                                          dash: Any, shot: Any) -> None:
+    """From the brand's devices page to the installation's: its phones with their wallets,
+    a forwarder added for a wallet (after "Confirm it is you"), and its inbox."""
+    from tests.sms.test_installation import installation_phone, wallet
+
+    base = live_server.url
+    number = wallet()
+    name = f"counter phone {number[-4:]}"
+    async with httpx.AsyncClient(base_url=base, timeout=15) as api:
+        merchant, _phone = await shop(api, ctx)
+        shared = await installation_phone(api, ctx, number)
+        trx = "B" + secrets.token_hex(4).upper() + "I"
+        await shared.credit("bkash", amount_minor=31000, party="01812345678", trx=trx)
+    admin = await make_user(ctx, "admin")
+    await browser_sign_in(dash, base, admin.email, admin.password)
+    await age_step_up(ctx, admin.id)
+    await dash.goto(f"{base}/admin/sms/devices")
+    await follow(dash, dash.get_by_role("link", name="The installation's phones"))
+    await expect(dash.get_by_role("heading", level=1)).to_contain_text("The installation")
+    await expect(dash.get_by_role("cell", name=number).first).to_be_visible()
+    await check_page(dash, shot, "sms-installation-devices")
+
+    await dash.get_by_label("Phone name").fill(name)
+    await follow(dash, dash.get_by_role("button", name="Add a forwarder"))
+    await confirm_it_is_me(dash, shot, admin.password, "sms-installation-confirm")
+    await dash.goto(f"{base}/admin/sms/devices?whose=installation")
+    await dash.get_by_label("Phone name").fill(name)
+    await follow(dash, dash.get_by_role("button", name="Add a forwarder"))
+    await expect(dash.locator("#f-wallets")).to_have_attribute("aria-invalid", "true")
+    await check_page(dash, shot, "sms-installation-forwarder-refused")
+    await dash.get_by_label(re.compile("Wallet numbers")).fill(number)
+    await follow(dash, dash.get_by_role("button", name="Add a forwarder"))
+    await expect(dash.locator("#new-secret")).to_contain_text("/api/mobile/v1/forward/")
+    await expect(dash.get_by_text(f"for wallets {number}")).to_be_visible()
+    await follow(dash, dash.get_by_role("link", name="Done"))
+    await expect(dash.get_by_role("heading", level=1)).to_contain_text("The installation")
+
+    tabs = dash.get_by_role("navigation", name="SMS pages")
+    await follow(dash, tabs.get_by_role("link", name="Inbox"))
+    await follow(dash, dash.get_by_role("link", name="The installation's phones"))
+    await expect(dash.get_by_role("cell", name=trx)).to_be_visible()
+    await check_page(dash, shot, "sms-installation-inbox")
+    async with ctx.sessions() as s:
+        added = await s.scalar(select(SmsDevice).where(SmsDevice.name == name,
+                                                       SmsDevice.merchant_id.is_(None)))
+    assert added is not None and added.wallets == [number]

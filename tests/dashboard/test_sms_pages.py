@@ -347,3 +347,72 @@ async def test_a_lone_surrogate_in_the_tester_is_a_clear_400(client: httpx.Async
     answer = await client.post("/admin/sms/tester", content=raw, headers={
         "Content-Type": "application/x-www-form-urlencoded"})
     assert answer.status_code == 400 and "cannot be accepted" in answer.text
+
+
+async def test_installation_operators_manage_the_installations_phones(
+        client: httpx.AsyncClient, ctx: Any) -> None:
+    """``whose=installation``: owners and admins pair and add installation phones, see their
+    messages and alerts and revoke them; for a brand role every such page is a 404."""
+    from tests.sms.test_installation import installation_phone, wallet
+
+    brand = await create_merchant(ctx)
+    await signed_in(client, ctx, "admin", brand)
+    page = "/admin/sms/devices?whose=installation"
+    view = await client.get(page)
+    assert view.status_code == 200 and "The installation · Test mode" in view.text
+    assert 'href="/admin/sms/devices">This brand' in view.text
+    assert 'href="/admin/sms/devices?whose=installation"' in (
+        await client.get("/admin/sms/devices")).text
+    bogus = await client.get("/admin/sms/devices?whose=everyone")
+    assert bogus.status_code == 404
+
+    made = await post_form(client, page, "/admin/sms/devices/pair", {"whose": "installation"})
+    assert made.status_code == 200
+    code = CODE.search(made.text).group(1)  # type: ignore[union-attr]
+    assert 'href="/admin/sms/devices?whose=installation">Done' in made.text
+    phone = Phone(client)
+    number = wallet()
+    assert (await phone.pair(code, wallet_numbers=[number])).status_code == 201
+    listed = (await client.get(page)).text
+    assert phone.device_id in listed and number in listed
+    assert phone.device_id not in (await client.get("/admin/sms/devices")).text
+
+    refused = await post_form(client, page, "/admin/sms/devices/forwarder",
+                              {"whose": "installation", "name": "counter"})
+    assert refused.status_code == 400 and "needs its wallet numbers" in refused.text
+    bad = await post_form(client, page, "/admin/sms/devices/forwarder",
+                          {"whose": "installation", "name": "counter", "wallets": "12"})
+    assert bad.status_code == 400 and "Up to 4 mobile numbers" in bad.text
+    added = await post_form(client, page, "/admin/sms/devices/forwarder",
+                            {"whose": "installation", "name": "counter", "wallets": number})
+    assert added.status_code == 200 and f"for wallets {number}" in added.text
+
+    r = await phone.credit("bkash", amount_minor=4200, party="01812345678", trx=trx())
+    sms_id = r.json()["results"][0]["sms_id"]
+    inbox = await client.get("/admin/sms?whose=installation")
+    assert inbox.status_code == 200 and sms_id in inbox.text
+    assert sms_id not in (await client.get("/admin/sms")).text
+
+    confirm = await client.get(f"/admin/sms/devices/{phone.device_id}/revoke")
+    assert confirm.status_code == 404  # not this brand's
+    confirm = await client.get(f"/admin/sms/devices/{phone.device_id}/revoke?whose=installation")
+    assert confirm.status_code == 200
+    done = await client.post(f"/admin/sms/devices/{phone.device_id}/revoke", data={
+        "csrf_token": csrf_of(confirm.text), "whose": "installation"})
+    assert done.status_code == 303 and done.headers["location"].endswith(
+        "?done=revoked&whose=installation")
+    assert (await phone.heartbeat()).status_code == 401
+    [row] = await audit_rows(ctx, "device.revoked", phone.device_id)
+    assert row.merchant_id is None
+
+    # A brand's manager reaches none of it.
+    other = await installation_phone(client, ctx, wallet())
+    client.cookies.clear()
+    await signed_in(client, ctx, "manager", brand)
+    for url in ("/admin/sms/devices?whose=installation", "/admin/sms?whose=installation",
+                f"/admin/sms/devices/{other.device_id}/revoke?whose=installation"):
+        assert (await client.get(url)).status_code == 404, url
+    forged = await post_form(client, "/admin/sms/devices", "/admin/sms/devices/pair",
+                             {"whose": "installation"})
+    assert forged.status_code == 404
+    assert (await other.heartbeat()).status_code == 200

@@ -103,3 +103,56 @@ async def test_a_forwarder_url_is_printed_once_and_works(ctx: Any,
     listed = (await cli(ctx, "devices", "list", "--merchant", merchant.slug, "--mode",
                         "test")).stdout
     assert "forwarder" in listed and path.rsplit("/", 1)[1] not in listed
+
+
+async def test_the_installation_phones_through_the_cli(ctx: Any,
+                                                       client: httpx.AsyncClient) -> None:
+    """``--installation`` instead of ``--merchant`` (one of them, never both): a pairing code
+    for the installation, its devices, the wallets an operator sets, its inbox and
+    revocation -- none of which a brand's ``--merchant`` reaches."""
+    merchant = await create_merchant(ctx)
+    for args in ((), ("--merchant", merchant.slug, "--installation")):
+        refused = await cli(ctx, "devices", "pair", *args, "--mode", "test")
+        assert refused.exit_code == 1 and "--merchant SLUG or --installation" in refused.stderr
+    made = json.loads((await cli(ctx, "devices", "pair", "--installation", "--mode", "test",
+                                 "--json")).stdout)
+    assert made["installation"] is True and len(made["code"]) == 6
+    phone = Phone(client)
+    assert (await phone.pair(made["code"])).status_code == 201
+
+    listed = json.loads((await cli(ctx, "devices", "list", "--installation", "--mode",
+                                   "test", "--json")).stdout)
+    assert phone.device_id in {d["id"] for d in listed}
+    theirs = json.loads((await cli(ctx, "devices", "list", "--merchant", merchant.slug,
+                                   "--mode", "test", "--json")).stdout)
+    assert phone.device_id not in {d["id"] for d in theirs}
+
+    bad = await cli(ctx, "devices", "set-wallets", phone.device_id, "--installation",
+                    "--mode", "test", "--wallet", "12345")
+    assert bad.exit_code == 1 and "--wallet" in bad.stderr
+    number = "019" + phone.device_id[-8:].translate(str.maketrans("abcdef", "123456"))
+    set_ = await cli(ctx, "devices", "set-wallets", phone.device_id, "--installation",
+                     "--mode", "test", "--wallet", number, "--json")
+    assert set_.exit_code == 0, set_.stderr
+    assert json.loads(set_.stdout)["wallets"] == [number]
+    not_theirs = await cli(ctx, "devices", "set-wallets", phone.device_id, "--merchant",
+                           merchant.slug, "--mode", "test", "--wallet", number)
+    assert not_theirs.exit_code == 1 and "no device" in not_theirs.stderr
+
+    text = received("bkash", amount_minor=4100, party="01812345678", trx="BINST00001")
+    sms_id = (await phone.upload(phone.message("bKash", text))).json()["results"][0]["sms_id"]
+    inbox = json.loads((await cli(ctx, "sms", "inbox", "--installation", "--mode", "test",
+                                  "--json")).stdout)
+    assert sms_id in {m["id"] for m in inbox}
+
+    forwarder = await cli(ctx, "devices", "add-forwarder", "--installation", "--mode", "test",
+                          "--name", "counter phone")
+    assert forwarder.exit_code == 1 and "needs --wallet" in forwarder.stderr
+    done = await cli(ctx, "devices", "revoke", phone.device_id, "--installation", "--mode",
+                     "test")
+    assert done.exit_code == 0 and "revoked" in done.stdout
+    assert (await phone.heartbeat()).status_code == 401
+    async with ctx.sessions() as s:
+        actions = list(await s.scalars(select(AuditEntry.action).where(
+            AuditEntry.object_id == phone.device_id).order_by(AuditEntry.id)))
+    assert actions == ["device.wallets", "device.revoked"]

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ownpay.app import create_app
 from ownpay.config import normalize_database_url
 from ownpay.context import AppContext
-from ownpay.migrate import upgrade
+from ownpay.migrate import alembic_config, upgrade
 from tests.support.settings import make_settings
 
 PG_URL = os.environ.get("OWNPAY_TEST_DATABASE_URL", "")
@@ -63,6 +63,34 @@ async def throwaway_database(backend: str, workdir: Path,
 
 
 # ---- a private database with our app on it ----------------------------------------------
+
+
+Migrate = Callable[[Any, str, bool], None]
+
+
+@asynccontextmanager
+async def migration_engine(backend: str,
+                           workdir: Path) -> AsyncIterator[tuple[AsyncEngine, Migrate]]:
+    """An empty database of ``backend`` (dropped afterwards) and ``run``, which moves it up
+    or down to an Alembic revision on a connection: ``await conn.run_sync(run, "0015",
+    True)`` -- so a test can seed rows at one revision and check them after the next."""
+    from alembic import command
+
+    url = (f"sqlite+aiosqlite:///{workdir / 'migrations.db'}" if backend == "sqlite"
+           else await create_pg_database(PG_URL))
+    engine = create_async_engine(url)
+
+    def run(connection: Any, target: str, up: bool) -> None:
+        cfg = alembic_config(url)
+        cfg.attributes["connection"] = connection
+        (command.upgrade if up else command.downgrade)(cfg, target)
+
+    try:
+        yield engine, run
+    finally:
+        await engine.dispose()
+        if backend != "sqlite":
+            await drop_pg_database(url)
 
 
 @dataclass

@@ -217,8 +217,8 @@ async def submit(ctx: AppContext, loaded: Loaded,
     provider = loaded.adapter.sms_provider
     async with ctx.sessions() as session, session.begin():
         if provider and result.provider_txn_id:
-            await sms_matching.hold(session, loaded.intent.merchant_id, loaded.intent.mode,
-                                    provider, result.provider_txn_id)
+            await sms_matching.hold(session, loaded.intent.mode, provider,
+                                    result.provider_txn_id)
         intent = await payment_rows.reload_by_id(session, loaded.intent.id)
         intent = await payments.apply_result(session, intent, result,
                                              actor=f"customer via {loaded.intent.gateway}")

@@ -37,7 +37,11 @@ def sms_parse(
         raise typer.Exit(1)
 
 
-MerchantOpt = Annotated[str, typer.Option(help="Merchant (brand) slug.")]
+MerchantOpt = Annotated[str | None, typer.Option(
+    help="Merchant (brand) slug; or --installation.")]
+InstallationOpt = Annotated[bool, typer.Option(
+    "--installation", help="The installation's own phones (shared by the brands whose "
+    "wallet gateways show their wallet numbers) instead of one brand's.")]
 
 
 def _lines(rows: list[dict[str, Any]], empty: str,
@@ -49,27 +53,52 @@ def _lines(rows: list[dict[str, Any]], empty: str,
 ModeOpt = Annotated[str, typer.Option(help="test or live.")]
 
 
-def _scope(session: Any, merchant: str, mode: str) -> Any:
+def _whose(merchant: str | None, installation: bool) -> str:
+    """Exactly one of --merchant and --installation; what the messages call the owner."""
+    if (merchant is None) == (not installation):
+        fail("give --merchant SLUG or --installation (one of them)")
+    return merchant or "the installation"
+
+
+def _scope(session: Any, merchant: str | None, mode: str) -> Any:
+    """The brand's scope, or the installation's (``merchant`` None) -- ``devices.Owner``."""
     from ownpay.merchants import service as merchants
+    from ownpay.sms.devices import Installation
     from ownpay.tenancy import TenantScope
 
-    async def find() -> TenantScope:
+    async def find() -> TenantScope | Installation:
+        if merchant is None:
+            return Installation(merchants.check_mode(mode))
         m = await merchants.get_merchant(session, merchant)
         return TenantScope(m.id, merchants.check_mode(mode))
     return find()
 
 
+async def _device(session: Any, merchant: str | None, mode: str, device_id: str) -> Any:
+    """The owner's scope and its device ``device_id`` (another owner's: the command fails)."""
+    from ownpay.sms import devices
+
+    scope = await _scope(session, merchant, mode)
+    try:
+        return scope, await devices.get(session, scope, device_id)
+    except LookupError as exc:
+        fail(str(exc))
+
+
 @sms_app.command("inbox")
-def sms_inbox(merchant: MerchantOpt, mode: ModeOpt = "live",
+def sms_inbox(merchant: MerchantOpt = None, installation: InstallationOpt = False,
+              mode: ModeOpt = "live",
               status: Annotated[str | None, typer.Option(
                   help="Only matched, waiting, review or ignored.")] = None,
               limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
               as_json: JsonOpt = False, database_url: DbOpt = None,
               data_dir: DataOpt = None) -> None:
-    """The brand's forwarded messages, newest first, with what was read and decided."""
+    """The brand's forwarded messages, newest first, with what was read and decided; with
+    --installation, what the installation's phones received and no brand was given yet."""
     from ownpay.sms import repository
     from ownpay.sms.presenters import message_view
 
+    _whose(merchant, installation)
     if status is not None and status not in repository.STATUSES:
         fail("--status is one of matched, waiting, review, ignored")
 
@@ -86,7 +115,8 @@ def sms_inbox(merchant: MerchantOpt, mode: ModeOpt = "live",
 
 
 @sms_app.command("alerts")
-def sms_alerts(merchant: MerchantOpt, mode: ModeOpt = "live",
+def sms_alerts(merchant: MerchantOpt = None, installation: InstallationOpt = False,
+               mode: ModeOpt = "live",
                resolve: Annotated[int | None, typer.Option(
                    help="Mark this alert as looked at.")] = None,
                as_json: JsonOpt = False, database_url: DbOpt = None,
@@ -96,19 +126,21 @@ def sms_alerts(merchant: MerchantOpt, mode: ModeOpt = "live",
     from sqlalchemy import select, update
 
     from ownpay.db import utcnow
-    from ownpay.sms.models import SmsAlert
+    from ownpay.sms.models import SmsAlert, owned_by
     from ownpay.sms.presenters import alert_view
+
+    whose = _whose(merchant, installation)
 
     async def go(ctx: Any) -> list[dict[str, Any]]:
         async with ctx.sessions() as s, s.begin():
             scope = await _scope(s, merchant, mode)
-            mine = (SmsAlert.merchant_id == scope.merchant_id, SmsAlert.mode == scope.mode)
+            mine = (owned_by(SmsAlert.merchant_id, scope.merchant_id), SmsAlert.mode == scope.mode)
             if resolve is not None:
                 done = await s.execute(update(SmsAlert).where(
                     SmsAlert.id == resolve, *mine, SmsAlert.resolved_at.is_(None))
                     .values(resolved_at=utcnow()))
                 if not done.rowcount:
-                    fail(f"no open alert {resolve} for {merchant} ({scope.mode})")
+                    fail(f"no open alert {resolve} for {whose} ({scope.mode})")
                 await audit.record(s, audit.cli_actor(), "sms_alert.resolved",
                                    merchant_id=scope.merchant_id, mode=scope.mode,
                                    object_type="sms_alert", object_id=resolve)
@@ -126,24 +158,28 @@ devices_app: typer.Typer = Commands(
 
 
 @devices_app.command("pair")
-def devices_pair(merchant: MerchantOpt, mode: ModeOpt = "live", as_json: JsonOpt = False,
+def devices_pair(merchant: MerchantOpt = None, installation: InstallationOpt = False,
+                 mode: ModeOpt = "live", as_json: JsonOpt = False,
                  database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
     """A one-time 6-digit code the phone app exchanges for its tokens (5 minutes, single
-    use; making a new code cancels the brand's earlier ones)."""
+    use; making a new code cancels the brand's -- or the installation's -- earlier ones)."""
     from ownpay.db import utcnow
     from ownpay.sms import devices
     from ownpay.timefmt import iso_required
 
+    _whose(merchant, installation)
+
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s, s.begin():
             scope = await _scope(s, merchant, mode)
-            if await ctx.rate_limiter.hit("pairing_codes", str(scope.merchant_id)):
-                fail("too many pairing codes for this brand in the last hour")
+            if await ctx.rate_limiter.hit("pairing_codes", str(scope.merchant_id or 0)):
+                fail("too many pairing codes in the last hour")
             code, expires = await devices.create_pairing_code(s, scope, now=utcnow())
             await audit.record(s, audit.cli_actor(), "device.pairing_code",
                                merchant_id=scope.merchant_id, mode=scope.mode,
                                object_type="sms_device", object_id=None)
         return {"code": code, "expires_at": iso_required(expires), "mode": scope.mode,
+                "installation": scope.merchant_id is None,
                 "pair_url": f"{ctx.settings.base_url.rstrip('/')}/api/mobile/v1/devices"}
 
     shown = run_async(settings_from(database_url, data_dir), go)
@@ -153,22 +189,29 @@ def devices_pair(merchant: MerchantOpt, mode: ModeOpt = "live", as_json: JsonOpt
 
 
 @devices_app.command("add-forwarder")
-def devices_add_forwarder(merchant: MerchantOpt, name: Annotated[str, typer.Option(
-        help="What the phone is called (e.g. 'shop bKash phone').")], mode: ModeOpt = "live",
+def devices_add_forwarder(name: Annotated[str, typer.Option(
+        help="What the phone is called (e.g. 'shop bKash phone').")],
+        merchant: MerchantOpt = None, installation: InstallationOpt = False,
+        mode: ModeOpt = "live",
         wallet: Annotated[str | None, typer.Option(
             help="The wallet number(s) whose SMS it receives, comma-separated: matching "
             "then considers only payments to them.")] = None,
         as_json: JsonOpt = False, database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
     """A device for the generic SMS-forwarder app: prints the secret URL to type into it
-    (shown once; anyone with it can post messages as this device)."""
+    (shown once; anyone with it can post messages as this device).  An installation
+    forwarder needs --wallet: its messages are only for brands showing those numbers."""
     from ownpay.db import utcnow
     from ownpay.sms import devices
 
+    _whose(merchant, installation)
     if not name.strip() or len(name) > 100 or not name.isprintable():
         fail("--name is 1 to 100 printable characters")
     wallets = devices.wallet_list(wallet) if wallet is not None else []
     if wallets is None:
         fail(f"--wallet is up to {devices.MAX_WALLETS} mobile numbers (01…), comma-separated")
+    if installation and not wallets:
+        fail("an installation forwarder needs --wallet: the numbers decide which brands' "
+             "payments its messages can verify")
 
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s, s.begin():
@@ -186,10 +229,14 @@ def devices_add_forwarder(merchant: MerchantOpt, name: Annotated[str, typer.Opti
 
 
 @devices_app.command("list")
-def devices_list(merchant: MerchantOpt, mode: ModeOpt = "live", as_json: JsonOpt = False,
+def devices_list(merchant: MerchantOpt = None, installation: InstallationOpt = False,
+                 mode: ModeOpt = "live", as_json: JsonOpt = False,
                  database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
-    """The brand's devices: last heartbeat, battery, last sequence number, revocation."""
+    """The brand's (or the installation's) devices: last heartbeat, battery, last sequence
+    number, wallets, revocation."""
     from ownpay.sms import devices
+
+    _whose(merchant, installation)
 
     async def go(ctx: Any) -> list[dict[str, Any]]:
         async with ctx.sessions() as s:
@@ -204,19 +251,18 @@ def devices_list(merchant: MerchantOpt, mode: ModeOpt = "live", as_json: JsonOpt
 
 @devices_app.command("revoke")
 def devices_revoke(device_id: Annotated[str, typer.Argument(help="dev_…")],
-                   merchant: MerchantOpt, mode: ModeOpt = "live", as_json: JsonOpt = False,
+                   merchant: MerchantOpt = None, installation: InstallationOpt = False,
+                   mode: ModeOpt = "live", as_json: JsonOpt = False,
                    database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
     """Its tokens (or forwarding URL) stop working at once; its messages stay."""
     from ownpay.db import utcnow
     from ownpay.sms import devices
 
+    _whose(merchant, installation)
+
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s, s.begin():
-            scope = await _scope(s, merchant, mode)
-            try:
-                device = await devices.get(s, scope, device_id)
-            except LookupError as exc:
-                fail(str(exc))
+            scope, device = await _device(s, merchant, mode, device_id)
             revoked = await devices.revoke(s, device, reason="revoked by operator",
                                            now=utcnow())
             if revoked:
@@ -228,3 +274,38 @@ def devices_revoke(device_id: Annotated[str, typer.Argument(help="dev_…")],
     shown = run_async(settings_from(database_url, data_dir), go)
     out(shown, as_json, lambda: typer.echo(
         f"{device_id} {'was already revoked' if shown['already'] else 'revoked'}"))
+
+
+@devices_app.command("set-wallets")
+def devices_set_wallets(device_id: Annotated[str, typer.Argument(help="dev_…")],
+                        wallet: Annotated[str, typer.Option(
+                            help="The wallet number(s) whose SMS it receives, "
+                            "comma-separated; an empty string clears them.")],
+                        merchant: MerchantOpt = None, installation: InstallationOpt = False,
+                        mode: ModeOpt = "live", as_json: JsonOpt = False,
+                        database_url: DbOpt = None, data_dir: DataOpt = None) -> None:
+    """Say which wallet numbers a device receives SMS for (a phone app that reports them in
+    its heartbeat overwrites this).  Matching then only considers payments to those numbers;
+    an installation device's messages are for the brands whose gateways show them."""
+    from ownpay.sms import devices
+
+    _whose(merchant, installation)
+    wallets = devices.wallet_list(wallet) if wallet.strip() else []
+    if wallets is None:
+        fail(f"--wallet is up to {devices.MAX_WALLETS} mobile numbers (01…), comma-separated")
+
+    async def go(ctx: Any) -> dict[str, Any]:
+        async with ctx.sessions() as s, s.begin():
+            scope, device = await _device(s, merchant, mode, device_id)
+            if device.revoked_at is not None:
+                fail(f"{device_id} is revoked")
+            await devices.set_wallets(s, device, wallets or [])
+            await audit.record(s, audit.cli_actor(), "device.wallets",
+                               merchant_id=scope.merchant_id, mode=scope.mode,
+                               object_type="sms_device", object_id=device_id,
+                               details={"wallets": wallets or []})
+            return {"device_id": device_id, "wallets": wallets or []}
+
+    shown = run_async(settings_from(database_url, data_dir), go)
+    out(shown, as_json, lambda: typer.echo(
+        f"{device_id}: wallets {', '.join(shown['wallets']) or 'not known'}"))

@@ -10,6 +10,11 @@ heartbeats, revocation and the offline check (issue 13; docs/sms-verification.md
 * An SMS-forwarder app cannot pair or refresh: an operator adds it and it posts to a URL
   holding a long secret (``forwarder_path``).
 
+A device belongs to one brand (a :class:`~ownpay.tenancy.TenantScope`) or, when the
+operator opts in explicitly, to the whole installation (:class:`Installation`: a phone
+holding wallets several brands show; only installation operators manage it, through the
+CLI and the dashboard, never a brand's API key).
+
 Every function takes the caller's session and only flushes.
 """
 
@@ -27,8 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ownpay import metrics
 from ownpay.outbox.writer import record_event
 from ownpay.security import Keyring
-from ownpay.sms.models import PairingCode, SmsAlert, SmsDevice
-from ownpay.tenancy import TenantScope
+from ownpay.sms.matching import gateways_reading, serving
+from ownpay.sms.models import PairingCode, SmsAlert, SmsDevice, owned_by
+from ownpay.tenancy import MODES, TenantScope
 from ownpay.timefmt import iso
 
 PAIRING_LIFETIME = timedelta(minutes=5)
@@ -39,6 +45,25 @@ FORWARD_PREFIX = "/api/mobile/v1/forward/"
 
 
 MAX_WALLETS = 4  # dual-SIM phones, with room
+
+
+@dataclass(frozen=True, slots=True)
+class Installation:
+    """The owner of the installation's own phones, in one mode (``merchant_id`` None)."""
+
+    mode: str
+    merchant_id: None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be test or live, got {self.mode!r}")
+
+
+Owner = TenantScope | Installation
+
+
+def owner_named(merchant_id: int | None, mode: str) -> Owner:
+    return Installation(mode) if merchant_id is None else TenantScope(merchant_id, mode)
 
 
 def wallet_list(raw: object) -> list[str] | None:
@@ -89,12 +114,13 @@ class Paired:
     aes_key: str  # base64, shown once
 
 
-async def create_pairing_code(session: AsyncSession, scope: TenantScope, *,
+async def create_pairing_code(session: AsyncSession, scope: Owner, *,
                               now: datetime) -> tuple[str, datetime]:
-    """A fresh code for the brand and mode; the earlier unused ones stop working."""
+    """A fresh code for the brand (or the installation) and mode; the earlier unused ones
+    stop working."""
     await session.execute(
         update(PairingCode)
-        .where(PairingCode.merchant_id == scope.merchant_id, PairingCode.mode == scope.mode,
+        .where(owned_by(PairingCode.merchant_id, scope.merchant_id), PairingCode.mode == scope.mode,
                PairingCode.used_at.is_(None), PairingCode.expires_at > now)
         .values(expires_at=now))
     while True:  # a code live for another brand at this moment is drawn again
@@ -149,7 +175,7 @@ async def pair(session: AsyncSession, keyring: Keyring, code: str, *, name: str,
     return Paired(device=device, tokens=tokens, aes_key=base64.b64encode(key).decode())
 
 
-async def add_forwarder(session: AsyncSession, scope: TenantScope, *, name: str,
+async def add_forwarder(session: AsyncSession, scope: Owner, *, name: str,
                         now: datetime, wallets: list[str] | None = None
                         ) -> tuple[SmsDevice, str]:
     """A forwarder app's device and the secret path it posts to (shown once)."""
@@ -222,6 +248,12 @@ async def heartbeat(session: AsyncSession, device: SmsDevice, *, battery: int | 
     await session.execute(update(SmsDevice).where(SmsDevice.id == device.id).values(**values))
 
 
+async def set_wallets(session: AsyncSession, device: SmsDevice, wallets: list[str]) -> None:
+    """The operator says which wallet numbers the device receives SMS for."""
+    await session.execute(update(SmsDevice).where(SmsDevice.id == device.id)
+                          .values(wallets=wallets))
+
+
 async def revoke(session: AsyncSession, device: SmsDevice, *, reason: str,
                  now: datetime) -> bool:
     """Its tokens and secret URL stop working at once; its messages stay."""
@@ -232,12 +264,22 @@ async def revoke(session: AsyncSession, device: SmsDevice, *, reason: str,
     return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
+async def _told(session: AsyncSession, device: SmsDevice) -> list[int]:
+    """The brands a ``device.offline`` event goes to: the device's own, or -- for one of the
+    installation's phones -- every brand whose wallet gateway shows one of its wallets."""
+    if device.merchant_id is not None:
+        return [device.merchant_id]
+    served = await serving(session, device.mode, gateways_reading(), tuple(device.wallets or ()))
+    return sorted({merchant_id for merchant_id, _ in served})
+
+
 async def mark_offline(session: AsyncSession, *, now: datetime,
                        after: timedelta) -> list[SmsDevice]:
     """Paired phones silent for longer than ``after`` (no heartbeat, no upload), each
     reported once until it is heard from again: an alert, ``ownpay_sms_alerts_total
     {kind="offline"}`` and a ``device.offline`` event.  Forwarder apps send no heartbeats
-    and are not watched."""
+    and are not watched.  An installation phone's alert has no brand (installation operators
+    see it); its event goes to each brand it serves."""
     quiet = list(await session.scalars(
         update(SmsDevice)
         .where(SmsDevice.kind == "app", SmsDevice.revoked_at.is_(None),
@@ -251,27 +293,30 @@ async def mark_offline(session: AsyncSession, *, now: datetime,
             kind="offline", created_at=now, details={"last_seen_at": seen},
             message=f"device {device.name} ({device.id}) has not been heard from since "
                     f"{seen}: wallet SMS are not being forwarded"))
-        await record_event(session, merchant_id=device.merchant_id, mode=device.mode,
-                           event_type="device.offline", payment_id=None, now=now, payload={
-                               "device_id": device.id, "name": device.name,
-                               "last_seen_at": seen, "battery": device.battery,
-                               "mode": device.mode})
+        for merchant_id in await _told(session, device):
+            await record_event(session, merchant_id=merchant_id, mode=device.mode,
+                               event_type="device.offline", payment_id=None, now=now,
+                               payload={"device_id": device.id, "name": device.name,
+                                        "last_seen_at": seen, "battery": device.battery,
+                                        "mode": device.mode,
+                                        "installation": device.merchant_id is None})
         metrics.count_sms(session, metrics.SMS_ALERTS, kind="offline")
     return quiet
 
 
-async def get(session: AsyncSession, scope: TenantScope, device_id: str) -> SmsDevice:
+async def get(session: AsyncSession, scope: Owner, device_id: str) -> SmsDevice:
     device = await session.scalar(select(SmsDevice).where(
-        SmsDevice.id == device_id, SmsDevice.merchant_id == scope.merchant_id,
+        SmsDevice.id == device_id, owned_by(SmsDevice.merchant_id, scope.merchant_id),
         SmsDevice.mode == scope.mode))
     if device is None:
-        raise LookupError(f"no device {device_id!r} for this brand and mode")
+        whose = "the installation" if scope.merchant_id is None else "this brand"
+        raise LookupError(f"no device {device_id!r} for {whose} and mode")
     return device
 
 
-async def listing(session: AsyncSession, scope: TenantScope) -> list[SmsDevice]:
+async def listing(session: AsyncSession, scope: Owner) -> list[SmsDevice]:
     return list(await session.scalars(select(SmsDevice).where(
-        SmsDevice.merchant_id == scope.merchant_id, SmsDevice.mode == scope.mode)
+        owned_by(SmsDevice.merchant_id, scope.merchant_id), SmsDevice.mode == scope.mode)
         .order_by(SmsDevice.created_at, SmsDevice.id)))
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ownpay import metrics
 from ownpay.sms import matching
-from ownpay.sms.models import SmsAlert, SmsDevice, SmsMessage
+from ownpay.sms.models import SmsAlert, SmsDevice, SmsMessage, owner_of
 from ownpay.sms.parsing import NOT_A_PROVIDER, UNRECOGNISED, parse
 from ownpay.sms.patterns import Kind
 
@@ -59,7 +59,7 @@ class _Phone:
 
     id: str
     name: str
-    merchant_id: int
+    merchant_id: int | None  # None: one of the installation's phones
     mode: str
     last_sequence: int | None
     wallets: tuple[str, ...] = ()
@@ -196,7 +196,8 @@ def _row(device: _Phone, message: Incoming, *, now: datetime) -> SmsMessage:
     decision = (parsed.problem if parsed.kind in (NOT_A_PROVIDER, UNRECOGNISED)
                 else None if parsed.is_credit else f"{parsed.kind}: never a payment")
     return SmsMessage(
-        id="sms_" + secrets.token_hex(8), merchant_id=device.merchant_id, mode=device.mode,
+        id="sms_" + secrets.token_hex(8), owner_id=owner_of(device.merchant_id),
+        merchant_id=device.merchant_id, mode=device.mode,
         device_id=device.id, local_id=(message.local_id or None) and message.local_id[:100],
         sequence=message.sequence, sender=message.sender.strip(),
         body="" if private else message.body,

@@ -1,11 +1,18 @@
 """Paired phones, their one-time pairing codes, the SMS they forward and what the server
 noticed about them (issue 13; migration 0015).
 
+A device belongs to one brand (``merchant_id``) or, opted in explicitly, to the whole
+installation (``merchant_id`` NULL; migration 0016).  A message's ``owner_id`` is whose
+phone received it -- the brand's id, or :data:`INSTALLATION` (0) -- and never changes; its
+``merchant_id`` is the brand it belongs to: the owner's for a brand phone, and for an
+installation phone NULL until matching (or an operator) gives it to the brand whose payment
+it was considered for.
+
 The rules that make a message count once are constraints here, not only code:
 
-* ``uq_sms_messages_copy`` -- one row per (merchant, mode, sender, received time, text
+* ``uq_sms_messages_copy`` -- one row per (owner, mode, sender, received time, text
   digest): the same SMS uploaded again, by the same phone or another, is a duplicate;
-* ``uq_sms_messages_credit`` -- one money-received message per (merchant, mode, provider,
+* ``uq_sms_messages_credit`` -- one money-received message per (owner, mode, provider,
   transaction id): a second copy of a credit (another phone, another forwarder, a slightly
   different received time) can never be a second credit;
 * ``uq_sms_messages_payment`` -- a message verifies at most one payment and a payment is
@@ -26,15 +33,27 @@ from ownpay.merchants.models import BigId
 # A stored message that is a credit with a transaction id (``uq_sms_messages_credit``).
 CREDIT_HELD = "trx_id IS NOT NULL AND kind IN ('received', 'cash_in')"
 MATCHED = "matched_payment_id IS NOT NULL"
+INSTALLATION = 0  # owner_id of messages received by the installation's own phones
+
+
+def owned_by(column: Any, merchant_id: int | None) -> Any:
+    """``column`` (a ``merchant_id``) names this brand, or (None) the installation."""
+    return column.is_(None) if merchant_id is None else column == merchant_id
+
+
+def owner_of(merchant_id: int | None) -> int:
+    """The ``owner_id`` of messages a device of this brand (None: the installation) gets."""
+    return INSTALLATION if merchant_id is None else merchant_id
 
 
 class SmsDevice(Base):
-    """A phone (or an SMS-forwarder app) paired to one brand and mode."""
+    """A phone (or an SMS-forwarder app) paired to one brand and mode, or to the whole
+    installation and a mode (``merchant_id`` NULL)."""
 
     __tablename__ = "sms_devices"
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)  # dev_…
-    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True)
     mode: Mapped[str] = mapped_column(String(4))
     kind: Mapped[str] = mapped_column(String(16))  # app | forwarder
     name: Mapped[str] = mapped_column(String(100))
@@ -67,7 +86,7 @@ class PairingCode(Base):
     __tablename__ = "sms_pairing_codes"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True)
     mode: Mapped[str] = mapped_column(String(4))
     code_digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -79,18 +98,20 @@ class PairingCode(Base):
 class SmsMessage(Base):
     __tablename__ = "sms_messages"
     __table_args__ = (
-        Index("uq_sms_messages_copy", "merchant_id", "mode", "sender", "received_at",
+        Index("uq_sms_messages_copy", "owner_id", "mode", "sender", "received_at",
               "body_digest", unique=True),
-        Index("uq_sms_messages_credit", "merchant_id", "mode", "provider", "trx_id",
+        Index("uq_sms_messages_credit", "owner_id", "mode", "provider", "trx_id",
               unique=True, sqlite_where=text(CREDIT_HELD), postgresql_where=text(CREDIT_HELD)),
         Index("uq_sms_messages_payment", "matched_payment_id", unique=True,
               sqlite_where=text(MATCHED), postgresql_where=text(MATCHED)),
         Index("ix_sms_messages_merchant_mode_created", "merchant_id", "mode", "created_at"),
         Index("ix_sms_messages_device_provider_at", "device_id", "provider", "sent_at"),
+        Index("ix_sms_messages_owner_mode_status", "owner_id", "mode", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)  # sms_…
-    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    owner_id: Mapped[int] = mapped_column(BigId)  # see the module docstring; no foreign key
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"))
     mode: Mapped[str] = mapped_column(String(4))
     device_id: Mapped[str] = mapped_column(ForeignKey("sms_devices.id"))
     local_id: Mapped[str | None] = mapped_column(String(100))
@@ -132,7 +153,8 @@ class SmsAlert(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    # None: about one of the installation's phones (its operators see it).
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"))
     mode: Mapped[str] = mapped_column(String(4))
     device_id: Mapped[str | None] = mapped_column(String(24))
     kind: Mapped[str] = mapped_column(String(20))  # gap | balance | offline
