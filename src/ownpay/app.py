@@ -33,6 +33,7 @@ from ownpay.errors import (
     json_response,
 )
 from ownpay.ledger.endpoints import router as ledger_router
+from ownpay.links.endpoints import router as links_router
 from ownpay.logs import configure_logging
 from ownpay.payments.endpoints import router as payments_router
 from ownpay.process import freeze_startup_heap
@@ -50,8 +51,8 @@ from ownpay.web.middleware import (
 )
 from ownpay.web.openapi import error_code_tables
 from ownpay.web.openapi import install as install_openapi
-from ownpay.webhooks.endpoints import events_router
 from ownpay.webhooks.endpoints import router as webhooks_router
+from ownpay.webhooks.event_docs import events_router
 from ownpay.worker import run_worker
 
 DESCRIPTION = """
@@ -204,7 +205,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     for router in (payments_router, webhooks_router, refunds_router, ledger_router,
                    transactions_router, provider_webhooks_router, ownpay_api_router,
                    ownpay_shared_router, uddoktapay_router, piprapay_router, sms_router,
-                   sms_device_router):
+                   sms_device_router, links_router):
         app.include_router(router)
     # A facade's refusals made before routing are in its envelope too.
     for context in iter_route_contexts(app.routes):

@@ -127,6 +127,7 @@ class Settings:
     rate_limit_device_pairing_ip: str = "10/minute;30/hour"
     rate_limit_device_pairing: str = "300/hour"
     rate_limit_pairing_codes: str = "20/hour"
+    rate_limit_link_payments_ip: str = "10/minute;60/hour"
     # Dashboard sessions: signed out after this many idle seconds, and after the absolute
     # lifetime whatever the activity; step-up re-authentication is valid this long.
     session_idle_timeout: int = 1800
@@ -172,7 +173,7 @@ RATE_LIMIT_FIELDS = (
     "rate_limit_api_key", "rate_limit_api_ip", "rate_limit_api_auth_failures_ip",
     "rate_limit_checkout_ip", "rate_limit_checkout_payment", "rate_limit_provider_webhook_ip",
     "rate_limit_signin_account", "rate_limit_signin_ip", "rate_limit_device_pairing_ip",
-    "rate_limit_device_pairing", "rate_limit_pairing_codes",
+    "rate_limit_device_pairing", "rate_limit_pairing_codes", "rate_limit_link_payments_ip",
 )
 
 

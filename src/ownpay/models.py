@@ -6,6 +6,7 @@ from ownpay.dashboard.models import InstallationSetting, User, UserSession
 from ownpay.db import Base
 from ownpay.gateways.state import GatewayState
 from ownpay.ledger.models import FeeRule, LedgerEntry, LedgerJournal
+from ownpay.links.models import PaymentLink
 from ownpay.merchants.models import ApiKey, GatewayAccount, Merchant
 from ownpay.outbox.models import OutboxEvent
 from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
@@ -31,6 +32,7 @@ __all__ = [
     "OutboxEvent",
     "PairingCode",
     "PaymentIntent",
+    "PaymentLink",
     "PaymentStatusHistory",
     "ProviderEventRecord",
     "Refund",

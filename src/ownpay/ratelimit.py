@@ -16,6 +16,8 @@ Rules (each configurable, ``off`` to disable; several windows separated by ``;``
 ``device_pairing``              pairing-code exchanges, all IPs together (6 digits can
                                 only be guessed slowly even from many addresses)
 ``pairing_codes``               pairing codes an operator makes, per brand
+``link_payments_ip``            payments started on payment-link pages, per IP (each
+                                holds a place under a link's cap until it expires)
 ==============================  =========================================================
 
 A refusal is ``429`` in the surface's own error envelope with ``Retry-After`` and the IETF

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from tests.support.databases import migration_engine
+from tests.support.databases import migration_engine, seed_old_payment
 
 pytestmark = pytest.mark.slow
 
@@ -18,16 +18,7 @@ async def test_switches_and_return_method(backend: str, tmp_path: Path) -> None:
     async with migration_engine(backend, tmp_path) as (engine, run):
         async with engine.begin() as conn:
             await conn.run_sync(run, "0012", True)
-            await conn.execute(text(
-                "INSERT INTO merchants (id, slug, name, status, created_at) "
-                "VALUES (1, 'old', 'Old shop', 'active', CURRENT_TIMESTAMP)"))
-            await conn.execute(text(
-                "INSERT INTO payment_intents (id, public_id, merchant_id, mode, gateway, "
-                "status, amount_minor, currency, order_id, customer_name, customer_email, "
-                "return_url, created_at, updated_at, expires_at, attempts) VALUES "
-                "('txn_0000000000000001', 'u-1', 1, 'test', 'sandbox', 'pending', 100, "
-                "'BDT', 'O-1', 'A', 'a@example.com', 'https://x.example/', "
-                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0)"))
+            await seed_old_payment(conn)
         for target, up in (("head", True), ("0012", False), ("head", True)):
             async with engine.begin() as conn:
                 await conn.run_sync(run, target, up)

@@ -25,7 +25,8 @@ IDS = {"transaction_id": "txn_0123456789abcdef", "refund_id": "rf_0123456789abcd
        "endpoint_id": "we_0123456789abcdef01234567",
        "delivery_id": "dlv_0123456789abcdef01234567", "gateway": "stripe",
        "merchant_slug": "shop", "mode": "test", "return_token": "t0ken",
-       "device_id": "dev_0123456789abcdef", "secret": "s" * 43}
+       "device_id": "dev_0123456789abcdef", "secret": "s" * 43,
+       "link_id": "plink_0123456789abcdef", "slug": "no-such-link"}
 
 
 def body_routes(app: object) -> list[tuple[str, str]]:

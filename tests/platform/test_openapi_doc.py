@@ -122,6 +122,10 @@ CAN_ANSWER: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/sms/pairing-codes"): OPTIONAL_BODY,
     ("POST", "/api/v1/sms/devices/{device_id}/revoke"): OPTIONAL_BODY | {"NOT_FOUND"},
     ("GET", "/api/v1/sms/messages"): {"VALIDATION_ERROR"},
+    ("POST", "/api/v1/payment-links"): JSON_BODY,
+    ("GET", "/api/v1/payment-links"): {"VALIDATION_ERROR"},
+    ("GET", "/api/v1/payment-links/{link_id}"): {"NOT_FOUND"},
+    ("PATCH", "/api/v1/payment-links/{link_id}"): JSON_BODY | {"NOT_FOUND"},
 }
 # Codes that exist in the source but are never sent: class defaults that every raise
 # overrides with its own code.
@@ -156,12 +160,14 @@ PLACEHOLDERS = {
     "endpoint_id": "we_000000000000000000000000",
     "delivery_id": "dlv_000000000000000000000000",
     "device_id": "dev_0000000000000000",
+    "link_id": "plink_0000000000000000",
 }
 # Bodies that pass validation, so the route gets as far as its lookup (404).
 LOOKUP_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", ENDPOINTS + "/{endpoint_id}"): {"description": "probe"},
     ("POST", "/api/v1/webhooks/tests"): {"endpoint_id": PLACEHOLDERS["endpoint_id"]},
     ("POST", "/api/v1/refunds"): {"transaction_id": PLACEHOLDERS["transaction_id"]},
+    ("PATCH", "/api/v1/payment-links/{link_id}"): {"title": "probe"},
 }
 # Query parameters that pass validation, for routes that name their object by them.
 LOOKUP_QUERIES: dict[tuple[str, str], dict[str, str]] = {
@@ -589,7 +595,7 @@ async def test_events_are_documented_and_the_event_enum_matches_the_service(
     enum = resolve(spec, create["schema"])["properties"]["events"]["items"]["enum"]
     assert set(enum) == {"*", *EVENT_TYPES} and "refund.failed" in enum
     sent = set(spec["webhooks"])
-    assert {e for e in EVENT_TYPES if not e.startswith("link.")} | {"test.ping"} == sent
+    assert {e for e in EVENT_TYPES if e != "link.visited"} | {"test.ping"} == sent
     refund_failed = spec["webhooks"]["refund.failed"]["post"]
     body = resolve(spec, refund_failed["requestBody"]["content"]["application/json"]["schema"])
     assert list(body["properties"]) == [
@@ -752,6 +758,25 @@ async def test_every_documented_error_example_is_a_real_answer(
     for method, path, kw in validation:
         r = await check(method, path, **kw)
         assert r.status_code == 400, r.text
+
+    # Payment links: every bad field, a taken slug, changes refused, an unknown cursor.
+    links = "/api/v1/payment-links"
+    r = await check("POST", links, json={"currency": "USD", "amount": "5", "min_amount": "1",
+                                         "gateways": ["paypal"]})
+    assert r.status_code == 400, r.text
+    slug = f"probe-{secrets.token_hex(4)}"
+    made = await call("POST", links, json={"title": "A", "currency": "USD", "amount": "1",
+                                           "slug": slug})
+    assert made.status_code == 201, made.text
+    r = await check("POST", links, json={"title": "B", "currency": "USD", "amount": "1",
+                                         "slug": slug})
+    assert r.status_code == 400, r.text
+    for body in ({}, {"currency": "EUR"}):
+        r = await check("PATCH", links + "/{link_id}", values={"link_id": made.json()["id"]},
+                        json=body)
+        assert r.status_code == 400, r.text
+    r = await check("GET", links, params={"starting_after": "plink_x"})
+    assert r.status_code == 400, r.text
 
     # Conflicts and the gateway, from real states.
     r = await check("POST", INTENTS, json=intent_body(gateway="stripe"))

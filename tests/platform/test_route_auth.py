@@ -44,6 +44,7 @@ from tests.support.factories import (
     make_device,
     make_endpoint,
     make_intent,
+    make_link,
     make_payment,
     make_refund,
 )
@@ -78,6 +79,7 @@ OBJECT_FACTORIES: dict[str, Factory] = {
     "endpoint_id": make_endpoint,
     "delivery_id": make_delivery,
     "refund_id": make_refund,
+    "link_id": make_link,
     "device_id": make_device,
 }
 # Routes that take another object's id in the JSON body: (method, path) -> {field: factory}.

@@ -93,6 +93,21 @@ async def migration_engine(backend: str,
             await drop_pg_database(url)
 
 
+async def seed_old_payment(conn: Any) -> None:
+    """Merchant 1 and one pending payment ``txn_0000000000000001``, in raw SQL (the columns
+    every revision since 0012 has): what a migration test upgrades from."""
+    await conn.execute(text(
+        "INSERT INTO merchants (id, slug, name, status, created_at) "
+        "VALUES (1, 'old', 'Old shop', 'active', CURRENT_TIMESTAMP)"))
+    await conn.execute(text(
+        "INSERT INTO payment_intents (id, public_id, merchant_id, mode, gateway, "
+        "status, amount_minor, currency, order_id, customer_name, customer_email, "
+        "return_url, created_at, updated_at, expires_at, attempts) VALUES "
+        "('txn_0000000000000001', 'u-1', 1, 'test', 'sandbox', 'pending', 100, "
+        "'BDT', 'O-1', 'A', 'a@example.com', 'https://x.example/', "
+        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0)"))
+
+
 @dataclass
 class Isolated:
     """A private, freshly migrated database (and our app on it) for tests whose assertions

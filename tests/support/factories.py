@@ -132,6 +132,14 @@ async def make_device(client: httpx.AsyncClient, ctx: AppContext, owner: Merchan
     return str(r.json()["device_id"])
 
 
+async def make_link(client: httpx.AsyncClient, ctx: AppContext, owner: MerchantKeys) -> str:
+    """A payment link of the owner's test mode: its id."""
+    r = await client.post("/api/v1/payment-links", headers=owner.auth(), json={
+        "title": "Gift box", "currency": "USD", "amount": "25.00"})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
 async def make_refund(client: httpx.AsyncClient, ctx: AppContext, owner: MerchantKeys) -> str:
     """A partial refund of a sandbox payment the customer paid on the checkout page."""
     txn = await make_intent(client, ctx, owner)

@@ -1,7 +1,7 @@
 """The hosted checkout as its own sub-application: HTML pages (with their own error pages),
 the checkout's static assets, and the provider return routes.  ``ownpay.app`` hands it
-every request under ``/checkout/``, ``/assets/``, ``/checkout-assets/`` and
-``/gateways/<slug>/callback/``."""
+every request under ``/checkout/``, ``/pay/`` (payment links, ``links/pages.py``),
+``/assets/``, ``/checkout-assets/`` and ``/gateways/<slug>/callback/``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ownpay.checkout.endpoints import router
 from ownpay.checkout.forms import BadForm
 from ownpay.checkout.pages import brand, build_assets, build_pages
 from ownpay.context import AppContext
+from ownpay.links.pages import router as link_pages
 from ownpay.web.pages.security import Csp
 
 log = structlog.get_logger("ownpay.checkout")
@@ -56,14 +57,16 @@ def create_checkout_app(ctx: AppContext | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
     app.include_router(router)
+    app.include_router(link_pages)
     for mount in assets.mounts():
         app.routes.append(mount)
     return app
 
 
 def serves(path: str) -> bool:
-    """Whether a request path belongs to the checkout sub-application."""
-    if path.startswith(("/checkout/", "/assets/", "/checkout-assets/")):
+    """Whether a request path belongs to the checkout sub-application (payment links'
+    public pages included)."""
+    if path.startswith(("/checkout/", "/assets/", "/checkout-assets/", "/pay/")):
         return True
     parts = path.split("/", 4)  # "", "gateways", slug, "callback", rest
     return len(parts) == 5 and parts[1] == "gateways" and parts[3] == "callback"

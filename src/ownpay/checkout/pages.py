@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jinja2 import BaseLoader, Environment, TemplateNotFound
+from jinja2 import BaseLoader, Environment, FileSystemLoader, TemplateNotFound
 
 from ownpay.gateways import registry
 from ownpay.web.pages import Pages
@@ -53,9 +53,15 @@ def build_assets() -> Assets:
     return assets
 
 
+LINK_TEMPLATES = Path(__file__).parent.parent / "links" / "templates"
+
+
 def build_pages(assets: Assets) -> Pages:
+    """The checkout's templates, each gateway's (``gateway/<slug>/…``) and the payment
+    links' public pages (``links/…``), all on the checkout's layout."""
     return Pages(TEMPLATES, assets=assets, default_bundle="checkout",
-                 prefixed={"gateway": GatewayTemplates()})
+                 prefixed={"gateway": GatewayTemplates(),
+                           "links": FileSystemLoader(LINK_TEMPLATES)})
 
 
 def gateway_template(slug: str, template: str) -> str:

@@ -81,6 +81,8 @@ class PaymentIntent(Base):
         ),
         # ``payment_id`` of the OwnPay merchant API (migration 0012).
         Index("uq_payment_intents_public_id", "public_id", unique=True),
+        # A payment link's payments by status: its usage cap counts them (migration 0017).
+        Index("ix_payment_intents_link_status", "link_id", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)  # txn_ + 16 hex
@@ -92,6 +94,8 @@ class PaymentIntent(Base):
     # How the customer goes back to return_url: None/"GET" = a redirect with the outcome in
     # the query; "POST" = a form posted to it (UddoktaPay's and PipraPay's ``return_type``).
     return_method: Mapped[str | None] = mapped_column(String(4))
+    # The payment link it was made on (links/), None for payments created by an API.
+    link_id: Mapped[str | None] = mapped_column(String(24))
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
     mode: Mapped[str] = mapped_column(String(4))
     gateway: Mapped[str] = mapped_column(String(32))

@@ -52,6 +52,7 @@ from ownpay.gateways import registry
 from ownpay.gateways.base import Gateway, Outcome, VerifiedResult
 from ownpay.ledger import fees
 from ownpay.ledger import service as ledger
+from ownpay.links import events as link_events
 from ownpay.merchants.accounts import active_gateway, checkout_url, public_base_url
 from ownpay.merchants.auth import Principal
 from ownpay.outbox.writer import record_payment_event
@@ -115,12 +116,14 @@ class CreatedIntent:
 async def create_intent(
     conn: AsyncConnection, ctx: AppContext, principal: Principal, new: NewIntent, *,
     api: str | None = None, public_id: str | None = None, return_method: str | None = None,
+    link_id: str | None = None,
 ) -> CreatedIntent:
     """Insert the intent in the caller's transaction; 409 ORDER_ALREADY_PAID if a payment of
     the same order is already paid (checked by the INSERT itself: no race).  ``api`` names
     the API that created it (None: payment intents); ``new.gateway`` is "" when the customer
     chooses the method on the checkout page; ``return_method`` "POST" sends the customer back
-    to ``return_url`` with a posted form (UddoktaPay's and PipraPay's ``return_type``)."""
+    to ``return_url`` with a posted form (UddoktaPay's and PipraPay's ``return_type``);
+    ``link_id`` names the payment link it was made on."""
     now = utcnow()
     lifetime = new.expires_in or principal.merchant_intent_lifetime or ctx.settings.intent_lifetime
     expires_at = (now + timedelta(seconds=lifetime)).replace(microsecond=0)
@@ -131,6 +134,7 @@ async def create_intent(
         "public_id": public_id,
         "api": api,
         "return_method": return_method,
+        "link_id": link_id,
         "merchant_id": principal.merchant_id,
         "mode": principal.mode,
         "gateway": new.gateway,
@@ -160,10 +164,10 @@ async def create_intent(
 
 
 _INSERT_COLUMNS = (
-    "id", "public_id", "api", "return_method", "merchant_id", "mode", "gateway", "status",
-    "amount_minor", "currency", "order_id", "customer_name", "customer_email", "customer_phone",
-    "description",
-    "return_url", "cancel_url", "metadata", "created_at", "updated_at", "expires_at", "attempts",
+    "id", "public_id", "api", "return_method", "link_id", "merchant_id", "mode", "gateway",
+    "status", "amount_minor", "currency", "order_id", "customer_name", "customer_email",
+    "customer_phone", "description", "return_url", "cancel_url", "metadata", "created_at",
+    "updated_at", "expires_at", "attempts",
 )
 
 
@@ -264,6 +268,8 @@ async def transition(
         )
     )
     await record_payment_event(session, intent, now=now, reason=reason, extra=event_data)
+    if to == states.COMPLETED and intent.link_id:
+        await link_events.record_link_paid(session, intent, now=now)
     await audit.record_worker_move(session, actor, "payment", merchant_id=merchant_id,
                                    mode=intent.mode, object_id=payment_id,
                                    moves={"status": (expected, to)}, reason=reason)

@@ -297,6 +297,40 @@ class DeviceOfflineEvent(BaseModel):
                             examples=["2026-12-04T18:30:01Z"])
 
 
+class LinkRef(BaseModel):
+    """The payment link a payment was made on."""
+
+    id: str = Field(description="The link's id.", examples=["plink_4f1a2b3c4d5e6f70"])
+    slug: str = Field(description="Its page's address part (`/pay/{slug}`).",
+                      examples=["eid-gift-box"])
+    title: str = Field(description="Its title.", examples=["Eid gift box"])
+
+
+class LinkPaidEvent(BaseModel):
+    """Body of `link.paid`: a payment made on a payment link completed (sent besides its
+    `payment.completed`, in the same delivery order; docs/payment-links.md)."""
+
+    id: str = Field(description="The event's id; the same in every delivery of it.",
+                    examples=["evt_2d4f6a8c0e1b3d5f7a9c1e3b"])
+    event: Literal["link.paid"] = Field(description="Always `link.paid`.")
+    link: LinkRef = Field(description="The link.")
+    transaction_id: str = Field(description="The payment.", examples=["txn_9f2c3a4b5d6e7f8a"])
+    order_id: str = Field(description="The payment's order id (the link's slug and a "
+                          "random suffix).", examples=["eid-gift-box-3f9a1c2e"])
+    amount: str = Field(description="What was paid, a decimal string.", examples=["1250.00"])
+    currency: str = Field(description="ISO 4217 code.", examples=["BDT"])
+    gateway: str = Field(description="How it was paid.", examples=["bkash"])
+    customer_email: str = Field(description="The payer's e-mail.",
+                                examples=["rahim@example.com"])
+    metadata: dict[str, Any] = Field(description="`payment_link` and the answers to the "
+                                     "link's fields.",
+                                     examples=[{"payment_link": "plink_4f1a2b3c4d5e6f70",
+                                                "size": "Large"}])
+    mode: Literal["test", "live"] = Field(description="The payment's mode.")
+    created_at: str = Field(description="When the event was recorded (UTC).",
+                            examples=["2026-12-06T18:30:01Z"])
+
+
 class RefundFailedEvent(BaseModel):
     """Body of `refund.failed`: a refund gave no money back; its amount is refundable
     again. `amount` and `status` are the refund's, not the payment's."""
