@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from ownpay.sms.models import SmsAlert, SmsDevice
 from tests.dashboard.actions_support import age_step_up, confirm_it_is_me
-from tests.dashboard.conftest import browser_sign_in, check_page, follow
 from tests.support.dashboard import make_user
+from tests.support.dashboard_browser import browser_sign_in, check_page, follow
 from tests.support.personal_wallets import new_payment
 from tests.support.sms import AMOUNT, installation_phone, shop, submit, wallet
 from tests.support.sms_device import Phone
