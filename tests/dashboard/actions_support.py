@@ -13,8 +13,8 @@ from sqlalchemy import update
 from ownpay.context import AppContext
 from ownpay.dashboard.models import UserSession
 from ownpay.db import utcnow
-from tests.dashboard.conftest import SIZES, check_page
 from tests.support.browser import new_page
+from tests.support.dashboard_browser import SIZES, check_page
 
 
 async def age_step_up(ctx: AppContext, user_id: int) -> None:

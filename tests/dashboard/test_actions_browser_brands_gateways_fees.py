@@ -17,9 +17,8 @@ from sqlalchemy import select
 
 from ownpay.ledger import fees
 from ownpay.merchants.models import GatewayAccount, Merchant
-from tests.dashboard.conftest import browser_sign_in, check_page, follow
-from tests.dashboard.test_dashboard_browser import pay_something
 from tests.support.dashboard import make_user
+from tests.support.dashboard_browser import browser_sign_in, check_page, follow, pay_something
 from tests.support.factories import create_merchant, intent_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]

@@ -19,9 +19,8 @@ from ownpay.audit.models import AuditEntry
 from ownpay.merchants.models import ApiKey
 from ownpay.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.dashboard.actions_support import age_step_up, confirm_it_is_me
-from tests.dashboard.conftest import browser_sign_in, check_page, follow
-from tests.dashboard.test_dashboard_browser import pay_something
 from tests.support.dashboard import make_user
+from tests.support.dashboard_browser import browser_sign_in, check_page, follow, pay_something
 from tests.support.factories import create_merchant
 from tests.support.webhooks import pump
 

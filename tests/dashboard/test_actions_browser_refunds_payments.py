@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from ownpay.payments.models import PaymentIntent
 from ownpay.refunds.models import Refund
-from tests.dashboard.conftest import browser_sign_in, check_page, follow
 from tests.support.dashboard import make_user
+from tests.support.dashboard_browser import browser_sign_in, check_page, follow
 from tests.support.factories import create_merchant, intent_body
 from tests.support.transactions import insert_specs, spec
 

@@ -18,8 +18,8 @@ from playwright.async_api import expect
 from ownpay.dashboard.models import InstallationSetting
 from ownpay.dashboard.web import REQUIRE_2FA
 from tests.dashboard.actions_support import second_page
-from tests.dashboard.conftest import browser_sign_in, check_page, follow
 from tests.support.dashboard import make_user
+from tests.support.dashboard_browser import browser_sign_in, check_page, follow
 from tests.support.factories import create_merchant
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from ownpay.dashboard import passwords, twofactor
 from ownpay.dashboard.models import User, UserSession
 from tests.dashboard.actions_support import age_step_up, confirm_it_is_me, second_page
-from tests.dashboard.conftest import browser_sign_in, check_page, follow
 from tests.support.dashboard import make_user
+from tests.support.dashboard_browser import browser_sign_in, check_page, follow
 from tests.support.factories import create_merchant
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]

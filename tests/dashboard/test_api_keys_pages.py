@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.dashboard.config_support import audit_rows, expire_step_up, signed_in
-from tests.support.dashboard import csrf_of, post_form
+from tests.support.dashboard import api_key_id, csrf_of, post_form
 from tests.support.factories import create_merchant, intent_body
 
 pytestmark = pytest.mark.api
@@ -87,9 +87,7 @@ async def test_keys_are_per_mode_and_another_brands_key_is_not_found(
     await signed_in(client, ctx, "developer", brand, mode="live")
     listing = await client.get("/admin/api-keys")
     assert "op_live_" in listing.text and "op_test_" not in listing.text
-    from tests.dashboard.test_role_matrix import _api_key
-
-    theirs = await _api_key(client, ctx, other)
+    theirs = await api_key_id(client, ctx, other)
     assert (await client.get(f"/admin/api-keys/{theirs}/revoke")).status_code == 404
     assert (await client.post(f"/admin/api-keys/{theirs}/revoke", data={
         "csrf_token": csrf_of(listing.text)})).status_code == 404

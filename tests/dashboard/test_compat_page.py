@@ -16,8 +16,8 @@ from ownpay.compat import switches
 from ownpay.dashboard.models import UserSession
 from ownpay.db import utcnow
 from ownpay.tenancy import TenantScope
-from tests.dashboard.conftest import browser_sign_in, check_page, follow
 from tests.support.dashboard import csrf_of, make_user, post_form, sign_in
+from tests.support.dashboard_browser import browser_sign_in, check_page, follow
 
 UDDOKTA_BODY = {"full_name": "Rahim", "email": "rahim@example.com", "amount": "100",
                 "metadata": {}, "redirect_url": "https://shop.example/ok",

@@ -12,23 +12,11 @@ import pyotp
 import pytest
 from playwright.async_api import expect
 
-from tests.dashboard.conftest import check_page, follow
 from tests.support.dashboard import make_user
-from tests.support.factories import create_merchant, intent_body
+from tests.support.dashboard_browser import check_page, follow, pay_something
+from tests.support.factories import create_merchant
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
-async def pay_something(client_url: str, key: str) -> None:
-    import httpx
-
-    async with httpx.AsyncClient(base_url=client_url, timeout=15) as api:
-        r = await api.post("/api/v1/payment-intents", json=intent_body(),
-                           headers={"Authorization": f"Bearer {key}"})
-        txn = r.json()["transaction_id"]
-        page = await api.get(f"/checkout/{txn}")
-        token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page.text).group(1)
-        await api.post(f"/checkout/{txn}/pay", data={"csrf_token": token, "outcome": "succeed"})
-
-
 async def test_an_owner_signs_in_and_walks_the_dashboard(live_server: Any, ctx: Any, dash: Any,
                                                         shot: Any) -> None:
     name = f"Northwind <Coffee> & Tea {secrets.token_hex(3)}"  # hostile-ish, unique

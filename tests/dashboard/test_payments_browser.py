@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.dashboard.conftest import browser_sign_in, check_page, follow
 from tests.support.dashboard import make_user
+from tests.support.dashboard_browser import browser_sign_in, check_page, follow
 from tests.support.factories import create_merchant
 from tests.support.transactions import BASE, insert_specs, spec
 

@@ -13,24 +13,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from ownpay.audit.models import AuditEntry
 from ownpay.ledger import service as ledger
-from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
+from ownpay.payments.models import PaymentStatusHistory
 from ownpay.tenancy import TenantScope
-from tests.support.dashboard import Operator, csrf_of, make_user, post_form, sign_in
+from tests.support.dashboard import csrf_of, post_form
 from tests.support.factories import MerchantKeys, create_merchant, make_intent
-from tests.support.transactions import BASE, Spec, insert_specs, spec
+from tests.support.payments_pages import HOSTILE, audit_rows, intent_of, seed, signed_in
+from tests.support.transactions import BASE, Spec, spec
 
 pytestmark = pytest.mark.api
-HOSTILE = "<script>alert(1)</script>\"'{{ 7*7 }}"
-
-
-async def signed_in(app: Any, ctx: Any, role: str, brand: MerchantKeys | None) -> tuple[
-        httpx.AsyncClient, Operator]:
-    user = await make_user(ctx, role, merchant=brand.slug if brand else None)
-    c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pay.test")
-    assert (await sign_in(c, user.email, user.password)).status_code == 303
-    return c, user
 
 
 @pytest.fixture
@@ -38,23 +29,6 @@ async def manager(app: Any, ctx: Any, merchant: MerchantKeys) -> Any:
     c, _user = await signed_in(app, ctx, "manager", merchant)
     yield c
     await c.aclose()
-
-
-async def seed(ctx: Any, merchant: MerchantKeys, *specs: Spec) -> list[Spec]:
-    await insert_specs(ctx, list(specs))
-    return list(specs)
-
-
-async def audit_rows(ctx: Any, action: str) -> list[AuditEntry]:
-    async with ctx.sessions() as s:
-        return list(await s.scalars(select(AuditEntry).where(AuditEntry.action == action)))
-
-
-async def intent_of(ctx: Any, txn: str) -> PaymentIntent:
-    async with ctx.sessions() as s:
-        found = await s.get(PaymentIntent, txn)
-        assert found is not None
-        return found
 
 
 # ---- the list ---------------------------------------------------------------------------

@@ -16,15 +16,9 @@ from ownpay.audit import Actor
 from ownpay.dashboard.models import User, UserSession
 from ownpay.db import utcnow
 from ownpay.refunds.models import Refund
-from tests.dashboard.test_payments_pages import (
-    HOSTILE,
-    audit_rows,
-    intent_of,
-    seed,
-    signed_in,
-)
 from tests.support.dashboard import csrf_of, post_form
 from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.payments_pages import HOSTILE, audit_rows, intent_of, seed, signed_in
 from tests.support.transactions import BASE, spec
 
 pytestmark = pytest.mark.api

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from ownpay.dashboard.roles import BRAND_ROLES, ROLES, allowed
-from tests.support.dashboard import Operator, csrf_of, make_user, sign_in
+from tests.support.dashboard import Operator, api_key_id, csrf_of, make_user, sign_in
 from tests.support.dashboard_routes import DashboardRoute, dashboard_routes
 from tests.support.factories import (
     MerchantKeys,
@@ -32,15 +32,6 @@ async def _brand_viewer(client: httpx.AsyncClient, ctx: Any, owner: MerchantKeys
 
 async def _brand_id(client: httpx.AsyncClient, ctx: Any, owner: MerchantKeys) -> str:
     return str(owner.id)
-
-
-async def _api_key(client: httpx.AsyncClient, ctx: Any, owner: MerchantKeys) -> str:
-    from ownpay.merchants import service
-
-    async with ctx.sessions() as s, s.begin():
-        made = await service.create_api_key(s, merchant=await service.get_merchant(
-            s, owner.slug), mode="test", name="matrix")
-    return str(made.id)
 
 
 async def _sms_device(client: httpx.AsyncClient, ctx: Any, owner: MerchantKeys) -> str:
@@ -74,7 +65,7 @@ MAKERS: dict[str, ObjectMaker] = {
     "transaction_id": make_intent,
     "refund_id": make_refund,
     "brand_id": _brand_id,
-    "key_id": _api_key,
+    "key_id": api_key_id,
     "endpoint_id": make_endpoint,
     "delivery_id": make_delivery,
     "device_id": _sms_device,

@@ -18,10 +18,10 @@ from sqlalchemy import select
 
 from ownpay.sms.models import SmsAlert, SmsDevice
 from tests.dashboard.actions_support import age_step_up, confirm_it_is_me
-from tests.dashboard.conftest import browser_sign_in, check_page, follow
-from tests.gateways.personal.test_personal_wallets import new_payment
-from tests.sms.test_matching import AMOUNT, shop, submit
 from tests.support.dashboard import make_user
+from tests.support.dashboard_browser import browser_sign_in, check_page, follow
+from tests.support.personal_wallets import new_payment
+from tests.support.sms import AMOUNT, installation_phone, shop, submit, wallet
 from tests.support.sms_device import Phone
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -149,8 +149,6 @@ async def test_an_admin_manages_the_installations_phones(live_server: Any, ctx: 
                                                           dash: Any, shot: Any) -> None:
     """From the brand's devices page to the installation's: its phones with their wallets,
     a forwarder added for a wallet (after "Confirm it is you"), and its inbox."""
-    from tests.sms.test_installation import installation_phone, wallet
-
     base = live_server.url
     number = wallet()
     name = f"counter phone {number[-4:]}"

@@ -22,10 +22,10 @@ from ownpay.dashboard import sms_pages
 from ownpay.db import utcnow
 from ownpay.sms.models import SmsAlert, SmsMessage
 from tests.dashboard.config_support import audit_rows, expire_step_up, signed_in
-from tests.gateways.personal.test_personal_wallets import new_payment
-from tests.sms.test_matching import AMOUNT, shop, submit
 from tests.support.dashboard import csrf_of, post_form
 from tests.support.factories import create_merchant
+from tests.support.personal_wallets import new_payment
+from tests.support.sms import AMOUNT, installation_phone, shop, submit, wallet
 from tests.support.sms_device import Phone, pairing_code, received
 
 pytestmark = pytest.mark.api
@@ -353,8 +353,6 @@ async def test_installation_operators_manage_the_installations_phones(
         client: httpx.AsyncClient, ctx: Any) -> None:
     """``whose=installation``: owners and admins pair and add installation phones, see their
     messages and alerts and revoke them; for a brand role every such page is a 404."""
-    from tests.sms.test_installation import installation_phone, wallet
-
     brand = await create_merchant(ctx)
     await signed_in(client, ctx, "admin", brand)
     page = "/admin/sms/devices?whose=installation"

@@ -10,21 +10,15 @@ import httpx
 import pytest
 
 from ownpay.setup import DEMO_OWNER_EMAIL, quickstart_owner
-from tests.support.commands import in_process
+from tests.support.commands import app_env, in_process
 from tests.support.dashboard import sign_in
-from tests.support.settings import SECRET_KEY
 
 pytestmark = pytest.mark.api
 
 
 async def cli(ctx: Any, *args: str) -> Any:
     """The command in a thread: it runs its own event loop."""
-    return await asyncio.to_thread(in_process, env(ctx), *args)
-
-
-def env(ctx: Any) -> dict[str, str | None]:
-    return {"OWNPAY_DATABASE_URL": ctx.settings.resolved_database_url,
-            "OWNPAY_DATA_DIR": str(ctx.settings.data_dir), "OWNPAY_SECRET_KEY": SECRET_KEY}
+    return await asyncio.to_thread(in_process, app_env(ctx), *args)
 
 
 async def test_create_prints_a_password_once_that_signs_in(ctx: Any, client: httpx.AsyncClient,
@@ -53,7 +47,7 @@ async def test_password_from_stdin_and_the_refusals(ctx: Any, merchant: Any) -> 
             merchant.slug, "--password-stdin"]
     result = await asyncio.to_thread(CliRunner().invoke, app, args,
                                 input="a chosen long password\n",
-                                env={**dict.fromkeys(OWNPAY_VARIABLES), **env(ctx)})
+                                env={**dict.fromkeys(OWNPAY_VARIABLES), **app_env(ctx)})
     assert result.exit_code == 0 and "password" not in result.stdout.replace(email, "")
     for args, message in (
         (["--email", email, "--role", "viewer", "--merchant", merchant.slug], "exists"),

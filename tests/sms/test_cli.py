@@ -13,8 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from ownpay.audit.models import AuditEntry
-from tests.dashboard.test_users_cli import env
-from tests.support.commands import in_process
+from tests.support.commands import app_env, in_process
 from tests.support.factories import create_merchant
 from tests.support.sms_device import Phone, received
 
@@ -22,7 +21,7 @@ pytestmark = pytest.mark.api
 
 
 async def cli(ctx: Any, *args: str) -> Any:
-    return await asyncio.to_thread(in_process, env(ctx), *args)
+    return await asyncio.to_thread(in_process, app_env(ctx), *args)
 
 
 async def test_pair_list_revoke_and_the_inbox(ctx: Any, client: httpx.AsyncClient) -> None:

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
 from ownpay.sms.models import SmsMessage
-from tests.gateways.personal.test_personal_wallets import new_payment, open_page
-from tests.sms.test_matching import AMOUNT, shop
+from tests.support.personal_wallets import new_payment, open_page
+from tests.support.sms import AMOUNT, shop
 from tests.support.sms_device import Phone, pairing_code, received
 
 SENDER = "01812345678"

@@ -24,34 +24,23 @@ from ownpay.payments.models import PaymentStatusHistory
 from ownpay.sms import devices, repository
 from ownpay.sms.models import INSTALLATION, SmsAlert, SmsDevice, SmsMessage
 from ownpay.tenancy import TenantScope
-from tests.gateways.personal.test_personal_wallets import enable, new_payment, open_page
-from tests.sms.test_matching import AMOUNT, message, payment, submit
 from tests.support.factories import create_merchant
+from tests.support.personal_wallets import enable, new_payment, open_page
+from tests.support.sms import (
+    AMOUNT,
+    installation_phone,
+    message,
+    payment,
+    submit,
+    wallet,
+)
 from tests.support.sms_device import Phone, minutes_ago, pairing_code, received
 
 SENDER = "01812345678"
 
 
-def wallet() -> str:
-    return "017" + "".join(secrets.choice("0123456789") for _ in range(8))
-
-
 def trx() -> str:
     return "B" + "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(9))
-
-
-async def installation_code(ctx: Any) -> str:
-    async with ctx.sessions() as s, s.begin():
-        code, _ = await devices.create_pairing_code(s, devices.Installation("test"),
-                                                    now=utcnow())
-    return code
-
-
-async def installation_phone(client: Any, ctx: Any, *wallets: str) -> Phone:
-    phone = Phone(client)
-    extra = {"wallet_numbers": list(wallets)} if wallets else {}
-    assert (await phone.pair(await installation_code(ctx), **extra)).status_code == 201
-    return phone
 
 
 async def brand(ctx: Any, number: str) -> Any:

@@ -14,41 +14,12 @@ from sqlalchemy import select, update
 from ownpay.merchants.models import GatewayAccount
 from ownpay.payments.models import PaymentIntent
 from ownpay.sms.models import SmsAlert, SmsMessage
-from tests.gateways.personal.test_personal_wallets import enable, new_payment, open_page
 from tests.support.factories import create_merchant
-from tests.support.personal_wallets import SAMPLES
+from tests.support.personal_wallets import SAMPLES, enable, new_payment
+from tests.support.sms import AMOUNT, message, payment, shop, submit
 from tests.support.sms_device import Phone, minutes_ago, pairing_code, received
 
 PROVIDER = {slug: slug.removesuffix("_personal") for slug in SAMPLES}
-AMOUNT = 125050  # new_payment's 1,250.50 BDT
-
-
-async def shop(client: Any, ctx: Any, slug: str = "bkash_personal") -> tuple[Any, Phone]:
-    merchant = await create_merchant(ctx)
-    await enable(ctx, merchant, slug)
-    phone = Phone(client)
-    assert (await phone.pair(await pairing_code(ctx, merchant.id))).status_code == 201
-    return merchant, phone
-
-
-async def submit(client: Any, txn: str, sender: str, trx: str) -> None:
-    _, token = await open_page(client, txn)
-    r = await client.post(f"/checkout/{txn}/pay", data={
-        "csrf_token": token, "sender_number": sender, "trx_id": trx})
-    assert r.status_code == 303, r.text
-
-
-async def payment(client: Any, merchant: Any, txn: str) -> dict[str, Any]:
-    r = await client.get(f"/api/v1/payment-intents/{txn}", headers=merchant.auth())
-    assert r.status_code == 200
-    return dict(r.json())
-
-
-async def message(ctx: Any, sms_id: str) -> SmsMessage:
-    async with ctx.sessions() as s:
-        row = await s.get(SmsMessage, sms_id)
-    assert row is not None
-    return row
 
 
 @pytest.mark.parametrize("slug", sorted(SAMPLES))

@@ -1,15 +1,18 @@
 """The ``ownpay`` command line as the tests run it: as a process (:func:`ownpay_cli`), or in
-the test process through Typer's runner (:func:`in_process`; seconds faster a command)."""
+the test process through Typer's runner (:func:`in_process`; seconds faster a command);
+:func:`app_env` points a command at a test's application context."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner, Result
 
 from tests.support.markers import require_e2e
+from tests.support.settings import SECRET_KEY
 
 # Every variable a command reads or ``ownpay serve`` sets for its children: unset unless a
 # test gives it, and restored after each in-process command.
@@ -23,6 +26,12 @@ OWNPAY_VARIABLES = (
 def fresh_env(data_dir: Path) -> dict[str, str | None]:
     """A machine that never ran OwnPay: SQLite under ``data_dir``, which does not exist yet."""
     return {**dict.fromkeys(OWNPAY_VARIABLES), "OWNPAY_DATA_DIR": str(data_dir)}
+
+
+def app_env(ctx: Any) -> dict[str, str | None]:
+    """The variables that point a command at ``ctx``'s database, data directory and key."""
+    return {"OWNPAY_DATABASE_URL": ctx.settings.resolved_database_url,
+            "OWNPAY_DATA_DIR": str(ctx.settings.data_dir), "OWNPAY_SECRET_KEY": SECRET_KEY}
 
 
 def in_process(env: dict[str, str | None], *args: str, input: str | None = None) -> Result:  # noqa: A002

@@ -1,5 +1,6 @@
-"""Dashboard helpers: operator users made through the service, and signing in through the
-real form (its CSRF cookie and token) with an in-process client."""
+"""Dashboard helpers: operator users made through the service, signing in through the
+real form (its CSRF cookie and token) with an in-process client, and a brand's API key
+(:func:`api_key_id`) for the pages that act on one."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import httpx
 from ownpay.audit import Actor
 from ownpay.context import AppContext
 from ownpay.dashboard import users
+from ownpay.merchants import service
+from tests.support.factories import MerchantKeys
 
 TEST_ACTOR = Actor(type="cli", name="tests")
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -57,3 +60,12 @@ async def post_form(client: httpx.AsyncClient, page_url: str, action: str,
     page = await client.get(page_url)
     assert page.status_code == 200, (page_url, page.status_code)
     return await client.post(action, data={"csrf_token": csrf_of(page.text), **(data or {})})
+
+
+async def api_key_id(client: httpx.AsyncClient, ctx: Any, owner: MerchantKeys) -> str:
+    """A new test-mode API key of ``owner`` (named "matrix"): its id, as the dashboard's
+    URLs name it."""
+    async with ctx.sessions() as s, s.begin():
+        made = await service.create_api_key(s, merchant=await service.get_merchant(
+            s, owner.slug), mode="test", name="matrix")
+    return str(made.id)

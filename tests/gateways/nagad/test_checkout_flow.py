@@ -17,9 +17,9 @@ from ownpay.payments.models import PaymentIntent
 from ownpay.payments.presenters import payment_view
 from ownpay.payments.service import mismatch
 from tests.contract.harnesses.nagad import callback_params
-from tests.gateways.nagad.conftest import CALLBACK, at_provider, new_payment, ref_of, to_provider
 from tests.simulators.nagad import open_from_merchant
 from tests.support.factories import MerchantKeys
+from tests.support.nagad import CALLBACK, at_provider, new_payment, ref_of, to_provider
 from tests.support.records import gateway_call, outbox_types
 from tests.support.standins import SimServer, api_payment
 

@@ -17,9 +17,9 @@ from ownpay.gateways.nagad.adapter import ADAPTER, LIVE_URL, SANDBOX_URL
 from ownpay.gateways.nagad.client import base_url
 from ownpay.merchants.accounts import active_gateway
 from ownpay.tenancy import TenantScope
-from tests.gateways.nagad.conftest import intent
 from tests.simulators.nagad import CREDENTIALS, MERCHANT_KEY, private_pem
 from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.nagad import intent
 from tests.support.standins import enable
 
 SMALL = rsa.generate_private_key(public_exponent=65537, key_size=1024)

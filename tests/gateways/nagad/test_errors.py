@@ -12,11 +12,11 @@ from ownpay.gateways.base import GatewayError, Outcome
 from ownpay.gateways.executor import ProviderDidNotAct, ProviderMayHaveActed
 from ownpay.gateways.nagad.client import NagadAnswerUntrusted, NagadRefused
 from tests.contract.harnesses.nagad import NagadHarness, callback_params
-from tests.gateways.nagad.conftest import new_payment
 from tests.simulators.loopback import free_port
 from tests.simulators.nagad import CREDENTIALS, OTHER_KEY, private_pem
 from tests.support.factories import MerchantKeys
 from tests.support.faults import heal, inject, on_standin
+from tests.support.nagad import new_payment
 from tests.support.standins import SimServer, api_payment
 
 

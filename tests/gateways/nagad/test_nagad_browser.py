@@ -14,10 +14,10 @@ import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
-from tests.gateways.nagad.conftest import intent
 from tests.simulators.nagad import CREDENTIALS, NagadSimulator
 from tests.support.factories import create_merchant
 from tests.support.live_checkout import Setup, Shot, create_live_intent, live_payment
+from tests.support.nagad import intent
 from tests.support.processes import ServerProcess
 from tests.support.standins import SimServer, enable
 

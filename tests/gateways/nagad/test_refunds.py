@@ -11,10 +11,10 @@ import httpx
 from ownpay.context import AppContext
 from ownpay.gateways.base import Outcome, PaymentView
 from ownpay.gateways.registry import get as get_gateway
-from tests.gateways.nagad.conftest import at_provider, new_payment, to_provider
 from tests.simulators.nagad import open_from_merchant
 from tests.support.checkout import refund
 from tests.support.factories import MerchantKeys
+from tests.support.nagad import at_provider, new_payment, to_provider
 from tests.support.standins import SimServer, api_payment, completed_view
 
 

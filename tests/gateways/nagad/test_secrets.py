@@ -10,10 +10,10 @@ from structlog.testing import capture_logs
 
 from ownpay.gateways.base import ConfigInvalid, GatewayError
 from tests.contract.harnesses.nagad import NagadHarness, callback_params
-from tests.gateways.nagad.conftest import at_provider, new_payment, to_provider
 from tests.simulators.nagad import CREDENTIALS
 from tests.support.factories import MerchantKeys
 from tests.support.faults import on_standin
+from tests.support.nagad import at_provider, new_payment, to_provider
 from tests.support.standins import SimServer
 
 KEY = CREDENTIALS["merchant_private_key"]

@@ -1,58 +1,13 @@
 """PayPal end-to-end fixtures: the stand-in (``tests/simulators/paypal.py``) on a loopback
 port and a merchant whose ``paypal`` gateway (test mode) points at it; our app (provider
-timeout 1.5 s) and the customer are ``tests/gateways/conftest.py``'s."""
+timeout 1.5 s) and the customer are ``tests/gateways/conftest.py``'s.
+The steps its tests share are ``tests/support/paypal.py``'s."""
 
 from __future__ import annotations
 
-import secrets
-from typing import Any
-from urllib.parse import parse_qsl, urlsplit
-
-import httpx
-
-from tests.simulators.paypal import CLIENT_ID, CLIENT_SECRET, WEBHOOK_ID
 from tests.simulators.paypal import create_app as create_simulator
-from tests.support.factories import MerchantKeys
-from tests.support.standins import (
-    body,
-    create_payment,
-    shop_fixture,
-    standin_fixture,
-    to_hosted_page,
-)
-
-CREDENTIALS = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-               "webhook_id": WEBHOOK_ID}
-
+from tests.support.paypal import CREDENTIALS
+from tests.support.standins import shop_fixture, standin_fixture
 
 sim_server = standin_fixture(create_simulator)
 shop = shop_fixture("paypal", CREDENTIALS)
-
-
-def intent(**overrides: Any) -> dict[str, Any]:
-    return body({
-        "gateway": "paypal", "amount": "49.95", "currency": "USD",
-        "order_id": "ORD-" + secrets.token_hex(4), "customer_name": "John Doe",
-        "customer_email": "john.doe@example.com",
-        "return_url": "https://shop.example/return",
-    }, overrides)
-
-
-async def new_payment(customer: httpx.AsyncClient, merchant: MerchantKeys,
-                      **overrides: Any) -> str:
-    return await create_payment(customer, merchant, intent(**overrides))
-
-
-
-to_paypal = to_hosted_page  # our checkout sends the customer to the order's approve link
-
-
-def order_of(approve_url: str) -> str:
-    token = dict(parse_qsl(urlsplit(approve_url).query)).get("token")
-    assert token, approve_url
-    return token
-
-
-
-def webhook_url(merchant: MerchantKeys) -> str:
-    return f"/gateways/paypal/webhooks/{merchant.slug}/test"

@@ -12,13 +12,13 @@ from ownpay.context import AppContext
 from ownpay.gateways.base import Outcome
 from ownpay.gateways.paypal.adapter import ADAPTER, capture_request_id
 from ownpay.payments.service import mismatch
-from tests.gateways.paypal.conftest import (
+from tests.support.factories import MerchantKeys
+from tests.support.paypal import (
     new_payment,
     order_of,
     to_paypal,
     webhook_url,
 )
-from tests.support.factories import MerchantKeys
 from tests.support.records import outbox_types
 from tests.support.standins import SimServer, adapter_view, api_payment, local, query_of, stored
 

@@ -13,7 +13,6 @@ from structlog.testing import capture_logs
 from ownpay.gateways.base import GatewayError, MemoryStateStore, Outcome
 from ownpay.gateways.paypal import mapping
 from tests.contract.harnesses.paypal import CREDENTIALS, PayPalHarness
-from tests.gateways.paypal.conftest import new_payment, order_of, to_paypal
 from tests.support.factories import MerchantKeys
 from tests.support.faults import (
     assert_checkout_unavailable,
@@ -21,6 +20,7 @@ from tests.support.faults import (
     assert_refused_credentials,
     on_standin,
 )
+from tests.support.paypal import new_payment, order_of, to_paypal
 from tests.support.standins import SimServer, api_payment, local
 
 

@@ -19,10 +19,10 @@ import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
-from tests.gateways.paypal.conftest import CREDENTIALS, intent
 from tests.simulators.paypal import PayPalSimulator
 from tests.support.factories import create_merchant
 from tests.support.live_checkout import Setup, Shot, create_live_intent, live_payment, size_of
+from tests.support.paypal import CREDENTIALS, intent
 from tests.support.processes import ServerProcess
 from tests.support.standins import SimServer, enable
 

@@ -11,8 +11,8 @@ import httpx
 from ownpay import worker
 from ownpay.context import AppContext
 from ownpay.payments import expiry
-from tests.gateways.paypal.conftest import new_payment, order_of, to_paypal
 from tests.support.factories import MerchantKeys
+from tests.support.paypal import new_payment, order_of, to_paypal
 from tests.support.standins import SimServer, api_payment, local, stored
 
 

@@ -11,13 +11,13 @@ from ownpay.context import AppContext
 from ownpay.gateways.base import GatewayContext, Outcome, PaymentView
 from ownpay.gateways.executor import ProviderMayHaveActed
 from ownpay.gateways.paypal.adapter import ADAPTER, refund_request_id
-from tests.gateways.paypal.conftest import (
+from tests.support.factories import MerchantKeys
+from tests.support.paypal import (
     new_payment,
     order_of,
     to_paypal,
     webhook_url,
 )
-from tests.support.factories import MerchantKeys
 from tests.support.standins import SimServer, api_payment, completed_view, local
 
 

@@ -11,11 +11,10 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-from tests.gateways.personal.test_personal_wallets import enable
 from tests.support import axe
 from tests.support.browser import new_page
 from tests.support.factories import create_merchant, intent_body
-from tests.support.personal_wallets import SAMPLES
+from tests.support.personal_wallets import SAMPLES, enable
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 SIZES: dict[str, dict[str, Any]] = {

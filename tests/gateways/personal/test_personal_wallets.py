@@ -6,7 +6,6 @@ pay one payment only."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -15,33 +14,9 @@ from ownpay.errors import ValidationFailed
 from ownpay.merchants import service as merchants
 from tests.support.checkout import refused
 from tests.support.factories import create_merchant, intent_body
-from tests.support.personal_wallets import SAMPLES
+from tests.support.personal_wallets import SAMPLES, enable, new_payment, open_page
 
-CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 SLUGS = sorted(SAMPLES)
-
-
-async def enable(ctx: Any, merchant: Any, slug: str, **values: str) -> None:
-    async with ctx.sessions() as s, s.begin():
-        row = await merchants.get_merchant(s, merchant.slug)
-        await merchants.enable_gateway(s, ctx.keyring, merchant=row, mode="test", gateway=slug,
-                                       values={"wallet_number": SAMPLES[slug][0], **values})
-    ctx.gateway_accounts.invalidate()
-
-
-async def open_page(client: Any, txn: str) -> tuple[str, str]:
-    r = await client.get(f"/checkout/{txn}")
-    assert r.status_code == 200, r.text
-    found = CSRF.search(r.text)
-    assert found
-    return r.text, found.group(1)
-
-
-async def new_payment(client: Any, merchant: Any, slug: str, **overrides: Any) -> str:
-    r = await client.post("/api/v1/payment-intents", headers=merchant.auth(), json=intent_body(
-        gateway=slug, currency="BDT", amount=1250.5, **overrides))
-    assert r.status_code == 201, r.text
-    return str(r.json()["transaction_id"])
 
 
 @pytest.mark.parametrize("slug", SLUGS)

@@ -13,7 +13,9 @@ from ownpay.context import AppContext
 from ownpay.gateways.base import Outcome
 from ownpay.gateways.razorpay.adapter import ADAPTER, CHECKOUT_JS_URL, script_origins
 from ownpay.payments.service import mismatch
-from tests.gateways.razorpay.conftest import (
+from tests.simulators.razorpay import KEY_ID, RazorpaySimulator
+from tests.support.factories import MerchantKeys
+from tests.support.razorpay import (
     callback,
     new_payment,
     open_checkout,
@@ -21,8 +23,6 @@ from tests.gateways.razorpay.conftest import (
     post_handler,
     to_razorpay,
 )
-from tests.simulators.razorpay import KEY_ID, RazorpaySimulator
-from tests.support.factories import MerchantKeys
 from tests.support.records import outbox_types
 from tests.support.standins import SimServer, adapter_view, api_payment, stored
 

@@ -13,7 +13,6 @@ from structlog.testing import capture_logs
 from ownpay.gateways.base import GatewayError, Outcome
 from ownpay.gateways.executor import ProviderMayHaveActed
 from tests.contract.harnesses.razorpay import CREDENTIALS, RazorpayHarness
-from tests.gateways.razorpay.conftest import new_payment
 from tests.support.factories import MerchantKeys
 from tests.support.faults import (
     assert_checkout_unavailable,
@@ -21,6 +20,7 @@ from tests.support.faults import (
     assert_refused_credentials,
     on_standin,
 )
+from tests.support.razorpay import new_payment
 from tests.support.standins import SimServer
 
 

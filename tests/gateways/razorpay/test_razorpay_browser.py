@@ -22,11 +22,11 @@ import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
-from tests.gateways.razorpay.conftest import CREDENTIALS, intent
 from tests.simulators.razorpay import RazorpaySimulator
 from tests.support.factories import create_merchant
 from tests.support.live_checkout import Setup, Shot, create_live_intent, live_payment, size_of
 from tests.support.processes import ServerProcess
+from tests.support.razorpay import CREDENTIALS, intent
 from tests.support.standins import SimServer, enable
 
 

@@ -9,8 +9,8 @@ import httpx
 from ownpay.context import AppContext
 from ownpay.gateways.base import GatewayContext, Outcome, PaymentView
 from ownpay.gateways.razorpay.adapter import ADAPTER
-from tests.gateways.razorpay.conftest import new_payment, post_handler, to_razorpay
 from tests.support.factories import MerchantKeys
+from tests.support.razorpay import new_payment, post_handler, to_razorpay
 from tests.support.standins import SimServer, completed_view
 
 

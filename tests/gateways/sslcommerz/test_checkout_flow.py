@@ -17,15 +17,15 @@ from ownpay.gateways.sslcommerz.adapter import return_token
 from ownpay.payments.models import PaymentIntent
 from ownpay.payments.presenters import payment_view
 from ownpay.payments.service import mismatch
-from tests.gateways.sslcommerz.conftest import (
+from tests.support.factories import MerchantKeys
+from tests.support.records import gateway_call, outbox_types
+from tests.support.sslcommerz import (
     RETURN_PATH,
     at_provider,
     new_payment,
     session_key_of,
     to_provider,
 )
-from tests.support.factories import MerchantKeys
-from tests.support.records import gateway_call, outbox_types
 from tests.support.standins import SimServer, api_payment
 
 

@@ -10,8 +10,8 @@ import httpx
 from ownpay.context import AppContext
 from ownpay.gateways.base import Outcome, PaymentView
 from ownpay.gateways.registry import get as get_gateway
-from tests.gateways.sslcommerz.conftest import at_provider, new_payment, session_key_of, to_provider
 from tests.support.factories import MerchantKeys
+from tests.support.sslcommerz import at_provider, new_payment, session_key_of, to_provider
 from tests.support.standins import SimServer, completed_view
 
 

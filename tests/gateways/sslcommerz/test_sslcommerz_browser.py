@@ -19,11 +19,11 @@ import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
-from tests.gateways.sslcommerz.conftest import CREDENTIALS, intent
 from tests.simulators.sslcommerz import SslcommerzSimulator
 from tests.support.factories import create_merchant
 from tests.support.live_checkout import Setup, Shot, create_live_intent, live_payment
 from tests.support.processes import ServerProcess
+from tests.support.sslcommerz import CREDENTIALS, intent
 from tests.support.standins import SimServer, enable
 
 
