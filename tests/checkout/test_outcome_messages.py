@@ -12,55 +12,19 @@ import pytest
 from sqlalchemy import update
 
 from ownpay.gateways import registry
-from ownpay.gateways.bkash.mapping import TransactionStatus
-from ownpay.gateways.bkash.messages import CUSTOMER_MESSAGES
-from ownpay.gateways.nagad.mapping import PaymentStatus as NagadPaymentStatus
-from ownpay.gateways.paypal.mapping import CAPTURE_ISSUES as PAYPAL_CAPTURE_ISSUES
-from ownpay.gateways.razorpay.mapping import OrderStatus as RzpOrderStatus
-from ownpay.gateways.sslcommerz.mapping import TransactionStatus as SslTransactionStatus
-from ownpay.gateways.stripe.mapping import DECLINE_MESSAGES, DECLINE_PREFIX
 from ownpay.payments.models import PaymentIntent
 from tests.support.checkout import checkout, new_intent
+from tests.support.contract import HARNESSES
 
 NO_MONEY = "No money was taken."
 OUTCOME = re.compile(r'<section class="outcome[^"]*"[^>]*>(.*?)</section>', re.S)
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 # Every stored failure reason each gateway's adapter writes (one per message it can map
-# to); a gateway added to the registry must add its own here.
+# to), as its harness declares them (tests/contract/harnesses/<slug>.py,
+# ``failure_reasons``): a new gateway brings its own, nothing here changes.
 FAILURE_REASONS: dict[str, list[str]] = {
-    "bkash": [f"bKash {code} its message (execute)" for code in CUSTOMER_MESSAGES]
-    + [f"bKash status {s} (status query)" for s in TransactionStatus]
-    + ["bKash callback status 'failure'; bKash status Failed (status query)",
-       "bKash status Initiated: never executed before the payment link expired; no money "
-       "moved (status query)", "capture outcome unknown: timeout"],
-    "stripe": [f"{DECLINE_PREFIX}{code} (Your card was declined.)" for code in DECLINE_MESSAGES]
-    + [f"{DECLINE_PREFIX}some_new_code", "Stripe PaymentIntent canceled (abandoned)"],
-    "sandbox": ["sandbox: customer chose failure (card_declined)"],
-    "manual": ["rejected by operator", "no such transfer"],
-    **{f"{wallet}_personal": ["rejected by operator", "no such bKash transaction in the app"]
-       for wallet in ("bkash", "nagad", "rocket", "upay")},
-    "aamarpay": ["aamarPay status Failed (status_code 7, Transaction Failed) (search)",
-                 "aamarPay status Failed (status_code None) (search)"],
-    "sslcommerz": [f"SSLCommerz status {s} (status query)" for s in SslTransactionStatus]
-    + ["SSLCommerz refused the session: Invalid amount", "capture outcome unknown: timeout"],
-    "razorpay": [f"Razorpay order {str(s)!r} (status query)" for s in RzpOrderStatus]
-    + ["Razorpay order 'attempted', payment pay_X1 'failed' (payment_failed) (status query)",
-       "Razorpay order 'paid', payment pay_X1 'refunded' (status query)",
-       "Razorpay order left unpaid (Razorpay order 'created' (status query))",
-       "capture outcome unknown: timeout"],
-    "paypal": [f"PayPal refused the capture: {issue} (PayPal said so)"
-               for issue in PAYPAL_CAPTURE_ISSUES]
-    + ["PayPal order 5O190127TN364715T 'VOIDED' (status query): voided",
-       "customer cancelled at PayPal; PayPal order 5O190127TN364715T 'CREATED' (return): "
-       "not approved yet",
-       "PayPal order 5O190127TN364715T 'COMPLETED' (capture), capture 3C679366HH908993F "
-       "'DECLINED' (PROCESSOR_DECLINED)"],
-    "nagad": [f"Nagad status {s} (statusCode 00_1010_002) (verify)" for s in NagadPaymentStatus]
-    + ["Nagad refused the initialize: InvalidMerchant Invalid merchant",
-       "Nagad return Aborted; Nagad status Ready (statusCode none) (verify)",
-       "nothing to cancel: Nagad status Aborted (statusCode 00_1013_001) (verify)"],
-}
+    slug: list(harness.failure_reasons) for slug, harness in HARNESSES.items()}
 
 
 def outcome_text(page: str) -> str:
@@ -83,8 +47,11 @@ async def failed_as(ctx: Any, txn: str, gateway: str, reason: str) -> None:
             gateway=gateway, status="failed", failure_reason=reason))
 
 
-def test_every_registered_gateway_has_its_failure_reasons_here() -> None:
+def test_every_registered_gateway_declares_its_failure_reasons() -> None:
+    # tests/contract/test_registry.py: every registered gateway has a harness
     assert set(FAILURE_REASONS) == set(registry.all_gateways())
+    missing = sorted(slug for slug, reasons in FAILURE_REASONS.items() if not reasons)
+    assert not missing, f"declare failure_reasons in tests/contract/harnesses/<slug>.py: {missing}"
 
 
 @pytest.mark.parametrize("gateway", sorted(FAILURE_REASONS))

@@ -5,7 +5,8 @@ Two kinds of needle:
 
 * **canaries**: the fixed credentials the suite configures everywhere (the bKash app
   secret and password every bKash test uses, the Stripe secret key of every Stripe test,
-  the installation's master key) -- each is known exactly, so any appearance is a leak;
+  the other stand-ins' secrets -- Razorpay, PayPal, Nagad, the SSLCommerz store password --
+  and the installation's master key) -- each is known exactly, so any appearance is a leak;
 * **shapes** of secrets minted at run time: ``op_test_``/``op_live_`` API keys (39 base32
   characters), ``whsec_`` webhook secrets, Stripe ``sk_``/``rk_`` keys, and the test card
   numbers.
@@ -26,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.simulators import nagad, paypal, razorpay
+from tests.simulators import nagad, paypal, razorpay, sslcommerz
 from tests.support import bkash, settings, stripe
 
 CANARIES: dict[str, str] = {
@@ -37,6 +38,8 @@ CANARIES: dict[str, str] = {
     "Razorpay key secret": razorpay.KEY_SECRET,
     "Razorpay webhook secret": razorpay.WEBHOOK_SECRET,
     "PayPal client secret": paypal.CLIENT_SECRET,
+    # SSLCommerz takes it as a plain request field on every call (never hashed).
+    "SSLCommerz store password": sslcommerz.STORE_PASSWD,
     # A line from the middle of the merchant's PEM private key (any part of it in a log is
     # a leak; the armour lines are public).
     "Nagad merchant private key": nagad.CREDENTIALS["merchant_private_key"].splitlines()[5],

@@ -55,6 +55,7 @@ class PersonalHarness(Harness):
     slug: ClassVar[str]
     completes_itself = False
     talks_http = False
+    failure_reasons = ("rejected by operator", "no such bKash transaction in the app")
 
     def settings(self) -> dict[str, Any]:
         return {"wallet_number": SAMPLES[self.slug][0]}

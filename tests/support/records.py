@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from ownpay.context import AppContext
 from ownpay.ledger import verify as ledger_verify
+from ownpay.ledger.models import LedgerJournal
 from ownpay.outbox.models import OutboxEvent
 from ownpay.payments.models import PaymentIntent, PaymentStatusHistory
 from ownpay.refunds.models import Refund
@@ -55,6 +56,16 @@ async def events(ctx: AppContext, txn: str, event_type: str) -> list[dict[str, A
                                                          OutboxEvent.type == event_type)
                                .order_by(OutboxEvent.created_at, OutboxEvent.id))
         return [dict(e.payload) for e in rows]
+
+
+async def ledger_journal_kinds(ctx: AppContext, txn: str) -> list[str]:
+    """The kinds of the payment's ledger journals (``payment``, ``refund``, ...), oldest
+    first: one ``payment`` journal per completion."""
+    async with ctx.sessions() as s:
+        rows = await s.scalars(select(LedgerJournal.kind)
+                               .where(LedgerJournal.payment_id == txn)
+                               .order_by(LedgerJournal.created_at, LedgerJournal.id))
+        return list(rows)
 
 
 async def payment_row(ctx: AppContext, txn: str) -> PaymentIntent:

@@ -42,6 +42,10 @@ def _status_code(raw: str) -> Outcome:
 
 class AamarpayHarness(StandinHarness[AamarpaySimulator]):
     slug = "aamarpay"
+    failure_reasons = (
+        "aamarPay status Failed (status_code 7, Transaction Failed) (search)",
+        "aamarPay status Failed (status_code None) (search)",
+    )
     probes = (
         Probe(PayStatus, _pay_status, frozenset({PayStatus.SUCCESSFUL})),
         Probe(StatusCode, _status_code, frozenset({StatusCode.SUCCESSFUL})),

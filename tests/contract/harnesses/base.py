@@ -82,6 +82,10 @@ class Harness(ABC):
     completes_itself: ClassVar[bool] = True
     # The adapter talks to a provider over HTTP (through the executor).
     talks_http: ClassVar[bool] = True
+    # Every failure reason the adapter stores (one per sentence it can tell a customer;
+    # ``Gateway.describe_failure``): tests/checkout/test_outcome_messages.py shows each on
+    # the status page.  Every gateway declares at least one.
+    failure_reasons: ClassVar[tuple[str, ...]] = ()
 
     @property
     def gateway(self) -> Gateway:

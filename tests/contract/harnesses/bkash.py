@@ -25,6 +25,7 @@ from ownpay.gateways.bkash.mapping import (
     refund_outcome,
     to_bkash_amount,
 )
+from ownpay.gateways.bkash.messages import CUSTOMER_MESSAGES
 from tests.contract.harnesses.base import OTHER_TRANSACTION, AmountRule, Harness, Probe
 from tests.simulators.bkash import PREFIX, BkashSimulator, create_app
 from tests.simulators.loopback import Loopback
@@ -57,6 +58,14 @@ def _refund_status(raw: str) -> Outcome:
 
 class BkashHarness(Harness):
     slug = "bkash"
+    failure_reasons = (
+        *(f"bKash {code} its message (execute)" for code in CUSTOMER_MESSAGES),
+        *(f"bKash status {s} (status query)" for s in TransactionStatus),
+        "bKash callback status 'failure'; bKash status Failed (status query)",
+        "bKash status Initiated: never executed before the payment link expired; no money "
+        "moved (status query)",
+        "capture outcome unknown: timeout",
+    )
     probes = (
         Probe(TransactionStatus, _payment_status, frozenset({TransactionStatus.COMPLETED})),
         Probe(TransactionStatus, _refund_status, frozenset({TransactionStatus.COMPLETED})),

@@ -9,6 +9,7 @@ from tests.contract.harnesses.base import Harness
 
 class ManualHarness(Harness):
     slug = "manual"
+    failure_reasons = ("rejected by operator", "no such transfer")
     completes_itself = False
     talks_http = False
 

@@ -48,6 +48,12 @@ def callback_params(url: str) -> dict[str, str]:
 
 class NagadHarness(StandinHarness[NagadSimulator]):
     slug = "nagad"
+    failure_reasons = (
+        *(f"Nagad status {s} (statusCode 00_1010_002) (verify)" for s in PaymentStatus),
+        "Nagad refused the initialize: InvalidMerchant Invalid merchant",
+        "Nagad return Aborted; Nagad status Ready (statusCode none) (verify)",
+        "nothing to cancel: Nagad status Aborted (statusCode 00_1013_001) (verify)",
+    )
     probes = (
         Probe(PaymentStatus, _payment_status, frozenset({PaymentStatus.SUCCESS})),
         Probe(RefundStatus, _refund_status, frozenset(RefundStatus)),

@@ -16,6 +16,7 @@ from ownpay.gateways.base import (
     provider_status,
 )
 from ownpay.gateways.paypal.mapping import (
+    CAPTURE_ISSUES,
     AmountNotRepresentable,
     CaptureStatus,
     OrderStatus,
@@ -63,6 +64,14 @@ def _refund_status(raw: str) -> Outcome:
 
 class PayPalHarness(StandinHarness[PayPalSimulator]):
     slug = "paypal"
+    failure_reasons = (
+        *(f"PayPal refused the capture: {issue} (PayPal said so)" for issue in CAPTURE_ISSUES),
+        "PayPal order 5O190127TN364715T 'VOIDED' (status query): voided",
+        "customer cancelled at PayPal; PayPal order 5O190127TN364715T 'CREATED' (return): "
+        "not approved yet",
+        "PayPal order 5O190127TN364715T 'COMPLETED' (capture), capture 3C679366HH908993F "
+        "'DECLINED' (PROCESSOR_DECLINED)",
+    )
     probes = (
         Probe(OrderStatus, _order_status, frozenset({OrderStatus.COMPLETED})),
         Probe(CaptureStatus, _capture_status, frozenset({CaptureStatus.COMPLETED})),

@@ -57,6 +57,13 @@ def _refund_status(raw: str) -> Outcome:
 
 class RazorpayHarness(StandinHarness[RazorpaySimulator]):
     slug = "razorpay"
+    failure_reasons = (
+        *(f"Razorpay order {str(s)!r} (status query)" for s in OrderStatus),
+        "Razorpay order 'attempted', payment pay_X1 'failed' (payment_failed) (status query)",
+        "Razorpay order 'paid', payment pay_X1 'refunded' (status query)",
+        "Razorpay order left unpaid (Razorpay order 'created' (status query))",
+        "capture outcome unknown: timeout",
+    )
     probes = (
         Probe(OrderStatus, _order_status, frozenset({OrderStatus.PAID})),
         Probe(PaymentStatus, _payment_status, frozenset({PaymentStatus.CAPTURED})),

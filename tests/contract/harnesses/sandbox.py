@@ -19,6 +19,7 @@ from tests.contract.harnesses.base import Harness, Probe
 
 class SandboxHarness(Harness):
     slug = "sandbox"
+    failure_reasons = ("sandbox: customer chose failure (card_declined)",)
     probes = (Probe(SandboxChoice, choice_outcome, frozenset({SandboxChoice.SUCCEED})),)
     talks_http = False
 

@@ -56,6 +56,11 @@ def _refund_state(raw: str) -> Outcome:
 
 class SslcommerzHarness(StandinHarness[SslcommerzSimulator]):
     slug = "sslcommerz"
+    failure_reasons = (
+        *(f"SSLCommerz status {s} (status query)" for s in TransactionStatus),
+        "SSLCommerz refused the session: Invalid amount",
+        "capture outcome unknown: timeout",
+    )
     probes = (
         Probe(TransactionStatus, _transaction_status,
               frozenset({TransactionStatus.VALID, TransactionStatus.VALIDATED})),

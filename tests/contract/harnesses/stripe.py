@@ -21,6 +21,8 @@ import httpx
 
 from ownpay.gateways.base import GatewayContext, Outcome, PaymentView, VerifiedResult
 from ownpay.gateways.stripe.mapping import (
+    DECLINE_MESSAGES,
+    DECLINE_PREFIX,
     AmountNotRepresentable,
     PaymentIntentStatus,
     RefundStatus,
@@ -64,6 +66,11 @@ def sign(body: bytes, secret: str, *, timestamp: int | None = None, scheme: str 
 
 class StripeHarness(Harness):
     slug = "stripe"
+    failure_reasons = (
+        *(f"{DECLINE_PREFIX}{code} (Your card was declined.)" for code in DECLINE_MESSAGES),
+        f"{DECLINE_PREFIX}some_new_code",
+        "Stripe PaymentIntent canceled (abandoned)",
+    )
     probes = (
         Probe(PaymentIntentStatus, _intent_status, frozenset({PaymentIntentStatus.SUCCEEDED})),
         Probe(RefundStatus, _refund_status, frozenset({RefundStatus.SUCCEEDED})),

@@ -4,8 +4,9 @@ and phone size.  Screenshots of every page the customer sees go to
 ``test-output/screenshots/``.
 
 aamarPay's page sends the browser back with an auto-submitted POST form: one test clicks
-the button and lets the form post itself to the core's POST return route; the others press
-the button through the stand-in's knob (``sim.act``) and open the return URL by GET.
+the button and lets the form post itself to the core's POST return route (as the declined
+payment does, at both window sizes); the others press the button through the stand-in's
+knob (``sim.act``) and open the return URL by GET.
 """
 
 from __future__ import annotations
@@ -19,11 +20,19 @@ import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
+from ownpay.gateways.aamarpay.messages import DECLINED
 from tests.gateways.aamarpay.support import CREDENTIALS, Stand, intent
 from tests.simulators.aamarpay import create_app as create_simulator
+from tests.support import axe
 from tests.support.bkash import serving
 from tests.support.factories import create_merchant
-from tests.support.live_checkout import Setup, Shot, create_live_intent, live_payment
+from tests.support.live_checkout import (
+    Setup,
+    Shot,
+    at_failure_page,
+    create_live_intent,
+    live_payment,
+)
 from tests.support.processes import ServerProcess
 from tests.support.standins import enable
 
@@ -108,3 +117,19 @@ async def test_aamarpay_posts_the_browser_back(page: Page, shot: Shot, setup: Se
     await at_aamarpay(page, setup, shot, "1-aamarpay-page")
     await page.get_by_role("button", name="Pay").click()  # the page's form posts back
     await back_at_shop(page, setup, shot, txn, "2-back-at-shop")
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+async def test_declined_at_aamarpay_shows_the_failure_page(
+    page: Page, phone_page: Page, shot: Shot, setup: Setup, size: str,
+) -> None:
+    tab = page if size == "desktop" else phone_page
+    await axe.enable(tab.context)
+    created = await create_intent(setup)
+    txn = created["transaction_id"]
+    await tab.goto(created["payment_url"])
+    await at_aamarpay(tab, setup, shot, f"{size}-1-aamarpay-page")
+    await tab.get_by_role("button", name="Fail").click()  # the page's form posts back
+    # aamarPay's search says Failed: the payment failed, in aamarPay's words on our page
+    await at_failure_page(tab, setup, shot, txn, DECLINED, f"{size}-2-failed")
+    assert setup.sim.sim.transactions[txn].pay_status == "Failed"

@@ -6,6 +6,7 @@ only the URL's token, so the verification path is the same."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,6 +22,7 @@ from tests.gateways.aamarpay.support import (
     to_aamarpay,
 )
 from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.records import ledger_journal_kinds, outbox_types, status_history
 from tests.support.standins import SimServer, api_payment, enable
 
 RETURN = r"http://pay\.test/gateways/aamarpay/callback/{txn}/{kind}-[0-9a-f]{{32}}"
@@ -231,3 +233,31 @@ async def test_return_by_post_over_http(customer: httpx.AsyncClient,
     assert done.status_code == 303
     assert "status=completed" in done.headers["location"]
     assert (await api_payment(customer, shop, txn))["status"] == "completed"
+
+
+@pytest.mark.parametrize("arrival", ["one_after_the_other", "at_once"])
+async def test_the_posted_return_arriving_twice_completes_once(
+    customer: httpx.AsyncClient, browser_http: httpx.AsyncClient, shop: MerchantKeys,
+    sim_server: SimServer, gateway_ctx: AppContext, arrival: str,
+) -> None:
+    """The browser's POST back arrives twice (a double submit, a reload that posts the form
+    again, a retried request): both end at the shop, the payment completes once -- one
+    ``completed`` in its history, one ledger posting, one ``payment.completed`` event."""
+    txn = await new_payment(customer, shop)
+    target, posted = await act_at_aamarpay(browser_http, await to_aamarpay(customer, txn),
+                                           "success")
+    if arrival == "at_once":
+        answers = await asyncio.gather(*(customer.post(local(target), data=posted)
+                                         for _ in range(2)))
+    else:
+        answers = [await customer.post(local(target), data=posted) for _ in range(2)]
+    for done in answers:
+        assert done.status_code == 303, done.text
+        assert "status=completed" in done.headers["location"]
+    got = await api_payment(customer, shop, txn)
+    assert got["status"] == "completed"
+    assert got["provider_transaction_id"] == sim_server.sim.transactions[txn].pg_txnid
+    history = [row.to_status for row in await status_history(gateway_ctx, txn)]
+    assert history.count("completed") == 1, history
+    assert await ledger_journal_kinds(gateway_ctx, txn) == ["payment"]
+    assert (await outbox_types(gateway_ctx, txn)).count("payment.completed") == 1

@@ -1,7 +1,7 @@
 """Paying with Nagad in a real browser: headless Chromium (Playwright) on a real
 ``ownpay serve`` process, the Nagad stand-in and a stand-in shop on loopback, at desktop
 (1280x800) and phone (390x844) size.  Screenshots of every page the customer sees go to
-``test-output/screenshots/``."""
+``test-output/screenshots/``.  A payment Nagad declines ends on our failure page."""
 
 from __future__ import annotations
 
@@ -14,9 +14,17 @@ import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
+from ownpay.gateways.nagad.messages import DECLINED
 from tests.simulators.nagad import CREDENTIALS, NagadSimulator
+from tests.support import axe
 from tests.support.factories import create_merchant
-from tests.support.live_checkout import Setup, Shot, create_live_intent, live_payment
+from tests.support.live_checkout import (
+    Setup,
+    Shot,
+    at_failure_page,
+    create_live_intent,
+    live_payment,
+)
 from tests.support.nagad import intent
 from tests.support.processes import ServerProcess
 from tests.support.standins import SimServer, enable
@@ -80,3 +88,22 @@ async def test_cancel_at_nagad_on_a_phone(phone_page: Page, shot: Shot, setup: S
     assert parse_qs(urlsplit(phone_page.url).query)["status"] == ["cancelled"]
     await shot(phone_page, "2-cancelled-back-at-shop")
     assert (await live_payment(setup, txn))["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+async def test_declined_at_nagad_shows_the_failure_page(
+    page: Page, phone_page: Page, shot: Shot, setup: Setup, size: str,
+) -> None:
+    tab = page if size == "desktop" else phone_page
+    await axe.enable(tab.context)
+    sim: NagadSimulator = setup.sim.sim
+    created = await create_intent(setup)
+    txn = created["transaction_id"]
+    await tab.goto(created["payment_url"])
+    ref = await at_nagad(tab, setup, shot, f"{size}-1-nagad-page")
+    # the wallet declines (the stand-in's page has no such button: its ``choice`` query)
+    await tab.goto(f"{setup.sim.url}/check-out/{ref}?choice=fail")
+    # Nagad's verify says Failed: the payment failed, in Nagad's words on our page
+    await at_failure_page(tab, setup, shot, txn, DECLINED, f"{size}-2-failed")
+    assert sim.session(ref).status == "Failed"
+    assert "verify" in [c[0] for c in sim.calls]

@@ -4,8 +4,9 @@
 ``test-output/screenshots/``.
 
 One test approves on the stand-in's page and follows PayPal's redirect back through our
-callback route (where the server gets the order and captures it) to the shop; the other
-cancels at PayPal and comes back to a cancelled payment.
+callback route (where the server gets the order and captures it) to the shop; another
+cancels at PayPal and comes back to a cancelled payment; in the last PayPal refuses the
+capture (a declined instrument) and the customer sees our failure page.
 """
 
 from __future__ import annotations
@@ -19,9 +20,18 @@ import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
+from ownpay.gateways.paypal.mapping import DECLINED
 from tests.simulators.paypal import PayPalSimulator
+from tests.support import axe
 from tests.support.factories import create_merchant
-from tests.support.live_checkout import Setup, Shot, create_live_intent, live_payment, size_of
+from tests.support.live_checkout import (
+    Setup,
+    Shot,
+    at_failure_page,
+    create_live_intent,
+    live_payment,
+    size_of,
+)
 from tests.support.paypal import CREDENTIALS, intent
 from tests.support.processes import ServerProcess
 from tests.support.standins import SimServer, enable
@@ -86,3 +96,20 @@ async def test_cancel_at_paypal_comes_back_cancelled(
     await shot(tab, f"{size}-2-back-at-shop-cancelled")
     assert (await live_payment(setup, txn))["status"] == "cancelled"
     assert setup.sim.sim.captures == {}
+
+
+async def test_a_declined_capture_shows_the_failure_page(
+    tab: Page, shot: Shot, setup: Setup,
+) -> None:
+    size = size_of(tab)
+    await axe.enable(tab.context)
+    sim: PayPalSimulator = setup.sim.sim
+    sim.capture_issue = "INSTRUMENT_DECLINED"  # the card the customer chose is declined
+    created = await create_intent(setup)
+    txn = created["transaction_id"]
+    await tab.goto(created["payment_url"])
+    await at_paypal(tab, setup, shot, f"{size}-1-paypal-page")
+    await tab.get_by_role("button", name="Pay now").click()
+    # back through our callback: PayPal refuses the capture, the payment failed
+    await at_failure_page(tab, setup, shot, txn, DECLINED, f"{size}-2-failed")
+    assert sim.captures == {}

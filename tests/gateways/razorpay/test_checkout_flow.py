@@ -1,10 +1,12 @@
 """A customer pays with Razorpay through our real checkout routes against the stand-in: the
 Order, Checkout.js on our page (its CSP), the handler's signed fields posted back (checked,
 then re-fetched), the webhook (verified, then re-fetched), tampered, forged and borrowed
-answers, an authorised payment captured, and an order that may have taken money never
-replaced."""
+answers, an authorised payment captured, an order that may have taken money never
+replaced, and a closed (dismissed) form that leaves the payment payable until it expires."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from ownpay.context import AppContext
 from ownpay.gateways.base import Outcome
 from ownpay.gateways.razorpay.adapter import ADAPTER, CHECKOUT_JS_URL, script_origins
+from ownpay.payments import expiry
 from ownpay.payments.service import mismatch
 from tests.simulators.razorpay import KEY_ID, RazorpaySimulator
 from tests.support.factories import MerchantKeys
@@ -23,7 +26,7 @@ from tests.support.razorpay import (
     post_handler,
     to_razorpay,
 )
-from tests.support.records import outbox_types
+from tests.support.records import outbox_types, status_history
 from tests.support.standins import SimServer, adapter_view, api_payment, stored
 
 
@@ -268,3 +271,33 @@ async def test_odd_signatures_are_refused_not_crashed_on(
            if k != "X-Razorpay-Signature"] + [(b"X-Razorpay-Signature", b"\xfc" * 64)]
     r = await customer.post(_webhook_url(shop), content=body, headers=raw)
     assert 400 <= r.status_code < 500, r.text
+
+
+async def test_a_closed_form_leaves_the_payment_payable_until_its_expiry_closes_it(
+    customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
+    gateway_ctx: AppContext,
+) -> None:
+    """The customer closes Checkout.js's form (``modal.ondismiss``): our script only says so
+    and offers the button again (docs/gateways.md, "razorpay", step 2) -- nothing reaches
+    our server and nothing is tried at Razorpay, whose orders cannot be cancelled.  The
+    payment stays pending on the same order; asked, Razorpay says nothing was paid; at the
+    payment's expiry OwnPay asks once more and expires it ("Razorpay order left unpaid")."""
+    sim = sim_server.sim
+    txn = await new_payment(customer, shop)
+    order_id = await to_razorpay(customer, txn)  # the form opened, then closed: no payment
+    assert sim.order(order_id).payments == [] and sim.order(order_id).status == "created"
+    assert await to_razorpay(customer, txn) == order_id  # the page again: the same order
+    assert [c[0] for c in sim.calls].count("create_order") == 1
+    back = await customer.get(callback(txn))  # a reload of the return, no handler fields
+    assert back.status_code == 303 and back.headers["location"] == f"/checkout/{txn}"
+    got = await api_payment(customer, shop, txn)
+    assert (got["status"], got["provider_reference"]) == ("pending", order_id)
+    gctx, view = await adapter_view(gateway_ctx, txn)
+    assert (await ADAPTER.query_status(gctx, view)).outcome is Outcome.PENDING
+    intent = await stored(gateway_ctx, txn)
+    after = await expiry.expire_overdue(gateway_ctx, intent, actor="worker:expiry",
+                                        now=intent.expires_at + timedelta(seconds=1))
+    assert after.status == "expired"
+    last = (await status_history(gateway_ctx, txn))[-1]
+    assert last.to_status == "expired" and "Razorpay order left unpaid" in (last.reason or "")
+    assert sim.order(order_id).payments == []  # nothing was ever charged

@@ -7,7 +7,9 @@ Checkout.js is loaded from the stand-in's origin (``checkout_js_url``), which is
 what the page's CSP allows.  One test opens Razorpay's form on our page, pays, and our
 script posts the signed handler fields to our return route and on to the shop; the other
 fails an attempt and closes the form (the order stays payable), then the payment is made
-and reaches us only by Razorpay's webhook.
+and reaches us only by Razorpay's webhook; in another the customer closes the form
+(Checkout.js's ``modal.ondismiss``): nothing is paid, the payment stays pending on our page
+and the form opens again for the same order.
 """
 
 from __future__ import annotations
@@ -23,8 +25,16 @@ from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
 from tests.simulators.razorpay import RazorpaySimulator
+from tests.support import axe
 from tests.support.factories import create_merchant
-from tests.support.live_checkout import Setup, Shot, create_live_intent, live_payment, size_of
+from tests.support.live_checkout import (
+    Setup,
+    Shot,
+    check_page,
+    create_live_intent,
+    live_payment,
+    size_of,
+)
 from tests.support.processes import ServerProcess
 from tests.support.razorpay import CREDENTIALS, intent
 from tests.support.standins import SimServer, enable
@@ -136,3 +146,37 @@ async def test_a_handler_called_twice_posts_once_and_completes_once(
     assert got["status"] == "completed"
     (order,) = sim.orders.values()
     assert [p.status for p in order.payments] == ["captured"]
+
+
+async def test_closing_the_form_leaves_the_payment_payable(
+    tab: Page, shot: Shot, setup: Setup,
+) -> None:
+    size = size_of(tab)
+    await axe.enable(tab.context)
+    sim: RazorpaySimulator = setup.sim.sim
+    created = await create_intent(setup)
+    txn = created["transaction_id"]
+    await tab.goto(created["payment_url"])
+    order_id = await razorpay_form(tab, setup, shot, f"{size}-1")
+    await tab.get_by_role("button", name="Close").click()  # Checkout.js's ondismiss
+    dialog = tab.get_by_role("dialog", name="Razorpay (stand-in)")
+    await expect(dialog).to_have_count(0)
+    await expect(tab.locator("#razorpay-status")).to_have_text(
+        "You closed Razorpay's form before paying. You can open it again.")
+    await expect(tab.locator("#razorpay-errors")).to_have_text("")
+    button = tab.get_by_role("button", name=re.compile(r"^Pay .*1,250\.50 with Razorpay$"))
+    await expect(button).to_be_enabled()
+    await check_page(tab, shot, f"{size}-2-form-closed")
+    # nothing was tried at Razorpay, nothing changed here: still pending, same order
+    assert sim.order(order_id).payments == [] and sim.order(order_id).status == "created"
+    got = await live_payment(setup, txn)
+    assert (got["status"], got["provider_reference"]) == ("pending", order_id)
+    # the form opens again for that order, and paying then completes the payment
+    await button.click()
+    await expect(tab.get_by_role("dialog", name="Razorpay (stand-in)")).to_be_visible()
+    await tab.get_by_role("button", name="Pay INR 1250.50").click()
+    await tab.wait_for_url(re.compile(re.escape(setup.shop_url) + r"/return\?"))
+    assert parse_qs(urlsplit(tab.url).query)["status"] == ["completed"]
+    await shot(tab, f"{size}-3-back-at-shop")
+    assert [o.id for o in sim.orders.values()] == [order_id]
+    assert (await live_payment(setup, txn))["status"] == "completed"

@@ -53,16 +53,25 @@ async def test_adapter_is_registered(gateway_ctx: AppContext) -> None:
     assert gateway is not None and gateway.returns_by_post
 
 
-async def test_before_expiry_an_unpaid_session_is_cancelled_and_a_paid_one_reported(
-    harness: SslcommerzHarness, sim_server: SimServer,
+@pytest.mark.parametrize("ended", ["FAILED", "CANCELLED", "EXPIRED"])
+async def test_before_expiry_an_open_session_stays_undecided_and_a_paid_one_is_reported(
+    harness: SslcommerzHarness, sim_server: SimServer, ended: str,
 ) -> None:
+    sim = sim_server.sim
     async with httpx.AsyncClient() as http:
         ctx = harness.context(http)
         unpaid = harness.payment()
         view = await harness.gateway.start_checkout(ctx, unpaid)
-        unpaid = replace(unpaid, provider_reference=view.provider_reference)
+        key = view.provider_reference or ""
+        unpaid = replace(unpaid, provider_reference=key)
+        for still_open in ("PENDING", "UNATTEMPTED"):  # its page may still take the money
+            sim.session(key).status = still_open
+            undecided = await harness.gateway.cancel_provider_payment(ctx, unpaid)
+            assert undecided.outcome is Outcome.UNKNOWN, still_open
+            assert "SSLCommerz cannot close a session" in (undecided.reason or "")
+        sim.session(key).status = ended  # SSLCommerz's word that it ended unpaid
         cancelled = await harness.gateway.cancel_provider_payment(ctx, unpaid)
-        assert cancelled.outcome is Outcome.CANCELLED
+        assert cancelled.outcome is Outcome.CANCELLED and ended in (cancelled.reason or "")
         paid = harness.payment()
         view = await harness.gateway.start_checkout(ctx, paid)
         paid = replace(paid, provider_reference=view.provider_reference)

@@ -5,6 +5,7 @@ desktop and phone size.  Screenshots of every page the customer sees go to
 
 Some tests follow the browser's POST back to our return route; the others complete the
 payment by SSLCommerz's IPN, as it does when the customer closes the tab before returning.
+A declined card comes back by the same POST to our failure page.
 """
 
 from __future__ import annotations
@@ -19,9 +20,17 @@ import pytest
 from playwright.async_api import Page, expect
 
 from ownpay.context import AppContext
+from ownpay.gateways.sslcommerz.mapping import NOT_COMPLETED
 from tests.simulators.sslcommerz import SslcommerzSimulator
+from tests.support import axe
 from tests.support.factories import create_merchant
-from tests.support.live_checkout import Setup, Shot, create_live_intent, live_payment
+from tests.support.live_checkout import (
+    Setup,
+    Shot,
+    at_failure_page,
+    create_live_intent,
+    live_payment,
+)
 from tests.support.processes import ServerProcess
 from tests.support.sslcommerz import CREDENTIALS, intent
 from tests.support.standins import SimServer, enable
@@ -106,3 +115,24 @@ async def test_cancel_at_sslcommerz_on_a_phone(
     assert parse_qs(urlsplit(phone_page.url).query)["status"] == ["cancelled"]
     await shot(phone_page, "1-cancelled-back-at-shop")
     assert (await live_payment(setup, txn))["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+async def test_declined_at_sslcommerz_shows_the_failure_page(
+    page: Page, phone_page: Page, shot: Shot, setup: Setup, size: str,
+) -> None:
+    tab = page if size == "desktop" else phone_page
+    await axe.enable(tab.context)
+    sim: SslcommerzSimulator = setup.sim.sim
+    sim.auto_post = False
+    sim.choice = "fail"  # the bank declines the card on SSLCommerz's page
+    created = await create_intent(setup)
+    txn = created["transaction_id"]
+    await tab.goto(created["payment_url"])
+    key = await at_sslcommerz(tab, setup, shot, f"{size}-1-sslcommerz-page")
+    await tab.get_by_role("button", name="Return to merchant").click()
+    # SSLCommerz, asked by the session key, says FAILED: the payment failed and the
+    # customer is on our page, told so in SSLCommerz's words
+    await at_failure_page(tab, setup, shot, txn, NOT_COMPLETED, f"{size}-2-failed")
+    assert sim.session(key).status == "FAILED"
+    assert [c[0] for c in sim.calls].count("query") >= 1

@@ -233,14 +233,23 @@ class SslcommerzGateway(Gateway):
     async def cancel_provider_payment(
         self, ctx: GatewayContext, payment: PaymentView
     ) -> VerifiedResult:
-        """SSLCommerz has no call to close a session: ask what happened; unless it was paid
-        the session is left to expire at SSLCommerz (see docs/gateways.md)."""
+        """SSLCommerz has no call to close a session: its hosted page may still take the
+        money after our link expired.  Only SSLCommerz's word that the session ended unpaid
+        (``FAILED``, ``CANCELLED``, ``EXPIRED``) lets the payment expire; a session still
+        ``PENDING`` or ``UNATTEMPTED`` stays undecided (asked again until SSLCommerz expires
+        it, bounded by the core; see docs/gateways.md, "Expiry")."""
         asked = await self.query_status(ctx, payment)
-        if asked.outcome in (Outcome.SUCCEEDED, Outcome.PROCESSING, Outcome.UNKNOWN):
-            return asked
-        return VerifiedResult(outcome=Outcome.CANCELLED,
-                              provider_reference=payment.provider_reference,
-                              reason=f"SSLCommerz session not paid ({asked.reason})"[:480])
+        match asked.outcome:
+            case Outcome.SUCCEEDED | Outcome.PROCESSING | Outcome.UNKNOWN:
+                return asked
+            case Outcome.FAILED | Outcome.CANCELLED:
+                return VerifiedResult(
+                    outcome=Outcome.CANCELLED, provider_reference=payment.provider_reference,
+                    reason=f"SSLCommerz session not paid ({asked.reason})"[:480])
+            case _:
+                return VerifiedResult(
+                    outcome=Outcome.UNKNOWN, provider_reference=payment.provider_reference,
+                    reason=f"SSLCommerz cannot close a session; {asked.reason}"[:480])
 
     # ---- IPN ---------------------------------------------------------------------------
 
