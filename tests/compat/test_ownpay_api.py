@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from ownpay.context import AppContext
 from ownpay.payments.models import PaymentIntent
+from ownpay.ratelimit import parse_many
 from tests.support.checkout import CSRF, new_intent
 from tests.support.factories import MerchantKeys, create_merchant
 
@@ -332,4 +333,18 @@ async def test_one_idempotency_key_is_one_operation_across_the_apis(
     before = await count(ctx, merchant)
     other = await client.post("/api/v1/payment-intents", json=intent_body(), headers=key)
     assert other.status_code == 409 and other.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert await count(ctx, merchant) == before
+
+
+async def test_a_rate_limited_key_gets_429_in_this_envelope(
+    client: httpx.AsyncClient, ctx: AppContext, merchant: MerchantKeys,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(ctx.rate_limiter.rules, "api_key", parse_many("1/hour"))
+    first = await client.post("/api/v1/payments", json=body(), headers=merchant.auth())
+    assert first.status_code == 201, first.text
+    before = await count(ctx, merchant)
+    r = await client.post("/api/v1/payments", json=body(), headers=merchant.auth())
+    assert refusal(r, 429)[0]["code"] == "RATE_LIMITED"
+    assert int(r.headers["retry-after"]) > 0
     assert await count(ctx, merchant) == before

@@ -163,3 +163,26 @@ async def test_webhook_test_deliveries_and_health_in_its_shapes(
     assert health["success"] is True and health["data"]["status"] == "healthy"
     assert health["data"]["db"] == "connected" and health["data"]["gateways"] == 2
     assert "success" not in (await client.get("/api/v1/health")).json()
+
+
+async def test_the_sdks_customers_and_api_key_calls_answer_404_in_its_envelope(
+    client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    shop = await create_merchant(ctx)
+    key = await dialect_key(ctx, shop)
+    calls = [("GET", "/api/v1/customers", "CUSTOMERS_NOT_AVAILABLE"),
+             ("POST", "/api/v1/customers", "CUSTOMERS_NOT_AVAILABLE"),
+             ("GET", "/api/v1/customers/cus_1", "CUSTOMERS_NOT_AVAILABLE"),
+             ("PATCH", "/api/v1/customers/cus_1", "CUSTOMERS_NOT_AVAILABLE"),
+             ("GET", "/api/v1/api-keys", "API_KEYS_NOT_AVAILABLE"),
+             ("DELETE", "/api/v1/api-keys/7", "API_KEYS_NOT_AVAILABLE")]
+    for method, path, code in calls:
+        r = await client.request(method, path, headers=key,
+                                 json={"name": "A"} if method in ("POST", "PATCH") else None)
+        assert r.status_code == 404, (method, path, r.text)
+        body = r.json()
+        assert body["success"] is False and body["errors"][0]["code"] == code
+        assert body["error"] == body["errors"][0]["message"] and body["request_id"]
+    # Our keys are not routed there.
+    r = await client.get("/api/v1/api-keys", headers=shop.auth())
+    assert r.status_code == 404 and "success" not in r.json()

@@ -53,6 +53,7 @@ DIALECT = "ownpay"
 PREFIX = "/_compat/ownpay"
 MAX_PAGE = 1_000_000  # an OFFSET beyond this is no page anyone reads (and stays in range)
 CREATE_REFUND = "refunds.create.ownpay"  # its own Idempotency-Key operation: another shape
+_ANY = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 # (methods, path) of the routes both APIs have.
 _SHARED = (
     (frozenset({"GET"}), re.compile(r"^/api/v1/transactions(/[^/]+)?$")),
@@ -60,6 +61,8 @@ _SHARED = (
     (frozenset({"POST"}), re.compile(r"^/api/v1/webhooks/tests$")),
     (frozenset({"GET"}), re.compile(r"^/api/v1/webhooks/deliveries$")),
     (frozenset({"GET"}), re.compile(r"^/api/v1/health$")),
+    # Theirs, not ours (yet): answered "not here" in their envelope, never our 404 shape.
+    (_ANY, re.compile(r"^/api/v1/(customers|api-keys)(/[^/]*)?$")),
 )
 
 
@@ -355,3 +358,24 @@ async def health(ctx: Ctx, principal: Reader, session: Session) -> Response:
     return json_response(200, {"success": True, "data": {
         "status": "healthy", "version": __version__, "db": "connected",
         "gateways": int(gateways or 0), "time": iso(utcnow())}})
+
+
+# ---- what their API has and ours does not --------------------------------------------------
+
+
+_NOT_SERVED = {
+    "customers": ("CUSTOMERS_NOT_AVAILABLE",
+                  "Customers are not available on this server; send the customer's name, "
+                  "e-mail and phone with each payment."),
+    "api-keys": ("API_KEYS_NOT_AVAILABLE",
+                 "API keys are managed by the operator (ownpay api-keys), not through the API."),
+}
+
+
+@router.api_route("/{area}", methods=sorted(_ANY))
+@router.api_route("/{area}/{rest}", methods=sorted(_ANY))
+async def not_served(area: str, request: Request, principal: Reader) -> Response:
+    """The SDK's ``customers`` and ``apiKeys`` calls from a dialect key: a 404 in its
+    envelope, with a code that says what to do instead."""
+    code, message = _NOT_SERVED.get(area, ("NOT_FOUND", "Not found."))
+    return render_refused(request, Refused(404, [(code, message, None)]))

@@ -6,6 +6,7 @@
 //
 //   php ownpay_merchant.php create BASE_URL API_KEY CALLBACK_URL REDIRECT_URL INVOICE_ID
 //   php ownpay_merchant.php verify BASE_URL API_KEY PAYMENT_ID
+//   php ownpay_merchant.php refund BASE_URL API_KEY TRX_ID AMOUNT
 //   php -S 127.0.0.1:PORT ownpay_merchant.php   (the webhook receiver; env: OWNPAY_SECRET,
 //                                                OWNPAY_CLIENT_LOG)
 declare(strict_types=1);
@@ -109,5 +110,20 @@ if ($command === 'verify' && $argc === 5) {
                       'fee' => $data['fee']]), "\n";
     exit(0);
 }
-fwrite(STDERR, "usage: {$script} create|verify …\n");
+if ($command === 'refund' && $argc === 6) {
+    // The module's refund: trx_id and the amount as a string; only 201 with success counts.
+    [, , $base, $key, $trxId, $amount] = $argv;
+    [$status, $answer] = api_request('POST', rtrim($base, '/') . '/api/v1/refunds', $key, [
+        'trx_id' => $trxId, 'amount' => $amount, 'reason' => 'Refunded from WHMCS',
+    ]);
+    if ($status !== 201 || empty($answer['success'])) {
+        fwrite(STDERR, "refund failed: HTTP {$status} " . json_encode($answer) . "\n");
+        exit(1);
+    }
+    $data = $answer['data'];
+    echo json_encode(['id' => $data['id'], 'status' => $data['status'],
+                      'amount' => $data['amount'], 'trx_id' => $data['trx_id']]), "\n";
+    exit(0);
+}
+fwrite(STDERR, "usage: {$script} create|verify|refund …\n");
 exit(2);
