@@ -372,10 +372,21 @@ _NOT_SERVED = {
 }
 
 
-@router.api_route("/{area}", methods=sorted(_ANY))
-@router.api_route("/{area}/{rest}", methods=sorted(_ANY))
-async def not_served(area: str, request: Request, principal: Reader) -> Response:
-    """The SDK's ``customers`` and ``apiKeys`` calls from a dialect key: a 404 in its
-    envelope, with a code that says what to do instead."""
-    code, message = _NOT_SERVED.get(area, ("NOT_FOUND", "Not found."))
+async def _not_served(request: Request, area: str) -> Response:
+    code, message = _NOT_SERVED[area]
     return render_refused(request, Refused(404, [(code, message, None)]))
+
+
+@router.api_route("/customers", methods=sorted(_ANY))
+@router.api_route("/customers/{item}", methods=sorted(_ANY))
+async def customers_not_served(request: Request, principal: Reader) -> Response:
+    """The SDK's ``customers`` calls from a dialect key: 404 in its envelope, with a code
+    that says what to do instead."""
+    return await _not_served(request, "customers")
+
+
+@router.api_route("/api-keys", methods=sorted(_ANY))
+@router.api_route("/api-keys/{item}", methods=sorted(_ANY))
+async def api_keys_not_served(request: Request, principal: Reader) -> Response:
+    """The SDK's ``apiKeys`` calls from a dialect key: 404 in its envelope."""
+    return await _not_served(request, "api-keys")
