@@ -40,9 +40,11 @@ install-test-assets: $(AXE)
 run: install
 	$(VENV)/bin/ownpay quickstart
 
-# Three workers on two cores: most tests wait on sockets and databases, not the CPU.
+# Three workers on two cores: most tests wait on sockets and databases, not the CPU.  Work
+# stealing keeps the slow end-to-end tests from queuing behind one worker at the end; the
+# 40 slowest tests are listed at the end of the run (where the time goes).
 test: install install-system install-test-assets
-	$(PY) -m pytest -n 3 --cov --cov-report=html:test-output/coverage
+	$(PY) -m pytest -n 3 --dist worksteal --durations=40 --cov --cov-report=html:test-output/coverage
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench
