@@ -110,6 +110,12 @@ class Settings:
     gateway_timeout: float = 15.0
     reconcile_after: int = 60
     database_pool_size: int = 20  # PostgreSQL connections per process (SQLite: always 1)
+    # "transaction": the database URL is a transaction-pooling proxy (PgBouncer
+    # pool_mode=transaction): no server-side prepared statements, no LISTEN through it.
+    database_pooler: str = "none"
+    # A direct PostgreSQL URL the worker LISTENs on for outbox wake-ups (default: the
+    # database URL, unless it is a transaction pooler: then the worker polls).
+    database_listen_url: str = ""
     # Shared counters for rate limits across processes and hosts; empty: in each process.
     redis_url: str = ""
     # Reverse proxies whose X-Forwarded-For / -Proto / -Host are believed (IPs or CIDRs).
@@ -146,7 +152,7 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in _SECRET_FIELDS and value:
                 value = "***"
-            elif f.name in ("database_url", "redis_url") and value:
+            elif f.name in ("database_url", "database_listen_url", "redis_url") and value:
                 value = _hide_password(value)
             shown[f.name] = value
         return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
@@ -161,6 +167,16 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
 
+    @property
+    def listen_url(self) -> str | None:
+        """Where the worker LISTENs for outbox wake-ups; None: it polls every
+        ``worker_interval`` (SQLite, or a transaction pooler without a direct URL)."""
+        if self.database_listen_url:
+            return self.database_listen_url
+        if self.is_sqlite or self.database_pooler == "transaction":
+            return None
+        return self.resolved_database_url
+
     def with_overrides(self, **values: Any) -> Settings:
         chosen = {k: v for k, v in values.items() if v is not None}
         if "base_url" not in chosen and self.base_url == default_base_url(self.host, self.port):
@@ -169,6 +185,7 @@ class Settings:
 
 
 _SECRET_FIELDS = frozenset({"secret_key", "metrics_token"})
+POOLERS = ("none", "transaction")
 RATE_LIMIT_FIELDS = (
     "rate_limit_api_key", "rate_limit_api_ip", "rate_limit_api_auth_failures_ip",
     "rate_limit_checkout_ip", "rate_limit_checkout_payment", "rate_limit_provider_webhook_ip",
@@ -236,6 +253,20 @@ def _coerce(name: str, raw: Any) -> Any:
     text = str(raw)
     if name == "database_url":
         return normalize_database_url(text) if text.strip() else ""
+    if name == "database_listen_url":
+        try:
+            value = normalize_database_url(text) if text.strip() else ""
+        except ConfigError:
+            value = "-"
+        if value and not value.startswith("postgresql"):
+            raise ConfigError(f"{env_name} must be a postgresql:// URL (a direct connection "
+                              "to the server, for LISTEN)")
+        return value
+    if name == "database_pooler":
+        pooler = text.strip().lower()
+        if pooler not in POOLERS:
+            raise ConfigError(f"{env_name} must be none or transaction, got {text!r}")
+        return pooler
     if name == "base_url":  # empty: derived from host and port
         return _parse_url(env_name, text) if text.strip() else ""
     if name == "data_dir":

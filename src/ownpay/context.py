@@ -46,7 +46,8 @@ class AppContext:
     @classmethod
     def create(cls, settings: Settings, *, create_secret: bool = False) -> AppContext:
         engine = create_engine(settings.resolved_database_url,
-                               pool_size=settings.database_pool_size)
+                               pool_size=settings.database_pool_size,
+                               pooler=settings.database_pooler)
         keyring = Keyring.from_master(load_or_create_secret_key(settings, create=create_secret))
         wakeup = asyncio.Event()
         ctx = cls(

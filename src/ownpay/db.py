@@ -4,11 +4,14 @@ SQLite: WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for every tra
 so that two writers queue on the lock instead of failing with SQLITE_BUSY when a
 read transaction tries to upgrade.  One pooled connection per process (SQLite allows one
 writer anyway and a bigger pool only adds lock contention).
-PostgreSQL: asyncpg with a fixed pool (``OWNPAY_DATABASE_POOL_SIZE``, no overflow).
+PostgreSQL: asyncpg with a fixed pool (``OWNPAY_DATABASE_POOL_SIZE``, no overflow); behind a
+transaction-pooling proxy (``OWNPAY_DATABASE_POOLER=transaction``, e.g. PgBouncer) without
+server-side statement caches.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -69,8 +72,8 @@ def utcnow() -> datetime:
 DEFAULT_POOL_SIZE = 20
 
 
-def create_engine(url: str, *, echo: bool = False,
-                  pool_size: int = DEFAULT_POOL_SIZE) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE,
+                  pooler: str = "none") -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(
             url,
@@ -90,7 +93,22 @@ def create_engine(url: str, *, echo: bool = False,
         pool_timeout=30,
         pool_pre_ping=False,
         pool_recycle=1800,
+        connect_args=_POOLED if pooler == "transaction" else {},
     )
+
+
+def _statement_name() -> str:
+    return f"__ownpay_{uuid.uuid4().hex}__"
+
+
+# Behind a transaction pooler each transaction may run on another server connection, so a
+# statement prepared on one is unknown (or, by name, already taken) on the next: no
+# statement caches, and a unique name for the statements asyncpg still prepares.
+_POOLED: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": _statement_name,
+}
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

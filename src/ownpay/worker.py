@@ -126,10 +126,9 @@ async def run_worker(ctx: AppContext, *, stop: asyncio.Event) -> None:
     interval = max(ctx.settings.worker_interval, 0.05)
     wake = ctx.outbox_wakeup
     listener: asyncio.Task[None] | None = None
-    if not ctx.settings.is_sqlite:
+    if ctx.settings.listen_url is not None:
         listener = asyncio.create_task(
-            wakeup.listen(wakeup.asyncpg_dsn(ctx.settings.resolved_database_url), wake, stop)
-        )
+            wakeup.listen(wakeup.asyncpg_dsn(ctx.settings.listen_url), wake, stop))
     ticks = 0
     try:
         while not stop.is_set():

@@ -85,10 +85,11 @@ class DbStateStore:
 
     # ---- one process at a time ---------------------------------------------------------
     #
-    # PostgreSQL (many processes, maybe many hosts): a session-level advisory lock on a
-    # connection of its own.  SQLite (one host): flock() on a file under the data dir.  Both
-    # are released by the operating system / the server if the holder dies.  Taking the lock
-    # polls without blocking, so a cancelled request stops waiting at once; the wait is
+    # PostgreSQL (many processes, maybe many hosts): a transaction-scoped advisory lock in a
+    # transaction of its own, on a connection of its own.  SQLite (one host): flock() on a
+    # file under the data dir.  Both are released by the operating system / the server if
+    # the holder dies.  Taking the lock polls without blocking, so a cancelled request stops
+    # waiting at once; the wait is
     # bounded (the holder only makes provider calls bounded by OWNPAY_GATEWAY_TIMEOUT), and
     # past the bound the caller proceeds unlocked, which at worst repeats the holder's work.
 
@@ -109,15 +110,21 @@ class DbStateStore:
 
     @asynccontextmanager
     async def _pg_lock(self, key: str) -> AsyncIterator[None]:
+        # A transaction-scoped lock held by a transaction left open for the block: released
+        # by its commit (or by the server if this process dies), and the same server
+        # connection throughout even behind a transaction pooler (PgBouncer), where a
+        # session lock would stay on whichever server connection the pooler gave next.
         lock_id = int.from_bytes(self._lock_name(key)[:8], "big", signed=True)
         deadline = self._lock_deadline()
         async with self.ctx.engine.connect() as conn:
             held = False
             while True:
-                held = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:id)"),
+                held = bool(await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"),
                                               {"id": lock_id}))
-                await conn.commit()
-                if held or time.monotonic() >= deadline:
+                if held:
+                    break
+                await conn.rollback()  # a waiter holds no transaction (nor a pooled server
+                if time.monotonic() >= deadline:  # connection) between its attempts
                     break
                 await asyncio.sleep(_LOCK_POLL)
             if not held:
@@ -127,8 +134,6 @@ class DbStateStore:
             finally:
                 if held:
                     try:
-                        await conn.scalar(text("SELECT pg_advisory_unlock(:id)"),
-                                          {"id": lock_id})
                         await conn.commit()
                     except BaseException:
                         await conn.invalidate()  # never pool a connection holding the lock
