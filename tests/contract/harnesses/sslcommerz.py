@@ -15,7 +15,10 @@ from ownpay.gateways.base import (
     provider_status,
 )
 from ownpay.gateways.sslcommerz.mapping import (
+    API_CONNECT_TEXT,
+    STATUS_TEXT,
     AmountNotRepresentable,
+    ApiConnect,
     RefundReply,
     RefundState,
     TransactionStatus,
@@ -58,6 +61,10 @@ class SslcommerzHarness(StandinHarness[SslcommerzSimulator]):
     slug = "sslcommerz"
     failure_reasons = (
         *(f"SSLCommerz status {s} (status query)" for s in TransactionStatus),
+        *(f"SSLCommerz status {s}: {STATUS_TEXT[s][1]} (status query)"
+          for s in TransactionStatus),
+        *(f"SSLCommerz APIConnect {str(a)!r} ({API_CONNECT_TEXT[a]}, status query)"
+          for a in ApiConnect),
         "SSLCommerz refused the session: Invalid amount",
         "capture outcome unknown: timeout",
     )

@@ -20,7 +20,7 @@ import enum
 from ownpay.gateways.base import provider_status
 
 GENERIC = "Razorpay could not take the payment. Please try again."
-CANCELLED = "You cancelled the Razorpay payment. You can try again."
+CANCELLED = "You cancelled the Razorpay payment."
 TIMED_OUT = "The Razorpay payment timed out before it was finished. Please try again."
 AUTHENTICATION = ("The payment could not be authenticated (for example a wrong OTP). "
                   "Please try again.")
