@@ -18,6 +18,9 @@ through ``app.state.sim``.  Knobs:
 * ``set_status(key, status)``: any status the validation / query APIs document
   (``VALID``, ``VALIDATED``, ``PENDING``, ``UNATTEMPTED``, ``FAILED``, ``CANCELLED``,
   ``EXPIRED``), and ``api_connect``: an ``APIConnect`` other than ``DONE`` on every query.
+
+Size: a little over 400 lines -- five APIs, the hosted page and the signed IPN with their
+knobs belong together (one provider, one file).
 """
 
 from __future__ import annotations

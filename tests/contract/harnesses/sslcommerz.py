@@ -22,6 +22,7 @@ from ownpay.gateways.sslcommerz.mapping import (
     RefundReply,
     RefundState,
     TransactionStatus,
+    answered,
     from_sslcommerz_amount,
     map_transaction,
     refund_reply_outcome,
@@ -49,6 +50,13 @@ def _transaction_status(raw: str) -> Outcome:
     return map_transaction(data, session_key="S1", operation="probe").outcome
 
 
+def _api_connect(raw: str) -> Outcome:
+    data = {"APIConnect": raw, "status": "VALID", "tran_id": "txn_0123456789abcdef",
+            "val_id": "V1", "bank_tran_id": "B1", "amount": "99.99", "currency": "BDT",
+            "risk_level": "0"}
+    return answered(data, session_key="S1", operation="probe").outcome
+
+
 def _refund_reply(raw: str) -> Outcome:
     return refund_reply_outcome(provider_status(RefundReply, raw))
 
@@ -71,6 +79,7 @@ class SslcommerzHarness(StandinHarness[SslcommerzSimulator]):
     probes = (
         Probe(TransactionStatus, _transaction_status,
               frozenset({TransactionStatus.VALID, TransactionStatus.VALIDATED})),
+        Probe(ApiConnect, _api_connect, frozenset({ApiConnect.DONE})),
         Probe(RefundReply, _refund_reply),  # accepted, not yet paid back
         Probe(RefundState, _refund_state, frozenset({RefundState.REFUNDED})),
     )

@@ -95,4 +95,5 @@ def test_risk_levels() -> None:
     assert "risk_level 1 (Risky): SSLCommerz advises" in mapping.risk_note(
         {"risk_level": "1", "risk_title": "Risky"})
     assert "unknown risk_level '7'" in mapping.risk_note({"risk_level": "7"})
+    assert set(mapping.RISK_LEVELS) == {"0", "1"}
     assert mapping.api_connect_reason("SOMETHING") == "unknown APIConnect"

@@ -227,13 +227,9 @@ class SslcommerzGateway(Gateway):
     async def _ask_session(self, ctx: GatewayContext, session_key: str) -> VerifiedResult:
         data = await client.get(ctx, client.QUERY, {"sessionkey": session_key},
                                 operation="status query")
-        if str(data.get("APIConnect") or client_done(data)) != mapping.API_DONE:
-            return VerifiedResult(
-                outcome=Outcome.UNKNOWN, provider_reference=session_key,
-                reason=f"SSLCommerz APIConnect {str(data.get('APIConnect'))[:30]!r} "
-                f"({mapping.api_connect_reason(data.get('APIConnect'))}, status query)")
-        return mapping.map_transaction(data, session_key=session_key,
-                                       operation="status query")
+        if not data.get("APIConnect"):
+            data = {**data, "APIConnect": client_done(data)}
+        return mapping.answered(data, session_key=session_key, operation="status query")
 
     async def query_status(self, ctx: GatewayContext, payment: PaymentView) -> VerifiedResult:
         """SSLCommerz's word about every session of this payment -- the current one, each

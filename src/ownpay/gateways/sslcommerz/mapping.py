@@ -59,11 +59,12 @@ class ApiConnect(enum.StrEnum):
     INACTIVE = "INACTIVE"  # the store (or its API user) is inactive
 
 
-class RiskLevel(enum.StrEnum):
-    """``risk_level`` of a paid transaction."""
-
-    SAFE = "0"
-    RISKY = "1"  # SSLCommerz advises checking before delivering
+# ``risk_level`` of a paid transaction -> history words.  Not an outcome: SSLCommerz took
+# the money either way; "1" is SSLCommerz's advice to check before delivering.
+RISK_LEVELS: dict[str, str] = {
+    "0": "safe",
+    "1": "risky",
+}
 
 
 # Every status -> (customer sentence, or None where the payment is paid or still open;
@@ -94,15 +95,38 @@ def api_connect_reason(raw: object) -> str:
 
 
 def risk_note(data: Mapping[str, Any]) -> str:
-    """The history's note on a paid transaction's ``risk_level`` ("" when safe)."""
+    """The history's note on a paid transaction's ``risk_level`` ("" when safe or absent)."""
     raw = str(data.get("risk_level") or "0")
-    level = provider_status(RiskLevel, raw)
-    if level is RiskLevel.SAFE:
-        return ""
     title = str(data.get("risk_title") or "")[:40]
-    if level is RiskLevel.RISKY:
-        return f"; risk_level 1 ({title}): SSLCommerz advises checking before delivering"
-    return f"; unknown risk_level {raw[:4]!r} ({title}): check before delivering"
+    match RISK_LEVELS.get(raw):
+        case "safe":
+            return ""
+        case "risky":
+            return f"; risk_level 1 ({title}): SSLCommerz advises checking before delivering"
+        case _:
+            return f"; unknown risk_level {raw[:4]!r} ({title}): check before delivering"
+
+
+def answered(data: Mapping[str, Any], *, session_key: str | None,
+             operation: str) -> VerifiedResult:
+    """A query answer judged by its ``APIConnect`` first: only ``DONE`` lets the status
+    speak; any other value (or none) is unknown, its words in the history."""
+    connect = provider_status(ApiConnect, data.get("APIConnect"))
+    if connect is None:
+        return VerifiedResult(
+            outcome=Outcome.UNKNOWN, provider_reference=session_key,
+            reason=f"SSLCommerz APIConnect {str(data.get('APIConnect'))[:30]!r} "
+            f"(unknown APIConnect, {operation})")
+    match connect:
+        case ApiConnect.DONE:
+            return map_transaction(data, session_key=session_key, operation=operation)
+        case ApiConnect.INVALID_REQUEST | ApiConnect.FAILED | ApiConnect.INACTIVE:
+            return VerifiedResult(
+                outcome=Outcome.UNKNOWN, provider_reference=session_key,
+                reason=f"SSLCommerz APIConnect {str(connect)!r} "
+                f"({API_CONNECT_TEXT[connect]}, {operation})")
+        case _:
+            assert_never(connect)
 
 
 class RefundReply(enum.StrEnum):
