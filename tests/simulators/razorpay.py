@@ -34,6 +34,8 @@ through ``app.state.sim``.  Knobs:
 * ``checkout_choice``: what the Checkout.js form does by itself when opened (``None``:
   wait for a click; ``success``, ``fail``, ``dismiss``, ``duplicate`` (the handler called
   twice), ``forged`` (a wrong signature));
+* ``fail_reason`` / ``fail_code`` / ``fail_source`` / ``fail_step``: what a failed attempt
+  reports (any ``reason`` of Razorpay's published error lists; default ``payment_failed``);
 """
 
 from __future__ import annotations
@@ -107,6 +109,9 @@ class SimPayment:
     currency: str
     status: str  # authorized | captured | failed
     method: str = "upi"
+    # A failed payment's error as Razorpay reports it: (code, reason, source, step).
+    error: tuple[str, str, str, str] = ("BAD_REQUEST_ERROR", "payment_failed", "issuer_bank",
+                                        "payment_authorization")
     created_at: int = field(default_factory=lambda: int(time.time()))
 
 
@@ -152,6 +157,12 @@ class RazorpaySimulator:
         self.refund_status = "processed"
         self.auto_capture = True
         self.checkout_choice: str | None = None
+        # What a failed attempt reports (``error_reason`` etc. on the payment, ``reason``
+        # etc. in the ``payment.failed`` answer): any reason Razorpay documents.
+        self.fail_reason = "payment_failed"
+        self.fail_code = "BAD_REQUEST_ERROR"
+        self.fail_source = "issuer_bank"
+        self.fail_step = "payment_authorization"
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     # ---- state --------------------------------------------------------------------------
@@ -179,7 +190,9 @@ class RazorpaySimulator:
         status = "failed" if choice == "fail" else (
             "captured" if order.payment_capture and self.auto_capture else "authorized")
         payment = SimPayment(id=_id("pay_"), order_id=order.id, amount=order.amount,
-                             currency=order.currency, status=status)
+                             currency=order.currency, status=status,
+                             error=(self.fail_code, self.fail_reason, self.fail_source,
+                                    self.fail_step))
         self.payments[payment.id] = payment
         order.payments.append(payment)
         if choice == "fail":
@@ -223,9 +236,11 @@ class RazorpaySimulator:
             "bank": None, "wallet": None, "vpa": "gaurav.kumar@exampleupi",
             "email": "gaurav.kumar@example.com", "contact": "+919000090000", "notes": [],
             "fee": payment.amount // 50, "tax": 0,
-            "error_code": "BAD_REQUEST_ERROR" if failed else None,
+            "error_code": payment.error[0] if failed else None,
             "error_description": "Payment failed" if failed else None,
-            "error_reason": "payment_failed" if failed else None,
+            "error_reason": payment.error[1] if failed else None,
+            "error_source": payment.error[2] if failed else None,
+            "error_step": payment.error[3] if failed else None,
             "created_at": payment.created_at,
         }
         for name in ("amount", "currency"):
@@ -567,9 +582,11 @@ def create_app(sim: RazorpaySimulator | None = None) -> FastAPI:
         choice = str(body.get("choice") or "success")
         fields = sim.pay(order.id, "fail" if choice == "fail" else "success")
         if fields is None:
-            return JSONResponse({"error": {"code": "BAD_REQUEST_ERROR",
+            return JSONResponse({"error": {"code": sim.fail_code,
                                            "description": "Payment failed",
-                                           "reason": "payment_failed",
+                                           "reason": sim.fail_reason,
+                                           "source": sim.fail_source,
+                                           "step": sim.fail_step,
                                            "metadata": {"order_id": order.id}}},
                                 headers=CORS)
         if choice == "forged":

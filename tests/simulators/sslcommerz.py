@@ -12,7 +12,15 @@ through ``app.state.sim``.  Knobs:
 * ``delay`` / ``drop``: per operation (``session``, ``validation``, ``query``, ``refund``,
   ``refund_query``) seconds to stall *after* acting, or drop the connection after acting;
 * ``duplicate_ipn``: :meth:`SslcommerzSimulator.send_ipn` posts every IPN twice;
-* ``auto_post``: False keeps the hosted page until its button is pressed (screenshots).
+* ``auto_post``: False keeps the hosted page until its button is pressed (screenshots);
+* ``tran_id_lists_open``: False leaves sessions nobody finished (``PENDING``) out of the
+  query by tran_id, as if SSLCommerz listed attempted transactions only;
+* ``set_status(key, status)``: any status the validation / query APIs document
+  (``VALID``, ``VALIDATED``, ``PENDING``, ``UNATTEMPTED``, ``FAILED``, ``CANCELLED``,
+  ``EXPIRED``), and ``api_connect``: an ``APIConnect`` other than ``DONE`` on every query.
+
+Size: a little over 400 lines -- five APIs, the hosted page and the signed IPN with their
+knobs belong together (one provider, one file).
 """
 
 from __future__ import annotations
@@ -103,6 +111,8 @@ class SslcommerzSimulator:
         self.drop: set[str] = set()
         self.duplicate_ipn = False
         self.auto_post = True
+        self.tran_id_lists_open = True
+        self.api_connect = "DONE"
         self.calls: list[tuple[str, dict[str, str]]] = []
         self.ipns_sent: list[dict[str, str]] = []
 
@@ -110,6 +120,10 @@ class SslcommerzSimulator:
 
     def session(self, key: str) -> SimSession:
         return self.sessions[key]
+
+    def set_status(self, key: str, status: str) -> None:
+        """SSLCommerz moved a session to ``status`` by itself (timed out, ...)."""
+        self.session(key).status = status
 
     def by_tran_id(self, tran_id: str) -> list[SimSession]:
         return [s for s in self.sessions.values() if s.tran_id == tran_id]
@@ -265,6 +279,8 @@ class SslcommerzSimulator:
     def query(self, query: dict[str, str]) -> tuple[str, dict[str, Any]]:
         if not self.authorised(query):
             return "query", {"APIConnect": "INVALID_REQUEST"}
+        if self.api_connect != "DONE":
+            return "query", {"APIConnect": self.api_connect, "status": ""}
         if "refund_ref_id" in query:
             r = self.refund(query["refund_ref_id"])
             if r is None:
@@ -283,7 +299,8 @@ class SslcommerzSimulator:
                                  "errorReason": "Invalid sessionkey"}
             return "query", self._session_answer(s)
         if "tran_id" in query:
-            rows = [self._session_answer(s) for s in self.by_tran_id(query["tran_id"])]
+            rows = [self._session_answer(s) for s in self.by_tran_id(query["tran_id"])
+                    if self.tran_id_lists_open or s.status != "PENDING"]
             return "query", {"APIConnect": "DONE", "no_of_trans_found": len(rows),
                              "element": rows}
         return "query", {"APIConnect": "INVALID_REQUEST"}

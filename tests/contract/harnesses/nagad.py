@@ -13,6 +13,7 @@ from ownpay.gateways.base import (
     VerifiedResult,
 )
 from ownpay.gateways.nagad.mapping import (
+    STATUS_TEXT,
     AmountNotRepresentable,
     PaymentStatus,
     RefundStatus,
@@ -50,6 +51,8 @@ class NagadHarness(StandinHarness[NagadSimulator]):
     slug = "nagad"
     failure_reasons = (
         *(f"Nagad status {s} (statusCode 00_1010_002) (verify)" for s in PaymentStatus),
+        *(f"Nagad status {s}: {STATUS_TEXT[s][1]} (statusCode 00_1010_002) (verify)"
+          for s in PaymentStatus),
         "Nagad refused the initialize: InvalidMerchant Invalid merchant",
         "Nagad return Aborted; Nagad status Ready (statusCode none) (verify)",
         "nothing to cancel: Nagad status Aborted (statusCode 00_1013_001) (verify)",

@@ -14,6 +14,7 @@ from ownpay.gateways.base import (
     VerifiedResult,
     provider_status,
 )
+from ownpay.gateways.razorpay.errors import ErrorReason, describe
 from ownpay.gateways.razorpay.mapping import (
     AmountNotRepresentable,
     OrderStatus,
@@ -63,6 +64,10 @@ class RazorpayHarness(StandinHarness[RazorpaySimulator]):
         "Razorpay order 'paid', payment pay_X1 'refunded' (status query)",
         "Razorpay order left unpaid (Razorpay order 'created' (status query))",
         "capture outcome unknown: timeout",
+        # one per documented error reason (and an unknown one): each has its own sentence
+        *(f"Razorpay order 'attempted', payment pay_X1 'failed' "
+          f"({describe('BAD_REQUEST_ERROR', r, 'customer', 'payment_authentication')}) "
+          "(status query)" for r in [*ErrorReason, "reason_from_the_future"]),
     )
     probes = (
         Probe(OrderStatus, _order_status, frozenset({OrderStatus.PAID})),

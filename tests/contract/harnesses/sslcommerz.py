@@ -15,10 +15,14 @@ from ownpay.gateways.base import (
     provider_status,
 )
 from ownpay.gateways.sslcommerz.mapping import (
+    API_CONNECT_TEXT,
+    STATUS_TEXT,
     AmountNotRepresentable,
+    ApiConnect,
     RefundReply,
     RefundState,
     TransactionStatus,
+    answered,
     from_sslcommerz_amount,
     map_transaction,
     refund_reply_outcome,
@@ -46,6 +50,13 @@ def _transaction_status(raw: str) -> Outcome:
     return map_transaction(data, session_key="S1", operation="probe").outcome
 
 
+def _api_connect(raw: str) -> Outcome:
+    data = {"APIConnect": raw, "status": "VALID", "tran_id": "txn_0123456789abcdef",
+            "val_id": "V1", "bank_tran_id": "B1", "amount": "99.99", "currency": "BDT",
+            "risk_level": "0"}
+    return answered(data, session_key="S1", operation="probe").outcome
+
+
 def _refund_reply(raw: str) -> Outcome:
     return refund_reply_outcome(provider_status(RefundReply, raw))
 
@@ -58,12 +69,17 @@ class SslcommerzHarness(StandinHarness[SslcommerzSimulator]):
     slug = "sslcommerz"
     failure_reasons = (
         *(f"SSLCommerz status {s} (status query)" for s in TransactionStatus),
+        *(f"SSLCommerz status {s}: {STATUS_TEXT[s][1]} (status query)"
+          for s in TransactionStatus),
+        *(f"SSLCommerz APIConnect {str(a)!r} ({API_CONNECT_TEXT[a]}, status query)"
+          for a in ApiConnect),
         "SSLCommerz refused the session: Invalid amount",
         "capture outcome unknown: timeout",
     )
     probes = (
         Probe(TransactionStatus, _transaction_status,
               frozenset({TransactionStatus.VALID, TransactionStatus.VALIDATED})),
+        Probe(ApiConnect, _api_connect, frozenset({ApiConnect.DONE})),
         Probe(RefundReply, _refund_reply),  # accepted, not yet paid back
         Probe(RefundState, _refund_state, frozenset({RefundState.REFUNDED})),
     )

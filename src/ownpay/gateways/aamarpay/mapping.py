@@ -12,6 +12,14 @@ payloads): a successful transaction has ``pay_status`` ``"Successful"`` and
 ``"Pending"``.  The merchant's transaction id comes back as ``mer_txnid``, aamarPay's own as
 ``pg_txnid``; the merchant's amount and currency as ``amount_original`` /
 ``currency_merchant`` (``amount`` / ``currency`` on older answers).
+
+Error codes: aamarPay publishes no list of ``status_code`` values beyond ``2`` and ``7``, nor
+of its payment-request error messages, that we could find (aamarpay.readme.io, "Search
+Transaction", shows the fields, not a code table).  So every ``pay_status`` /
+``status_code`` in :data:`STATUS_TEXT` has a customer sentence and history words;
+aamarPay's own ``status_title`` / ``error_title`` and a refused request's text are kept
+verbatim in the history, and anything else is unknown (the generic sentence, never a
+completion).
 """
 
 from __future__ import annotations
@@ -51,6 +59,26 @@ class StatusCode(enum.StrEnum):
 
     SUCCESSFUL = "2"
     FAILED = "7"
+
+
+# Every pay_status -> (customer sentence, or None where paid or still open; history words).
+STATUS_TEXT: dict[PayStatus, tuple[str | None, str]] = {
+    PayStatus.SUCCESSFUL: (None, "paid"),
+    PayStatus.FAILED: (DECLINED, "declined or failed at aamarPay"),
+    PayStatus.PENDING: (None, "not finished at aamarPay yet"),
+}
+
+# Every status_code -> history words.
+CODE_TEXT: dict[StatusCode, str] = {
+    StatusCode.SUCCESSFUL: "successful",
+    StatusCode.FAILED: "failed",
+}
+
+
+def code_words(raw: object) -> str:
+    """History words for a ``status_code`` (an unlisted one is said so, kept verbatim)."""
+    code = _code(raw)
+    return CODE_TEXT[code] if code is not None else f"unlisted status_code {str(raw)[:8]!r}"
 
 
 class ReturnKind(enum.StrEnum):
@@ -210,7 +238,7 @@ def map_verify(data: Mapping[str, Any], *, operation: str) -> VerifiedResult:
                 reason=f"aamarPay status Failed (status_code "
                 f"{str(data.get('status_code'))[:8]}{', ' + title if title else ''}) "
                 f"({operation})",
-                customer_message=DECLINED,
+                customer_message=STATUS_TEXT[status][0],
             )
         case PayStatus.PENDING:
             return VerifiedResult(

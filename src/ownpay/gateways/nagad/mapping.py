@@ -14,6 +14,13 @@ refusal is ``{"reason": …, "message": …}``.  There is no currency field: Nag
 only (``currencyCode`` ``"050"`` in the complete call).  The refund answer (decrypted
 ``sensitiveData``) carries ``status``, ``originalAmount``, ``cancelAmount`` and
 ``cancelTrxId``.
+
+Error codes: Nagad publishes no list of its ``statusCode`` values or refusal ``reason``
+codes that we could find (its integration guide is given to merchants under NDA; the
+public sample clients show the ``status`` words below and single codes only).  So the
+mapping is by ``status``, every value in :data:`STATUS_TEXT` with a customer sentence and
+history words; ``statusCode`` and a refusal's ``reason`` / ``message`` are kept verbatim in
+the history, and any other status is unknown (the generic sentence, never a completion).
 """
 
 from __future__ import annotations
@@ -70,6 +77,29 @@ class RefundStatus(enum.StrEnum):
     PARTIAL_REFUNDED = "PartialRefunded"
     CANCELLED = "Cancelled"
     PARTIAL_CANCELLED = "PartialCancelled"
+
+
+# Every status -> (customer sentence, or None where the payment is paid, still open or
+# for an operator; the words the status history keeps).
+STATUS_TEXT: dict[PaymentStatus, tuple[str | None, str]] = {
+    PaymentStatus.SUCCESS: (None, "paid"),
+    PaymentStatus.ORDER_INITIATED: (None, "order initiated, customer not at Nagad yet"),
+    PaymentStatus.READY: (None, "ready, the customer may pay at Nagad"),
+    PaymentStatus.IN_PROGRESS: (None, "in progress at Nagad"),
+    PaymentStatus.TRANSACTION_IN_PROGRESS: (None, "transaction in progress at Nagad"),
+    PaymentStatus.OTP_SENT: (None, "OTP sent to the customer"),
+    PaymentStatus.OTP_VERIFIED: (None, "OTP verified, PIN awaited"),
+    PaymentStatus.PIN_GIVEN: (None, "PIN given, Nagad is deciding"),
+    PaymentStatus.CANCELLED: (CANCELLED, "cancelled by the customer"),
+    PaymentStatus.ABORTED: (CANCELLED, "aborted by the customer"),
+    PaymentStatus.FAILED: (DECLINED, "failed at Nagad"),
+    PaymentStatus.UNKNOWN_FAILED: (DECLINED, "failed at Nagad for an unknown reason"),
+    PaymentStatus.FRAUD: (DECLINED, "refused by Nagad as fraud"),
+    PaymentStatus.INVALID_REQUEST: (GENERIC, "Nagad found the request invalid"),
+    PaymentStatus.PARTIAL_CANCELLED: (None, "paid, then partly cancelled: for an operator"),
+    PaymentStatus.REFUNDED: (None, "paid, then refunded at Nagad: for an operator"),
+    PaymentStatus.PARTIAL_REFUNDED: (None, "paid, then partly refunded: for an operator"),
+}
 
 
 # ---- amounts and ids ----------------------------------------------------------------------
@@ -178,7 +208,8 @@ def map_verify(data: Mapping[str, Any], *, operation: str) -> VerifiedResult:
                               reason=f"unmapped Nagad status {str(raw)[:40]!r} ({operation})")
     code = str(data.get("statusCode") or "")[:20]
     outcome = status_outcome(status)
-    detail = f"Nagad status {status} (statusCode {code or 'none'}) ({operation})"
+    detail = (f"Nagad status {status}: {STATUS_TEXT[status][1]} "
+              f"(statusCode {code or 'none'}) ({operation})")
     match outcome:
         case Outcome.SUCCEEDED:
             issuer = str(data.get("issuerPaymentRefNo") or "")[:80]
@@ -203,12 +234,9 @@ def map_verify(data: Mapping[str, Any], *, operation: str) -> VerifiedResult:
                 provider_txn_id=issuer,
                 reason=f"Nagad status Success, issuerPaymentRefNo {issuer} ({operation})",
             )
-        case Outcome.CANCELLED:
+        case Outcome.CANCELLED | Outcome.FAILED:
             return VerifiedResult(outcome=outcome, provider_reference=ref, reason=detail,
-                                  customer_message=CANCELLED)
-        case Outcome.FAILED:
-            return VerifiedResult(outcome=outcome, provider_reference=ref, reason=detail,
-                                  customer_message=DECLINED)
+                                  customer_message=STATUS_TEXT[status][0])
         case _:
             return VerifiedResult(outcome=outcome, provider_reference=ref, reason=detail)
 
@@ -225,11 +253,9 @@ def describe_failure(reason: str | None) -> str | None:
         return MERCHANT_SIDE
     if kind == "return":
         return NOT_CONFIRMED
-    if word in ("Cancelled", "Aborted"):
-        return CANCELLED
-    if word in ("Failed", "UnKnownFailed", "Fraud"):
-        return DECLINED
-    return GENERIC
+    status = provider_status(PaymentStatus, word)
+    message = STATUS_TEXT[status][0] if status is not None else None
+    return message or GENERIC
 
 
 # ---- refunds ------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -182,7 +183,7 @@ class RazorpayGateway(Gateway):
             except RazorpayRefused:
                 order = None  # gone (e.g. another Razorpay account configured since)
             if order is not None and str(order.get("receipt") or "") == payment.transaction_id:
-                asked = await self._decide(ctx, order, operation="checkout")
+                asked = await self._decide(ctx, order, operation="checkout", ours=payment)
                 if asked.outcome is not Outcome.PENDING:
                     return CheckoutView(template="checkout.html", context={
                         "confirm_url": self.callback_url(ctx, payment)},
@@ -271,13 +272,21 @@ class RazorpayGateway(Gateway):
                                      lambda sdk: sdk.payment.fetch(pay_id), write=False)
 
     async def _decide(self, ctx: GatewayContext, order: Mapping[str, Any], *,
-                      operation: str, payment: Mapping[str, Any] | None = None
-                      ) -> VerifiedResult:
-        """Razorpay's word on an order: its payments fetched, an authorised one captured."""
+                      operation: str, ours: PaymentView,
+                      payment: Mapping[str, Any] | None = None) -> VerifiedResult:
+        """Razorpay's word on an order: its payments fetched, an authorised one captured --
+        only while our payment can still take money.  One already cancelled, expired or
+        failed here is never captured: Razorpay gives an uncaptured authorisation back to
+        the customer by itself."""
         if payment is None:
             payment = mapping.pick_payment(await self._payments(ctx, str(order["id"])))
         if payment is not None and payment.get("status") == PaymentStatus.AUTHORIZED \
                 and str(payment.get("order_id") or "") == str(order.get("id") or ""):
+            if not mapping.can_take_money(ours.status):
+                result = mapping.map_order(order, payment, operation=operation)
+                return replace(result, reason=(
+                    f"{result.reason}; not captured: the payment is {ours.status[:20]} "
+                    "here (Razorpay returns an uncaptured payment by itself)")[:480])
             payment = await self._capture(ctx, order, payment)
             order = await self._order(ctx, str(order["id"]))
         return mapping.map_order(order, payment, operation=operation)
@@ -311,7 +320,8 @@ class RazorpayGateway(Gateway):
         pid = path_id(payment_id)
         fetched = await client.call(ctx, "fetch payment", lambda sdk: sdk.payment.fetch(pid),
                                     write=False)
-        return await self._decide(ctx, order, operation="return", payment=fetched)
+        return await self._decide(ctx, order, operation="return", ours=payment,
+                                  payment=fetched)
 
     async def query_status(self, ctx: GatewayContext, payment: PaymentView) -> VerifiedResult:
         """Razorpay's word: the payment's order and its payments."""
@@ -328,7 +338,7 @@ class RazorpayGateway(Gateway):
         if order is None:
             return VerifiedResult(outcome=Outcome.PENDING,
                                   reason="Razorpay holds no order for this payment")
-        return await self._decide(ctx, order, operation="status query")
+        return await self._decide(ctx, order, operation="status query", ours=payment)
 
     async def _by_receipt(self, ctx: GatewayContext, receipt: str) -> dict[str, Any] | None:
         """The payment's newest order, found by its receipt (our transaction id)."""

@@ -19,11 +19,13 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from typing import Any, assert_never
 
 from ownpay import money
 from ownpay.gateways.base import Outcome, RefundResult, VerifiedResult, provider_status
+from ownpay.gateways.razorpay import errors
 
 # The currencies OwnPay offers through Razorpay: INR, and those of Razorpay's international
 # list that merchants ask for most (international ones need Razorpay's international
@@ -39,7 +41,8 @@ MIN_INR_MINOR = 100  # "The amount must be at least INR 1.00"
 MAX_REFERENCE = 40  # receipt length limit (orders and refunds)
 
 NOT_COMPLETED = "The Razorpay payment did not go through."
-GENERIC = "Razorpay could not take the payment. Please try again."
+GENERIC = errors.GENERIC
+_ERROR = re.compile(r"\berror ([a-z0-9_]{1,40}) \(")
 
 
 class OrderStatus(enum.StrEnum):
@@ -126,6 +129,16 @@ def webhook_signature(webhook_secret: str, body: bytes) -> str:
 
 
 # ---- orders and payments ------------------------------------------------------------------
+
+
+# Our payment statuses in which a Razorpay payment may still be taken (captured) for it.
+TAKING_MONEY = frozenset({"pending", "processing"})
+
+
+def can_take_money(our_status: str) -> bool:
+    """Whether our payment (by its status) may still take money: never once it is
+    cancelled, expired, failed or completed."""
+    return our_status in TAKING_MONEY
 
 
 def payment_outcome(status: PaymentStatus | None) -> Outcome:
@@ -215,9 +228,12 @@ def map_order(order: Mapping[str, Any], payment: Mapping[str, Any] | None, *,
     if outcome is not Outcome.SUCCEEDED:
         if outcome is Outcome.PENDING and status is OrderStatus.PAID:
             outcome = Outcome.UNKNOWN
+        failed = pay_status is PaymentStatus.FAILED
         return VerifiedResult(outcome=outcome, provider_reference=order_id,
                               provider_txn_id=pay_id or None,
-                              reason=f"{said}{_error(payment)} ({operation})"[:480])
+                              reason=f"{said}{_error(payment)} ({operation})"[:480],
+                              customer_message=errors.reason_text(
+                                  payment.get("error_reason"))[0] if failed else None)
     currency = str(payment.get("currency") or "").upper()
     return VerifiedResult(
         outcome=Outcome.SUCCEEDED,
@@ -231,25 +247,38 @@ def map_order(order: Mapping[str, Any], payment: Mapping[str, Any] | None, *,
 
 
 def _error(payment: Mapping[str, Any]) -> str:
-    code = str(payment.get("error_reason") or payment.get("error_code") or "")[:40]
-    return f" ({code})" if code else ""
+    """A failed payment's ``error_*`` fields as history words ("" when it has none)."""
+    if not (payment.get("error_reason") or payment.get("error_code")):
+        return ""
+    return " (" + errors.describe(payment.get("error_code"), payment.get("error_reason"),
+                                  payment.get("error_source"), payment.get("error_step")) + ")"
 
 
 def describe_failure(reason: str | None) -> str | None:
+    """The customer's sentence for a stored Razorpay reason (None: not one of ours): the
+    sentence of the error reason it names, else a plain one."""
     if not reason or "Razorpay" not in reason:
         return None
+    found = _ERROR.search(reason)
+    if found:
+        return errors.reason_text(found.group(1))[0]
     if "'failed'" in reason:
         return NOT_COMPLETED
     return GENERIC
 
 
 def error_description(data: Any) -> str:
-    """Razorpay's ``{"error": {"code", "description", ...}}`` in one short line."""
+    """Razorpay's ``{"error": {"code", "description", "reason", "source", "step", ...}}``
+    in one short line."""
     error = data.get("error") if isinstance(data, Mapping) else None
     if not isinstance(error, Mapping):
         return "no error description"
     code = str(error.get("code") or "")[:40]
     text = " ".join(str(error.get("description") or "").split())[:200]
+    if error.get("reason"):
+        said = errors.describe(code, error.get("reason"), error.get("source"),
+                               error.get("step"))
+        return f"{said}: {text}"
     return f"{code}: {text}" if code else text
 
 

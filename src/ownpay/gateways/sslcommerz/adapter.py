@@ -58,8 +58,34 @@ log = structlog.get_logger("ownpay.gateways.sslcommerz")
 ENVIRONMENTS = ("sandbox", "live")
 
 
+MAX_SESSIONS = 20  # sessions of one payment remembered (newest kept) and asked about
+
+
 def _refund_key(refund_id: str) -> str:
     return "refund:" + hashlib.sha256(refund_id.encode()).hexdigest()[:40]
+
+
+def _sessions_key(transaction_id: str) -> str:
+    return "sessions:" + hashlib.sha256(transaction_id.encode()).hexdigest()[:40]
+
+
+async def remember_session(ctx: GatewayContext, transaction_id: str, session_key: str) -> None:
+    """Add a session we created for this payment to the ones still able to take money
+    (every tab the customer opened has its own; SSLCommerz cannot close any of them)."""
+    key = _sessions_key(transaction_id)
+    async with ctx.store.exclusive(key):
+        known = [str(k) for k in ((await ctx.store.get(key)) or {}).get("keys", [])]
+        if session_key not in known:
+            known = [*known, session_key][-MAX_SESSIONS:]
+            await ctx.store.put(key, {"keys": known})
+
+
+async def known_sessions(ctx: GatewayContext, payment: PaymentView) -> list[str]:
+    """Every session key of this payment we know of, the current one last."""
+    stored = (await ctx.store.get(_sessions_key(payment.transaction_id))) or {}
+    keys = [str(k) for k in stored.get("keys", []) if k]
+    current = payment.provider_reference
+    return [k for k in keys if k != current] + ([current] if current else [])
 
 
 def return_token(ctx: GatewayContext, payment: PaymentView) -> str:
@@ -162,6 +188,7 @@ class SslcommerzGateway(Gateway):
                         reason=reason[:200])
             raise GatewayError(f"SSLCommerz refused the session: {reason[:200]}",
                                retryable=False, may_have_acted=False)
+        await remember_session(ctx, payment.transaction_id, session_key)
         origin = url_origin(page)
         return CheckoutView(redirect_url=page, provider_reference=session_key,
                             form_origins=(origin,) if origin else ())
@@ -197,47 +224,49 @@ class SslcommerzGateway(Gateway):
                                if hint == "CANCELLED" else mapping.NOT_COMPLETED)
         return asked
 
+    async def _ask_session(self, ctx: GatewayContext, session_key: str) -> VerifiedResult:
+        data = await client.get(ctx, client.QUERY, {"sessionkey": session_key},
+                                operation="status query")
+        if not data.get("APIConnect"):
+            data = {**data, "APIConnect": client_done(data)}
+        return mapping.answered(data, session_key=session_key, operation="status query")
+
     async def query_status(self, ctx: GatewayContext, payment: PaymentView) -> VerifiedResult:
-        """SSLCommerz's word: the current session (by session key), and -- unless that one
-        was paid -- every session with our tran_id, since the customer may have paid an
-        earlier session of this payment (a second tab, a retry)."""
-        session_key = payment.provider_reference
+        """SSLCommerz's word about every session of this payment -- the current one, each
+        one our state store remembers (an older tab the customer left open) and each one
+        the query by tran_id lists -- since SSLCommerz cannot close a session and any of
+        them may still take the money.  A paid session decides; else one still open keeps
+        the payment undecided; else the current session's end is the answer."""
         current: VerifiedResult | None = None
-        if session_key:
-            data = await client.get(ctx, client.QUERY, {"sessionkey": session_key},
-                                    operation="status query")
-            if str(data.get("APIConnect") or client_done(data)) != mapping.API_DONE:
-                current = VerifiedResult(
-                    outcome=Outcome.UNKNOWN, provider_reference=session_key,
-                    reason=f"SSLCommerz APIConnect {str(data.get('APIConnect'))[:30]!r} "
-                    "(status query)")
-            else:
-                current = mapping.map_transaction(data, session_key=session_key,
-                                                  operation="status query")
+        if payment.provider_reference:
+            current = await self._ask_session(ctx, payment.provider_reference)
             if current.outcome is Outcome.SUCCEEDED:
                 return current
         data = await client.get(ctx, client.QUERY, {"tran_id": payment.transaction_id},
                                 operation="status query by tran_id")
-        row = mapping.pick_element(data) if data.get("APIConnect") == mapping.API_DONE else None
-        if row is None:
-            return current or VerifiedResult(
-                outcome=Outcome.PENDING, reason="SSLCommerz holds no transaction with our "
-                "tran_id")
-        by_tran_id = mapping.map_transaction(
+        listed = mapping.elements(data) if data.get("APIConnect") == mapping.API_DONE else []
+        judged = [mapping.map_transaction(
             row, session_key=str(row.get("sessionkey") or "") or None,
-            operation="status query by tran_id")
-        if by_tran_id.outcome is Outcome.SUCCEEDED or current is None:
-            return by_tran_id
-        return current
+            operation="status query by tran_id") for row in listed]
+        seen = {r.provider_reference for r in judged} | {payment.provider_reference}
+        for key in await known_sessions(ctx, payment):
+            if key not in seen:  # not listed by tran_id (e.g. never attempted): ask it
+                judged.append(await self._ask_session(ctx, key))
+                seen.add(key)
+        if current is not None:
+            judged.append(current)
+        decided = mapping.decide_sessions(judged, current=payment.provider_reference)
+        return decided or VerifiedResult(
+            outcome=Outcome.PENDING, reason="SSLCommerz holds no transaction with our tran_id")
 
     async def cancel_provider_payment(
         self, ctx: GatewayContext, payment: PaymentView
     ) -> VerifiedResult:
         """SSLCommerz has no call to close a session: its hosted page may still take the
-        money after our link expired.  Only SSLCommerz's word that the session ended unpaid
-        (``FAILED``, ``CANCELLED``, ``EXPIRED``) lets the payment expire; a session still
-        ``PENDING`` or ``UNATTEMPTED`` stays undecided (asked again until SSLCommerz expires
-        it, bounded by the core; see docs/gateways.md, "Expiry")."""
+        money after our link expired.  Only SSLCommerz's word that every session of the
+        payment ended unpaid (``FAILED``, ``CANCELLED``, ``EXPIRED``) lets the payment
+        expire; any session still ``PENDING`` or ``UNATTEMPTED`` keeps it undecided (asked
+        again until SSLCommerz expires it, bounded by the core; see docs/gateways.md, "Expiry")."""
         asked = await self.query_status(ctx, payment)
         match asked.outcome:
             case Outcome.SUCCEEDED | Outcome.PROCESSING | Outcome.UNKNOWN:
@@ -315,7 +344,8 @@ class SslcommerzGateway(Gateway):
         if data.get("APIConnect") != mapping.API_DONE:
             return RefundResult(outcome=Outcome.FAILED,
                                 reason=f"SSLCommerz APIConnect "
-                                f"{str(data.get('APIConnect'))[:30]!r} (refund)")
+                                f"{str(data.get('APIConnect'))[:30]!r} "
+                                f"({mapping.api_connect_reason(data.get('APIConnect'))}, refund)")
         result = mapping.map_refund_reply(data)
         if result.provider_refund_id:
             await ctx.store.put(_refund_key(refund_id),
@@ -346,7 +376,9 @@ class SslcommerzGateway(Gateway):
         if data.get("APIConnect") != mapping.API_DONE:
             return RefundResult(outcome=Outcome.UNKNOWN, provider_refund_id=known,
                                 reason=f"SSLCommerz APIConnect "
-                                f"{str(data.get('APIConnect'))[:30]!r} (refund query)")
+                                f"{str(data.get('APIConnect'))[:30]!r} "
+                                f"({mapping.api_connect_reason(data.get('APIConnect'))}, "
+                                "refund query)")
         return mapping.map_refund_state(data, known)
 
 

@@ -4,6 +4,13 @@ exhaustively (``mypy`` proves every member is handled).
 
 Pure: no I/O, no clock, no logging.  A status SSLCommerz may add later (anything not in
 the enums below) maps to ``Outcome.UNKNOWN``, never to a completion.
+
+Where the lists come from: SSLCommerz's developer documentation, API v4
+(developer.sslcommerz.com/doc/v4/): the "Order Validation API" and "Transaction Query"
+response parameters (``status``, ``risk_level`` 0 safe / 1 risky, ``APIConnect``
+``INVALID_REQUEST`` / ``FAILED`` / ``INACTIVE`` / ``DONE``), as also handled by SSLCommerz's
+own PHP library.  :data:`STATUS_TEXT` gives each status its customer sentence and history
+words; :data:`API_CONNECT_TEXT` each ``APIConnect`` value its history words.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, assert_never
 
 from ownpay import money
@@ -40,6 +48,85 @@ class TransactionStatus(enum.StrEnum):
     CANCELLED = "CANCELLED"  # the customer cancelled at the hosted page
     EXPIRED = "EXPIRED"  # the session timed out unpaid
     INVALID_TRANSACTION = "INVALID_TRANSACTION"  # no such val_id (validation API)
+
+
+class ApiConnect(enum.StrEnum):
+    """``APIConnect`` of the validation, query and refund APIs."""
+
+    DONE = "DONE"  # answered
+    INVALID_REQUEST = "INVALID_REQUEST"  # the call's data was invalid
+    FAILED = "FAILED"  # the store id / password were refused
+    INACTIVE = "INACTIVE"  # the store (or its API user) is inactive
+
+
+# ``risk_level`` of a paid transaction -> history words.  Not an outcome: SSLCommerz took
+# the money either way; "1" is SSLCommerz's advice to check before delivering.
+RISK_LEVELS: dict[str, str] = {
+    "0": "safe",
+    "1": "risky",
+}
+
+
+# Every status -> (customer sentence, or None where the payment is paid or still open;
+# the words the status history keeps).
+STATUS_TEXT: dict[TransactionStatus, tuple[str | None, str]] = {
+    TransactionStatus.VALID: (None, "paid, validated now"),
+    TransactionStatus.VALIDATED: (None, "paid, validated before"),
+    TransactionStatus.PENDING: (None, "the customer is still at the hosted page"),
+    TransactionStatus.UNATTEMPTED: (None, "session created, nothing tried"),
+    TransactionStatus.FAILED: (NOT_COMPLETED, "declined by the bank or wallet"),
+    TransactionStatus.CANCELLED: (CANCELLED_MESSAGE, "cancelled by the customer"),
+    TransactionStatus.EXPIRED: (EXPIRED_MESSAGE, "session timed out unpaid"),
+    TransactionStatus.INVALID_TRANSACTION: (NOT_COMPLETED, "no such transaction"),
+}
+
+API_CONNECT_TEXT: dict[ApiConnect, str] = {
+    ApiConnect.DONE: "answered",
+    ApiConnect.INVALID_REQUEST: "invalid data in the call",
+    ApiConnect.FAILED: "store credentials refused",
+    ApiConnect.INACTIVE: "store or API user inactive",
+}
+
+
+def api_connect_reason(raw: object) -> str:
+    """History words for an ``APIConnect`` value (unknown ones are said so)."""
+    value = provider_status(ApiConnect, raw)
+    return API_CONNECT_TEXT[value] if value is not None else "unknown APIConnect"
+
+
+def risk_note(data: Mapping[str, Any]) -> str:
+    """The history's note on a paid transaction's ``risk_level`` ("" when safe or absent)."""
+    raw = str(data.get("risk_level") or "0")
+    title = str(data.get("risk_title") or "")[:40]
+    match RISK_LEVELS.get(raw):
+        case "safe":
+            return ""
+        case "risky":
+            return f"; risk_level 1 ({title}): SSLCommerz advises checking before delivering"
+        case _:
+            return f"; unknown risk_level {raw[:4]!r} ({title}): check before delivering"
+
+
+def answered(data: Mapping[str, Any], *, session_key: str | None,
+             operation: str) -> VerifiedResult:
+    """A query answer judged by its ``APIConnect`` first: only ``DONE`` lets the status
+    speak; any other value (or none) is unknown, its words in the history."""
+    connect = provider_status(ApiConnect, data.get("APIConnect"))
+    if connect is None:
+        return VerifiedResult(
+            outcome=Outcome.UNKNOWN, provider_reference=session_key,
+            reason=f"SSLCommerz APIConnect {str(data.get('APIConnect'))[:30]!r} "
+            f"(unknown APIConnect, {operation})")
+    match connect:
+        case ApiConnect.DONE:
+            return map_transaction(data, session_key=session_key, operation=operation)
+        case ApiConnect.INVALID_REQUEST | ApiConnect.FAILED | ApiConnect.INACTIVE:
+            return VerifiedResult(
+                outcome=Outcome.UNKNOWN, provider_reference=session_key,
+                reason=f"SSLCommerz APIConnect {str(connect)!r} "
+                f"({API_CONNECT_TEXT[connect]}, {operation})")
+        case _:
+            assert_never(connect)
 
 
 class RefundReply(enum.StrEnum):
@@ -137,10 +224,7 @@ def map_transaction(
                     outcome=Outcome.UNKNOWN, provider_reference=ref,
                     reason=f"SSLCommerz status {status} without bank_tran_id ({operation})")
             amount, currency = _figures(data)
-            risk = str(data.get("risk_level") or "0")
-            note = "" if risk == "0" else (
-                f"; risk_level {risk[:4]} ({str(data.get('risk_title') or '')[:40]}): "
-                "SSLCommerz advises checking before delivering")
+            note = risk_note(data)
             return VerifiedResult(
                 outcome=Outcome.SUCCEEDED,
                 amount_minor=amount,
@@ -154,49 +238,68 @@ def map_transaction(
             )
         case TransactionStatus.PENDING | TransactionStatus.UNATTEMPTED:
             return VerifiedResult(outcome=Outcome.PENDING, provider_reference=ref,
-                                  reason=f"SSLCommerz status {status} ({operation})")
+                                  reason=f"SSLCommerz status {status}: {STATUS_TEXT[status][1]}"
+                                  f" ({operation})")
         case TransactionStatus.FAILED | TransactionStatus.INVALID_TRANSACTION:
             return VerifiedResult(
                 outcome=Outcome.FAILED, provider_reference=ref,
-                reason=f"SSLCommerz status {status} "
+                reason=f"SSLCommerz status {status}: {STATUS_TEXT[status][1]} "
                 f"{str(data.get('error') or data.get('failedreason') or '')[:120]} "
                 f"({operation})".replace("  ", " "),
-                customer_message=NOT_COMPLETED)
+                customer_message=STATUS_TEXT[status][0])
         case TransactionStatus.CANCELLED:
             return VerifiedResult(outcome=Outcome.CANCELLED, provider_reference=ref,
-                                  reason=f"SSLCommerz status {status} ({operation})",
-                                  customer_message=CANCELLED_MESSAGE)
+                                  reason=f"SSLCommerz status {status}: "
+                                  f"{STATUS_TEXT[status][1]} ({operation})",
+                                  customer_message=STATUS_TEXT[status][0])
         case TransactionStatus.EXPIRED:
             return VerifiedResult(outcome=Outcome.FAILED, provider_reference=ref,
-                                  reason=f"SSLCommerz status {status} ({operation})",
-                                  customer_message=EXPIRED_MESSAGE)
+                                  reason=f"SSLCommerz status {status}: "
+                                  f"{STATUS_TEXT[status][1]} ({operation})",
+                                  customer_message=STATUS_TEXT[status][0])
         case _:
             assert_never(status)
 
 
-def pick_element(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The transaction to judge from a by-tran_id query (``element``: every attempt with
-    our tran_id): a paid one if any, else the last listed."""
-    elements = data.get("element")
-    if not isinstance(elements, list):
+def elements(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The transactions of a by-tran_id query (``element``: every attempt with our
+    tran_id)."""
+    rows = data.get("element")
+    return [e for e in rows if isinstance(e, Mapping)] if isinstance(rows, list) else []
+
+
+def decide_sessions(results: list[VerifiedResult], *,
+                    current: str | None = None) -> VerifiedResult | None:
+    """One payment's sessions, each judged, in one answer: a paid session decides; else
+    any session still open (``PENDING`` / ``UNATTEMPTED``: a tab the customer may still
+    pay in) keeps the payment undecided, as does one SSLCommerz would not say; only when
+    every session ended unpaid does the last one (the current session) speak.  Open and
+    unknown answers keep the ``current`` session as the payment's reference."""
+    if not results:
         return None
-    rows = [e for e in elements if isinstance(e, Mapping)]
-    for row in rows:
-        if provider_status(TransactionStatus, row.get("status")) in (
-                TransactionStatus.VALID, TransactionStatus.VALIDATED):
-            return row
-    return rows[-1] if rows else None
+    for result in results:
+        if result.outcome is Outcome.SUCCEEDED:
+            return result
+    for waiting in (Outcome.PROCESSING, Outcome.PENDING, Outcome.UNKNOWN):
+        for result in results:
+            if result.outcome is waiting:
+                return replace(
+                    result, provider_reference=current or result.provider_reference,
+                    reason=f"SSLCommerz session {str(result.provider_reference or '?')[:40]} "
+                    f"can still take the money: {result.reason}"[:480]
+                    if len(results) > 1 else result.reason)
+    return results[-1]
 
 
 def describe_failure(reason: str | None) -> str | None:
+    """The customer's sentence for a stored SSLCommerz reason (None: not one of ours)."""
     if not reason or "SSLCommerz" not in reason:
         return None
+    for status, (message, _words) in STATUS_TEXT.items():
+        if message and f"status {status}" in reason:
+            return message
     if "CANCELLED" in reason:
         return CANCELLED_MESSAGE
-    if "EXPIRED" in reason:
-        return EXPIRED_MESSAGE
-    if "FAILED" in reason or "INVALID_TRANSACTION" in reason:
-        return NOT_COMPLETED
     return GENERIC
 
 
