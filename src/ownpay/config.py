@@ -116,6 +116,9 @@ class Settings:
     # A direct PostgreSQL URL the worker LISTENs on for outbox wake-ups (default: the
     # database URL, unless it is a transaction pooler: then the worker polls).
     database_listen_url: str = ""
+    # A streaming replica for list, export and dashboard reads (never a read that decides
+    # money); empty: every read goes to the primary.
+    database_replica_url: str = ""
     # Shared counters for rate limits across processes and hosts; empty: in each process.
     redis_url: str = ""
     # Reverse proxies whose X-Forwarded-For / -Proto / -Host are believed (IPs or CIDRs).
@@ -152,7 +155,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in _SECRET_FIELDS and value:
                 value = "***"
-            elif f.name in ("database_url", "database_listen_url", "redis_url") and value:
+            elif f.name in ("database_url", "database_listen_url", "database_replica_url",
+                            "redis_url") and value:
                 value = _hide_password(value)
             shown[f.name] = value
         return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
@@ -253,14 +257,13 @@ def _coerce(name: str, raw: Any) -> Any:
     text = str(raw)
     if name == "database_url":
         return normalize_database_url(text) if text.strip() else ""
-    if name == "database_listen_url":
+    if name in ("database_listen_url", "database_replica_url"):
         try:
             value = normalize_database_url(text) if text.strip() else ""
         except ConfigError:
             value = "-"
         if value and not value.startswith("postgresql"):
-            raise ConfigError(f"{env_name} must be a postgresql:// URL (a direct connection "
-                              "to the server, for LISTEN)")
+            raise ConfigError(f"{env_name} must be a postgresql:// URL")
         return value
     if name == "database_pooler":
         pooler = text.strip().lower()

@@ -26,6 +26,11 @@ class AppContext:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     keyring: Keyring
+    # Sessions for list, export and dashboard reads: on the replica when
+    # OWNPAY_DATABASE_REPLICA_URL is set, else the primary's.  Never for a read that
+    # decides money (a replica lags behind).
+    read_sessions: async_sessionmaker[AsyncSession] | None = None
+    replica_engine: AsyncEngine | None = None
     # Short-lived caches; see docs/operations.md for why a few seconds is safe.
     api_keys: TTLCache[str, Any] = field(default_factory=lambda: TTLCache(5.0))
     gateway_accounts: TTLCache[tuple[int, str, str], Any] = field(
@@ -57,9 +62,20 @@ class AppContext:
             keyring=keyring,
             outbox_wakeup=wakeup,
         )
+        ctx.read_sessions = ctx.sessions
+        if settings.database_replica_url:
+            ctx.replica_engine = create_engine(settings.database_replica_url,
+                                               pool_size=settings.database_pool_size,
+                                               pooler=settings.database_pooler)
+            ctx.read_sessions = session_factory(ctx.replica_engine)
         ctx.api_keys = TTLCache(settings.auth_cache_ttl)
         ctx.gateway_accounts = TTLCache(settings.auth_cache_ttl)
         return ctx
+
+    @property
+    def reads(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for list, export and dashboard reads (the replica's, if configured)."""
+        return self.read_sessions if self.read_sessions is not None else self.sessions
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -98,3 +114,5 @@ class AppContext:
             clients, self.webhook_clients = self.webhook_clients, None
             await clients.aclose()
         await self.engine.dispose()
+        if self.replica_engine is not None:
+            await self.replica_engine.dispose()

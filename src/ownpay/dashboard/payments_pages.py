@@ -32,7 +32,7 @@ from ownpay.tenancy import TenantScope
 from ownpay.transactions import export, schemas
 from ownpay.transactions import service as transactions
 from ownpay.web.body import REASON_LIMIT
-from ownpay.web.deps import Session
+from ownpay.web.deps import ReadSession, Session
 from ownpay.webhooks import log as webhook_log
 
 router = APIRouter(include_in_schema=False)
@@ -126,7 +126,8 @@ def _export_url(params: QueryParams) -> str:
 
 
 @router.get("/admin/payments")
-async def payments_list(request: Request, session: Session, viewer: Reader) -> Response:
+async def payments_list(request: Request, session: Session, viewer: Reader,
+                        reads: ReadSession) -> Response:
     scope = scope_of(viewer)
     params = request.query_params
     errors: dict[str, list[str]] = {}
@@ -142,8 +143,8 @@ async def payments_list(request: Request, session: Session, viewer: Reader) -> R
         if q and ids.is_transaction_id(q):
             found = await repository.get(session, scope, q)
             rows = [found] if found is not None else []
-        else:
-            page = await transactions.list_transactions(session, scope=scope, query=query)
+        else:  # the list (and its export) may come from the read replica
+            page = await transactions.list_transactions(reads, scope=scope, query=query)
             rows = list(page.rows)
             if page.next_cursor:
                 kept = [(k, v) for k, v in params.multi_items() if k != "cursor" and v.strip()]
@@ -185,7 +186,7 @@ async def payments_export(request: Request, session: Session, viewer: Reader) ->
     await session.commit()
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(
-        export.csv_stream(ctx_of(request).sessions, scope=scope, filters=filters),
+        export.csv_stream(ctx_of(request).reads, scope=scope, filters=filters),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="transactions-{scope.mode}-'
                  f'{stamp}.csv"'})

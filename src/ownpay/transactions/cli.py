@@ -88,7 +88,7 @@ def export_command(
                 merchant_id = (await merchants.get_merchant(s, merchant)).id
             written = 0
             async for chunk, count in export.csv_chunks(
-                ctx.sessions, scope=TenantScope(merchant_id, checked_mode),
+                ctx.reads, scope=TenantScope(merchant_id, checked_mode),
                 filters=filters,
             ):
                 sink.write(chunk)

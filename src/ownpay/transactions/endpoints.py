@@ -20,7 +20,7 @@ from ownpay.transactions.schemas import (
     TransactionDetail,
     TransactionList,
 )
-from ownpay.web.deps import Reader, Session, app_context
+from ownpay.web.deps import Reader, ReadSession, Session, app_context
 from ownpay.web.openapi import ErrorResponses, not_found_example, validation_example
 
 router = APIRouter(prefix="/api/v1/transactions", tags=["Transactions"])
@@ -49,7 +49,8 @@ LIST_ERRORS = {400: [
     responses=ErrorResponses(codes=LIST_ERRORS),
     openapi_extra={"parameters": schemas.openapi_parameters(FILTER_PARAMETERS, PAGE_PARAMETERS)},
 )
-async def list_transactions(request: Request, principal: Reader, session: Session) -> Response:
+async def list_transactions(request: Request, principal: Reader,
+                            session: ReadSession) -> Response:
     """Newest first, filtered, `limit` per page (default 20, at most 100).
 
     Pass `next_cursor` as `cursor` for the next page: pages stay stable while payments are
@@ -80,7 +81,7 @@ async def export_transactions(request: Request, principal: Reader) -> Response:
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(
         export.csv_stream(
-            ctx.sessions, scope=principal.scope,
+            ctx.reads, scope=principal.scope,
             filters=filters,
         ),
         media_type="text/csv; charset=utf-8",

@@ -31,6 +31,21 @@ async def session_dep(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def read_session_dep(
+    request: Request, primary: Annotated[AsyncSession, Depends(session_dep, scope="function")]
+) -> AsyncIterator[AsyncSession]:
+    """A session for list and export reads: on the read replica when one is configured
+    (``OWNPAY_DATABASE_REPLICA_URL``), else the request's own session (one connection per
+    request: SQLite has one).  Replicas lag, so nothing that decides money (or must read
+    its own writes) uses this; it writes nothing."""
+    ctx = app_context(request)
+    if ctx.replica_engine is None:
+        yield primary
+        return
+    async with ctx.reads() as session:
+        yield session
+
+
 @contextlib.asynccontextmanager
 async def unit_of_work(ctx: AppContext) -> AsyncIterator[AsyncSession]:
     """A session in one transaction, for work a route runs outside its request's session
@@ -62,6 +77,7 @@ Ctx = Annotated[AppContext, Depends(app_context)]
 # the response is sent -- FastAPI's default ends a yield dependency after the response,
 # when a client could already act on an answer whose data is not yet committed.
 Session = Annotated[AsyncSession, Depends(session_dep, scope="function")]
+ReadSession = Annotated[AsyncSession, Depends(read_session_dep, scope="function")]
 Reader = Annotated[Principal, Depends(require_scope("read"))]
 Writer = Annotated[Principal, Depends(require_scope("write"))]
 Admin = Annotated[Principal, Depends(require_scope("admin"))]
