@@ -241,7 +241,7 @@ async def link_save(request: Request, session: Session, viewer: Manager,
     except ApiError as exc:
         return await _page(request, session, viewer, link, values=dict(form),
                            errors=errors_of(exc), status_code=400)
-    return see_other(f"/admin/links/{link.id}?saved=1")
+    return see_other(f"/admin/links/{link.id}?saved=1#main")  # not the form's #edit-h
 
 
 @router.post("/admin/links/{link_id}/active")
@@ -249,4 +249,4 @@ async def link_turn(request: Request, session: Session, viewer: Manager,
                     link_id: str) -> Response:
     link = await _link(session, viewer, link_id)
     await _change(request, session, viewer, link, {"active": viewer.form.get("active") == "on"})
-    return see_other(f"/admin/links/{link.id}?turned=1")
+    return see_other(f"/admin/links/{link.id}?turned=1#main")
