@@ -282,3 +282,27 @@ async def test_the_list_pages_and_the_links_payments(client: httpx.AsyncClient,
         total = await s.scalar(select(func.count()).select_from(PaymentLink).where(
             PaymentLink.merchant_id == brand.id))
     assert total == 23
+
+
+async def test_more_questions_shows_more_rows_and_saves_nothing(client: httpx.AsyncClient,
+                                                               ctx: Any) -> None:
+    brand = await create_merchant(ctx)
+    await signed_in(client, ctx, "manager", brand)
+    blank = await client.get("/admin/links/new")
+    assert 'name="field_1_label"' in blank.text and 'name="field_2_label"' not in blank.text
+    more = await post_form(client, "/admin/links/new", "/admin/links",
+                           {**new_link_form(), "more_rows": "1"})
+    assert more.status_code == 200
+    assert 'name="field_6_label"' in more.text and 'name="field_7_label"' not in more.text
+    assert 'value="Card message"' in more.text  # what was typed stays
+    assert await links_of(ctx, brand.id) == []
+    # Ten questions: the largest form is read whole.
+    form = new_link_form()
+    for n in range(10):
+        form.update({f"field_{n}_label": f"Question {n}", f"field_{n}_name": f"q{n}",
+                     f"field_{n}_type": "select", f"field_{n}_required": "on",
+                     f"field_{n}_options": "A\nB"})
+    made = await post_form(client, "/admin/links/new", "/admin/links", form)
+    assert made.status_code == 303, made.text
+    [row] = await links_of(ctx, brand.id)
+    assert [f["name"] for f in row.fields] == [f"q{n}" for n in range(10)]
