@@ -19,6 +19,7 @@ from tests.support.factories import (
     make_delivery,
     make_endpoint,
     make_intent,
+    make_link,
     make_refund,
 )
 
@@ -70,6 +71,7 @@ MAKERS: dict[str, ObjectMaker] = {
     "delivery_id": make_delivery,
     "device_id": _sms_device,
     "alert_id": _sms_alert,
+    "link_id": make_link,
 }
 
 

@@ -19,6 +19,7 @@ class Permission(StrEnum):
     PAYMENTS_ACT = "payments.act"
     DEVELOPER = "developer"  # API keys, webhook endpoints
     GATEWAYS = "gateways"  # gateway credentials
+    LINKS = "links.manage"  # making, changing and turning payment links on and off
     SMS_DEVICES = "sms.devices"  # pairing, adding and revoking the phones that forward SMS
     BRANDS_EDIT = "brands.edit"  # the brand's own settings
     BRANDS_CREATE = "brands.create"
@@ -36,6 +37,8 @@ TABLE: dict[Permission, frozenset[str]] = {
     Permission.PAYMENTS_ACT: frozenset({"owner", "admin", "manager", "operator"}),
     Permission.DEVELOPER: frozenset({"owner", "admin", "manager", "developer"}),
     Permission.GATEWAYS: frozenset({"owner", "admin", "manager"}),
+    # Links are sales, as payments: whoever acts on payments; a developer reads them.
+    Permission.LINKS: frozenset({"owner", "admin", "manager", "operator"}),
     # A paired phone is a credential that can complete payments: as gateway credentials.
     Permission.SMS_DEVICES: frozenset({"owner", "admin", "manager"}),
     Permission.BRANDS_EDIT: frozenset({"owner", "admin", "manager"}),

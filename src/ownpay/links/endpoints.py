@@ -74,11 +74,6 @@ async def _shown(request: Request, session: Session, principal: Principal,
             for link in links]
 
 
-def _audited(shown: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in shown.items() if k not in ("paid_count", "created_at",
-                                                      "updated_at", "url")}
-
-
 @router.post(
     LINKS, status_code=201, tags=[TAG], summary="Create a payment link",
     response_model=PaymentLinkOut,
@@ -96,7 +91,8 @@ async def create_payment_link(request: Request, principal: Writer,
                                      settings=app_context(request).settings)
     [shown] = await _shown(request, session, principal, [link])
     await audit_api(session, request, principal, "payment_link.created",
-                    object_type="payment_link", object_id=link.id, details=_audited(shown))
+                    object_type="payment_link", object_id=link.id,
+                    details=service.audited(shown))
     return json_response(201, shown)
 
 
@@ -149,5 +145,5 @@ async def update_payment_link(link_id: LinkId, request: Request, principal: Writ
     [shown] = await _shown(request, session, principal, [link])
     await audit_api(session, request, principal, "payment_link.updated",
                     object_type="payment_link", object_id=link.id,
-                    details=audit.changes(_audited(before), _audited(shown)))
+                    details=audit.changes(service.audited(before), service.audited(shown)))
     return json_response(200, shown)

@@ -22,7 +22,7 @@ from ownpay.db import utcnow
 from ownpay.errors import NotFound, ValidationFailed
 from ownpay.links import terms
 from ownpay.links.models import PaymentLink
-from ownpay.merchants.models import Merchant
+from ownpay.merchants.models import GatewayAccount, Merchant
 from ownpay.outbox.payloads import decimal_string
 from ownpay.pagination import newest_first
 from ownpay.payments import states
@@ -98,11 +98,24 @@ async def update_link(session: AsyncSession, scope: TenantScope, link_id: str,
 
 
 async def list_links(session: AsyncSession, scope: TenantScope, *, limit: int,
-                     starting_after: str | None) -> tuple[list[PaymentLink], bool]:
+                     starting_after: str | None,
+                     active: bool | None = None) -> tuple[list[PaymentLink], bool]:
+    """One page, newest first; ``active`` keeps only links turned on (True) or off (False)."""
     mine = (PaymentLink.merchant_id == scope.merchant_id, PaymentLink.mode == scope.mode)
-    return await newest_first(session, select(PaymentLink).where(*mine), PaymentLink,
-                              scope=mine, limit=limit, starting_after=starting_after,
-                              noun="payment link")
+    query = select(PaymentLink).where(*mine)
+    if active is not None:
+        query = query.where(PaymentLink.active.is_(active))
+    return await newest_first(session, query, PaymentLink, scope=mine, limit=limit,
+                              starting_after=starting_after, noun="payment link")
+
+
+async def payments_of(session: AsyncSession, scope: TenantScope, link_id: str, *, limit: int,
+                      starting_after: str | None) -> tuple[list[PaymentIntent], bool]:
+    """The payments made on a link (every status), newest first."""
+    mine = (PaymentIntent.merchant_id == scope.merchant_id, PaymentIntent.mode == scope.mode)
+    return await newest_first(session, select(PaymentIntent).where(
+        *mine, PaymentIntent.link_id == link_id), PaymentIntent, scope=mine, limit=limit,
+        starting_after=starting_after, noun="payment")
 
 
 async def paid_counts(session: AsyncSession, link_ids: list[str]) -> dict[str, int]:
@@ -114,6 +127,16 @@ async def paid_counts(session: AsyncSession, link_ids: list[str]) -> dict[str, i
             PaymentIntent.link_id.in_(link_ids), PaymentIntent.status.in_(PAID))
         .group_by(PaymentIntent.link_id))
     return {link_id: n for link_id, n in rows.all() if link_id}
+
+
+async def offered_gateways(session: AsyncSession, scope: TenantScope) -> list[tuple[str, str]]:
+    """The gateways a link may allow: the brand's active ones in the mode, as (slug, name)."""
+    rows = await session.execute(select(GatewayAccount.gateway, GatewayAccount.display_name)
+                                 .where(GatewayAccount.merchant_id == scope.merchant_id,
+                                        GatewayAccount.mode == scope.mode,
+                                        GatewayAccount.active.is_(True))
+                                 .order_by(GatewayAccount.gateway))
+    return [(slug, name) for slug, name in rows.all()]
 
 
 def link_url(base_url: str, link: PaymentLink) -> str:
@@ -134,6 +157,12 @@ def serialize(link: PaymentLink, *, base_url: str, paid: int) -> dict[str, Any]:
         "active": link.active, "redirect_url": link.redirect_url, "mode": link.mode,
         "created_at": iso(link.created_at), "updated_at": iso(link.updated_at),
     }
+
+
+def audited(shown: dict[str, Any]) -> dict[str, Any]:
+    """What an audit row keeps of a serialised link (not counts, times or the URL)."""
+    return {k: v for k, v in shown.items() if k not in ("paid_count", "created_at",
+                                                      "updated_at", "url")}
 
 
 # ---- the public page --------------------------------------------------------------------------
