@@ -126,6 +126,18 @@ async def get_domain(session: AsyncSession, merchant_id: int, domain_id: str) ->
     return row
 
 
+async def get_by_name(session: AsyncSession, merchant_id: int, name: str) -> BrandDomain:
+    try:
+        ascii_name = ascii_domain(name)
+    except BadUrl:
+        raise NotFound(DOMAIN_NOT_FOUND) from None
+    row = await session.scalar(select(BrandDomain).where(
+        BrandDomain.domain == ascii_name, BrandDomain.merchant_id == merchant_id))
+    if row is None:
+        raise NotFound(DOMAIN_NOT_FOUND)
+    return row
+
+
 async def remove_domain(session: AsyncSession, merchant_id: int, domain_id: str) -> BrandDomain:
     row = await get_domain(session, merchant_id, domain_id)
     await session.execute(delete(BrandDomain).where(BrandDomain.id == row.id,
