@@ -12,8 +12,8 @@ from ownpay.cli.server import server_app
 from ownpay.compat.cli import compat_app
 from ownpay.config import ConfigError
 from ownpay.dashboard.cli import audit_app, users_app
-from ownpay.ledger.cli import fees_app, ledger_app
 from ownpay.domains.cli import domains_app
+from ownpay.ledger.cli import fees_app, ledger_app
 from ownpay.links.cli import links_app
 from ownpay.merchants.cli import gateways_app, keys_app, merchants_app
 from ownpay.payments.cli import payments_app
