@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from ownpay import __version__, metrics
 from ownpay.backlog import refresh_backlog
-from ownpay.checkout.app import create_checkout_app
+from ownpay.checkout.app import checkout_not_found, create_checkout_app
 from ownpay.checkout.app import serves as checkout_serves
 from ownpay.compat.dialect import DialectRouting
 from ownpay.compat.dialect import router as ownpay_shared_router
@@ -27,6 +27,7 @@ from ownpay.context import AppContext
 from ownpay.dashboard.app import create_dashboard_app
 from ownpay.dashboard.app import serves as dashboard_serves
 from ownpay.domains.endpoints import router as domains_router
+from ownpay.domains.routing import BrandHosts
 from ownpay.errors import (
     Forbidden,
     error_response,
@@ -155,6 +156,8 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     app.add_middleware(DialectRouting)
     app.add_middleware(SubApplications, subapps=[(checkout_serves, checkout_app),
                                                    (dashboard_serves, dashboard_app)])
+    app.add_middleware(BrandHosts, ctx_of=lambda: app.state.ctx,
+                       not_found=checkout_not_found(checkout_app))
     app.add_middleware(CleanRequests)
     app.add_middleware(BoundedBodies)
     app.add_middleware(RequestIdMiddleware, trusted_proxies=settings.trusted_proxies)
