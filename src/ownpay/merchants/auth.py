@@ -94,7 +94,7 @@ async def load_principal(ctx: AppContext, token: str) -> Principal:
             merchant_id=merchant.id,
             merchant_slug=merchant.slug,
             merchant_name=merchant.name,
-            merchant_base_url=merchant.base_url,
+            merchant_base_url=merchant.public_root,
             merchant_intent_lifetime=merchant.intent_lifetime,
             mode=key.mode,
             scopes=frozenset(key.scopes.split(",")),
