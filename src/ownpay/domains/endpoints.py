@@ -4,6 +4,9 @@ A domain belongs to the brand, not to a mode (one checkout host serves test and 
 payments), so an ``admin`` key of either mode manages the brand's domains, as it manages
 webhooks; another brand's domain is a 404.  Each change is audited in the request's
 transaction; verifying asks DNS outside any transaction (``service.verify``).
+
+``GET /tls/ask`` (not in the API's document: it is the reverse proxy's, not a merchant's)
+answers whether a certificate may be issued for a host.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from starlette.responses import Response
 from ownpay.domains import presenters, service
 from ownpay.domains.schemas import DomainCreate, DomainDeleted, DomainList, DomainOut
 from ownpay.errors import ValidationFailed, json_response
+from ownpay.urls import BadUrl, ascii_domain
 from ownpay.web.body import json_object
+from ownpay.web.client import client_ip
 from ownpay.web.deps import Admin, Session, app_context, audit_api, unit_of_work
 from ownpay.web.openapi import (
     JSON_BODY_ERRORS,
@@ -132,3 +137,26 @@ async def make_primary(domain_id: DomainId, request: Request, principal: Admin,
                     object_id=row.id, details={"domain": row.domain})
     service.forget_cached(app_context(request))
     return json_response(200, _shown(request, row))
+
+
+@router.get("/tls/ask", include_in_schema=False)
+async def tls_ask(request: Request) -> Response:
+    """The reverse proxy's question before it gets a certificate on demand (Caddy's
+    ``on_demand_tls { ask … }``): ``200`` for a verified brand domain, ``404`` for anything
+    else (pending, suspended, unknown, malformed). No authentication -- it reveals only
+    what DNS already shows -- but limited per client IP (``tls_ask_ip``)."""
+    ctx = app_context(request)
+    refused = await ctx.rate_limiter.hit(
+        "tls_ask_ip", client_ip(request.scope, ctx.settings.trusted_proxies))
+    if refused is not None:
+        return Response("too many requests\n", status_code=429, media_type="text/plain",
+                        headers=refused.headers())
+    name = request.query_params.get("domain", "")
+    try:
+        host = ascii_domain(name)
+    except BadUrl:
+        host = None
+    brand = await service.brand_of_host(ctx, host) if host else None
+    if brand is None or brand.status != "verified":
+        return Response("unknown domain\n", status_code=404, media_type="text/plain")
+    return Response("ok\n", media_type="text/plain")
