@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from ownpay import __version__, metrics
 from ownpay.backlog import refresh_backlog
-from ownpay.checkout.app import create_checkout_app
+from ownpay.checkout.app import checkout_not_found, create_checkout_app
 from ownpay.checkout.app import serves as checkout_serves
 from ownpay.compat.dialect import DialectRouting
 from ownpay.compat.dialect import router as ownpay_shared_router
@@ -26,6 +26,8 @@ from ownpay.config import Settings, load_settings
 from ownpay.context import AppContext
 from ownpay.dashboard.app import create_dashboard_app
 from ownpay.dashboard.app import serves as dashboard_serves
+from ownpay.domains.endpoints import router as domains_router
+from ownpay.domains.routing import BrandHosts
 from ownpay.errors import (
     Forbidden,
     error_response,
@@ -154,6 +156,8 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     app.add_middleware(DialectRouting)
     app.add_middleware(SubApplications, subapps=[(checkout_serves, checkout_app),
                                                    (dashboard_serves, dashboard_app)])
+    app.add_middleware(BrandHosts, ctx_of=lambda: app.state.ctx,
+                       not_found=checkout_not_found(checkout_app))
     app.add_middleware(CleanRequests)
     app.add_middleware(BoundedBodies)
     app.add_middleware(RequestIdMiddleware, trusted_proxies=settings.trusted_proxies)
@@ -205,7 +209,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     for router in (payments_router, webhooks_router, refunds_router, ledger_router,
                    transactions_router, provider_webhooks_router, ownpay_api_router,
                    ownpay_shared_router, uddoktapay_router, piprapay_router, sms_router,
-                   sms_device_router, links_router):
+                   sms_device_router, links_router, domains_router):
         app.include_router(router)
     # A facade's refusals made before routing are in its envelope too.
     for context in iter_route_contexts(app.routes):

@@ -137,6 +137,16 @@ class Settings:
     rate_limit_device_pairing: str = "300/hour"
     rate_limit_pairing_codes: str = "20/hour"
     rate_limit_link_payments_ip: str = "10/minute;60/hour"
+    rate_limit_tls_ask_ip: str = "120/minute"
+    # Brand domains (domains/): the addresses a brand's domain must resolve to (this
+    # installation's public IPs), the DNS servers that verification asks ("ip" or "ip:port";
+    # empty: the system's resolvers), how long one lookup may take, how often the worker
+    # checks a domain again, and whether the JSON API answers on brand domains.
+    public_addresses: tuple[str, ...] = ()
+    dns_nameservers: tuple[str, ...] = ()
+    dns_timeout: float = 3.0
+    domain_recheck_interval: int = 3600
+    api_on_brand_domains: bool = False
     # Dashboard sessions: signed out after this many idle seconds, and after the absolute
     # lifetime whatever the activity; step-up re-authentication is valid this long.
     session_idle_timeout: int = 1800
@@ -195,6 +205,7 @@ RATE_LIMIT_FIELDS = (
     "rate_limit_checkout_ip", "rate_limit_checkout_payment", "rate_limit_provider_webhook_ip",
     "rate_limit_signin_account", "rate_limit_signin_ip", "rate_limit_device_pairing_ip",
     "rate_limit_device_pairing", "rate_limit_pairing_codes", "rate_limit_link_payments_ip",
+    "rate_limit_tls_ask_ip",
 )
 
 
@@ -228,6 +239,48 @@ def _parse_networks(name: str, raw: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _parse_addresses(name: str, raw: Any) -> tuple[str, ...]:
+    from ipaddress import ip_address
+
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    out: list[str] = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            out.append(str(ip_address(text)))
+        except ValueError:
+            raise ConfigError(f"{name} must list IP addresses, got {text!r}") from None
+    return tuple(out)
+
+
+def _parse_nameservers(name: str, raw: Any) -> tuple[str, ...]:
+    """``ip`` or ``ip:port`` (``[v6]:port`` for IPv6), given back as ``ip:port``."""
+    from ipaddress import ip_address
+
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    out: list[str] = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        host, port = text, "53"
+        if text.startswith("["):
+            host, _, rest = text[1:].partition("]")
+            port = rest.removeprefix(":") or "53"
+        elif text.count(":") == 1:
+            host, port = text.split(":")
+        try:
+            address = ip_address(host)
+            if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+                raise ValueError(port)
+        except ValueError:
+            raise ConfigError(f"{name} must list ip or ip:port entries, got {text!r}") from None
+        out.append(f"[{address}]:{int(port)}" if address.version == 6 else f"{address}:{port}")
+    return tuple(out)
+
+
 def _hide_password(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     userinfo, at, host = rest.rpartition("@")
@@ -249,6 +302,7 @@ _INT_BOUNDS: dict[str, tuple[int, int]] = {
     "session_lifetime": (300, 90 * 86400),
     "session_reauth_window": (30, 86400),
     "device_offline_after": (60, 7 * 86400),
+    "domain_recheck_interval": (60, 7 * 86400),
 }
 
 
@@ -279,7 +333,12 @@ def _coerce(name: str, raw: Any) -> Any:
         return _parse_int(env_name, text, minimum=lo, maximum=hi)
     if name in {"auth_cache_ttl", "worker_interval", "webhook_timeout", "gateway_timeout"}:
         return _parse_float(env_name, text, minimum=0.0)
-    if name in {"log_json", "run_worker", "webhooks_allow_private"}:
+    if name == "dns_timeout":
+        seconds = _parse_float(env_name, text, minimum=0.1)
+        if seconds > 30:
+            raise ConfigError(f"{env_name} must be at most 30 seconds, got {text!r}")
+        return seconds
+    if name in {"log_json", "run_worker", "webhooks_allow_private", "api_on_brand_domains"}:
         return raw if isinstance(raw, bool) else _parse_bool(env_name, text)
     if name == "webhook_retry_schedule":
         items = raw if isinstance(raw, list | tuple) else text.split(",")
@@ -294,6 +353,10 @@ def _coerce(name: str, raw: Any) -> Any:
         return _parse_rate_limit(env_name, text)
     if name == "trusted_proxies":
         return _parse_networks(env_name, raw)
+    if name == "public_addresses":
+        return _parse_addresses(env_name, raw)
+    if name == "dns_nameservers":
+        return _parse_nameservers(env_name, raw)
     if name == "redis_url":
         value = text.strip()
         if value and not value.startswith(("redis://", "rediss://")):

@@ -36,6 +36,8 @@ class AppContext:
     gateway_accounts: TTLCache[tuple[int, str, str], Any] = field(
         default_factory=lambda: TTLCache(5.0)
     )
+    # A request's host -> the brand whose domain it is (domains/service.py brand_of_host).
+    brand_hosts: TTLCache[str, Any] = field(default_factory=lambda: TTLCache(5.0))
     # When each API key's last_used_at was last written by this process (monotonic time).
     key_touches: dict[int, float] = field(default_factory=dict)
     # Set after a transaction that wrote outbox events commits (ownpay.outbox.wakeup).
@@ -70,6 +72,7 @@ class AppContext:
             ctx.read_sessions = session_factory(ctx.replica_engine)
         ctx.api_keys = TTLCache(settings.auth_cache_ttl)
         ctx.gateway_accounts = TTLCache(settings.auth_cache_ttl)
+        ctx.brand_hosts = TTLCache(settings.auth_cache_ttl)
         return ctx
 
     @property

@@ -4,6 +4,7 @@ from ownpay.audit.models import AuditEntry
 from ownpay.compat.models import CompatSwitch
 from ownpay.dashboard.models import InstallationSetting, User, UserSession
 from ownpay.db import Base
+from ownpay.domains.models import BrandDomain
 from ownpay.gateways.state import GatewayState
 from ownpay.ledger.models import FeeRule, LedgerEntry, LedgerJournal
 from ownpay.links.models import PaymentLink
@@ -20,6 +21,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "BrandDomain",
     "CompatSwitch",
     "FeeRule",
     "GatewayAccount",

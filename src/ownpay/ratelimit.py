@@ -18,6 +18,7 @@ Rules (each configurable, ``off`` to disable; several windows separated by ``;``
 ``pairing_codes``               pairing codes an operator makes, per brand
 ``link_payments_ip``            payments started on payment-link pages, per IP (each
                                 holds a place under a link's cap until it expires)
+``tls_ask_ip``                  ``GET /tls/ask`` (may a certificate be issued), per IP
 ==============================  =========================================================
 
 A refusal is ``429`` in the surface's own error envelope with ``Retry-After`` and the IETF

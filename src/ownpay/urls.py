@@ -60,6 +60,34 @@ def _ascii_host(host: str) -> str:
     return ascii_name
 
 
+def ascii_domain(value: str) -> str:
+    """A host name of at least two labels as it travels in DNS and ``Host`` headers: ASCII
+    (IDNA as above), lower-case, without a trailing dot; BadUrl for anything else -- an IP
+    address, a single label (``localhost``), control characters, lone surrogates."""
+    text = value.strip()
+    if not text or len(text) > 253 * 4:
+        raise BadUrl("The domain must be 1 to 253 characters.")
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF
+           for c in text):
+        raise BadUrl("The domain must not contain spaces or control characters.")
+    if ":" in text or text.startswith("["):
+        raise BadUrl("The domain must be a host name, not an IP address or a URL.")
+    with_dot = text.rstrip(".")
+    try:
+        ipaddress.IPv4Address(with_dot)
+    except ValueError:
+        pass
+    else:
+        raise BadUrl("The domain must be a host name, not an IP address or a URL.")
+    try:
+        name = _ascii_host(text)
+    except (BadUrl, UnicodeError):
+        raise BadUrl("The domain is not a valid host name.") from None
+    if "." not in name:
+        raise BadUrl("The domain must have at least two labels, e.g. pay.example.com.")
+    return name
+
+
 def normalize_http_url(value: str) -> str:
     """The URL, checked and re-serialised (see the module docstring); BadUrl otherwise."""
     text = value.strip()

@@ -1,5 +1,5 @@
 """The background worker: expiry sweep, reconciliation of stuck payments and refunds,
-paired phones gone quiet, webhooks, housekeeping.
+paired phones gone quiet, brands' domains due a DNS check, webhooks, housekeeping.
 
 Embedded in ``ownpay serve`` by default; ``ownpay worker`` runs it alone.  Every step is a
 compare-and-set through the payments service, so several workers on PostgreSQL can run
@@ -18,6 +18,7 @@ import structlog
 
 from ownpay.context import AppContext
 from ownpay.db import utcnow
+from ownpay.domains import service as domains
 from ownpay.gateways import registry
 from ownpay.merchants.accounts import gateway_context
 from ownpay.outbox import wakeup
@@ -98,6 +99,12 @@ async def watch_devices(ctx: AppContext) -> int:
             session, now=utcnow(), after=timedelta(seconds=ctx.settings.device_offline_after)))
 
 
+async def recheck_domains(ctx: AppContext) -> int:
+    """Brands' domains due a DNS check (``OWNPAY_DOMAIN_RECHECK_INTERVAL``; new ones at once):
+    verified, kept, or suspended after repeated failures (``domains/service.py``)."""
+    return await domains.recheck_due(ctx)
+
+
 async def run_once(ctx: AppContext) -> None:
     """One pass.  Each step is guarded on its own: a failing step is logged and the others
     still run, so (for instance) a failing expiry sweep never stops webhook delivery."""
@@ -106,6 +113,7 @@ async def run_once(ctx: AppContext) -> None:
         ("reconcile_payments", reconcile_processing),
         ("reconcile_refunds", reconcile_refunds),
         ("sms_devices", watch_devices),
+        ("brand_domains", recheck_domains),
         ("webhook_fanout", dispatch_events),
         ("webhook_delivery", deliver_due),
     )

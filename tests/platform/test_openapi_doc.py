@@ -126,6 +126,12 @@ CAN_ANSWER: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/payment-links"): {"VALIDATION_ERROR"},
     ("GET", "/api/v1/payment-links/{link_id}"): {"NOT_FOUND"},
     ("PATCH", "/api/v1/payment-links/{link_id}"): JSON_BODY | {"NOT_FOUND"},
+    ("POST", "/api/v1/domains"): JSON_BODY,
+    ("GET", "/api/v1/domains"): set(),
+    ("GET", "/api/v1/domains/{domain_id}"): {"NOT_FOUND"},
+    ("DELETE", "/api/v1/domains/{domain_id}"): {"NOT_FOUND"},
+    ("POST", "/api/v1/domains/{domain_id}/verify"): {"NOT_FOUND"},
+    ("POST", "/api/v1/domains/{domain_id}/primary"): {"NOT_FOUND", "INVALID_STATE"},
 }
 # Codes that exist in the source but are never sent: class defaults that every raise
 # overrides with its own code.
@@ -161,6 +167,7 @@ PLACEHOLDERS = {
     "delivery_id": "dlv_000000000000000000000000",
     "device_id": "dev_0000000000000000",
     "link_id": "plink_0000000000000000",
+    "domain_id": "dom_0000000000000000",
 }
 # Bodies that pass validation, so the route gets as far as its lookup (404).
 LOOKUP_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -777,6 +784,20 @@ async def test_every_documented_error_example_is_a_real_answer(
         assert r.status_code == 400, r.text
     r = await check("GET", links, params={"starting_after": "plink_x"})
     assert r.status_code == 400, r.text
+
+    # Domains: not a host name, one in use, an unknown field; primary before verified.
+    domains = "/api/v1/domains"
+    name = f"probe-{secrets.token_hex(4)}.example"
+    for body in ({"domain": "203.0.113.9"}, {"domain": "pay.example.com", "colour": "red"}):
+        r = await check("POST", domains, json=body)
+        assert r.status_code == 400, r.text
+    added = await call("POST", domains, json={"domain": name})
+    assert added.status_code == 201, added.text
+    r = await check("POST", domains, json={"domain": name})
+    assert r.status_code == 400, r.text
+    r = await check("POST", domains + "/{domain_id}/primary",
+                    values={"domain_id": added.json()["id"]})
+    assert r.status_code == 409, r.text
 
     # Conflicts and the gateway, from real states.
     r = await check("POST", INTENTS, json=intent_body(gateway="stripe"))

@@ -132,6 +132,14 @@ async def make_device(client: httpx.AsyncClient, ctx: AppContext, owner: Merchan
     return str(r.json()["device_id"])
 
 
+async def make_domain(client: httpx.AsyncClient, ctx: AppContext, owner: MerchantKeys) -> str:
+    """A (pending) domain of the owner's brand: its id."""
+    r = await client.post("/api/v1/domains", headers=owner.auth(),
+                          json={"domain": f"pay-{secrets.token_hex(6)}.brand.example"})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
 async def make_link(client: httpx.AsyncClient, ctx: AppContext, owner: MerchantKeys) -> str:
     """A payment link of the owner's test mode: its id."""
     r = await client.post("/api/v1/payment-links", headers=owner.auth(), json={

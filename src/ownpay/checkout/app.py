@@ -6,6 +6,7 @@ every request under ``/checkout/``, ``/pay/`` (payment links, ``links/pages.py``
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import structlog
 from fastapi import FastAPI, Request
@@ -61,6 +62,15 @@ def create_checkout_app(ctx: AppContext | None = None) -> FastAPI:
     for mount in assets.mounts():
         app.routes.append(mount)
     return app
+
+
+def checkout_not_found(app: FastAPI) -> Callable[[Request], Response]:
+    """The checkout's own 404 page, for requests refused before they reach it (a brand
+    domain's foreign payment, ``domains/routing.py``)."""
+    def render(request: Request) -> Response:
+        return app.state.pages.render(request, "not_found.html",  # type: ignore[no-any-return]
+                                      {"brand": brand(None)}, csp=Csp(), status_code=404)
+    return render
 
 
 def serves(path: str) -> bool:

@@ -58,7 +58,7 @@ def webhook_url(request: Request, viewer: Viewer, adapter: Gateway) -> str | Non
     if not adapter.supports_webhooks:
         return None
     brand = brand_of(viewer)
-    base = public_base_url(ctx_of(request), brand.base_url)
+    base = public_base_url(ctx_of(request), brand.public_root)
     return f"{base}/gateways/{adapter.slug}/webhooks/{brand.slug}/{viewer.mode}"
 
 

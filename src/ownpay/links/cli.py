@@ -44,7 +44,7 @@ async def _run(ctx: Any, merchant: str, mode: str, work: Any) -> dict[str, Any]:
         scope = TenantScope(m.id, merchants.check_mode(mode))
         links, action = await work(s, scope)
         paid = await service.paid_counts(s, [link.id for link in links])
-        base = public_base_url(ctx, m.base_url)
+        base = public_base_url(ctx, m.public_root)
         shown = [service.serialize(link, base_url=base, paid=paid.get(link.id, 0))
                  for link in links]
         if action:

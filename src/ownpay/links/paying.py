@@ -97,7 +97,7 @@ def read_order(ctx: AppContext, link: PaymentLink, merchant: Merchant, form: dic
         value = _answer(link, field, form.get(field["name"], ""), errors)
         if value is not None:
             answers[field["name"]] = value
-    base = public_base_url(ctx, merchant.base_url)
+    base = public_base_url(ctx, merchant.public_root)
     body: dict[str, Any] = {
         # A fixed price is the link's; a customer's own amount may have thousands commas.
         "amount": decimal_string(link.amount_minor, link.currency)
@@ -142,7 +142,7 @@ def _range_text(link: PaymentLink) -> str:
 def _principal(link: PaymentLink, merchant: Merchant) -> Principal:
     """The brand as the creator of the payment (no API key: the public page)."""
     return Principal(api_key_id=0, merchant_id=link.merchant_id, merchant_slug=merchant.slug,
-                     merchant_name=merchant.name, merchant_base_url=merchant.base_url,
+                     merchant_name=merchant.name, merchant_base_url=merchant.public_root,
                      merchant_intent_lifetime=merchant.intent_lifetime, mode=link.mode,
                      scopes=frozenset())
 

@@ -21,7 +21,7 @@ from ownpay.context import AppContext
 from ownpay.errors import GatewayNotFound
 from ownpay.gateways.base import GatewayContext
 from ownpay.gateways.state import DbStateStore
-from ownpay.merchants.models import GatewayAccount, Merchant
+from ownpay.merchants.models import PRIMARY_DOMAIN, GatewayAccount, Merchant
 from ownpay.security import Keyring
 from ownpay.tenancy import TenantScope
 
@@ -66,7 +66,8 @@ async def find_active_gateway(
     session: AsyncSession, scope: TenantScope, gateway: str
 ) -> ActiveGateway | None:
     row = (await session.execute(
-        select(GatewayAccount, Merchant.slug, Merchant.base_url)
+        select(GatewayAccount, Merchant.slug, Merchant.base_url,
+               PRIMARY_DOMAIN.label("primary_domain"))
         .join(Merchant, Merchant.id == GatewayAccount.merchant_id)
         .where(
             GatewayAccount.merchant_id == scope.merchant_id,
@@ -77,7 +78,9 @@ async def find_active_gateway(
     )).first()
     if row is None:
         return None
-    account, slug, base_url = row
+    account, slug, base_url, primary_domain = row
+    if primary_domain:
+        base_url = f"https://{primary_domain}"
     return ActiveGateway(
         id=account.id, merchant_id=account.merchant_id, mode=account.mode,
         gateway=account.gateway, display_name=account.display_name,

@@ -94,7 +94,7 @@ async def load_principal(ctx: AppContext, token: str) -> Principal:
             merchant_id=merchant.id,
             merchant_slug=merchant.slug,
             merchant_name=merchant.name,
-            merchant_base_url=merchant.base_url,
+            merchant_base_url=merchant.public_root,
             merchant_intent_lifetime=merchant.intent_lifetime,
             mode=key.mode,
             scopes=frozenset(key.scopes.split(",")),
@@ -144,6 +144,11 @@ def require_scope(scope: str, header: str = BEARER) -> Callable[[Request], Await
         except Unauthenticated:
             await limiter.hit("api_auth_failures_ip", ip)
             raise
+        on_brand = request.scope.get("state", {}).get("brand_host")
+        if on_brand is not None and on_brand != principal.merchant_id:
+            # A brand's own domain (OWNPAY_API_ON_BRAND_DOMAINS): its keys only.
+            await limiter.hit("api_auth_failures_ip", ip)
+            raise Unauthenticated("The API key is not valid on this domain.")
         refused = await limiter.hit("api_key", str(principal.api_key_id))
         if refused is not None:
             raise RateLimited(headers=refused.headers())

@@ -15,9 +15,11 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select as _select
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from ownpay.db import Base, UTCDateTime, utcnow
+from ownpay.domains.models import BrandDomain
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -35,6 +37,22 @@ class Merchant(Base):
     logo_url: Mapped[str | None] = mapped_column(String(500))
     primary_color: Mapped[str | None] = mapped_column(String(7))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def public_root(self) -> str | None:
+        """The root of the brand's public URLs: ``https://`` its primary domain while that
+        is verified (``domains/``), else its own ``base_url`` (None: the installation's)."""
+        domain = getattr(self, "primary_domain", None)
+        return f"https://{domain}" if domain else self.base_url
+
+
+# The brand's primary verified domain, loaded with every Merchant (one indexed subquery).
+PRIMARY_DOMAIN = (
+    _select(BrandDomain.domain)
+    .where(BrandDomain.merchant_id == Merchant.id, BrandDomain.is_primary.is_(True),
+           BrandDomain.status == "verified")
+    .correlate_except(BrandDomain).scalar_subquery())
+Merchant.primary_domain = column_property(PRIMARY_DOMAIN)  # type: ignore[attr-defined]
 
 
 class ApiKey(Base):

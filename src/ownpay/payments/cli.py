@@ -33,7 +33,7 @@ def payments_show(txn: Annotated[str, typer.Argument(metavar="TXN")], as_json: J
             assert merchant is not None  # noqa: S101
             rows = await repository.history(s, intent)
             shown = presenters.serialize_intent(
-                intent, rows, base_url=public_base_url(ctx, merchant.base_url))
+                intent, rows, base_url=public_base_url(ctx, merchant.public_root))
             return {"merchant": merchant.slug, **shown}
 
     result = run_async(settings_from(database_url, data_dir), go)
