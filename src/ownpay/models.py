@@ -2,6 +2,7 @@
 
 from ownpay.audit.models import AuditEntry
 from ownpay.compat.models import CompatSwitch
+from ownpay.customers.models import Customer
 from ownpay.dashboard.models import InstallationSetting, User, UserSession
 from ownpay.db import Base
 from ownpay.gateways.state import GatewayState
@@ -21,6 +22,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CompatSwitch",
+    "Customer",
     "FeeRule",
     "GatewayAccount",
     "GatewayState",
