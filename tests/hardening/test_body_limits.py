@@ -26,7 +26,8 @@ IDS = {"transaction_id": "txn_0123456789abcdef", "refund_id": "rf_0123456789abcd
        "delivery_id": "dlv_0123456789abcdef01234567", "gateway": "stripe",
        "merchant_slug": "shop", "mode": "test", "return_token": "t0ken",
        "device_id": "dev_0123456789abcdef", "secret": "s" * 43,
-       "link_id": "plink_0123456789abcdef", "slug": "no-such-link", "item": "cus_1"}
+       "link_id": "plink_0123456789abcdef", "slug": "no-such-link", "item": "cus_1",
+       "action": "forget", "customer_id": "cus_0123456789abcdef"}
 
 
 def body_routes(app: object) -> list[tuple[str, str]]:

@@ -40,6 +40,7 @@ from ownpay.merchants.service import SCOPES
 from tests.support.factories import (
     MerchantKeys,
     create_merchant,
+    make_customer,
     make_delivery,
     make_device,
     make_endpoint,
@@ -80,6 +81,7 @@ OBJECT_FACTORIES: dict[str, Factory] = {
     "delivery_id": make_delivery,
     "refund_id": make_refund,
     "link_id": make_link,
+    "customer_id": make_customer,
     "device_id": make_device,
 }
 # Routes that take another object's id in the JSON body: (method, path) -> {field: factory}.

@@ -27,7 +27,8 @@ PLACEHOLDERS = {"transaction_id": "txn_0123456789abcdef", "refund_id": "rf_01234
                 "delivery_id": "dlv_0123456789abcdef01234567",
                 "payment_id": "00000000-0000-4000-8000-000000000000",
                 "device_id": "dev_0123456789abcdef", "secret": "s" * 43, "alert_id": "1",
-                "link_id": "plink_0123456789abcdef", "slug": "no-such-link"}
+                "link_id": "plink_0123456789abcdef", "slug": "no-such-link",
+                "customer_id": "cus_0123456789abcdef"}
 
 
 def problems_of(r: httpx.Response, *, https: bool) -> list[str]:

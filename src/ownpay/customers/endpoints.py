@@ -72,7 +72,7 @@ LIST_ERRORS: dict[int, list[str | ErrorExample]] = {400: [
     validation_example("Not a phone number", {"phone": [service.BAD["phone"]]})]}
 PAYMENTS_ERRORS: dict[int, list[str | ErrorExample]] = {
     400: [validation_example("Unknown cursor", {"starting_after": [
-        "Unknown payment of this customer id."]})],
+        "Unknown transaction id."]})],
     404: [NOT_FOUND]}
 
 

@@ -235,7 +235,7 @@ async def payments_of(session: AsyncSession, scope: TenantScope, customer_id: st
             PaymentIntent.customer_id == customer.id)
     rows, has_more = await newest_first(
         session, select(PaymentIntent).where(*mine), PaymentIntent, scope=mine, limit=limit,
-        starting_after=starting_after, noun="payment of this customer")
+        starting_after=starting_after, noun="transaction")
     refunds: dict[str, list[Refund]] = {row.id: [] for row in rows}
     if rows:
         for refund in await session.scalars(select(Refund).where(
