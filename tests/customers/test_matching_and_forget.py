@@ -197,8 +197,14 @@ async def test_dialect_keys_keep_their_404(client: httpx.AsyncClient, ctx: Any) 
     made = (await client.post(CUSTOMERS, headers=shop.auth(), json={
         "email": "a@example.com"})).json()
     for method, path in (("GET", CUSTOMERS), ("POST", CUSTOMERS),
-                         ("GET", f"{CUSTOMERS}/{made['id']}")):
-        r = await client.request(method, path, headers=headers, json={} if method == "POST"
-                                 else None)
+                         ("GET", f"{CUSTOMERS}/{made['id']}"),
+                         ("PATCH", f"{CUSTOMERS}/{made['id']}"),
+                         ("GET", f"{CUSTOMERS}/{made['id']}/payments"),
+                         ("POST", f"{CUSTOMERS}/{made['id']}/forget")):
+        r = await client.request(method, path, headers=headers,
+                                 json={"name": "X"} if method != "GET" else None)
         assert r.status_code == 404 and r.json()["success"] is False, (method, path, r.text)
+        assert r.json()["errors"][0]["code"] == "CUSTOMERS_NOT_AVAILABLE", r.text
+    mine = await client.get(f"{CUSTOMERS}/{made['id']}", headers=shop.auth())
+    assert mine.json()["forgotten"] is False and mine.json()["name"] is None
     assert len(await customers_of(ctx, shop.id)) == 1
