@@ -24,6 +24,7 @@ from ownpay.compat.piprapay import router as piprapay_router
 from ownpay.compat.uddoktapay import router as uddoktapay_router
 from ownpay.config import Settings, load_settings
 from ownpay.context import AppContext
+from ownpay.customers.endpoints import router as customers_router
 from ownpay.dashboard.app import create_dashboard_app
 from ownpay.dashboard.app import serves as dashboard_serves
 from ownpay.domains.endpoints import router as domains_router
@@ -209,7 +210,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     for router in (payments_router, webhooks_router, refunds_router, ledger_router,
                    transactions_router, provider_webhooks_router, ownpay_api_router,
                    ownpay_shared_router, uddoktapay_router, piprapay_router, sms_router,
-                   sms_device_router, links_router, domains_router):
+                   sms_device_router, links_router, domains_router, customers_router):
         app.include_router(router)
     # A facade's refusals made before routing are in its envelope too.
     for context in iter_route_contexts(app.routes):

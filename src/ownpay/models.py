@@ -2,6 +2,7 @@
 
 from ownpay.audit.models import AuditEntry
 from ownpay.compat.models import CompatSwitch
+from ownpay.customers.models import Customer
 from ownpay.dashboard.models import InstallationSetting, User, UserSession
 from ownpay.db import Base
 from ownpay.domains.models import BrandDomain
@@ -23,6 +24,7 @@ __all__ = [
     "Base",
     "BrandDomain",
     "CompatSwitch",
+    "Customer",
     "FeeRule",
     "GatewayAccount",
     "GatewayState",

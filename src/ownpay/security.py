@@ -95,12 +95,16 @@ class Keyring:
 
     encryption: bytes
     csrf: bytes
+    # Keyed digests of customers' normalised e-mails and phones (customers/pii.py): a lookup
+    # key of its own, so a digest says nothing about the encryption or CSRF keys.
+    lookup: bytes
 
     @classmethod
     def from_master(cls, master: bytes) -> Keyring:
         return cls(
             encryption=_derive(master, b"ownpay/credentials/aes-256-gcm"),
             csrf=_derive(master, b"ownpay/checkout/csrf"),
+            lookup=_derive(master, b"ownpay/customers/lookup-hmac-sha256"),
         )
 
     def encrypt(self, plaintext: bytes, *, context: bytes) -> bytes:
@@ -118,6 +122,11 @@ class Keyring:
 
     def sign(self, message: bytes) -> str:
         return hmac.new(self.csrf, message, hashlib.sha256).hexdigest()
+
+    def lookup_digest(self, message: bytes) -> str:
+        """HMAC-SHA256 under the lookup key, hex: equal inputs give equal digests, and
+        without the installation key a digest cannot be tested against a guess."""
+        return hmac.new(self.lookup, message, hashlib.sha256).hexdigest()
 
     def verify(self, message: bytes, signature: str) -> bool:
         return hmac.compare_digest(self.sign(message), signature)

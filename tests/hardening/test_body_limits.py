@@ -27,7 +27,8 @@ IDS = {"transaction_id": "txn_0123456789abcdef", "refund_id": "rf_0123456789abcd
        "merchant_slug": "shop", "mode": "test", "return_token": "t0ken",
        "device_id": "dev_0123456789abcdef", "secret": "s" * 43,
        "link_id": "plink_0123456789abcdef", "slug": "no-such-link", "item": "cus_1",
-       "domain_id": "dom_0123456789abcdef"}
+       "domain_id": "dom_0123456789abcdef",
+       "action": "forget", "customer_id": "cus_0123456789abcdef"}
 
 
 def body_routes(app: object) -> list[tuple[str, str]]:

@@ -82,6 +82,7 @@ OPTIONAL_BODY = {"INVALID_JSON", "VALIDATION_ERROR"}  # body read without the JS
 INTENTS = "/api/v1/payment-intents"
 ENDPOINTS = "/api/v1/webhook-endpoints"
 DELIVERIES = "/api/v1/webhooks/deliveries"
+CUSTOMERS = "/api/v1/customers"
 CAN_ANSWER: dict[tuple[str, str], set[str]] = {
     ("POST", INTENTS): JSON_BODY | {"GATEWAY_NOT_FOUND", "IDEMPOTENCY_KEY_REUSED",
                                    "ORDER_ALREADY_PAID"},
@@ -132,6 +133,12 @@ CAN_ANSWER: dict[tuple[str, str], set[str]] = {
     ("DELETE", "/api/v1/domains/{domain_id}"): {"NOT_FOUND"},
     ("POST", "/api/v1/domains/{domain_id}/verify"): {"NOT_FOUND"},
     ("POST", "/api/v1/domains/{domain_id}/primary"): {"NOT_FOUND", "INVALID_STATE"},
+    ("POST", CUSTOMERS): JSON_BODY | {"IDEMPOTENCY_KEY_REUSED"},
+    ("GET", CUSTOMERS): {"VALIDATION_ERROR"},
+    ("GET", CUSTOMERS + "/{customer_id}"): {"NOT_FOUND"},
+    ("PATCH", CUSTOMERS + "/{customer_id}"): JSON_BODY | {"NOT_FOUND", "INVALID_STATE"},
+    ("POST", CUSTOMERS + "/{customer_id}/forget"): {"NOT_FOUND"},
+    ("GET", CUSTOMERS + "/{customer_id}/payments"): {"VALIDATION_ERROR", "NOT_FOUND"},
 }
 # Codes that exist in the source but are never sent: class defaults that every raise
 # overrides with its own code.
@@ -168,6 +175,7 @@ PLACEHOLDERS = {
     "device_id": "dev_0000000000000000",
     "link_id": "plink_0000000000000000",
     "domain_id": "dom_0000000000000000",
+    "customer_id": "cus_0000000000000000",
 }
 # Bodies that pass validation, so the route gets as far as its lookup (404).
 LOOKUP_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -175,6 +183,7 @@ LOOKUP_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/webhooks/tests"): {"endpoint_id": PLACEHOLDERS["endpoint_id"]},
     ("POST", "/api/v1/refunds"): {"transaction_id": PLACEHOLDERS["transaction_id"]},
     ("PATCH", "/api/v1/payment-links/{link_id}"): {"title": "probe"},
+    ("PATCH", CUSTOMERS + "/{customer_id}"): {"name": "probe"},
 }
 # Query parameters that pass validation, for routes that name their object by them.
 LOOKUP_QUERIES: dict[tuple[str, str], dict[str, str]] = {
@@ -798,6 +807,38 @@ async def test_every_documented_error_example_is_a_real_answer(
     r = await check("POST", domains + "/{domain_id}/primary",
                     values={"domain_id": added.json()["id"]})
     assert r.status_code == 409, r.text
+    # Customers: every bad field, a taken e-mail, nothing given, the key's header, replays,
+    # changes refused, a forgotten customer, unknown cursors and a bad phone filter.
+    email = f"probe-{secrets.token_hex(4)}@example.com"
+    for kw in ({"json": {"email": "not-an-email", "phone": "12", "nickname": "A"}},
+               {"json": {}},
+               {"json": {"email": "x@example.com"},
+                "headers": {**m.auth(), "Idempotency-Key": "k" * 256}}):
+        r = await check("POST", CUSTOMERS, **kw)
+        assert r.status_code == 400, r.text
+    key = {**m.auth(), "Idempotency-Key": secrets.token_hex(8)}
+    made = await call("POST", CUSTOMERS, json={"email": email}, headers=key)
+    assert made.status_code == 201, made.text
+    r = await check("POST", CUSTOMERS, json={"email": "other@example.com"}, headers=key)
+    assert r.status_code == 409, r.text
+    r = await check("POST", CUSTOMERS, json={"email": email.upper()})
+    assert r.status_code == 400, r.text
+    other = await call("POST", CUSTOMERS, json={"name": "Other"})
+    customer = {"customer_id": other.json()["id"]}
+    for body in ({}, {"email": email}):
+        r = await check("PATCH", CUSTOMERS + "/{customer_id}", values=customer, json=body)
+        assert r.status_code == 400, r.text
+    assert (await call("POST", CUSTOMERS + "/{customer_id}/forget",
+                       values=customer)).status_code == 200
+    r = await check("PATCH", CUSTOMERS + "/{customer_id}", values=customer,
+                    json={"name": "X"})
+    assert r.status_code == 409, r.text
+    for params in ({"starting_after": "cus_x"}, {"phone": "12"}):
+        r = await check("GET", CUSTOMERS, params=params)
+        assert r.status_code == 400, r.text
+    r = await check("GET", CUSTOMERS + "/{customer_id}/payments", values=customer,
+                    params={"starting_after": "txn_x"})
+    assert r.status_code == 400, r.text
 
     # Conflicts and the gateway, from real states.
     r = await check("POST", INTENTS, json=intent_body(gateway="stripe"))

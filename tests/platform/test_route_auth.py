@@ -40,6 +40,7 @@ from ownpay.merchants.service import SCOPES
 from tests.support.factories import (
     MerchantKeys,
     create_merchant,
+    make_customer,
     make_delivery,
     make_device,
     make_domain,
@@ -81,6 +82,7 @@ OBJECT_FACTORIES: dict[str, Factory] = {
     "delivery_id": make_delivery,
     "refund_id": make_refund,
     "link_id": make_link,
+    "customer_id": make_customer,
     "device_id": make_device,
     "domain_id": make_domain,
 }

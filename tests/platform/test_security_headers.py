@@ -28,7 +28,8 @@ PLACEHOLDERS = {"transaction_id": "txn_0123456789abcdef", "refund_id": "rf_01234
                 "payment_id": "00000000-0000-4000-8000-000000000000",
                 "device_id": "dev_0123456789abcdef", "secret": "s" * 43, "alert_id": "1",
                 "link_id": "plink_0123456789abcdef", "slug": "no-such-link",
-                "domain_id": "dom_0123456789abcdef"}
+                "domain_id": "dom_0123456789abcdef",
+                "customer_id": "cus_0123456789abcdef"}
 
 
 def problems_of(r: httpx.Response, *, https: bool) -> list[str]:

@@ -148,6 +148,15 @@ async def make_link(client: httpx.AsyncClient, ctx: AppContext, owner: MerchantK
     return str(r.json()["id"])
 
 
+async def make_customer(client: httpx.AsyncClient, ctx: AppContext,
+                        owner: MerchantKeys) -> str:
+    """A customer of the owner's test mode: its id."""
+    r = await client.post("/api/v1/customers", headers=owner.auth(), json={
+        "name": "Probe Customer", "email": f"probe-{secrets.token_hex(4)}@example.com"})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
 async def make_refund(client: httpx.AsyncClient, ctx: AppContext, owner: MerchantKeys) -> str:
     """A partial refund of a sandbox payment the customer paid on the checkout page."""
     txn = await make_intent(client, ctx, owner)

@@ -11,6 +11,7 @@ from ownpay.cli.common import Commands
 from ownpay.cli.server import server_app
 from ownpay.compat.cli import compat_app
 from ownpay.config import ConfigError
+from ownpay.customers.cli import customers_app
 from ownpay.dashboard.cli import audit_app, users_app
 from ownpay.domains.cli import domains_app
 from ownpay.ledger.cli import fees_app, ledger_app
@@ -30,8 +31,7 @@ for name, group in (
     ("refunds", refunds_app), ("ledger", ledger_app), ("fees", fees_app),
     ("transactions", transactions_app), ("users", users_app), ("audit", audit_app),
     ("compat", compat_app), ("sms", sms_app), ("devices", devices_app),
-    ("links", links_app),
-    ("domains", domains_app),
+    ("links", links_app), ("domains", domains_app), ("customers", customers_app),
 ):
     app.add_typer(group, name=name)
 

@@ -62,7 +62,10 @@ _SHARED = (
     (frozenset({"GET"}), re.compile(r"^/api/v1/webhooks/deliveries$")),
     (frozenset({"GET"}), re.compile(r"^/api/v1/health$")),
     # Theirs, not ours (yet): answered "not here" in their envelope, never our 404 shape.
+    # Also our customers' deeper paths (``/{id}/payments``, ``/{id}/forget``): a dialect key
+    # never reaches our customers API, whose shape is not OwnPay's (customers/).
     (_ANY, re.compile(r"^/api/v1/(customers|api-keys)(/[^/]*)?$")),
+    (_ANY, re.compile(r"^/api/v1/customers/[^/]+/[^/]+$")),
 )
 
 
@@ -379,6 +382,7 @@ async def _not_served(request: Request, area: str) -> Response:
 
 @router.api_route("/customers", methods=sorted(_ANY))
 @router.api_route("/customers/{item}", methods=sorted(_ANY))
+@router.api_route("/customers/{item}/{action}", methods=sorted(_ANY))
 async def customers_not_served(request: Request, principal: Reader) -> Response:
     """The SDK's ``customers`` calls from a dialect key: 404 in its envelope, with a code
     that says what to do instead."""

@@ -83,6 +83,8 @@ class PaymentIntent(Base):
         Index("uq_payment_intents_public_id", "public_id", unique=True),
         # A payment link's payments by status: its usage cap counts them (migration 0017).
         Index("ix_payment_intents_link_status", "link_id", "status"),
+        # A customer's payments, newest first (migration 0019).
+        Index("ix_payment_intents_customer_created", "customer_id", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)  # txn_ + 16 hex
@@ -96,6 +98,8 @@ class PaymentIntent(Base):
     return_method: Mapped[str | None] = mapped_column(String(4))
     # The payment link it was made on (links/), None for payments created by an API.
     link_id: Mapped[str | None] = mapped_column(String(24))
+    # The customer it was matched to by e-mail or phone digest (customers/), if any.
+    customer_id: Mapped[str | None] = mapped_column(String(24))
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
     mode: Mapped[str] = mapped_column(String(4))
     gateway: Mapped[str] = mapped_column(String(32))

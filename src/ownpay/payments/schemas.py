@@ -128,6 +128,9 @@ def _validate_metadata(value: Any, add: Any) -> dict[str, Any] | None:
     return clean
 
 
+validate_metadata = _validate_metadata  # the same rules for a customer's metadata
+
+
 def validate_create(
     body: dict[str, Any], *, max_minor: int, required: Collection[str] = REQUIRED,
     strict: bool = True,

@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ownpay import audit, ids, metrics
 from ownpay.context import AppContext
+from ownpay.customers import matching as customers
 from ownpay.db import utcnow
 from ownpay.errors import (
     DuplicateProviderTransaction,
@@ -123,18 +124,23 @@ async def create_intent(
     the API that created it (None: payment intents); ``new.gateway`` is "" when the customer
     chooses the method on the checkout page; ``return_method`` "POST" sends the customer back
     to ``return_url`` with a posted form (UddoktaPay's and PipraPay's ``return_type``);
-    ``link_id`` names the payment link it was made on."""
+    ``link_id`` names the payment link it was made on.  The payment's customer is matched by
+    e-mail or phone digest, or made, in the same transaction (``customers/matching.py``)."""
     now = utcnow()
     lifetime = new.expires_in or principal.merchant_intent_lifetime or ctx.settings.intent_lifetime
     expires_at = (now + timedelta(seconds=lifetime)).replace(microsecond=0)
     txn = ids.transaction_id()
     public_id = public_id or str(uuid.uuid4())
+    customer_id = await customers.match_or_create(
+        conn, ctx.keyring, principal.scope, name=new.customer_name, email=new.customer_email,
+        phone=new.customer_phone, now=now)
     values: dict[str, Any] = {
         "id": txn,
         "public_id": public_id,
         "api": api,
         "return_method": return_method,
         "link_id": link_id,
+        "customer_id": customer_id,
         "merchant_id": principal.merchant_id,
         "mode": principal.mode,
         "gateway": new.gateway,
@@ -164,8 +170,8 @@ async def create_intent(
 
 
 _INSERT_COLUMNS = (
-    "id", "public_id", "api", "return_method", "link_id", "merchant_id", "mode", "gateway",
-    "status", "amount_minor", "currency", "order_id", "customer_name", "customer_email",
+    "id", "public_id", "api", "return_method", "link_id", "customer_id", "merchant_id", "mode",
+    "gateway", "status", "amount_minor", "currency", "order_id", "customer_name", "customer_email",
     "customer_phone", "description", "return_url", "cancel_url", "metadata", "created_at",
     "updated_at", "expires_at", "attempts",
 )
