@@ -223,15 +223,17 @@ def _parse_rate_limit(name: str, raw: str) -> str:
     return text
 
 
+def _listed(raw: Any) -> list[str]:
+    """A comma-separated setting (or a TOML list) as its non-empty, stripped items."""
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    return [text for text in (str(item).strip() for item in items) if text]
+
+
 def _parse_networks(name: str, raw: Any) -> tuple[str, ...]:
     from ipaddress import ip_network
 
-    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
     out: list[str] = []
-    for item in items:
-        text = str(item).strip()
-        if not text:
-            continue
+    for text in _listed(raw):
         try:
             out.append(str(ip_network(text, strict=False)))
         except ValueError:
@@ -242,12 +244,8 @@ def _parse_networks(name: str, raw: Any) -> tuple[str, ...]:
 def _parse_addresses(name: str, raw: Any) -> tuple[str, ...]:
     from ipaddress import ip_address
 
-    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
     out: list[str] = []
-    for item in items:
-        text = str(item).strip()
-        if not text:
-            continue
+    for text in _listed(raw):
         try:
             out.append(str(ip_address(text)))
         except ValueError:
@@ -259,12 +257,8 @@ def _parse_nameservers(name: str, raw: Any) -> tuple[str, ...]:
     """``ip`` or ``ip:port`` (``[v6]:port`` for IPv6), given back as ``ip:port``."""
     from ipaddress import ip_address
 
-    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
     out: list[str] = []
-    for item in items:
-        text = str(item).strip()
-        if not text:
-            continue
+    for text in _listed(raw):
         host, port = text, "53"
         if text.startswith("["):
             host, _, rest = text[1:].partition("]")
