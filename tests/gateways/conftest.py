@@ -1,6 +1,7 @@
 """Fixtures every gateway's end-to-end tests use: our real app on the test database with a
-short provider timeout (1.5 s: fault tests wait for it), an in-process customer, a plain
-client for a stand-in's hosted pages, and a browser tab at each window size."""
+short provider timeout (``PROVIDER_TIMEOUT``: fault tests wait for it), an in-process
+customer, a plain client for a stand-in's hosted pages, and a browser tab at each window
+size."""
 
 from __future__ import annotations
 
@@ -15,14 +16,16 @@ from ownpay.app import create_app
 from ownpay.context import AppContext
 from tests.support.browser import new_page
 from tests.support.live_checkout import SIZES
-from tests.support.settings import make_settings
+from tests.support.settings import PROVIDER_TIMEOUT, make_settings
 
 
 @pytest.fixture(scope="session")
 async def gateway_ctx(ctx: AppContext, database_url: str, data_dir: Path
                       ) -> AsyncIterator[AppContext]:
-    """Our app's context on the test database (``ctx`` migrated it), provider timeout 1.5 s."""
-    context = AppContext.create(make_settings(database_url, data_dir, gateway_timeout=1.5))
+    """Our app's context on the test database (``ctx`` migrated it), a short provider
+    timeout (``PROVIDER_TIMEOUT``)."""
+    context = AppContext.create(make_settings(database_url, data_dir,
+                                              gateway_timeout=PROVIDER_TIMEOUT))
     try:
         yield context
     finally:

@@ -11,6 +11,11 @@ SECRET_KEY = "A" * 43  # base64 of 32 zero-ish bytes: deterministic for tests
 # Every test talks from 127.0.0.1: the limits stay on (their code runs) but high enough that
 # only the rate-limit tests, which set their own, ever reach one.
 TEST_RATE_LIMITS = {name: "100000/minute" for name in RATE_LIMIT_FIELDS}
+# The provider timeout of the apps the gateway tests drive: short, so a fault test that makes
+# a stand-in answer late (after ``SLOWER_THAN_TIMEOUT``) waits only this long, but with room
+# for an ordinary call on a loaded CI machine (one took 1.6 s while the fault storm ran).
+PROVIDER_TIMEOUT = 3.0
+SLOWER_THAN_TIMEOUT = PROVIDER_TIMEOUT + 3.0
 
 
 def make_settings(database_url: str, data_dir: Path, **extra: Any) -> Settings:

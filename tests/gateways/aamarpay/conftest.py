@@ -1,7 +1,7 @@
 """aamarPay end-to-end fixtures: the stand-in (``tests/simulators/aamarpay.py``) on a
 loopback port inside the test's loop, and a merchant whose ``aamarpay`` gateway (test mode)
-points at it; our app (provider timeout 1.5 s, so "aamarPay timed out" takes a second), the
-customer and the plain client for the hosted page (``browser_http``) are
+points at it; our app (provider timeout ``PROVIDER_TIMEOUT``, so "aamarPay timed out" takes
+seconds), the customer and the plain client for the hosted page (``browser_http``) are
 ``tests/gateways/conftest.py``'s."""
 
 from __future__ import annotations

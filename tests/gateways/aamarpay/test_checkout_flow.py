@@ -23,6 +23,7 @@ from tests.gateways.aamarpay.support import (
 )
 from tests.support.factories import MerchantKeys, create_merchant
 from tests.support.records import ledger_journal_kinds, outbox_types, status_history
+from tests.support.settings import SLOWER_THAN_TIMEOUT
 from tests.support.standins import SimServer, api_payment, enable
 
 RETURN = r"http://pay\.test/gateways/aamarpay/callback/{txn}/{kind}-[0-9a-f]{{32}}"
@@ -178,7 +179,7 @@ async def test_search_timing_out_after_acting_never_completes(
     txn = await new_payment(customer, shop)
     target, _ = await act_at_aamarpay(browser_http, await to_aamarpay(customer, txn),
                                       "success")
-    sim_server.sim.delay_search = 3.0  # longer than the app's 1.5 s provider timeout
+    sim_server.sim.delay_search = SLOWER_THAN_TIMEOUT  # longer than the app's provider timeout
     back = await customer.get(local(target))
     assert back.status_code == 503
     assert (await api_payment(customer, shop, txn))["status"] == "pending"
@@ -188,7 +189,7 @@ async def test_payment_request_timing_out_after_acting(
     customer: httpx.AsyncClient, shop: MerchantKeys, sim_server: SimServer,
 ) -> None:
     txn = await new_payment(customer, shop)
-    sim_server.sim.delay_request = 3.0
+    sim_server.sim.delay_request = SLOWER_THAN_TIMEOUT
     page = await customer.get(f"/checkout/{txn}")
     assert page.status_code == 503
     assert txn in sim_server.sim.transactions  # aamarPay registered it; we did not see it

@@ -22,7 +22,7 @@ from ownpay.app import create_app
 from ownpay.context import AppContext
 from tests.support.bkash import CREDENTIALS, SimServer, enable_bkash, running_simulator
 from tests.support.factories import MerchantKeys, create_merchant
-from tests.support.settings import make_settings
+from tests.support.settings import PROVIDER_TIMEOUT, make_settings
 
 
 @pytest.fixture
@@ -35,8 +35,10 @@ async def sim_server() -> AsyncIterator[SimServer]:
 async def bkash_ctx(
     ctx: AppContext, database_url: str, data_dir: Path
 ) -> AsyncIterator[AppContext]:
-    """Our app's context on the test database (``ctx`` migrated it), provider timeout 1.5 s."""
-    context = AppContext.create(make_settings(database_url, data_dir, gateway_timeout=1.5))
+    """Our app's context on the test database (``ctx`` migrated it), a short provider
+    timeout (``PROVIDER_TIMEOUT``)."""
+    context = AppContext.create(make_settings(database_url, data_dir,
+                                              gateway_timeout=PROVIDER_TIMEOUT))
     try:
         yield context
     finally:

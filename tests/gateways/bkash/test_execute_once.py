@@ -29,6 +29,7 @@ from tests.support.bkash import (
     stored,
 )
 from tests.support.factories import MerchantKeys, create_merchant
+from tests.support.settings import SLOWER_THAN_TIMEOUT
 
 
 async def approved(
@@ -47,7 +48,7 @@ async def test_execute_timeout_is_settled_by_a_status_query(
 ) -> None:
     sim = sim_server.sim
     txn, payment_id, callback = await approved(customer, wallet, shop)
-    sim.execute_delay = 4.0  # bKash completes, then answers after our 1.5 s timeout
+    sim.execute_delay = SLOWER_THAN_TIMEOUT  # bKash completes, then answers after our timeout
     done = await customer.get(callback)
     assert done.status_code == 303 and "status=completed" in done.headers["location"]
     assert sim.execute_attempts[payment_id] == 1 and sim.execute_calls[payment_id] == 1

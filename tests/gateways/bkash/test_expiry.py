@@ -36,6 +36,7 @@ from tests.support.bkash import (
 from tests.support.databases import Isolated, isolated
 from tests.support.factories import MerchantKeys
 from tests.support.ports import free_port
+from tests.support.settings import PROVIDER_TIMEOUT
 
 
 async def _overdue(ctx: AppContext, txn: str, *, ago: timedelta = timedelta(seconds=1)) -> None:
@@ -50,7 +51,7 @@ async def _overdue(ctx: AppContext, txn: str, *, ago: timedelta = timedelta(seco
 async def private(backend: str, tmp_path_factory: pytest.TempPathFactory
                   ) -> AsyncIterator[Isolated]:
     async with isolated(backend, tmp_path_factory.mktemp("bkash-expiry"),
-                        gateway_timeout=1.5) as env:
+                        gateway_timeout=PROVIDER_TIMEOUT) as env:
         yield env
 
 
@@ -69,7 +70,7 @@ def bkash_app(private: Isolated) -> Any:
 async def quick(private: Isolated) -> AsyncIterator[AppContext]:
     """A worker's context (another process, same database) that asks an undecided bKash
     again after 1 s instead of 60."""
-    context = private.context(gateway_timeout=1.5, reconcile_after=1)
+    context = private.context(gateway_timeout=PROVIDER_TIMEOUT, reconcile_after=1)
     try:
         yield context
     finally:

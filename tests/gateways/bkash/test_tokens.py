@@ -33,7 +33,7 @@ from tests.support.bkash import (
 from tests.support.checkout import refused
 from tests.support.factories import MerchantKeys, create_merchant
 from tests.support.records import gateway_call
-from tests.support.settings import make_settings
+from tests.support.settings import PROVIDER_TIMEOUT, make_settings
 
 
 async def token_store(ctx: AppContext, merchant: MerchantKeys) -> DbStateStore:
@@ -58,7 +58,8 @@ async def test_two_payments_in_two_processes_share_one_grant(
 
     # A second OwnPay process (its own context, engine and HTTP client; same database)
     # takes the next payment with the token the first one stored.
-    other = AppContext.create(make_settings(database_url, tmp_path, gateway_timeout=1.5))
+    other = AppContext.create(make_settings(database_url, tmp_path,
+                                            gateway_timeout=PROVIDER_TIMEOUT))
     try:
         app = create_app(other.settings, ctx=other)
         async with httpx.AsyncClient(
@@ -110,7 +111,7 @@ async def test_two_processes_renewing_at_once_grant_once(
     processes: nothing in-process is shared between them."""
     txn = await new_payment(customer, shop)
     other = AppContext.create(make_settings(database_url, bkash_ctx.settings.data_dir,
-                                            gateway_timeout=1.5))
+                                            gateway_timeout=PROVIDER_TIMEOUT))
     try:
         contexts = []
         for process in (bkash_ctx, other):

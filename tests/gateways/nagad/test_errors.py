@@ -15,7 +15,7 @@ from tests.contract.harnesses.nagad import NagadHarness, callback_params
 from tests.simulators.loopback import free_port
 from tests.simulators.nagad import CREDENTIALS, OTHER_KEY, private_pem
 from tests.support.factories import MerchantKeys
-from tests.support.faults import heal, inject, on_standin
+from tests.support.faults import heal, impatient_client, inject, on_standin
 from tests.support.nagad import new_payment
 from tests.support.standins import SimServer, api_payment
 
@@ -62,7 +62,7 @@ async def test_a_verify_answer_lost_may_have_acted_then_asked_again(
     harness: NagadHarness, sim_server: SimServer, fault: str,
 ) -> None:
     sim = sim_server.sim
-    async with httpx.AsyncClient(timeout=0.5) as http:
+    async with httpx.AsyncClient() as http, impatient_client() as impatient:
         ctx = harness.context(http)
         payment = harness.payment()
         view = await harness.gateway.start_checkout(ctx, payment)
@@ -70,7 +70,8 @@ async def test_a_verify_answer_lost_may_have_acted_then_asked_again(
         inject(sim, fault, "verify", delay=2.0)
         current = replace(payment, provider_reference=view.provider_reference)
         with pytest.raises(ProviderMayHaveActed):
-            await harness.gateway.verify_return(ctx, current, callback_params(back))
+            await harness.gateway.verify_return(harness.context(impatient), current,
+                                                callback_params(back))
         heal(sim)
         again = await harness.gateway.verify_return(ctx, current, callback_params(back))
         assert again.outcome is Outcome.SUCCEEDED and again.reference == payment.transaction_id

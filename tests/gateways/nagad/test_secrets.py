@@ -37,7 +37,7 @@ async def test_no_private_key_in_logs_or_errors_when_nagad_fails(
     sim = sim_server.sim
     errors: list[str] = []
     with capture_logs() as logs:
-        async with httpx.AsyncClient(timeout=0.5) as http:
+        async with httpx.AsyncClient() as http:
             ctx = harness.context(http)
             for operation in ("initialize", "complete"):
                 sim.refuse = {operation: ("InvalidMerchant", "refused")}

@@ -1,6 +1,6 @@
 """PayPal end-to-end fixtures: the stand-in (``tests/simulators/paypal.py``) on a loopback
-port and a merchant whose ``paypal`` gateway (test mode) points at it; our app (provider
-timeout 1.5 s) and the customer are ``tests/gateways/conftest.py``'s.
+port and a merchant whose ``paypal`` gateway (test mode) points at it; our app (a short provider
+timeout) and the customer are ``tests/gateways/conftest.py``'s.
 The steps its tests share are ``tests/support/paypal.py``'s."""
 
 from __future__ import annotations

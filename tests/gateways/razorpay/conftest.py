@@ -1,6 +1,6 @@
 """Razorpay end-to-end fixtures: the stand-in (``tests/simulators/razorpay.py``) on a
 loopback port and a merchant whose ``razorpay`` gateway (test mode) points at it (API and
-Checkout.js); our app (provider timeout 1.5 s) and the customer are
+Checkout.js); our app (short provider timeout) and the customer are
 ``tests/gateways/conftest.py``'s.
 The steps its tests share are ``tests/support/razorpay.py``'s."""
 

@@ -96,7 +96,7 @@ async def test_a_capture_lost_after_acting_is_asked_about_never_repeated(
 ) -> None:
     sim = sim_server.sim
     sim.auto_capture = False
-    async with httpx.AsyncClient(timeout=0.5) as http:
+    async with httpx.AsyncClient() as http:
         ctx = harness.context(http)
         payment = harness.payment()
         view = await harness.gateway.start_checkout(ctx, payment)
@@ -139,7 +139,7 @@ async def test_the_key_secret_never_reaches_a_log_line(
 ) -> None:
     sim = sim_server.sim
     with capture_logs() as logs:
-        async with httpx.AsyncClient(timeout=0.5) as http:
+        async with httpx.AsyncClient() as http:
             ctx = harness.context(http)
             payment = harness.payment()
             view = await harness.gateway.start_checkout(ctx, payment)

@@ -12,7 +12,13 @@ from ownpay.gateways.base import Outcome
 from ownpay.gateways.executor import ProviderMayHaveActed
 from ownpay.gateways.registry import get as get_gateway
 from tests.contract.harnesses.sslcommerz import SslcommerzHarness
-from tests.support.faults import assert_refused_credentials, heal, inject, on_standin
+from tests.support.faults import (
+    assert_refused_credentials,
+    heal,
+    impatient_client,
+    inject,
+    on_standin,
+)
 from tests.support.standins import SimServer
 
 
@@ -31,7 +37,7 @@ async def test_validation_answer_lost_after_acting_may_have_acted(
     harness: SslcommerzHarness, sim_server: SimServer, fault: str,
 ) -> None:
     sim = sim_server.sim
-    async with httpx.AsyncClient(timeout=0.5) as http:
+    async with httpx.AsyncClient() as http, impatient_client() as impatient:
         ctx = harness.context(http)
         payment = harness.payment()
         view = await harness.gateway.start_checkout(ctx, payment)
@@ -40,7 +46,7 @@ async def test_validation_answer_lost_after_acting_may_have_acted(
         inject(sim, fault, "validation", delay=2.0)
         current = replace(payment, provider_reference=view.provider_reference)
         with pytest.raises(ProviderMayHaveActed):
-            await harness.gateway.verify_return(ctx, current, posted)
+            await harness.gateway.verify_return(harness.context(impatient), current, posted)
         assert sim.session(view.provider_reference or "").validated == 1  # it acted
         heal(sim)
         # asked again: VALIDATED this time, still a completion with the same figures

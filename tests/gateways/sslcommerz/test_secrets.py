@@ -44,7 +44,7 @@ async def test_no_store_password_in_logs_or_errors_when_sslcommerz_fails(
     sim = sim_server.sim
     errors: list[str] = []
     with capture_logs() as logs:
-        async with httpx.AsyncClient(timeout=0.5) as http:
+        async with httpx.AsyncClient() as http:
             ctx = harness.context(http)
             sim.drop = {"session"}
             with pytest.raises(GatewayError) as caught:
