@@ -4,7 +4,8 @@ searches refused beside the input; a customer's page with their payments and ref
 roles that may not see personal details see customers without them (and cannot search);
 "Forget customer" behind its confirmation page and a recent re-authentication, audited
 by count, after which the page shows the customer as forgotten; another brand's or mode's
-customer is a 404 and a POST without its CSRF token changes nothing."""
+customer is a 404, a POST without its CSRF token changes nothing, and hostile details
+are printed escaped under the strict policy."""
 
 from __future__ import annotations
 
@@ -229,3 +230,23 @@ async def test_a_payment_makes_the_customer_the_list_shows(client: httpx.AsyncCl
     found = await client.get("/admin/customers", params={"q": "RAHIMA@example.com"})
     assert found.status_code == 200 and "Rahima" in found.text
     assert len(CUSTOMER.findall(found.text)) == 1
+
+
+async def test_hostile_details_are_escaped_under_a_strict_policy(client: httpx.AsyncClient,
+                                                                 ctx: Any) -> None:
+    brand = await create_merchant(ctx)
+    hostile = "<script>alert(1)</script>\"'{{ 7*7 }}"
+    made = await add_customer(ctx, brand.id, name=hostile, email="hostile@example.com",
+                              metadata={"note": hostile})
+    await signed_in(client, ctx, "owner", brand)
+    for url, params in (("/admin/customers", {}), (f"/admin/customers/{made.id}", {}),
+                        (f"/admin/customers/{made.id}/forget", {}),
+                        ("/admin/customers", {"q": hostile + "@example.com"})):
+        r = await client.get(url, params=params)
+        assert r.status_code in (200, 400), (url, r.status_code)
+        assert "<script>alert(1)" not in r.text and "&lt;script&gt;" in r.text, url
+        assert "{{ 7*7 }}" in r.text.replace("&#39;", "'"), url  # printed, never evaluated
+        policy = r.headers["content-security-policy"]
+        assert "script-src 'self' 'nonce-" in policy and "unsafe-inline" not in policy, url
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["x-frame-options"] == "DENY" or "frame-ancestors 'none'" in policy

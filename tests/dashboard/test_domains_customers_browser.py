@@ -80,7 +80,8 @@ async def test_an_admin_adds_verifies_and_removes_a_domain(
     name = f"pay-{secrets.token_hex(4)}.brand.example"
     await dash.get_by_label("Domain", exact=True).fill(name)
     await follow(dash, dash.get_by_role("button", name="Add domain"))
-    await expect(dash.get_by_role("status").filter(has_text="The domain is added")).to_be_visible()
+    await expect(dash.get_by_role("status").filter(
+        has_text="The domain is added")).to_be_visible()
     await expect(dash.get_by_role("heading", level=1)).to_contain_text(name)
     row = await the_domain(ctx, brand.id)
     assert row is not None and row.status == "pending"
@@ -112,7 +113,8 @@ async def test_an_admin_adds_verifies_and_removes_a_domain(
     await expect(dash.get_by_role("heading", level=1)).to_have_text("Remove this domain?")
     await check_page(dash, shot, "domain-remove")
     await follow(dash, dash.get_by_role("button", name="Remove the domain"))
-    await expect(dash.get_by_role("status").filter(has_text="The domain is removed")).to_be_visible()
+    await expect(dash.get_by_role("status").filter(
+        has_text="The domain is removed")).to_be_visible()
     await check_page(dash, shot, "domains-after-remove")
     assert await the_domain(ctx, brand.id) is None
 
