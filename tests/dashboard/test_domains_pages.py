@@ -3,7 +3,8 @@
 records to create, runs "Check now" against a real DNS server on loopback (failing, then
 passing once the records exist), makes it primary and removes it through the confirmation
 page -- each change audited.  Brand roles read without the forms and are refused the
-changes; another brand's domain is a 404; a POST without its CSRF token changes nothing."""
+changes; another brand's domain is a 404; a POST without its CSRF token changes nothing;
+a suspended domain shows its state and the reason."""
 
 from __future__ import annotations
 
@@ -207,3 +208,22 @@ async def test_a_post_without_its_csrf_token_changes_nothing(client: httpx.Async
         r = await client.post(f"/admin/domains/{domain_id}/remove", data=data)
         assert r.status_code == 400
     assert [d.id for d in await domains_of(ctx, brand.id)] == [domain_id]
+
+
+async def test_a_suspended_domain_shows_its_state_and_the_reason(client: httpx.AsyncClient,
+                                                                 ctx: Any) -> None:
+    brand = await create_merchant(ctx)
+    domain_id = await make_domain(client, ctx, brand)
+    reason = "pay.brand.example resolves to 198.51.100.9, which is not this installation's"
+    async with ctx.sessions() as s, s.begin():
+        row = await s.get(BrandDomain, domain_id)
+        assert row is not None
+        row.status, row.consecutive_failures, row.last_error = "suspended", 3, reason
+        row.last_checked_at = row.created_at
+    await signed_in(client, ctx, "viewer", brand)
+    listing = await client.get("/admin/domains")
+    assert "s-domain-suspended" in listing.text and "Suspended" in listing.text
+    assert reason.replace("'", "&#39;") in listing.text
+    page = await client.get(f"/admin/domains/{domain_id}")
+    assert page.status_code == 200 and "Suspended" in page.text
+    assert "<dt>Failed checks in a row</dt><dd>3</dd>" in page.text
