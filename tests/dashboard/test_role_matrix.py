@@ -16,7 +16,9 @@ from tests.support.dashboard_routes import DashboardRoute, dashboard_routes
 from tests.support.factories import (
     MerchantKeys,
     create_merchant,
+    make_customer,
     make_delivery,
+    make_domain,
     make_endpoint,
     make_intent,
     make_link,
@@ -72,6 +74,8 @@ MAKERS: dict[str, ObjectMaker] = {
     "device_id": _sms_device,
     "alert_id": _sms_alert,
     "link_id": make_link,
+    "domain_id": make_domain,
+    "customer_id": make_customer,
 }
 
 

@@ -20,6 +20,9 @@ class Permission(StrEnum):
     DEVELOPER = "developer"  # API keys, webhook endpoints
     GATEWAYS = "gateways"  # gateway credentials
     LINKS = "links.manage"  # making, changing and turning payment links on and off
+    DOMAINS = "domains.manage"  # adding, checking, making primary and removing brand domains
+    CUSTOMERS_VIEW = "customers.view"  # customers' names, e-mails and phones; searching by them
+    CUSTOMERS_FORGET = "customers.forget"  # erasing a customer's personal details
     SMS_DEVICES = "sms.devices"  # pairing, adding and revoking the phones that forward SMS
     BRANDS_EDIT = "brands.edit"  # the brand's own settings
     BRANDS_CREATE = "brands.create"
@@ -39,6 +42,14 @@ TABLE: dict[Permission, frozenset[str]] = {
     Permission.GATEWAYS: frozenset({"owner", "admin", "manager"}),
     # Links are sales, as payments: whoever acts on payments; a developer reads them.
     Permission.LINKS: frozenset({"owner", "admin", "manager", "operator"}),
+    # A domain decides where the brand's checkout is served and which host names get a
+    # certificate: an installation matter, as creating brands.
+    Permission.DOMAINS: frozenset({"owner", "admin"}),
+    # Personal details: whoever serves the brand's customers (the payment roles); a
+    # developer and a viewer see customers without them.
+    Permission.CUSTOMERS_VIEW: frozenset({"owner", "admin", "manager", "operator"}),
+    # Erasing cannot be undone: the roles that run the brand.
+    Permission.CUSTOMERS_FORGET: frozenset({"owner", "admin", "manager"}),
     # A paired phone is a credential that can complete payments: as gateway credentials.
     Permission.SMS_DEVICES: frozenset({"owner", "admin", "manager"}),
     Permission.BRANDS_EDIT: frozenset({"owner", "admin", "manager"}),
