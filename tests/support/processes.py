@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.markers import require_e2e
+from tests.support.netns import Host
 from tests.support.ports import free_port
 from tests.support.settings import SECRET_KEY, TEST_RATE_LIMITS
 
@@ -66,37 +67,44 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def start_server(env: dict[str, str], log_path: Path, *extra: str) -> ServerProcess:
-    """``ownpay serve`` with ``env``, once it answers ``GET /api/v1/health``."""
+def start_server(env: dict[str, str], log_path: Path, *extra: str,
+                 on: Host | None = None) -> ServerProcess:
+    """``ownpay serve`` with ``env`` (on the network namespace ``on``, listening on its
+    address, else on loopback), once it answers ``GET /api/v1/health``."""
     require_e2e("ownpay serve")
     port = int(env["OWNPAY_PORT"])
+    host = env.get("OWNPAY_HOST", "127.0.0.1")
+    argv = [sys.executable, "-m", "ownpay", "serve", *extra]
     log_file = open(log_path, "wb")  # noqa: SIM115 - handed to the child process
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ownpay", "serve", *extra], env=env, stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    proc = subprocess.Popen(on.command(argv) if on else argv, env=env, stdout=log_file,
+                            stderr=subprocess.STDOUT)
+    url = f"http://{host}:{port}"
+    deadline = time.monotonic() + 120  # a start takes 15-60 s on a loaded 2-core machine
+    last: object = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
         try:
-            if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
+            last = httpx.get(url + "/api/v1/health", timeout=1)
+            if last.status_code == 200:
                 return ServerProcess(url=url, proc=proc, env=env, log_path=log_path)
-        except httpx.HTTPError:
-            pass
+        except httpx.HTTPError as e:
+            last = e
         time.sleep(0.2)
     proc.kill()
-    raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
+    raise RuntimeError(f"server at {url} did not start (last health check: {last!r}):\n"
+                       f"{log_path.read_text()}")
 
 
-def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """``ownpay worker`` with ``env`` (not waited for: it has no port to ask)."""
+def start_worker(env: dict[str, str], log_path: Path,
+                 on: Host | None = None) -> subprocess.Popen[bytes]:
+    """``ownpay worker`` with ``env`` (on the network namespace ``on``, else here; not
+    waited for: it has no port to ask)."""
     require_e2e("ownpay worker")
+    argv = [sys.executable, "-m", "ownpay", "worker"]
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child process
-    return subprocess.Popen(
-        [sys.executable, "-m", "ownpay", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    return subprocess.Popen(on.command(argv) if on else argv, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
 
 
 def stop_process(proc: subprocess.Popen[bytes]) -> None:
