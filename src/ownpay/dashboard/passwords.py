@@ -4,6 +4,7 @@ password (no user enumeration by timing)."""
 
 from __future__ import annotations
 
+import functools
 import secrets
 import string
 
@@ -14,8 +15,13 @@ MIN_LENGTH = 12
 MAX_LENGTH = 256  # Argon2 takes any length; a bound keeps a hostile form cheap
 _ALPHABET = string.ascii_letters + string.digits
 _hasher = PasswordHasher()
-# Verified against when the account does not exist, so both paths cost one Argon2 run.
-_DUMMY = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy() -> str:
+    """Verified against when the account does not exist, so both paths cost one Argon2 run
+    (made at the first sign-in, not at import: every process and command imports this)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def generate() -> str:
@@ -43,7 +49,7 @@ def verify(stored: str | None, password: str) -> bool:
     if len(password) > MAX_LENGTH:
         password = password[:MAX_LENGTH]
     try:
-        return _hasher.verify(stored or _DUMMY, password) and stored is not None
+        return _hasher.verify(stored or _dummy(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 
