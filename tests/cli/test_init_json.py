@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.commands import ownpay_cli
+from tests.support.commands import ownpay_here
 from tests.support.databases import PG_URL, create_pg_database, drop_pg_database
 from tests.support.processes import server_env
 
@@ -46,7 +46,7 @@ async def fresh_env(backend: str, tmp_path: Path) -> AsyncIterator[dict[str, str
 
 
 def run_json(env: dict[str, str], *args: str) -> Any:
-    return json.loads(ownpay_cli(env, *args, "--json").stdout)
+    return json.loads(ownpay_here(env, *args, "--json").stdout)
 
 
 def test_init_json_shape_and_idempotence(fresh_env: dict[str, str], backend: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.commands import ownpay_cli
+from tests.support.commands import ownpay_here_async as ownpay
 from tests.support.factories import MerchantKeys, intent_body
 from tests.support.processes import server_env
 
@@ -60,14 +60,14 @@ async def test_operator_approves_and_rejects_from_the_command_line(
     rejected = await submitted_manual_payment(client, merchant, "CLI-NO-" + merchant.slug)
     assert (await intent(client, merchant, approved))["status"] == "awaiting_verification"
 
-    ownpay_cli(cli_env, "payments", "approve", approved, "--reason", "on the statement")
+    await ownpay(cli_env, "payments", "approve", approved, "--reason", "on the statement")
     got = await intent(client, merchant, approved)
     assert got["status"] == "completed" and got["paid_at"]
     last = got["status_history"][-1]
     assert (last["from_status"], last["to_status"], last["actor"], last["reason"]) == (
         "awaiting_verification", "completed", "operator:cli", "on the statement")
 
-    out = ownpay_cli(cli_env, "payments", "reject", rejected, "--reason", "no such transfer")
+    out = await ownpay(cli_env, "payments", "reject", rejected, "--reason", "no such transfer")
     assert out.stdout.strip().endswith(f"{rejected} is now failed")
     got = await intent(client, merchant, rejected)
     assert got["status"] == "failed" and got["failure_reason"] == "no such transfer"
@@ -81,13 +81,13 @@ async def test_operator_commands_refuse_what_is_not_awaiting_verification(
     client: httpx.AsyncClient, merchant: MerchantKeys, cli_env: dict[str, str]
 ) -> None:
     pending = await submitted_manual_payment(client, merchant, "")
-    refused = ownpay_cli(cli_env, "payments", "approve", pending, check=False)
+    refused = await ownpay(cli_env, "payments", "approve", pending, check=False)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert refused.stderr.strip() == (
         "error: Only a payment awaiting verification can be reviewed; this one is pending.")
     assert (await intent(client, merchant, pending))["status"] == "pending"
 
-    unknown = ownpay_cli(cli_env, "payments", "reject", "txn_0000000000000000", check=False)
+    unknown = await ownpay(cli_env, "payments", "reject", "txn_0000000000000000", check=False)
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == "error: payment txn_0000000000000000 not found"
 
@@ -96,7 +96,7 @@ async def test_json_output_is_nothing_but_json(
     client: httpx.AsyncClient, merchant: MerchantKeys, cli_env: dict[str, str]
 ) -> None:
     txn = await submitted_manual_payment(client, merchant, "CLI-JSON-" + merchant.slug)
-    out = ownpay_cli(cli_env, "payments", "approve", txn, "--json")
+    out = await ownpay(cli_env, "payments", "approve", txn, "--json")
     assert json.loads(out.stdout) == {"transaction_id": txn, "status": "completed"}
 
 
@@ -104,20 +104,20 @@ async def test_the_operator_sees_what_the_customer_submitted_before_deciding(
     client: httpx.AsyncClient, merchant: MerchantKeys, cli_env: dict[str, str]
 ) -> None:
     txn = await submitted_manual_payment(client, merchant, "CLI-SHOW-" + merchant.slug)
-    shown = ownpay_cli(cli_env, "payments", "show", txn).stdout
+    shown = (await ownpay(cli_env, "payments", "show", txn)).stdout
     assert shown.splitlines()[0] == f"{txn}  awaiting_verification  30.00 USD"
     assert f"merchant   {merchant.slug} (test), gateway manual" in shown
     assert "submitted by the customer:\n  sender_account: 01700-000000\n" \
            f"  provider_txn_id: CLI-SHOW-{merchant.slug}" in shown
     assert "awaiting_verification  customer via manual" in shown
 
-    as_json = json.loads(ownpay_cli(cli_env, "payments", "show", txn, "--json").stdout)
+    as_json = json.loads((await ownpay(cli_env, "payments", "show", txn, "--json")).stdout)
     api = await intent(client, merchant, txn)
     # The same body as the API (the in-process client's base URL differs from the CLI's).
     assert as_json.pop("payment_url").endswith(api.pop("payment_url").split("/", 3)[3])
     assert as_json == {"merchant": merchant.slug, **api}
     assert as_json["customer_submission"]["sender_account"] == "01700-000000"
 
-    unknown = ownpay_cli(cli_env, "payments", "show", "txn_0000000000000000", check=False)
+    unknown = await ownpay(cli_env, "payments", "show", "txn_0000000000000000", check=False)
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == "error: payment txn_0000000000000000 not found"

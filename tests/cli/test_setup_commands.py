@@ -1,4 +1,4 @@
-"""The `ownpay` command line against a real database (subprocesses, --json outputs)."""
+"""The `ownpay` command line against a real database (run in the test process; --json outputs)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.commands import ownpay_cli
+from tests.support.commands import ownpay_here
 from tests.support.processes import server_env
 
 pytestmark = pytest.mark.e2e
@@ -19,19 +19,19 @@ def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
 
 
 def run_json(env: dict[str, str], *args: str) -> object:
-    result = ownpay_cli(env, *args, "--json")
+    result = ownpay_here(env, *args, "--json")
     return json.loads(result.stdout)
 
 
 def test_init_is_idempotent_and_prints_keys_once(cli_env, backend) -> None:
-    first = ownpay_cli(cli_env, "init", "--json")
+    first = ownpay_here(cli_env, "init", "--json")
     data = json.loads(first.stdout)
     if data["api_keys"]["test"] is None:
         pytest.skip("the shared test database already has a demo merchant from another test")
     assert data["merchant"] == "demo" and data["base_url"] == cli_env["OWNPAY_BASE_URL"]
     assert data["api_keys"]["test"].startswith("op_test_")
     assert data["api_keys"]["live"].startswith("op_live_")
-    again = json.loads(ownpay_cli(cli_env, "init", "--json").stdout)
+    again = json.loads(ownpay_here(cli_env, "init", "--json").stdout)
     assert again["api_keys"] == {"test": None, "live": None}
     gateways = run_json(cli_env, "gateways", "list", "--merchant", "demo")
     assert {(g["gateway"], g["mode"], g["active"]) for g in gateways} == {
@@ -49,14 +49,15 @@ def test_merchant_keys_and_gateways(cli_env) -> None:
                        "--base-url", "https://pay.cli.example")
     assert created["slug"] == slug and created["base_url"] == "https://pay.cli.example"
     assert slug in [m["slug"] for m in run_json(cli_env, "merchants", "list")]
-    dup = ownpay_cli(cli_env, "merchants", "create", "--slug", slug, "--name", "Again", check=False)
+    dup = ownpay_here(cli_env, "merchants", "create", "--slug", slug, "--name", "Again",
+                      check=False)
     assert dup.returncode == 1 and "already exists" in dup.stderr and "Traceback" not in dup.stderr
 
     key = run_json(cli_env, "api-keys", "create", "--merchant", slug, "--mode", "live",
                    "--scopes", "read,write")
     assert key["api_key"].startswith("op_live_") and key["scopes"] == ["read", "write"]
     assert isinstance(key["id"], int)
-    bad = ownpay_cli(cli_env, "api-keys", "create", "--merchant", slug, "--mode", "live",
+    bad = ownpay_here(cli_env, "api-keys", "create", "--merchant", slug, "--mode", "live",
                      "--scopes", "root", check=False)
     assert bad.returncode == 1 and "Unknown scope" in bad.stderr
 
@@ -67,10 +68,10 @@ def test_merchant_keys_and_gateways(cli_env) -> None:
     disabled = run_json(cli_env, "gateways", "disable", "manual", "--merchant", slug,
                         "--mode", "live")
     assert disabled["active"] is False
-    nope = ownpay_cli(cli_env, "gateways", "enable", "sandbox", "--merchant", slug,
+    nope = ownpay_here(cli_env, "gateways", "enable", "sandbox", "--merchant", slug,
                       "--mode", "live", check=False)
     assert nope.returncode == 1 and "test mode only" in nope.stderr
-    unknown = ownpay_cli(cli_env, "gateways", "enable", "nosuchgateway", "--merchant", slug,
+    unknown = ownpay_here(cli_env, "gateways", "enable", "nosuchgateway", "--merchant", slug,
                          "--mode", "test", check=False)
     assert unknown.returncode == 1 and "Unknown gateway" in unknown.stderr
 
@@ -82,6 +83,6 @@ def test_merchant_keys_and_gateways(cli_env) -> None:
 
 def test_bad_configuration_is_one_line(cli_env) -> None:
     env = dict(cli_env, OWNPAY_PORT="not-a-port")
-    result = ownpay_cli(env, "merchants", "list", check=False)
+    result = ownpay_here(env, "merchants", "list", check=False)
     assert result.returncode == 1
     assert result.stderr.strip() == "error: OWNPAY_PORT must be an integer, got 'not-a-port'"

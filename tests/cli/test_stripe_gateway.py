@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ownpay.context import AppContext
 from ownpay.merchants.models import GatewayAccount, Merchant
-from tests.support.commands import ownpay_cli
+from tests.support.commands import ownpay_here, ownpay_here_async
 from tests.support.processes import ServerProcess
 
 SECRET = "sk_test_" + secrets.token_hex(12)
@@ -23,9 +23,9 @@ def test_enable_stores_encrypted_and_prints_no_secret(
 ) -> None:
     env = live_server.env
     slug = "cli-" + secrets.token_hex(4)
-    ownpay_cli(env, "merchants", "create", "--slug", slug, "--name", "CLI Shop")
+    ownpay_here(env, "merchants", "create", "--slug", slug, "--name", "CLI Shop")
     # Enabling must not talk to Stripe: the API base points at a port nobody listens on.
-    done = ownpay_cli(
+    done = ownpay_here(
         env,
         "gateways",
         "enable",
@@ -45,7 +45,7 @@ def test_enable_stores_encrypted_and_prints_no_secret(
         "--json",
     )
     assert json.loads(done.stdout)["gateway"] == "stripe"
-    listed = ownpay_cli(env, "gateways", "list", "--merchant", slug, "--json")
+    listed = ownpay_here(env, "gateways", "list", "--merchant", slug, "--json")
     rows = json.loads(listed.stdout)
     assert [(r["gateway"], r["mode"], r["active"], r["has_credentials"]) for r in rows] == [
         ("stripe", "test", True, True)
@@ -53,7 +53,7 @@ def test_enable_stores_encrypted_and_prints_no_secret(
     for output in (done.stdout + done.stderr, listed.stdout + listed.stderr):
         assert SECRET not in output and WEBHOOK not in output
 
-    bad = ownpay_cli(
+    bad = ownpay_here(
         env,
         "gateways",
         "enable",
@@ -80,8 +80,8 @@ async def test_credentials_are_encrypted_at_rest(
 ) -> None:
     env = live_server.env
     slug = "cli-" + secrets.token_hex(4)
-    ownpay_cli(env, "merchants", "create", "--slug", slug, "--name", "CLI Shop")
-    ownpay_cli(
+    await ownpay_here_async(env, "merchants", "create", "--slug", slug, "--name", "CLI Shop")
+    await ownpay_here_async(
         env,
         "gateways",
         "enable",

@@ -1,11 +1,16 @@
 """The ``ownpay`` command line as the tests run it: as a process (:func:`ownpay_cli`), or in
-the test process through Typer's runner (:func:`in_process`; seconds faster a command);
+the test process through Typer's runner (:func:`in_process`; seconds faster a command, since
+a process start imports the whole application) -- :func:`ownpay_here` and, from a test's
+event loop, :func:`ownpay_here_async` answer like :func:`ownpay_cli` (exit code, stdout,
+stderr), so a test that checks a command's behaviour rather than its process runs here;
 :func:`app_env` points a command at a test's application context."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +52,29 @@ def in_process(env: dict[str, str | None], *args: str, input: str | None = None)
                                   env={**dict.fromkeys(OWNPAY_VARIABLES), **env})
     finally:
         structlog.configure(**saved)
+
+
+def ownpay_here(env: dict[str, str], *args: str, check: bool = True,
+                input: str | None = None) -> subprocess.CompletedProcess[str]:  # noqa: A002
+    """``ownpay ARGS`` in this process with ``env``, answered as :func:`ownpay_cli` answers:
+    the exit code, stdout and stderr apart -- and an exception the command let escape
+    printed to stderr as a process would print it (``Traceback …``, exit code 1)."""
+    result = in_process(dict(env), *args, input=input)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    done = subprocess.CompletedProcess(["ownpay", *args], result.exit_code, result.stdout,
+                                       stderr)
+    if check:
+        done.check_returncode()
+    return done
+
+
+async def ownpay_here_async(env: dict[str, str], *args: str,
+                            check: bool = True) -> subprocess.CompletedProcess[str]:
+    """:func:`ownpay_here` from a test's event loop (the command runs its own loop, in a
+    thread)."""
+    return await asyncio.to_thread(ownpay_here, env, *args, check=check)
 
 
 def ownpay_cli(env: dict[str, str], *args: str,

@@ -15,7 +15,7 @@ from ownpay.merchants import service as merchants
 from ownpay.merchants.accounts import active_gateway
 from ownpay.tenancy import TenantScope
 from tests.support.bkash import CREDENTIALS, bkash_intent, enable_bkash
-from tests.support.commands import ownpay_cli
+from tests.support.commands import ownpay_here_async as ownpay
 from tests.support.factories import MerchantKeys, create_merchant
 from tests.support.processes import server_env
 
@@ -77,11 +77,11 @@ async def test_cli_enable_never_echoes_secrets(
     merchant = await create_merchant(bkash_ctx, gateways=())
     env = server_env(database_url, tmp_path)
     sets = [a for k, v in CREDENTIALS.items() for a in ("--set", f"{k}={v}")]
-    made = ownpay_cli(env, "gateways", "enable", "bkash", "--merchant", merchant.slug,
+    made = await ownpay(env, "gateways", "enable", "bkash", "--merchant", merchant.slug,
                       "--mode", "live", *sets, "--set",
                       "base_url=https://tokenized.pay.bka.sh/v1.2.0-beta", check=False)
     assert made.returncode == 0, made.stderr
-    listed = ownpay_cli(env, "gateways", "list", "--merchant", merchant.slug, "--json")
+    listed = await ownpay(env, "gateways", "list", "--merchant", merchant.slug, "--json")
     for secret in ("sandbox-app-secret", "sandbox-pass"):
         assert secret not in made.stdout + made.stderr + listed.stdout
     rows = json.loads(listed.stdout)

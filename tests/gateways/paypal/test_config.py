@@ -17,7 +17,7 @@ from ownpay.gateways.paypal.client import base_url
 from ownpay.gateways.paypal.mapping import from_paypal_amount, to_paypal_amount
 from ownpay.merchants.models import GatewayAccount
 from tests.simulators.paypal import CLIENT_ID, CLIENT_SECRET, WEBHOOK_ID
-from tests.support.commands import ownpay_cli
+from tests.support.commands import ownpay_here_async as ownpay
 from tests.support.factories import create_merchant
 from tests.support.processes import server_env
 
@@ -96,12 +96,12 @@ async def test_enabling_by_cli_stores_the_secret_encrypted_and_never_prints_it(
 ) -> None:
     merchant = await create_merchant(gateway_ctx, gateways=())
     env = server_env(database_url, tmp_path)
-    made = ownpay_cli(env, "gateways", "enable", "paypal", "--merchant", merchant.slug,
+    made = await ownpay(env, "gateways", "enable", "paypal", "--merchant", merchant.slug,
                       "--mode", "live", "--set", f"client_id={CLIENT_ID}",
                       "--set", f"client_secret={CLIENT_SECRET}",
                       "--set", f"webhook_id={WEBHOOK_ID}", check=False)
     assert made.returncode == 0, made.stderr
-    listed = ownpay_cli(env, "gateways", "list", "--merchant", merchant.slug, "--json")
+    listed = await ownpay(env, "gateways", "list", "--merchant", merchant.slug, "--json")
     assert CLIENT_SECRET not in made.stdout + made.stderr + listed.stdout
     rows = json.loads(listed.stdout)
     assert any(row.get("gateway") == "paypal" and row.get("mode") == "live" for row in rows)
@@ -109,7 +109,7 @@ async def test_enabling_by_cli_stores_the_secret_encrypted_and_never_prints_it(
         blob = await s.scalar(select(GatewayAccount.credentials_enc).where(
             GatewayAccount.gateway == "paypal", GatewayAccount.mode == "live"))
     assert blob and CLIENT_SECRET.encode() not in blob
-    bad = ownpay_cli(env, "gateways", "enable", "paypal", "--merchant", merchant.slug,
+    bad = await ownpay(env, "gateways", "enable", "paypal", "--merchant", merchant.slug,
                      "--mode", "test", "--set", f"client_id={CLIENT_ID}",
                      "--set", "client_secret=tiny", check=False)
     assert bad.returncode == 1 and "client_secret" in bad.stderr and "tiny" not in bad.stderr
