@@ -208,3 +208,60 @@ async def test_dialect_keys_keep_their_404(client: httpx.AsyncClient, ctx: Any) 
     mine = await client.get(f"{CUSTOMERS}/{made['id']}", headers=shop.auth())
     assert mine.json()["forgotten"] is False and mine.json()["name"] is None
     assert len(await customers_of(ctx, shop.id)) == 1
+
+
+async def test_forgetting_reaches_metadata_submissions_events_and_webhook_bodies(
+        client: httpx.AsyncClient, ctx: Any) -> None:
+    """The customer's details travel further than the payment's customer columns: the
+    merchant's metadata, the wallet number of a manual submission, the stored events and
+    the webhook bodies made from them. Forgetting reaches every copy and nothing else."""
+    from ownpay.outbox.models import OutboxEvent
+    from ownpay.webhooks.delivery.fanout import dispatch_events
+    from ownpay.webhooks.models import WebhookDelivery
+    from tests.support.checkout import checkout, new_intent
+
+    shop = await create_merchant(ctx)
+    made = await client.post("/api/v1/webhook-endpoints", headers=shop.auth(),
+                             json={"url": "https://hooks.example/ownpay"})
+    assert made.status_code == 201, made.text
+    txn = await new_intent(client, shop, gateway="manual", amount="40.00",
+                           customer_name="Rafiq Islam", customer_email="rafiq@example.com",
+                           customer_phone="01812345678", order_id="ORD-77",
+                           metadata={"contact": "RAFIQ@Example.com", "ship_to":
+                                     "Rafiq Islam, Road 5", "note": "gift", "qty": 3})
+    r = await checkout(client, txn, sender_account="+880 1812-345678", provider_txn_id="TXR77")
+    assert r.status_code == 303, r.text
+    r = await client.post(f"{INTENTS}/{txn}/approve", headers=shop.auth())
+    assert r.json()["status"] == "completed", r.text
+    await dispatch_events(ctx)
+    cus = await customer_of(ctx, txn)
+
+    async def copies() -> str:
+        async with ctx.sessions() as s:
+            payment = await s.get(PaymentIntent, txn)
+            assert payment is not None
+            events = list(await s.scalars(select(OutboxEvent.payload).where(
+                OutboxEvent.payment_id == txn)))
+            bodies = list(await s.scalars(select(WebhookDelivery.body).where(
+                WebhookDelivery.payment_id == txn)))
+        assert events and bodies
+        return repr((payment.metadata_, payment.submission, events,
+                     [b.decode() for b in bodies]))
+
+    before = await copies()
+    assert "rafiq" in before.lower() and "1812-345678" in before
+    r = await client.post(f"{CUSTOMERS}/{cus}/forget", headers=shop.auth())
+    assert r.status_code == 200, r.text
+    after = await copies()
+    for plain in ("rafiq", "Rafiq", "1812345678", "1812-345678"):
+        assert plain not in after, plain
+    # What is not the customer's stays: amounts, references, the merchant's other metadata.
+    for kept in ("ORD-77", "TXR77", "gift", txn, "[forgotten]"):
+        assert kept in after, kept
+    got = (await client.get(f"{INTENTS}/{txn}", headers=shop.auth())).json()
+    assert got["metadata"] == {"contact": "[forgotten]", "ship_to": "[forgotten]",
+                               "note": "gift", "qty": 3}
+    assert got["amount"] == 40 and got["status"] == "completed"
+    async with ctx.sessions() as s:
+        report = await operator_verify(s, merchant_id=shop.id, mode="test")
+    assert report.ok, report.as_dict()

@@ -156,7 +156,7 @@ def customers_forget(customer_id: IdArg, merchant: MerchantOpt, mode: ModeOpt = 
 
     async def go(ctx: Any) -> list[dict[str, Any]]:
         async def work(s: Any, scope: Any) -> Any:
-            customer, cleaned = await service.forget_customer(s, scope, customer_id)
+            customer, cleaned = await service.forget_customer(s, ctx.keyring, scope, customer_id)
             if cleaned is None:
                 return [customer], None, None
             return [customer], "customer.forgotten", {"payments_cleaned": cleaned}

@@ -180,7 +180,8 @@ async def forget_customer(customer_id: CustomerId, ctx: Ctx, request: Request,
     and phone on its payments. Amounts, statuses, refunds and the ledger stay (the books
     still balance). Cannot be undone; forgetting again changes nothing. A later payment
     with the same e-mail makes a new customer."""
-    customer, cleaned = await service.forget_customer(session, principal.scope, customer_id)
+    customer, cleaned = await service.forget_customer(session, ctx.keyring, principal.scope,
+                                                      customer_id)
     if cleaned is not None:
         await audit_api(session, request, principal, "customer.forgotten",
                         object_type="customer", object_id=customer.id,

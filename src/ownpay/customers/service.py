@@ -6,9 +6,11 @@ is a 404.  Lookups by e-mail or phone compare keyed digests (``customers/pii.py`
 decrypted values.  Services only flush; the request (or the CLI command) owns the
 transaction.
 
-Forgetting erases the customer's name, e-mail, phone, metadata and digests, and the
-``customer_name`` / ``customer_email`` / ``customer_phone`` copies on its payments; amounts,
-statuses, histories, refunds and the ledger are untouched, so the books still balance.
+Forgetting erases the customer's name, e-mail, phone, metadata and digests, the
+``customer_name`` / ``customer_email`` / ``customer_phone`` copies on its payments, and every
+other copy in those payments' metadata, submissions, events and webhook bodies
+(``customers/erasure.py``); amounts, statuses, histories, refunds and the ledger are
+untouched, so the books still balance.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ownpay.customers import pii
+from ownpay.customers import erasure, pii
 from ownpay.customers.matching import new_customer_id
 from ownpay.customers.models import Customer
 from ownpay.db import utcnow
@@ -183,13 +185,27 @@ async def update_customer(session: AsyncSession, keyring: Keyring, scope: Tenant
     return customer
 
 
-async def forget_customer(session: AsyncSession, scope: TenantScope,
+async def forget_customer(session: AsyncSession, keyring: Keyring, scope: TenantScope,
                           customer_id: str) -> tuple[Customer, int | None]:
-    """Erase the customer's PII and its payments' copies; the money records stay.  Returns
-    the customer and how many payments were cleaned (None: it was already forgotten)."""
+    """Erase the customer's PII and its payments' copies (``customers/erasure.py``: also in
+    their metadata, submissions, events and webhook bodies); the money records stay.
+    Returns the customer and how many payments were cleaned (None: already forgotten)."""
     customer = await get_customer(session, scope, customer_id, for_update=True)
     if customer.forgotten_at is not None:
         return customer, None
+    payments = (await session.execute(select(
+        PaymentIntent.id, PaymentIntent.customer_name, PaymentIntent.customer_email,
+        PaymentIntent.customer_phone, PaymentIntent.submission).where(
+        PaymentIntent.customer_id == customer.id, PaymentIntent.merchant_id == scope.merchant_id,
+        PaymentIntent.mode == scope.mode))).all()
+    details = [pii.unseal(keyring, customer.id, field, blob) for field, blob in (
+        ("name", customer.name_enc), ("email", customer.email_enc),
+        ("phone", customer.phone_enc))]
+    for _, name, email, phone, submission in payments:
+        details += [name, email, phone]
+        if isinstance(submission, dict) and isinstance(submission.get("sender_account"), str):
+            details.append(submission["sender_account"])
+    await erasure.erase_copies(session, scope, [row[0] for row in payments], details)
     now = utcnow()
     await session.execute(update(Customer).where(Customer.id == customer.id).values({
         Customer.name_enc: None, Customer.email_enc: None, Customer.phone_enc: None,

@@ -147,7 +147,8 @@ async def customer_forget(request: Request, session: Session, viewer: Forgetter,
                           customer_id: str) -> Response:
     scope = scope_of(viewer)
     try:
-        customer, cleaned = await service.forget_customer(session, scope, customer_id)
+        customer, cleaned = await service.forget_customer(session, ctx_of(request).keyring, scope,
+                                                          customer_id)
     except NotFound:
         raise Gone() from None
     if cleaned is not None:  # forgetting again changes nothing and records nothing
