@@ -16,6 +16,7 @@ from ownpay.dashboard import (
     account_pages,
     admin_pages,
     auth_pages,
+    brand_theme_pages,
     brands_pages,
     compat_pages,
     gateways_pages,
@@ -99,8 +100,9 @@ def create_dashboard_app(ctx: AppContext | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
     for module in (auth_pages, pages, account_pages, admin_pages, payments_pages,
-                   refunds_pages, links_pages, brands_pages, gateways_pages, keys_pages,
-                   webhooks_pages, ledger_pages, compat_pages, sms_pages):
+                   refunds_pages, links_pages, brands_pages, brand_theme_pages,
+                   gateways_pages, keys_pages, webhooks_pages, ledger_pages, compat_pages,
+                   sms_pages):
         app.include_router(module.router)
     for mount in assets.mounts():
         app.routes.append(mount)
