@@ -97,7 +97,8 @@ async def test_the_cli_themes_the_checkout_and_the_link_page(
     favicon = f'href="/brand-assets/{row.theme["favicon"]}.png"'
     assert f'<link rel="icon" type="image/png" {favicon}>' in text
     # black text on the yellow (computed), the accent as its own variable
-    assert "--primary:#ffd400;--on-primary:#000000;--accent:#0f766e;--on-accent:#ffffff" in text
+    assert ("--primary:#ffd400;--on-primary:#000000;--accent:#0f766e;--on-accent:#ffffff;"
+            "--accent-line:#0f766e}") in text
     css_link = f'<link rel="stylesheet" href="/brand-assets/{row.theme["css"]}.css"'
     assert css_link in text and text.index(css_link) > text.index("checkout.css")
     assert 'href="mailto:help@example.com"' in text and 'href="tel:+8801700-000000"' in text

@@ -37,7 +37,7 @@ def view(merchant: Any | None) -> dict[str, Any]:
     """The ``brand`` context of a public page (``merchant`` None: the installation's)."""
     if merchant is None:
         return {**colours(None), "favicon": None, "stylesheet": None, "logo": None,
-                "support": {}, "footer": None}
+                "support": {}, "footer": None, "accent_set": False}
     theme: dict[str, Any] = merchant.theme or {}
     shown = {**colours(merchant.primary_color, theme.get("accent_color"),
                        theme.get("button_text_color")),
@@ -46,7 +46,8 @@ def view(merchant: Any | None) -> dict[str, Any]:
              else None,
              "stylesheet": asset_url(theme["css"], "css") if theme.get("css") else None,
              "support": {k: theme[k] for k in TEXT_FIELDS[:3] if theme.get(k)},
-             "footer": theme.get("footer_text") or None}
+             "footer": theme.get("footer_text") or None,
+             "accent_set": bool(theme.get("accent_color"))}
     return shown
 
 
