@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from sqlalchemy import select
 from ownpay.audit.models import AuditEntry
 from ownpay.branding.models import BrandAsset
 from ownpay.branding.service import update_theme
+from ownpay.db import utcnow
+from ownpay.domains.models import BrandDomain
 from ownpay.merchants import service
 from tests.support.checkout import new_intent
 from tests.support.commands import app_env, in_process
@@ -146,6 +149,29 @@ async def test_a_png_asset_is_not_served_as_css(client: httpx.AsyncClient, ctx: 
     sha = (await brand_row(ctx, brand.slug)).theme["logo"]
     assert (await client.get(f"/brand-assets/{sha}.png")).status_code == 200
     assert (await client.get(f"/brand-assets/{sha}.css")).status_code == 404
+
+
+async def test_a_brand_domain_serves_only_its_own_assets(client: httpx.AsyncClient,
+                                                         ctx: Any) -> None:
+    a, b = await create_merchant(ctx), await create_merchant(ctx)
+    for brand, color in ((a, "#0f766e"), (b, "#b45309")):
+        async with ctx.sessions() as s, s.begin():
+            await update_theme(s, await service.get_merchant(s, brand.slug),
+                               changes={"logo": image("PNG", color=color)})
+    host = f"pay-{a.id}.brand.example"
+    async with ctx.sessions() as s, s.begin():
+        s.add(BrandDomain(id=f"dom_{secrets.token_hex(8)}", merchant_id=a.id, domain=host,
+                          token=secrets.token_hex(16), status="verified", is_primary=True,
+                          created_at=utcnow(), verified_at=utcnow()))
+    ctx.brand_hosts.invalidate()
+    try:
+        mine = f"/brand-assets/{(await brand_row(ctx, a.slug)).theme['logo']}.png"
+        theirs = f"/brand-assets/{(await brand_row(ctx, b.slug)).theme['logo']}.png"
+        assert (await client.get(mine, headers={"host": host})).status_code == 200
+        assert (await client.get(theirs, headers={"host": host})).status_code == 404
+        assert (await client.get(theirs)).status_code == 200  # the main address: any brand's
+    finally:
+        ctx.brand_hosts.invalidate()
 
 
 async def test_a_manager_uploads_through_the_dashboard_form(

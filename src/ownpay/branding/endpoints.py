@@ -1,7 +1,8 @@
 """``GET /brand-assets/{sha256}.png|.css``: a brand's uploaded logo or favicon (PNG) and its
 sanitised stylesheet, from our own origin (so ``img-src`` / ``style-src 'self'`` cover
 them).  Only stored assets answer (anything else is the checkout's 404); the name is the
-content's digest, so an answer never changes and is cached for a year (``immutable``)."""
+content's digest, so an answer never changes and is cached for a year (``immutable``).
+On a brand's own domain only that brand's assets answer (``domains/routing.py``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ownpay.branding import service
+from ownpay.domains.routing import BRAND_KEY
 from ownpay.web.deps import app_context
 
 router = APIRouter(include_in_schema=False)
@@ -25,7 +27,8 @@ async def brand_asset(name: str, request: Request) -> Response:
     found = None
     if match:
         async with app_context(request).sessions() as session:
-            found = await service.asset(session, match[1], TYPES[match[2]])
+            found = await service.asset(session, match[1], TYPES[match[2]],
+                                        merchant_id=request.scope.get("state", {}).get(BRAND_KEY))
     if found is None:
         return Response("Not found.", status_code=404, media_type="text/plain",
                         headers={"Cache-Control": "no-store"})

@@ -141,7 +141,12 @@ async def update_theme(session: AsyncSession, merchant: Merchant, *,
     return changed
 
 
-async def asset(session: AsyncSession, sha256: str, content_type: str) -> BrandAsset | None:
-    """A stored asset by digest and type (any brand's: assets are public, named by content)."""
-    return await session.scalar(select(BrandAsset).where(
-        BrandAsset.sha256 == sha256, BrandAsset.content_type == content_type).limit(1))
+async def asset(session: AsyncSession, sha256: str, content_type: str, *,
+                merchant_id: int | None = None) -> BrandAsset | None:
+    """A stored asset by digest and type: any brand's on the main address (assets are
+    public and named by their content), only ``merchant_id``'s when given (a brand domain)."""
+    query = select(BrandAsset).where(BrandAsset.sha256 == sha256,
+                                     BrandAsset.content_type == content_type)
+    if merchant_id is not None:
+        query = query.where(BrandAsset.merchant_id == merchant_id)
+    return await session.scalar(query.limit(1))
