@@ -6,7 +6,6 @@ to ``test-output/screenshots/``."""
 
 from __future__ import annotations
 
-import io
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
