@@ -259,3 +259,22 @@ async def test_no_csrf_token_no_permission_or_another_brand_is_refused(
         assert denied.status_code == 403
     assert (await brand_row(ctx, brand.slug)).primary_color is None
     assert not await audit_rows(ctx, brand.slug)
+
+
+async def test_the_cli_refuses_what_the_form_refuses(ctx: Any, tmp_path: Path) -> None:
+    brand = await create_merchant(ctx)
+    (tmp_path / "evil.css").write_text("a{color:red}\nb{background:url(//evil/x.png)}\n",
+                                       encoding="utf-8")
+    (tmp_path / "logo.png").write_bytes(image("GIF"))
+    result = await asyncio.to_thread(
+        in_process, app_env(ctx), "merchants", "theme", brand.slug,
+        "--css", str(tmp_path / "evil.css"), "--logo", str(tmp_path / "logo.png"),
+        "--primary", "#ffffff", "--button-text", "#777777")
+    assert result.exit_code == 1
+    assert "css: Line 2: url()" in result.stderr and "The file is a GIF image." in result.stderr
+    assert "4.48:1" in result.stderr
+    assert (await brand_row(ctx, brand.slug)).theme is None
+    assert not await audit_rows(ctx, brand.slug)
+    nothing = await asyncio.to_thread(in_process, app_env(ctx), "merchants", "theme",
+                                      brand.slug)
+    assert nothing.exit_code != 0 and "nothing to change" in nothing.stderr
