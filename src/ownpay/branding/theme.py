@@ -26,9 +26,13 @@ def asset_url(sha256: str, kind: str) -> str:
 def colours(primary: str | None, accent: str | None = None,
             button_text: str | None = None) -> dict[str, str]:
     """The CSS variables: each background with black or white text, whichever contrasts
-    more (WCAG), unless the brand set its button text (checked on saving)."""
+    more (WCAG), unless the brand set its button text -- checked on saving, and again here,
+    since the primary colour can change later elsewhere (``ownpay merchants update``, the
+    brand's profile): a button text that no longer reaches AA is not used."""
     primary = primary or DEFAULT_PRIMARY
     accent = accent or primary
+    if button_text and contrast.readable(button_text, primary) is not None:
+        button_text = None
     return {"primary": primary, "on_primary": button_text or contrast.text_on(primary),
             "accent": accent, "on_accent": contrast.text_on(accent)}
 
