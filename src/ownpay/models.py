@@ -1,6 +1,7 @@
 """Import every model so ``Base.metadata`` is complete (Alembic and tests use it)."""
 
 from ownpay.audit.models import AuditEntry
+from ownpay.branding.models import BrandAsset
 from ownpay.compat.models import CompatSwitch
 from ownpay.customers.models import Customer
 from ownpay.dashboard.models import InstallationSetting, User, UserSession
@@ -21,6 +22,7 @@ from ownpay.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpo
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "BrandAsset",
     "Base",
     "BrandDomain",
     "CompatSwitch",

@@ -1,7 +1,8 @@
 """The hosted checkout as its own sub-application: HTML pages (with their own error pages),
 the checkout's static assets, and the provider return routes.  ``ownpay.app`` hands it
 every request under ``/checkout/``, ``/pay/`` (payment links, ``links/pages.py``),
-``/assets/``, ``/checkout-assets/`` and ``/gateways/<slug>/callback/``."""
+``/assets/``, ``/checkout-assets/``, ``/brand-assets/`` (``branding/endpoints.py``) and
+``/gateways/<slug>/callback/``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from ownpay.branding.endpoints import router as brand_assets
 from ownpay.checkout.endpoints import router
 from ownpay.checkout.forms import BadForm
 from ownpay.checkout.pages import brand, build_assets, build_pages
@@ -59,6 +61,7 @@ def create_checkout_app(ctx: AppContext | None = None) -> FastAPI:
     app.add_exception_handler(Exception, on_unexpected)
     app.include_router(router)
     app.include_router(link_pages)
+    app.include_router(brand_assets)
     for mount in assets.mounts():
         app.routes.append(mount)
     return app
@@ -76,7 +79,8 @@ def checkout_not_found(app: FastAPI) -> Callable[[Request], Response]:
 def serves(path: str) -> bool:
     """Whether a request path belongs to the checkout sub-application (payment links'
     public pages included)."""
-    if path.startswith(("/checkout/", "/assets/", "/checkout-assets/", "/pay/")):
+    if path.startswith(("/checkout/", "/assets/", "/checkout-assets/", "/pay/",
+                        "/brand-assets/")):
         return True
     parts = path.split("/", 4)  # "", "gateways", slug, "callback", rest
     return len(parts) == 5 and parts[1] == "gateways" and parts[3] == "callback"

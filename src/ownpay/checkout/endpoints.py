@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from ownpay import money
+from ownpay.branding import theme
 from ownpay.checkout import outcomes, service
 from ownpay.checkout.forms import read_form
 from ownpay.checkout.pages import brand, gateway_template
@@ -60,8 +61,8 @@ def _utc_parts(at: datetime) -> dict[str, str]:
 def _page_context(loaded: service.Loaded, **extra: Any) -> dict[str, Any]:
     intent, merchant = loaded.intent, loaded.merchant
     return {
-        "merchant": {"name": merchant.name, "logo_url": merchant.logo_url},
-        "brand": brand(merchant.primary_color),
+        "merchant": {"name": merchant.name, "logo_url": theme.logo_src(merchant)},
+        "brand": theme.view(merchant),
         "payment": {
             "id": intent.id,
             "amount": money.format_amount(intent.amount_minor, intent.currency),

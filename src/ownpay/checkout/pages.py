@@ -1,6 +1,6 @@
 """The checkout's pages on the page kernel: its templates, its asset bundle, each gateway's
-fragment (``gateway/<slug>/…`` from the adapter's own ``templates`` folder), and brand
-colours with readable contrast."""
+fragment (``gateway/<slug>/…`` from the adapter's own ``templates`` folder), and the page
+context of a page without a brand's theme."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import BaseLoader, Environment, FileSystemLoader, TemplateNotFound
 
+from ownpay.branding import theme
 from ownpay.gateways import registry
 from ownpay.web.pages import Pages
 from ownpay.web.pages.assets import Assets
@@ -69,14 +70,7 @@ def gateway_template(slug: str, template: str) -> str:
 
 
 def brand(primary_color: str | None) -> dict[str, Any]:
-    """Primary colour plus black or white text, whichever contrasts more (WCAG)."""
-    color = primary_color or "#4f46e5"
-    r, g, b = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
-
-    def channel(c: float) -> float:
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    luminance = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-    on_white = 1.05 / (luminance + 0.05)
-    on_black = (luminance + 0.05) / 0.05
-    return {"primary": color, "on_primary": "#ffffff" if on_white >= on_black else "#000000"}
+    """A page's ``brand`` context without a brand's theme: the primary colour (or the
+    default) with black or white text, whichever contrasts more (``branding/contrast.py``).
+    A brand's own pages use ``branding.theme.view(merchant)``."""
+    return {**theme.view(None), **theme.colours(primary_color)}

@@ -16,6 +16,7 @@ from ownpay.dashboard import (
     account_pages,
     admin_pages,
     auth_pages,
+    brand_theme_pages,
     brands_pages,
     compat_pages,
     customers_pages,
@@ -102,7 +103,7 @@ def create_dashboard_app(ctx: AppContext | None = None) -> FastAPI:
     app.add_exception_handler(Exception, on_unexpected)
     for module in (auth_pages, pages, account_pages, admin_pages, payments_pages,
                    refunds_pages, links_pages, customers_pages, domains_pages,
-                   brands_pages, gateways_pages, keys_pages,
+                   brands_pages, brand_theme_pages, gateways_pages, keys_pages,
                    webhooks_pages, ledger_pages, compat_pages, sms_pages):
         app.include_router(module.router)
     for mount in assets.mounts():

@@ -28,7 +28,7 @@ from ownpay.web.client import client_ip, forwarded_proto
 from ownpay.web.deps import Session
 from ownpay.web.pages import Pages
 from ownpay.web.pages.csrf import session_token, session_token_ok
-from ownpay.web.pages.forms import read_form
+from ownpay.web.pages.forms import is_multipart, read_form, read_upload_form
 from ownpay.web.pages.security import Csp
 
 REQUIRE_2FA = "require_2fa"
@@ -88,6 +88,7 @@ class Viewer:
     csrf_token: str
     actor: Actor
     form: dict[str, str] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # a multipart form's uploads
 
     @property
     def mode(self) -> str:
@@ -144,11 +145,12 @@ Dependency = Callable[..., Awaitable[Viewer]]
 
 
 def require(permission: Permission, *, step_up: bool = False,
-            before_2fa: bool = False) -> Dependency:
+            before_2fa: bool = False, uploads: bool = False) -> Dependency:
     """The dependency of a dashboard route: a live, fully signed-in session whose role has
     ``permission``.  POSTs must carry the session's CSRF token.  ``step_up``: the user must
     have given their password (or a TOTP code) within ``session_reauth_window``.
-    ``before_2fa``: also reachable while a required 2FA enrolment is pending."""
+    ``before_2fa``: also reachable while a required 2FA enrolment is pending.
+    ``uploads``: a POST may be ``multipart/form-data`` (files in ``Viewer.files``)."""
     async def dependency(request: Request, session: Session) -> Viewer:
         ctx = ctx_of(request)
         found = await sessions.lookup(session, ctx.settings, request.cookies.get(sessions.COOKIE))
@@ -161,8 +163,14 @@ def require(permission: Permission, *, step_up: bool = False,
                 and await setting(session, REQUIRE_2FA, False)):
             raise Redirect("/admin/account/2fa")
         form: dict[str, str] = {}
+        files: dict[str, bytes] = {}
         if request.method == "POST":
-            got = await read_form(request)
+            if uploads and is_multipart(request):
+                parts = await read_upload_form(request)
+                got = None if parts is None else parts[0]
+                files = {} if parts is None else parts[1]
+            else:
+                got = await read_form(request)
             if got is None:
                 raise BadRequest("The form is too large.")
             form = got
@@ -180,7 +188,7 @@ def require(permission: Permission, *, step_up: bool = False,
             row.merchant_id = merchant.id
         return Viewer(user=user, row=row, merchant=merchant, brands=brands,
                       csrf_token=session_token(ctx.keyring, row.id),
-                      actor=request_actor(request, user), form=form)
+                      actor=request_actor(request, user), form=form, files=files)
 
     dependency.permission = permission  # type: ignore[attr-defined]
     dependency.step_up = step_up  # type: ignore[attr-defined]

@@ -39,7 +39,7 @@ from ownpay.urls import BadUrl, ascii_domain
 from ownpay.web.client import forwarded_host
 
 BRAND_KEY = "brand_host"  # scope["state"][BRAND_KEY]: the merchant id of a brand domain
-ASSETS = ("/assets/", "/checkout-assets/")
+ASSETS = ("/assets/", "/checkout-assets/", "/brand-assets/")
 
 
 def request_host(scope: Scope, trusted: tuple[str, ...]) -> str | None:

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
 from ownpay import money
+from ownpay.branding import theme
 from ownpay.checkout.forms import read_form
-from ownpay.checkout.pages import brand
 from ownpay.db import utcnow
 from ownpay.links import paying
 from ownpay.links.models import PaymentLink
@@ -55,10 +55,9 @@ def _render(request: Request, link: PaymentLink | None, merchant: Merchant | Non
     https = forwarded_proto(request.scope, ctx.settings.trusted_proxies) == "https"
     csp = Csp()
     after = None
-    shared: dict[str, Any] = {"brand": brand(merchant.primary_color if merchant else None),
-                              "merchant": None}
+    shared: dict[str, Any] = {"brand": theme.view(merchant), "merchant": None}
     if merchant is not None:
-        shared["merchant"] = {"name": merchant.name, "logo_url": merchant.logo_url}
+        shared["merchant"] = {"name": merchant.name, "logo_url": theme.logo_src(merchant)}
         csp.allow_images(merchant.logo_url)
     if link is not None:
         csp.allow_images(link.image_url)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from ownpay import audit
+from ownpay.branding.cli import merchants_theme
 from ownpay.cli.common import (
     Command,
     Commands,
@@ -103,6 +104,9 @@ def merchants_update(slug: Annotated[str, typer.Argument(metavar="SLUG")],
     out(result, as_json, lambda: typer.echo(
         f"updated merchant {slug}: " + ", ".join(
             f"{k} {result[k] if result[k] is not None else '(cleared)'}" for k in changes)))
+
+
+merchants_app.command("theme")(merchants_theme)  # branding/cli.py
 
 
 @merchants_app.command("list")

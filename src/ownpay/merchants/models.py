@@ -36,6 +36,8 @@ class Merchant(Base):
     intent_lifetime: Mapped[int | None] = mapped_column(Integer)
     logo_url: Mapped[str | None] = mapped_column(String(500))
     primary_color: Mapped[str | None] = mapped_column(String(7))
+    # The look and feel beyond the primary colour (``branding/theme.py`` reads and writes it).
+    theme: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

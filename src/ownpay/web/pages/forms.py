@@ -44,3 +44,43 @@ async def read_form(request: Request) -> dict[str, str] | None:
             raise BadForm()
         values.setdefault(name, value)
     return values
+
+
+def is_multipart(request: Request) -> bool:
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media == "multipart/form-data"
+
+
+async def read_upload_form(request: Request, *, max_files: int = 4,
+                           max_fields: int = MAX_FORM_FIELDS
+                           ) -> tuple[dict[str, str], dict[str, bytes]] | None:
+    """A ``multipart/form-data`` form with file uploads (the whole body is bounded by
+    ``web/middleware.py`` ``BoundedBodies``): its text fields, checked as :func:`read_form`
+    checks them, and each file's bytes by field name (an empty file input is left out).
+    None when it has too many parts; :class:`BadForm` when it cannot be parsed."""
+    from starlette.datastructures import UploadFile
+    from starlette.formparsers import MultiPartException
+
+    try:
+        parsed = await request.form(max_files=max_files, max_fields=max_fields)
+    except MultiPartException as exc:
+        if "Too many" in str(exc):
+            return None
+        raise BadForm() from None
+    values: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    try:
+        for name, value in parsed.multi_items():
+            if not jsoncodec.clean_text(name):
+                raise BadForm()
+            if isinstance(value, UploadFile):
+                data = await value.read()
+                if data and name not in files:
+                    files[name] = data
+            elif not jsoncodec.clean_text(value):
+                raise BadForm()
+            else:
+                values.setdefault(name, value)
+    finally:
+        await parsed.close()
+    return values, files
