@@ -17,6 +17,7 @@ from ownpay.checkout.endpoints import router
 from ownpay.checkout.forms import BadForm
 from ownpay.checkout.pages import brand, build_assets, build_pages
 from ownpay.context import AppContext
+from ownpay.i18n import gettext as _
 from ownpay.links.pages import router as link_pages
 from ownpay.web.pages.security import Csp
 
@@ -50,8 +51,8 @@ def create_checkout_app(ctx: AppContext | None = None) -> FastAPI:
     async def on_bad_form(request: Request, exc: Exception) -> Response:
         return pages.render(request, "error.html", {
             "brand": brand(None),
-            "message": "The form contained characters that cannot be accepted (a NUL "
-                       "character or invalid text). Please go back and try again."},
+            "message": _("The form contained characters that cannot be accepted (a NUL "
+                         "character or invalid text). Please go back and try again.")},
             csp=Csp(), status_code=400)
 
     app.add_exception_handler(BadForm, on_bad_form)

@@ -36,6 +36,9 @@ class Merchant(Base):
     intent_lifetime: Mapped[int | None] = mapped_column(Integer)
     logo_url: Mapped[str | None] = mapped_column(String(500))
     primary_color: Mapped[str | None] = mapped_column(String(7))
+    # The customer pages' language unless the customer picks another (ownpay.i18n).
+    checkout_language: Mapped[str] = mapped_column(String(8), default="en",
+                                                   server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
