@@ -17,13 +17,15 @@ install: $(VENV)/.installed
 
 # Debian packages the test suite drives: Chromium (browser tests), php-cli (the spec's PHP
 # example and webhook receiver snippets), wrk (benchmarks), PgBouncer (the transaction
-# pooling tests).  Installed only when missing.
+# pooling tests), fonts-noto-core (Noto Sans Bengali: the Bangla checkout's screenshots show
+# real glyphs, not boxes).  Installed only when missing.
 install-system:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v php >/dev/null 2>&1 || missing="$$missing php-cli"; \
 	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
 	test -x /usr/sbin/pgbouncer || missing="$$missing pgbouncer"; \
+	test -f /usr/share/fonts/truetype/noto/NotoSansBengali-Regular.ttf || missing="$$missing fonts-noto-core"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

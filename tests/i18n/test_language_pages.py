@@ -10,7 +10,6 @@ import asyncio
 import re
 from typing import Any
 
-import httpx
 import pytest
 from starlette.requests import Request
 from starlette.responses import Response
