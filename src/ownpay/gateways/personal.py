@@ -49,6 +49,7 @@ MAX_TOLERANCE = 1000
 class WalletSpec:
     slug: str
     brand: str  # the provider's name as customers know it
+    display_name: str  # "<brand> (personal)", marked for the catalogue (ownpay.i18n.N_)
     wallet_number: re.Pattern[str]
     wallet_hint: str
     trx_id: re.Pattern[str]
@@ -172,7 +173,7 @@ class PersonalWallet(Gateway):
         super().__init_subclass__(**kwargs)
         if hasattr(cls, "spec"):
             cls.slug = cls.spec.slug
-            cls.display_name = f"{cls.spec.brand} (personal)"
+            cls.display_name = cls.spec.display_name
             cls.sms_provider = cls.spec.sms_provider
 
     def validate_config(
