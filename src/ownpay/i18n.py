@@ -24,6 +24,8 @@ from __future__ import annotations
 import functools
 import gettext as _gettext
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,6 +69,17 @@ def current() -> str:
 def activate(lang: str) -> None:
     """Make ``lang`` (one of :data:`LANGUAGES`) the language of the rest of this request."""
     _current.set(known(lang) or DEFAULT)
+
+
+@contextmanager
+def scoped() -> Iterator[None]:
+    """English until :func:`activate` says otherwise, and back to what it was after: one
+    request's language never outlives it (the checkout sub-application wraps each request)."""
+    token = _current.set(DEFAULT)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 @functools.cache

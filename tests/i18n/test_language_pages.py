@@ -229,3 +229,13 @@ def test_digits_and_amounts_per_language() -> None:
         i18n.activate("en")
     assert i18n.amount(125050, "BDT") == "BDT\u00a01,250.50"
     assert i18n.gettext("Pay to") == "Pay to"
+
+
+async def test_a_request_language_does_not_outlive_the_request(client, ctx) -> None:
+    """The in-process client runs the app in this test's own context: after a Bangla page,
+    this context (and so the API, the CLI, the dashboard) is English again."""
+    shop = await bangla_shop(ctx)
+    txn = await new_intent(client, shop, currency="BDT", amount="10")
+    assert '<html lang="bn">' in (await client.get(f"/checkout/{txn}")).text
+    assert i18n.current() == "en"
+    assert i18n.gettext("Pay to") == "Pay to"
