@@ -17,8 +17,9 @@ install: $(VENV)/.installed
 
 # Debian packages the test suite drives: Chromium (browser tests), php-cli (the spec's PHP
 # example and webhook receiver snippets), wrk (benchmarks), PgBouncer (the transaction
-# pooling tests), socat (the fault storm's database relay into its network namespaces).
-# Installed only when missing.
+# pooling tests), socat (the fault storm's database relay into its network namespaces),
+# fonts-noto-core (Noto Sans Bengali: the Bangla checkout's screenshots show real glyphs,
+# not boxes).  Installed only when missing.
 install-system:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
@@ -26,6 +27,7 @@ install-system:
 	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
 	test -x /usr/sbin/pgbouncer || missing="$$missing pgbouncer"; \
 	command -v socat >/dev/null 2>&1 || missing="$$missing socat"; \
+	test -f /usr/share/fonts/truetype/noto/NotoSansBengali-Regular.ttf || missing="$$missing fonts-noto-core"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

@@ -106,7 +106,7 @@ def test_merchants_update_changes_the_profile_validated_as_on_creation(installed
         "id": json.loads(changed.stdout)["id"], "slug": "shop", "name": "Shop Two",
         "status": "active", "base_url": "https://pay.shop.example",
         "logo_url": "https://shop.example/logo.png", "primary_color": "#112233",
-        "intent_lifetime": 600,
+        "intent_lifetime": 600, "checkout_language": "en",
     }
     cleared = in_process(installed, "merchants", "update", "shop", "--base-url", "",
                          "--logo-url", "")

@@ -127,3 +127,32 @@ async def test_a_manager_sets_the_payment_lifetime_new_intents_use(
                               {**form, "intent_lifetime": ""})
     assert cleared.status_code == 303
     assert (await brand_row(ctx, brand.slug)).intent_lifetime is None
+
+
+async def test_a_manager_sets_the_checkout_language_customers_then_read(
+        client: httpx.AsyncClient, ctx: Any) -> None:
+    """The brand page's *Checkout language* (issue 14): Bangla for the brand's checkout,
+    audited; anything but en / bn refused; a form without the field changes nothing."""
+    brand = await create_merchant(ctx)
+    await signed_in(client, ctx, "manager", brand)
+    page = await client.get(f"/admin/brands/{brand.id}")
+    assert 'name="checkout_language"' in page.text
+    assert '<option value="en" selected>' in page.text
+    form = {"name": (await brand_row(ctx, brand.slug)).name, "primary_color": "",
+            "logo_url": "", "base_url": ""}
+    bad = await post_form(client, f"/admin/brands/{brand.id}", f"/admin/brands/{brand.id}",
+                          {**form, "checkout_language": "fr"})
+    assert bad.status_code == 400 and "Must be one of: en, bn." in bad.text
+    same = await post_form(client, f"/admin/brands/{brand.id}", f"/admin/brands/{brand.id}",
+                           form)
+    assert same.status_code == 200 and "Nothing changed." in same.text
+    saved = await post_form(client, f"/admin/brands/{brand.id}", f"/admin/brands/{brand.id}",
+                            {**form, "checkout_language": "bn"})
+    assert saved.status_code == 303
+    assert (await brand_row(ctx, brand.slug)).checkout_language == "bn"
+    [row] = await audit_rows(ctx, "brand.updated", brand.slug)
+    assert row.changes == {"checkout_language": {"before": "en", "after": "bn"}}
+    made = await client.post("/api/v1/payment-intents", headers=brand.auth(),
+                             json=intent_body(currency="BDT", amount="10"))
+    checkout = await client.get(f"/checkout/{made.json()['transaction_id']}")
+    assert '<html lang="bn">' in checkout.text and "প্রাপক" in checkout.text

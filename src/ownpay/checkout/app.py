@@ -13,20 +13,36 @@ import structlog
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ownpay import i18n
 from ownpay.branding.endpoints import router as brand_assets
 from ownpay.checkout.endpoints import router
 from ownpay.checkout.forms import BadForm
 from ownpay.checkout.pages import brand, build_assets, build_pages
 from ownpay.context import AppContext
+from ownpay.i18n import gettext as _
 from ownpay.links.pages import router as link_pages
 from ownpay.web.pages.security import Csp
 
 log = structlog.get_logger("ownpay.checkout")
 
 
+class OwnLanguage:
+    """Each checkout request starts in English and its language ends with it
+    (``i18n.scoped``), whatever ran before in the same context."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with i18n.scoped():
+            await self.app(scope, receive, send)
+
+
 def create_checkout_app(ctx: AppContext | None = None) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.add_middleware(OwnLanguage)
     assets = build_assets()
     pages = build_pages(assets)
     app.state.pages = pages
@@ -52,8 +68,8 @@ def create_checkout_app(ctx: AppContext | None = None) -> FastAPI:
     async def on_bad_form(request: Request, exc: Exception) -> Response:
         return pages.render(request, "error.html", {
             "brand": brand(None),
-            "message": "The form contained characters that cannot be accepted (a NUL "
-                       "character or invalid text). Please go back and try again."},
+            "message": _("The form contained characters that cannot be accepted (a NUL "
+                         "character or invalid text). Please go back and try again.")},
             csp=Csp(), status_code=400)
 
     app.add_exception_handler(BadForm, on_bad_form)

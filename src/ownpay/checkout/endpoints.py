@@ -13,14 +13,13 @@ them all back.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from ownpay import money
+from ownpay import i18n
 from ownpay.branding import theme
 from ownpay.checkout import outcomes, service
 from ownpay.checkout.forms import read_form
@@ -28,12 +27,13 @@ from ownpay.checkout.pages import brand, gateway_template
 from ownpay.db import utcnow
 from ownpay.errors import DuplicateProviderTransaction, GatewayNotFound, json_response
 from ownpay.gateways.base import CheckoutView, FormError, GatewayError
+from ownpay.i18n import gettext as _
 from ownpay.payments import states
 from ownpay.payments.service import ORDER_ALREADY_PAID_REASON
 from ownpay.timefmt import iso
 from ownpay.web.client import client_ip, forwarded_proto
 from ownpay.web.deps import app_context as _ctx
-from ownpay.web.pages import Pages, flash
+from ownpay.web.pages import Pages, flash, language
 from ownpay.web.pages.csrf import CHECKOUT_COOKIE, TransactionCsrf, transaction_token_ok
 from ownpay.web.pages.security import Csp
 
@@ -51,11 +51,27 @@ def _not_found(request: Request) -> Response:
                                   csp=Csp(), status_code=404)
 
 
-def _utc_parts(at: datetime) -> dict[str, str]:
-    """The expiry as shown without JavaScript (and in the title with it): date and time in
-    UTC, as two pieces that each stay on one line."""
-    return {"date": at.strftime("%Y-%m-%d"), "time": at.strftime("%H:%M:%S UTC"),
-            "text": at.strftime("%Y-%m-%d %H:%M:%S UTC")}
+async def _load(request: Request, transaction_id: str, *,
+                expire: bool = True) -> service.Loaded:
+    """The payment (``service.load``), and this request's language: the customer's choice,
+    else the brand's (``web/pages/language.py``), before any message is composed."""
+    loaded = await service.load(_ctx(request), transaction_id, expire=expire)
+    language.activate(request, loaded.merchant.checkout_language)
+    return loaded
+
+
+def _translated(errors: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+    """Form errors in the customer's language (a gateway's own messages are in the
+    catalogue through ``i18n.N_``; one that is not stays as the gateway wrote it)."""
+    if errors is None:
+        return None
+    return {field: [_(m) for m in messages] for field, messages in errors.items()}
+
+
+def _typed_digits(form: dict[str, str]) -> dict[str, str]:
+    """What the customer typed, with Bengali digits (০-৯) read as 0-9: a TrxID, a phone
+    number or an amount typed on a Bangla keyboard is the same as in ASCII."""
+    return {k: v if k == "csrf_token" else i18n.ascii_digits(v) for k, v in form.items()}
 
 
 def _page_context(loaded: service.Loaded, **extra: Any) -> dict[str, Any]:
@@ -65,14 +81,14 @@ def _page_context(loaded: service.Loaded, **extra: Any) -> dict[str, Any]:
         "brand": theme.view(merchant),
         "payment": {
             "id": intent.id,
-            "amount": money.format_amount(intent.amount_minor, intent.currency),
+            "amount": i18n.amount(intent.amount_minor, intent.currency),
             "currency": intent.currency,
             "description": intent.description,
             "order_id": intent.order_id,
             "status": intent.status,
             "mode": intent.mode,
             "expires_at": iso(intent.expires_at),
-            "expires_utc": _utc_parts(intent.expires_at),
+            "expires_utc": i18n.date_parts(intent.expires_at),
             "failure_reason": intent.failure_reason,
             "submission": intent.submission or {},
         },
@@ -130,7 +146,7 @@ async def _status_page(request: Request, loaded: service.Loaded) -> Response:
 async def checkout_page(transaction_id: str, request: Request) -> Response:
     ctx = _ctx(request)
     try:
-        loaded = await service.load(ctx, transaction_id)
+        loaded = await _load(request, transaction_id)
     except service.CheckoutNotFound:
         return _not_found(request)
     if service.awaits_method(loaded.intent):
@@ -143,18 +159,18 @@ async def checkout_page(transaction_id: str, request: Request) -> Response:
         view = await service.start(ctx, loaded)
     except GatewayNotFound:
         return _page(request, loaded, "status.html", status_code=503,
-                     notice="This payment method is not available right now. "
-                            "Please contact the merchant.")
+                     notice=_("This payment method is not available right now. "
+                            "Please contact the merchant."))
     except GatewayError as exc:
         log.warning("gateway_unavailable", payment_id=transaction_id, error=str(exc))
         return _page(request, loaded, "status.html", status_code=503, temporary_error=True,
-                     notice="The payment provider is temporarily unavailable. "
-                            "Please try again in a moment.")
+                     notice=_("The payment provider is temporarily unavailable. "
+                            "Please try again in a moment."))
     if view.redirect_url:
         return RedirectResponse(view.redirect_url, status_code=303)
     refused = flash.take(request, ctx.keyring, scope=_flash_scope(request, transaction_id))
     response = _page(request, loaded, "pay.html", view=view,
-                     form_errors=refused.errors if refused else None,
+                     form_errors=_translated(refused.errors) if refused else None,
                      form_values=refused.values if refused else None)
     flash.clear(request, response, path=_flash_path(transaction_id))
     return response
@@ -166,8 +182,8 @@ async def _chooser(request: Request, loaded: service.Loaded, *, status_code: int
     offered = await service.offered_methods(_ctx(request), loaded.intent)
     if not offered:
         return _page(request, loaded, "status.html", status_code=503,
-                     notice="No payment method is available for this payment right now. "
-                            "Please contact the merchant.")
+                     notice=_("No payment method is available for this payment right now. "
+                            "Please contact the merchant."))
     return _page(request, loaded, "choose.html", status_code=status_code, methods=offered,
                  method_refused=refused)
 
@@ -177,7 +193,7 @@ async def choose_method(transaction_id: str, request: Request) -> Response:
     """The customer's choice of method for a payment created without one."""
     ctx = _ctx(request)
     try:
-        loaded = await service.load(ctx, transaction_id)
+        loaded = await _load(request, transaction_id)
     except service.CheckoutNotFound:
         return _not_found(request)
     if (too_fast := await _too_fast(request, loaded)) is not None:
@@ -185,7 +201,7 @@ async def choose_method(transaction_id: str, request: Request) -> Response:
     form = await read_form(request)
     if form is None:
         return _page(request, loaded, "status.html", status_code=413,
-                     notice="The form is too large.")
+                     notice=_("The form is too large."))
     if not transaction_token_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
         return _forbidden(request, loaded)
     if not service.awaits_method(loaded.intent):
@@ -228,15 +244,16 @@ async def _too_fast(request: Request, loaded: service.Loaded) -> Response | None
     if refused is None:
         return None
     response = _page(request, loaded, "status.html", status_code=429, temporary_error=True,
-                     notice="Too many attempts in a short time. Please wait "
-                            f"{refused.reset_after} seconds, then try again.")
+                     notice=_("Too many attempts in a short time. Please wait "
+                              "%(seconds)s seconds, then try again.")
+                     % {"seconds": refused.reset_after})
     response.headers.update(refused.headers())
     return response
 
 
 def _forbidden(request: Request, loaded: service.Loaded) -> Response:
     return _page(request, loaded, "status.html", status_code=403,
-                 notice="Your session expired. Please reload the page and try again.")
+                 notice=_("Your session expired. Please reload the page and try again."))
 
 
 def _after_action(loaded: service.Loaded, intent: Any) -> Response:
@@ -254,7 +271,7 @@ async def return_page(transaction_id: str, request: Request) -> Response:
     POST (UddoktaPay's and PipraPay's clients read ``invoice_id`` / ``pp_id`` from the form).
     A payment still open goes to its page; one that returns by GET is redirected."""
     try:
-        loaded = await service.load(_ctx(request), transaction_id)
+        loaded = await _load(request, transaction_id)
     except service.CheckoutNotFound:
         return _not_found(request)
     intent = loaded.intent
@@ -270,7 +287,7 @@ async def return_page(transaction_id: str, request: Request) -> Response:
 async def pay(transaction_id: str, request: Request) -> Response:
     ctx = _ctx(request)
     try:
-        loaded = await service.load(ctx, transaction_id)
+        loaded = await _load(request, transaction_id)
     except service.CheckoutNotFound:
         return _not_found(request)
     if (too_fast := await _too_fast(request, loaded)) is not None:
@@ -278,22 +295,25 @@ async def pay(transaction_id: str, request: Request) -> Response:
     form = await read_form(request)
     if form is None:
         return _page(request, loaded, "status.html", status_code=413,
-                     notice="The form is too large.")
+                     notice=_("The form is too large."))
     if not transaction_token_ok(ctx.keyring, request, transaction_id, form.get("csrf_token")):
         return _forbidden(request, loaded)
     if not service.is_payable(loaded.intent) or loaded.adapter is None:
         return RedirectResponse(f"/checkout/{transaction_id}", status_code=303)
+    form = _typed_digits(form)
     try:
         intent, result = await service.submit(ctx, loaded, form)
     except FormError as exc:
         return _refused(request, loaded, exc.errors, form)
-    except DuplicateProviderTransaction as exc:
-        return _refused(request, loaded, {"provider_txn_id": [exc.message]}, form)
+    except DuplicateProviderTransaction:
+        # errors.py's message, in the customer's language.
+        return _refused(request, loaded, {"provider_txn_id": [_(
+            "This transaction ID has already been used for another payment.")]}, form)
     except (GatewayError, GatewayNotFound) as exc:
         log.warning("gateway_unavailable", payment_id=transaction_id, error=str(exc))
         return _page(request, loaded, "status.html", status_code=503, temporary_error=True,
-                     notice="The payment provider is temporarily unavailable. "
-                            "Nothing was charged; please try again.")
+                     notice=_("The payment provider is temporarily unavailable. "
+                            "Nothing was charged; please try again."))
     if result.redirect_url and intent.status == states.PENDING:
         return RedirectResponse(result.redirect_url, status_code=303)
     return _after_action(loaded, intent)
@@ -303,7 +323,7 @@ async def pay(transaction_id: str, request: Request) -> Response:
 async def cancel(transaction_id: str, request: Request) -> Response:
     ctx = _ctx(request)
     try:
-        loaded = await service.load(ctx, transaction_id)
+        loaded = await _load(request, transaction_id)
     except service.CheckoutNotFound:
         return _not_found(request)
     if (too_fast := await _too_fast(request, loaded)) is not None:
@@ -319,7 +339,7 @@ async def cancel(transaction_id: str, request: Request) -> Response:
 async def retry(transaction_id: str, request: Request) -> Response:
     ctx = _ctx(request)
     try:
-        loaded = await service.load(ctx, transaction_id)
+        loaded = await _load(request, transaction_id)
     except service.CheckoutNotFound:
         return _not_found(request)
     if (too_fast := await _too_fast(request, loaded)) is not None:
@@ -334,7 +354,7 @@ async def retry(transaction_id: str, request: Request) -> Response:
 @router.get("/checkout/{transaction_id}/status")
 async def status(transaction_id: str, request: Request) -> Response:
     try:
-        loaded = await service.load(_ctx(request), transaction_id)
+        loaded = await _load(request, transaction_id)
     except service.CheckoutNotFound:
         return json_response(404, {"error": True, "message": "Not found.", "code": "NOT_FOUND"},
                              {"Cache-Control": "no-store"})
@@ -378,8 +398,8 @@ async def provider_return_by_post(transaction_id: str, gateway: str, request: Re
     form = await read_form(request)  # BadForm: the checkout's 400 page (checkout/app.py)
     if form is None:
         return _page(request, loaded, "status.html", status_code=413,
-                     notice="The payment provider sent back a form that is too large. "
-                            "If you were charged, it will be confirmed automatically.")
+                     notice=_("The payment provider sent back a form that is too large. "
+                            "If you were charged, it will be confirmed automatically."))
     params = {k: v for k, v in request.query_params.items() if k != "return_token"}
     params.update({k: v for k, v in form.items() if k != "return_token"})
     return await _verify_return(request, loaded, return_token, params)
@@ -390,7 +410,7 @@ async def _returning(request: Request, transaction_id: str, gateway: str | None
     """The payment a provider sends the customer back to, or the 404 page: unknown, or the
     return names another gateway than the payment's."""
     try:
-        loaded = await service.load(_ctx(request), transaction_id, expire=False)
+        loaded = await _load(request, transaction_id, expire=False)
     except service.CheckoutNotFound:
         return _not_found(request)
     if loaded.adapter is None or (gateway is not None and gateway != loaded.intent.gateway):
@@ -411,8 +431,8 @@ async def _verify_return(request: Request, loaded: service.Loaded, return_token:
     except (GatewayError, GatewayNotFound) as exc:
         log.warning("gateway_unavailable", payment_id=transaction_id, error=str(exc))
         return _page(request, loaded, "status.html", status_code=503, temporary_error=True,
-                     notice="We could not confirm your payment with the provider yet. "
-                            "If you were charged, it will be confirmed automatically.")
+                     notice=_("We could not confirm your payment with the provider yet. "
+                            "If you were charged, it will be confirmed automatically."))
     if (intent.status == states.PENDING and result.customer_message
             and service.is_payable(intent)):
         # Back on our page with the provider's word (e.g. cancelled at bKash): try again.
@@ -425,8 +445,9 @@ async def _verify_return(request: Request, loaded: service.Loaded, return_token:
         except (GatewayError, GatewayNotFound) as exc:
             log.warning("gateway_unavailable", payment_id=transaction_id, error=str(exc))
             return _page(request, fresh, "status.html", status_code=503, temporary_error=True,
-                         notice=f"{result.customer_message} The payment provider is "
-                                "temporarily unavailable; please try again in a moment.")
+                         notice=_(result.customer_message) + " " + _(
+                             "The payment provider is temporarily unavailable; please try "
+                             "again in a moment."))
         return _page(request, fresh, "pay.html", view=view,
-                     form_errors={"provider": [result.customer_message]})
+                     form_errors=_translated({"provider": [result.customer_message]}))
     return _after_action(loaded, intent)

@@ -9,6 +9,9 @@ composed from separate parts so that no sentence can be said twice:
   "No money was taken" when OwnPay would know (a card, a wallet checkout), otherwise an
   invitation to contact the merchant -- an offline customer may well have sent money.
 
+Every part is in the customer's language (``ownpay.i18n``: the gateway's sentence is
+looked up in the catalogue, where its package marked it with ``N_``).
+
 Pure: no I/O.  The core never branches on a gateway's name here, only on declared flags.
 """
 
@@ -17,9 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ownpay.gateways.base import Gateway
+from ownpay.i18n import N_
+from ownpay.i18n import gettext as _
 from ownpay.payments.service import OPERATOR_ACTOR_PREFIX, REJECTED_BY_OPERATOR_REASON
 
-NO_MONEY_TAKEN = "No money was taken."
+NO_MONEY_TAKEN = N_("No money was taken.")
 
 
 @dataclass(frozen=True)
@@ -41,9 +46,9 @@ class Told:
 
 def money_part(adapter: Gateway | None, *, merchant_name: str, order_id: str) -> str:
     if adapter is not None and adapter.customer_sends_money:
-        return (f"If you have already sent the money, please contact {merchant_name} and "
-                f"quote order {order_id}.")
-    return NO_MONEY_TAKEN
+        return _("If you have already sent the money, please contact %(merchant)s and "
+                 "quote order %(order)s.") % {"merchant": merchant_name, "order": order_id}
+    return _(NO_MONEY_TAKEN)
 
 
 def failed(adapter: Gateway | None, *, failure_reason: str | None, last: LastChange | None,
@@ -51,22 +56,22 @@ def failed(adapter: Gateway | None, *, failure_reason: str | None, last: LastCha
     rejected = last is not None and last.actor.startswith(OPERATOR_ACTOR_PREFIX)
     operator_reason = None
     if rejected:
-        what = f"{merchant_name} could not confirm this payment."
+        what = _("%(merchant)s could not confirm this payment.") % {"merchant": merchant_name}
         assert last is not None  # noqa: S101 - rejected implies it
         given = (last.reason or "").strip()
         operator_reason = given if given and given != REJECTED_BY_OPERATOR_REASON else None
     else:
         described = adapter.describe_failure(failure_reason) if adapter else None
         if described:
-            what = described
+            what = _(described)
         elif failure_reason and "declined" in failure_reason:
-            what = "The payment was declined."
+            what = _("The payment was declined.")
         else:
-            what = "The payment did not go through."
+            what = _("The payment did not go through.")
     return Told(what=what, operator_reason=operator_reason,
                 money=money_part(adapter, merchant_name=merchant_name, order_id=order_id))
 
 
 def cancelled(adapter: Gateway | None, *, merchant_name: str, order_id: str) -> Told:
-    return Told(what="This payment was cancelled.", operator_reason=None,
+    return Told(what=_("This payment was cancelled."), operator_reason=None,
                 money=money_part(adapter, merchant_name=merchant_name, order_id=order_id))

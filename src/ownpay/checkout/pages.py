@@ -59,8 +59,9 @@ LINK_TEMPLATES = Path(__file__).parent.parent / "links" / "templates"
 
 def build_pages(assets: Assets) -> Pages:
     """The checkout's templates, each gateway's (``gateway/<slug>/…``) and the payment
-    links' public pages (``links/…``), all on the checkout's layout."""
-    return Pages(TEMPLATES, assets=assets, default_bundle="checkout",
+    links' public pages (``links/…``), all on the checkout's layout, in the customer's
+    language (``web/pages/language.py``)."""
+    return Pages(TEMPLATES, assets=assets, default_bundle="checkout", translated=True,
                  prefixed={"gateway": GatewayTemplates(),
                            "links": FileSystemLoader(LINK_TEMPLATES)})
 

@@ -1,6 +1,6 @@
 """Brands: the list, a new brand (owners and admins), and a brand's profile (name, logo,
-colour, base URL) through the merchants service.  The slug is fixed once made: it is in
-every provider webhook URL (``merchants.service.update_merchant``)."""
+colour, base URL, checkout language) through the merchants service.  The slug is fixed once
+made: it is in every provider webhook URL (``merchants.service.update_merchant``)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from ownpay.web.deps import Session
 router = APIRouter(include_in_schema=False)
 Editor = Annotated[Viewer, Depends(require(Permission.BRANDS_EDIT))]
 Creator = Annotated[Viewer, Depends(require(Permission.BRANDS_CREATE))]
-EDITABLE = ("name", "logo_url", "primary_color", "base_url")
+EDITABLE = ("name", "logo_url", "primary_color", "base_url", "checkout_language")
 
 
 def _list(request: Request, viewer: Viewer, *, errors: dict[str, list[str]] | None = None,
@@ -45,7 +45,8 @@ async def brands_create(request: Request, session: Session, viewer: Creator) -> 
         made = await service.create_merchant(
             session, slug=values["slug"], name=values["name"],
             base_url=values["base_url"] or None, logo_url=values["logo_url"] or None,
-            primary_color=values["primary_color"] or None)
+            primary_color=values["primary_color"] or None,
+            checkout_language=values["checkout_language"] or None)
     except MerchantExists as exc:
         return _list(request, viewer, errors={"slug": [exc.message]}, values=values,
                      status_code=400)
@@ -112,6 +113,7 @@ async def brand_save(request: Request, session: Session, viewer: Editor,
     brand = _visible(viewer, brand_id)
     values = {k: viewer.form.get(k, "").strip() for k in (*EDITABLE, "intent_lifetime")}
     before = _current(brand)
+    values["checkout_language"] = values["checkout_language"] or before["checkout_language"]
     changes: dict[str, Any] = {k: v for k, v in values.items() if v != before[k]}
     if not changes:
         return _edit(request, viewer, brand, values=values, notice="Nothing changed.")

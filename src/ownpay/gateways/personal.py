@@ -33,13 +33,14 @@ from ownpay.gateways.base import (
     RefundResult,
     VerifiedResult,
 )
+from ownpay.i18n import N_, gettext
 
 ASSETS = Path(__file__).parent / "personal_assets"
 ACCOUNT_TYPES = ("personal", "agent")
 MAX_NUMBERS = 3
 MAX_QR = 500
 MOBILE = re.compile(r"01[3-9]\d{8}")  # a Bangladeshi mobile number, 11 digits
-MOBILE_HINT = "11 digits starting with 01"
+MOBILE_HINT = N_("11 digits starting with 01")
 TOLERANCE = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,2})?", re.ASCII)
 MAX_TOLERANCE = 1000
 
@@ -48,26 +49,55 @@ MAX_TOLERANCE = 1000
 class WalletSpec:
     slug: str
     brand: str  # the provider's name as customers know it
+    display_name: str  # "<brand> (personal)", marked for the catalogue (ownpay.i18n.N_)
     wallet_number: re.Pattern[str]
     wallet_hint: str
     trx_id: re.Pattern[str]
     trx_hint: str
     reference_supported: bool
     sms_provider: str  # the provider id of ownpay.sms.patterns that reads its SMS
-    app_steps: Mapping[str, tuple[str, ...]]  # per account type: what the customer taps
+    app_steps: Mapping[str, tuple[Step, ...]]  # per account type: what the customer taps
+
+
+# What the customer does, as catalogue messages (ownpay.i18n): one message per variant, so
+# a translation never has to glue English fragments together.
+_OPEN = {"personal": N_("Open the %(brand)s app (or dial %(ussd)s) and choose Send Money."),
+         "agent": N_("Open the %(brand)s app (or dial %(ussd)s) and choose Cash Out.")}
+_ENTER = {("personal", "number"): N_("Enter the number shown above and the exact amount."),
+          ("agent", "number"): N_("Enter the agent number shown above and the exact amount."),
+          ("personal", "account"): N_("Enter the account shown above and the exact amount."),
+          ("agent", "account"): N_(
+              "Enter the agent account shown above and the exact amount.")}
+_CONFIRM = {True: N_("Type the reference shown above, then confirm with your PIN."),
+            False: N_("Confirm with your PIN.")}
+_FINISH = {"number": N_("%(brand)s shows a %(trx)s: enter it here with the number you paid "
+                        "from."),
+           "account": N_("%(brand)s shows a %(trx)s: enter it here with the account you paid "
+                         "from.")}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: its catalogue message and what fills it."""
+
+    message: str
+    values: Mapping[str, str]
+
+    def __str__(self) -> str:
+        """In the customer's language (the request's, ``ownpay.i18n``)."""
+        return gettext(self.message) % self.values
 
 
 def app_steps(brand: str, ussd: str, trx_word: str, *, reference: bool,
-              account: str = "number") -> dict[str, tuple[str, ...]]:
+              account: str = "number") -> dict[str, tuple[Step, ...]]:
     """What the customer does, per account type: Send Money to a personal wallet, Cash Out
     to an agent; ``account`` names what they type the merchant's wallet as."""
-    def steps(menu: str, whose: str) -> tuple[str, ...]:
-        return (f"Open the {brand} app (or dial {ussd}) and choose {menu}.",
-                f"Enter the {whose}{account} shown above and the exact amount.",
-                "Type the reference shown above, then confirm with your PIN." if reference
-                else "Confirm with your PIN.",
-                f"{brand} shows a {trx_word}: enter it here with the {account} you paid from.")
-    return {"personal": steps("Send Money", ""), "agent": steps("Cash Out", "agent ")}
+    values = {"brand": brand, "ussd": ussd, "trx": trx_word}
+
+    def steps(kind: str) -> tuple[Step, ...]:
+        return (Step(_OPEN[kind], values), Step(_ENTER[(kind, account)], values),
+                Step(_CONFIRM[reference], values), Step(_FINISH[account], values))
+    return {"personal": steps("personal"), "agent": steps("agent")}
 
 
 def _digits(value: str) -> str:
@@ -101,10 +131,12 @@ def submission(spec: WalletSpec, form: Mapping[str, str]) -> VerifiedResult:
     errors: dict[str, list[str]] = {}
     if not spec.wallet_number.fullmatch(sender):
         errors["sender_number"] = [
-            f"Enter the {spec.brand} number you paid from: {spec.wallet_hint}."]
+            gettext("Enter the %(brand)s number you paid from: %(hint)s.")
+            % {"brand": spec.brand, "hint": gettext(spec.wallet_hint)}]
     if not spec.trx_id.fullmatch(trx):
-        errors["trx_id"] = [f"Enter the transaction ID exactly as {spec.brand} shows it: "
-                            f"{spec.trx_hint}."]
+        errors["trx_id"] = [
+            gettext("Enter the transaction ID exactly as %(brand)s shows it: %(hint)s.")
+            % {"brand": spec.brand, "hint": gettext(spec.trx_hint)}]
     if errors:
         raise FormError(errors)
     return VerifiedResult(
@@ -141,7 +173,7 @@ class PersonalWallet(Gateway):
         super().__init_subclass__(**kwargs)
         if hasattr(cls, "spec"):
             cls.slug = cls.spec.slug
-            cls.display_name = f"{cls.spec.brand} (personal)"
+            cls.display_name = cls.spec.display_name
             cls.sms_provider = cls.spec.sms_provider
 
     def validate_config(
@@ -183,9 +215,9 @@ class PersonalWallet(Gateway):
             "brand": self.spec.brand,
             "numbers": str(ctx.settings.get("wallet_number") or "").split(","),
             "account_type": kind,
-            "steps": self.spec.app_steps[kind],
+            "steps": [str(step) for step in self.spec.app_steps[kind]],
             "reference": payment.order_id if self.spec.reference_supported else None,
-            "trx_hint": self.spec.trx_hint,
+            "trx_hint": gettext(self.spec.trx_hint),
             "qr": qr_data_uri(qr) if qr else None,
             "bundle": f"gateway-{self.slug}",  # where personal-wallet.js is served
         })

@@ -21,10 +21,11 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
-from ownpay import money
+from ownpay import i18n
 from ownpay.branding import theme
 from ownpay.checkout.forms import read_form
 from ownpay.db import utcnow
+from ownpay.i18n import gettext as _
 from ownpay.links import paying
 from ownpay.links.models import PaymentLink
 from ownpay.links.service import closed_because, holding, public_link
@@ -33,7 +34,7 @@ from ownpay.payments import methods, states
 from ownpay.payments.models import PaymentIntent
 from ownpay.web.client import client_ip, forwarded_proto
 from ownpay.web.deps import app_context
-from ownpay.web.pages import Pages
+from ownpay.web.pages import Pages, language
 from ownpay.web.pages.csrf import TransactionCsrf, transaction_token_ok
 from ownpay.web.pages.security import Csp
 
@@ -74,7 +75,7 @@ def _not_found(request: Request) -> Response:
 
 def _view(link: PaymentLink) -> dict[str, Any]:
     def shown(minor: int | None) -> str | None:
-        return None if minor is None else money.format_amount(minor, link.currency)
+        return None if minor is None else i18n.amount(minor, link.currency)
 
     return {"slug": link.slug, "title": link.title, "description": link.description,
             "image_url": link.image_url, "currency": link.currency,
@@ -95,7 +96,10 @@ async def _offered(request: Request, link: PaymentLink) -> list[methods.Method]:
 
 async def _load(request: Request, slug: str) -> tuple[PaymentLink, Merchant] | None:
     async with app_context(request).sessions() as session:
-        return await public_link(session, slug)
+        found = await public_link(session, slug)
+    if found is not None:
+        language.activate(request, found[1].checkout_language)
+    return found
 
 
 async def _closed(request: Request, link: PaymentLink) -> str | None:
@@ -112,7 +116,7 @@ async def _open(request: Request,
     why = await _closed(request, link)
     offered = await _offered(request, link) if why is None else []
     if why is None and not offered:
-        why = "This payment link cannot take payments right now."
+        why = _("This payment link cannot take payments right now.")
     return why, offered
 
 
@@ -150,20 +154,20 @@ async def link_pay(slug: str, request: Request) -> Response:
     if refused is not None:
         response = _render(request, None, merchant, "links/closed.html", {
             "link": _view(link), "temporary": True,
-            "why": f"Too many payments started from here. Please wait "
-                   f"{refused.reset_after} seconds, then try again."}, status_code=429)
+            "why": _("Too many payments started from here. Please wait %(seconds)s seconds, "
+                     "then try again.") % {"seconds": refused.reset_after}}, status_code=429)
         response.headers.update(refused.headers())
         return response
     form = await read_form(request)
     if form is None:
         return _render(request, None, merchant, "links/closed.html", {
-            "link": _view(link), "temporary": True, "why": "The form is too large."},
+            "link": _view(link), "temporary": True, "why": _("The form is too large.")},
             status_code=413)
     if not transaction_token_ok(ctx.keyring, request, _csrf_subject(link),
                                 form.get("csrf_token")):
         return _render(request, None, merchant, "links/closed.html", {
             "link": _view(link), "temporary": True,
-            "why": "This form has expired. Please open the link again."}, status_code=403)
+            "why": _("This form has expired. Please open the link again.")}, status_code=403)
     why, offered = await _open(request, link)
     if why is not None:
         return _render(request, None, merchant, "links/closed.html",
@@ -199,5 +203,4 @@ async def link_thanks(slug: str, request: Request) -> Response:
         "waiting": intent is not None and intent.status in (
             states.PROCESSING, states.AWAITING_VERIFICATION),
         "payment": None if intent is None else {
-            "id": intent.id, "amount": money.format_amount(intent.amount_minor,
-                                                           intent.currency)}})
+            "id": intent.id, "amount": i18n.amount(intent.amount_minor, intent.currency)}})

@@ -29,6 +29,8 @@ from ownpay import money
 from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.errors import IdempotencyKeyReused
+from ownpay.i18n import ascii_digits
+from ownpay.i18n import gettext as _
 from ownpay.links.models import PaymentLink
 from ownpay.links.service import closed_because, holding
 from ownpay.links.terms import TEXT_LIMIT
@@ -66,23 +68,28 @@ def _answer(link: PaymentLink, field: dict[str, Any], raw: str,
     value = raw.strip()
     if not value:
         if field.get("required"):
-            errors.setdefault(name, []).append(f"{label}: please fill this in.")
+            errors.setdefault(name, []).append(
+                _("%(label)s: please fill this in.") % {"label": label})
         return None
     if field["type"] == "number":
+        value = ascii_digits(value)  # ১২.৫ typed on a Bangla keyboard is 12.5
         try:
             number = Decimal(value) if value.isascii() and len(value) <= 20 else None
         except InvalidOperation:
             number = None
         if number is None or not number.is_finite():
-            errors.setdefault(name, []).append(f"{label}: enter a number, e.g. 12 or 12.5.")
+            errors.setdefault(name, []).append(
+                _("%(label)s: enter a number, e.g. 12 or 12.5.") % {"label": label})
             return None
     elif field["type"] == "select":
         if value not in field.get("options", []):
-            errors.setdefault(name, []).append(f"{label}: choose one of the options.")
+            errors.setdefault(name, []).append(
+                _("%(label)s: choose one of the options.") % {"label": label})
             return None
     elif len(value) > TEXT_LIMIT or not value.isprintable():
         errors.setdefault(name, []).append(
-            f"{label}: at most {TEXT_LIMIT} characters, without control characters.")
+            _("%(label)s: at most %(limit)s characters, without control characters.")
+            % {"label": label, "limit": TEXT_LIMIT})
         return None
     return value
 
@@ -101,11 +108,12 @@ def read_order(ctx: AppContext, link: PaymentLink, merchant: Merchant, form: dic
     body: dict[str, Any] = {
         # A fixed price is the link's; a customer's own amount may have thousands commas.
         "amount": decimal_string(link.amount_minor, link.currency)
-        if link.amount_minor is not None else form.get("amount", "").replace(",", "").strip(),
+        if link.amount_minor is not None
+        else ascii_digits(form.get("amount", "")).replace(",", "").strip(),
         "currency": link.currency,
         "customer_name": form.get("customer_name", ""),
         "customer_email": form.get("customer_email", ""),
-        "customer_phone": form.get("customer_phone", ""),
+        "customer_phone": ascii_digits(form.get("customer_phone", "")),
         "description": link.title[:500],
         "order_id": f"{link.slug[:60]}-{secrets.token_hex(4)}",
         "return_url": link.redirect_url or f"{base}/pay/{link.slug}/thanks",
@@ -117,7 +125,7 @@ def read_order(ctx: AppContext, link: PaymentLink, merchant: Merchant, form: dic
         errors.setdefault(name, []).extend(messages)
     gateway = offered[0].gateway if len(offered) == 1 else form.get("gateway", "")
     if gateway not in {m.gateway for m in offered}:
-        errors.setdefault("gateway", []).append("Choose how to pay.")
+        errors.setdefault("gateway", []).append(_("Choose how to pay."))
     if new is not None and link.amount_minor is None:
         low, high = link.min_minor or 1, link.max_minor
         if new.amount_minor < low or (high is not None and new.amount_minor > high):
@@ -135,8 +143,9 @@ def read_order(ctx: AppContext, link: PaymentLink, merchant: Merchant, form: dic
 def _range_text(link: PaymentLink) -> str:
     low = money.format_plain(link.min_minor or 1, link.currency)
     if link.max_minor is None:
-        return f"Enter at least {low}."
-    return f"Enter an amount from {low} to {money.format_plain(link.max_minor, link.currency)}."
+        return _("Enter at least %(low)s.") % {"low": low}
+    return _("Enter an amount from %(low)s to %(high)s.") % {
+        "low": low, "high": money.format_plain(link.max_minor, link.currency)}
 
 
 def _principal(link: PaymentLink, merchant: Merchant) -> Principal:
@@ -173,6 +182,6 @@ async def pay(ctx: AppContext, link: PaymentLink, merchant: Merchant, order: Ord
             ctx, idem, begin=ctx.engine.begin, create=create,
             answer=lambda created: Answer(303, created.payment_url.encode()))
     except IdempotencyKeyReused:
-        raise LinkClosed("This form was already sent with other details: open the link "
-                         "again.") from None
+        raise LinkClosed(_("This form was already sent with other details: open the "
+                           "link again.")) from None
     return outcome.answer.body.decode()

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from ownpay.config import Settings
 from ownpay.db import utcnow
 from ownpay.errors import NotFound, ValidationFailed
+from ownpay.i18n import gettext as _
 from ownpay.links import terms
 from ownpay.links.models import PaymentLink
 from ownpay.merchants.models import GatewayAccount, Merchant
@@ -55,7 +56,7 @@ async def create_link(session: AsyncSession, scope: TenantScope, body: dict[str,
     values = await terms.check_terms(session, scope, body, settings=settings, now=now)
     chosen = values.pop("slug", None)
     values.setdefault("active", True)
-    for _ in range(5):  # a random slug that is taken is drawn again
+    for _attempt in range(5):  # a random slug that is taken is drawn again
         link = PaymentLink(id=new_link_id(), merchant_id=scope.merchant_id, mode=scope.mode,
                            slug=chosen or new_slug(), created_at=now, updated_at=now, **values)
         try:
@@ -190,9 +191,9 @@ async def holding(db: AsyncSession | AsyncConnection, link_id: str, *, now: date
 def closed_because(link: PaymentLink, *, now: datetime, taken: int | None = None) -> str | None:
     """Why the link takes no payment now (None: it does)."""
     if not link.active:
-        return "This payment link is turned off."
+        return _("This payment link is turned off.")
     if link.expires_at is not None and link.expires_at <= now:
-        return "This payment link has expired."
+        return _("This payment link has expired.")
     if link.max_uses is not None and taken is not None and taken >= link.max_uses:
-        return "This payment link has reached its limit of payments."
+        return _("This payment link has reached its limit of payments.")
     return None

@@ -32,6 +32,9 @@ def merchants_create(slug: Annotated[str, typer.Option()], name: Annotated[str, 
                      base_url: Annotated[str | None, typer.Option("--base-url")] = None,
                      logo_url: Annotated[str | None, typer.Option("--logo-url")] = None,
                      primary_color: Annotated[str | None, typer.Option("--primary-color")] = None,
+                     checkout_language: Annotated[str | None, typer.Option(
+                         "--checkout-language", metavar="en|bn",
+                         help="The checkout's language (default en).")] = None,
                      intent_lifetime: Annotated[int | None, typer.Option(
                          "--intent-lifetime", help="Seconds.")] = None,
                      as_json: JsonOpt = False, database_url: DbOpt = None,
@@ -43,6 +46,7 @@ def merchants_create(slug: Annotated[str, typer.Option()], name: Annotated[str, 
         async with ctx.sessions() as s, s.begin():
             m = await service.create_merchant(s, slug=slug, name=name, base_url=base_url,
                                               logo_url=logo_url, primary_color=primary_color,
+                                              checkout_language=checkout_language,
                                               intent_lifetime=intent_lifetime)
             await audit.record(s, audit.cli_actor(), "merchant.created", merchant_id=m.id,
                                object_type="merchant", object_id=m.slug,
@@ -57,7 +61,7 @@ def merchants_create(slug: Annotated[str, typer.Option()], name: Annotated[str, 
 def _merchant_row(m: Any) -> dict[str, Any]:
     return {"id": m.id, "slug": m.slug, "name": m.name, "status": m.status,
             "base_url": m.base_url, "logo_url": m.logo_url, "primary_color": m.primary_color,
-            "intent_lifetime": m.intent_lifetime}
+            "intent_lifetime": m.intent_lifetime, "checkout_language": m.checkout_language}
 
 
 @merchants_app.command("update")
@@ -75,20 +79,26 @@ def merchants_update(slug: Annotated[str, typer.Argument(metavar="SLUG")],
                      intent_lifetime: Annotated[int | None, typer.Option(
                          "--intent-lifetime", metavar="SECONDS",
                          help="Default payment-link lifetime (60 … 604800).")] = None,
+                     checkout_language: Annotated[str | None, typer.Option(
+                         "--checkout-language", metavar="en|bn",
+                         help="The checkout's language unless the customer picks "
+                              "another.")] = None,
                      as_json: JsonOpt = False, database_url: DbOpt = None,
                      data_dir: DataOpt = None) -> None:
-    """Change a merchant's name, base URL, logo, colour or link lifetime (not its slug).
+    """Change a merchant's name, base URL, logo, colour, link lifetime or checkout language
+    (not its slug).
 
     Validated as on creation.  Other server processes see the change within
     OWNPAY_AUTH_CACHE_TTL seconds."""
     from ownpay.merchants import service
 
     given = {"name": name, "base_url": base_url, "logo_url": logo_url,
-             "primary_color": primary_color, "intent_lifetime": intent_lifetime}
+             "primary_color": primary_color, "intent_lifetime": intent_lifetime,
+             "checkout_language": checkout_language}
     changes = {k: v for k, v in given.items() if v is not None}
     if not changes:
-        fail("nothing to change: give --name, --base-url, --logo-url, --primary-color or "
-             "--intent-lifetime")
+        fail("nothing to change: give --name, --base-url, --logo-url, --primary-color, "
+             "--intent-lifetime or --checkout-language")
 
     async def go(ctx: Any) -> dict[str, Any]:
         async with ctx.sessions() as s, s.begin():

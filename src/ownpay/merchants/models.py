@@ -38,6 +38,9 @@ class Merchant(Base):
     primary_color: Mapped[str | None] = mapped_column(String(7))
     # The look and feel beyond the primary colour (``branding/theme.py`` reads and writes it).
     theme: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The customer pages' language unless the customer picks another (ownpay.i18n).
+    checkout_language: Mapped[str] = mapped_column(String(8), default="en",
+                                                   server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ownpay import i18n
 from ownpay.db import utcnow
 from ownpay.errors import FieldErrors, MerchantExists, NotFound, ValidationFailed
 from ownpay.gateways import registry
@@ -55,7 +56,8 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-PROFILE_FIELDS = ("name", "base_url", "logo_url", "primary_color", "intent_lifetime")
+PROFILE_FIELDS = ("name", "base_url", "logo_url", "primary_color", "intent_lifetime",
+                  "checkout_language")
 
 
 def _checked_profile(errors: FieldErrors, given: dict[str, Any]) -> dict[str, Any]:
@@ -83,6 +85,12 @@ def _checked_profile(errors: FieldErrors, given: dict[str, Any]) -> dict[str, An
         if color and not _COLOR.match(color):
             errors.add("primary_color", "Must be a colour like #1a73e8.")
         values["primary_color"] = color
+    if "checkout_language" in given:
+        lang = given["checkout_language"] or i18n.DEFAULT
+        if lang not in i18n.LANGUAGES:
+            errors.add("checkout_language",
+                       "Must be one of: " + ", ".join(i18n.LANGUAGES) + ".")
+        values["checkout_language"] = lang
     if "intent_lifetime" in given:
         lifetime = given["intent_lifetime"]
         if lifetime is not None and not 60 <= lifetime <= 7 * 86400:
@@ -100,6 +108,7 @@ async def create_merchant(
     intent_lifetime: int | None = None,
     logo_url: str | None = None,
     primary_color: str | None = None,
+    checkout_language: str | None = None,
 ) -> Merchant:
     errors = FieldErrors()
     if not _SLUG.match(slug):
@@ -107,6 +116,7 @@ async def create_merchant(
     values = _checked_profile(errors, {
         "name": name, "base_url": base_url, "logo_url": logo_url,
         "primary_color": primary_color, "intent_lifetime": intent_lifetime,
+        "checkout_language": checkout_language,
     })
     errors.raise_if_any()
     if await repository.by_slug(session, slug) is not None:

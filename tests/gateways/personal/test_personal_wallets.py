@@ -63,12 +63,11 @@ async def test_a_customer_pays_and_an_operator_approves(client: Any, ctx: Any,
     page = (await refused(client, bad, txn)).text
     assert "number you paid from" in page and "transaction ID exactly as" in page
     assert 'aria-invalid="true"' in page
-    # NUL, a lone surrogate, 5,000 characters, Bengali digits: refused, nothing stored
+    # NUL, a lone surrogate, 5,000 characters: refused, nothing stored.  (Bengali digits are
+    # a customer's own digits, read as 0-9 since issue 14: tests/i18n/test_language_pages.py.)
     for fields in (f"sender_number={sender}%00&trx_id={trx}",
                    f"sender_number={sender}&trx_id={trx}%ED%A0%80",
-                   f"sender_number={'0' * 5000}&trx_id={'A' * 5000}",
-                   f"sender_number=%E0%A7%A6%E0%A7%A7%E0%A7%AD%E0%A7%A7%E0%A7%A8%E0%A7%A9"
-                   f"%E0%A7%AA%E0%A7%AB%E0%A7%AC%E0%A7%AD%E0%A7%AE&trx_id={trx}"):
+                   f"sender_number={'0' * 5000}&trx_id={'A' * 5000}"):
         hostile = await client.post(
             f"/checkout/{txn}/pay", content=f"csrf_token={token}&{fields}",
             headers={"Content-Type": "application/x-www-form-urlencoded"})

@@ -64,6 +64,7 @@ from ownpay.gateways.bkash.mapping import (
 )
 from ownpay.gateways.bkash.messages import CUSTOMER_MESSAGES, GENERIC, NOT_COMPLETED
 from ownpay.gateways.executor import ProviderDidNotAct, ProviderMayHaveActed, ProviderUnavailable
+from ownpay.i18n import N_
 
 __all__ = [
     "CUSTOMER_MESSAGES", "GENERIC", "LIVE_URL", "SANDBOX_URL", "TOKEN_STATE_KEY",
@@ -222,7 +223,7 @@ class BkashGateway(Gateway):
             # payable, and the next "Pay with bKash" creates a fresh bKash payment.
             return VerifiedResult(
                 outcome=Outcome.PENDING,
-                customer_message="You cancelled the bKash payment. No money was taken.",
+                customer_message=N_("You cancelled the bKash payment. No money was taken."),
                 reason=f"customer cancelled bKash payment {payment_id}",
             )
         status = await self.query_status(ctx, payment)

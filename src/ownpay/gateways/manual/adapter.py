@@ -23,11 +23,12 @@ from ownpay.gateways.base import (
     VerifiedResult,
 )
 from ownpay.gateways.manual import mapping
+from ownpay.i18n import N_
 
 
 class ManualGateway(Gateway):
     slug = "manual"
-    display_name = "Manual / offline payment"
+    display_name = N_("Manual / offline payment")  # translated where customers read it
     templates = Path(__file__).parent / "templates"
     supports_refunds = True
     customer_sends_money = True

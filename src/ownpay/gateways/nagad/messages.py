@@ -5,11 +5,14 @@ are what the checkout page shows.  They say what happened, never whether money w
 
 from __future__ import annotations
 
-CANCELLED = "You cancelled the Nagad payment."
-DECLINED = "Nagad declined the payment. Please try again or choose another method."
-NOT_CONFIRMED = "Nagad has not confirmed the payment. Please try again or choose another method."
-GENERIC = "Nagad could not complete the payment. Please try again or choose another method."
+from ownpay.i18n import N_
+
+CANCELLED = N_("You cancelled the Nagad payment.")
+DECLINED = N_("Nagad declined the payment. Please try again or choose another method.")
+NOT_CONFIRMED = N_(
+    "Nagad has not confirmed the payment. Please try again or choose another method.")
+GENERIC = N_("Nagad could not complete the payment. Please try again or choose another method.")
 MERCHANT_SIDE = (
-    "Nagad is not available for this shop right now. "
-    "Please choose another way to pay or contact the merchant."
+    N_("Nagad is not available for this shop right now. "
+    "Please choose another way to pay or contact the merchant.")
 )

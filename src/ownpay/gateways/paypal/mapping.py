@@ -22,6 +22,7 @@ from typing import Any, assert_never
 
 from ownpay import money
 from ownpay.gateways.base import Outcome, VerifiedResult, provider_status
+from ownpay.i18n import N_
 
 # PayPal's payment currencies (developer.paypal.com "Currency codes"); BRL and MYR only for
 # in-country accounts, which PayPal itself enforces per account.
@@ -33,10 +34,10 @@ NO_DECIMALS = frozenset({"HUF", "JPY", "TWD"})
 MAX_VALUE_DIGITS = 32  # amount.value: at most 32 characters, ^((-?[0-9]+)|(-?([0-9]+)?[.][0-9]+))$
 MAX_ID = 127  # custom_id / invoice_id
 
-GENERIC = "PayPal could not take the payment. Please try again."
-DECLINED = "PayPal declined the payment method you chose. Please try again with another one."
-CANCELLED_MESSAGE = "You cancelled the payment at PayPal."
-NOT_COMPLETED = "The PayPal payment did not go through."
+GENERIC = N_("PayPal could not take the payment. Please try again.")
+DECLINED = N_("PayPal declined the payment method you chose. Please try again with another one.")
+CANCELLED_MESSAGE = N_("You cancelled the payment at PayPal.")
+NOT_COMPLETED = N_("The PayPal payment did not go through.")
 
 
 class AmountNotRepresentable(ValueError):

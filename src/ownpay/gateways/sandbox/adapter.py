@@ -24,11 +24,12 @@ from ownpay.gateways.base import (
     VerifiedResult,
 )
 from ownpay.gateways.sandbox import mapping
+from ownpay.i18n import N_
 
 
 class SandboxGateway(Gateway):
     slug = "sandbox"
-    display_name = "Sandbox (test payments)"
+    display_name = N_("Sandbox (test payments)")  # translated where customers read it
     templates = Path(__file__).parent / "templates"
     modes: ClassVar[frozenset[str]] = frozenset({"test"})
     supports_refunds = True

@@ -10,6 +10,7 @@ import enum
 from typing import assert_never
 
 from ownpay.gateways.base import Outcome, PaymentView, VerifiedResult, provider_status
+from ownpay.i18n import N_
 
 
 class SandboxChoice(enum.StrEnum):
@@ -60,7 +61,7 @@ def choice_result(raw: object, payment: PaymentView) -> VerifiedResult | None:
         reference=payment.transaction_id,
         provider_reference=provider_reference(payment),
         reason=_REASONS[outcome],
-        customer_message="Your card was declined (sandbox)." if outcome is Outcome.FAILED
+        customer_message=N_("Your card was declined (sandbox).") if outcome is Outcome.FAILED
         else None,
     )
 

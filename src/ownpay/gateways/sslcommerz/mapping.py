@@ -23,6 +23,7 @@ from typing import Any, assert_never
 
 from ownpay import money
 from ownpay.gateways.base import Outcome, RefundResult, VerifiedResult, provider_status
+from ownpay.i18n import N_
 
 # Currencies SSLCommerz accepts for ``currency`` (all with two decimals); other currencies
 # than BDT are converted by SSLCommerz and reported back as currency_type/currency_amount.
@@ -31,10 +32,10 @@ MIN_BDT_MINOR = 1000  # SSLCommerz takes at least 10.00 BDT
 MAX_BDT_MINOR = 50_000_000  # and at most 500,000.00 BDT per transaction
 API_DONE = "DONE"  # ``APIConnect``: the request was understood and answered
 
-NOT_COMPLETED = "The card or wallet payment was not completed."
-CANCELLED_MESSAGE = "You cancelled the payment at SSLCommerz."
-EXPIRED_MESSAGE = "The SSLCommerz payment session expired before it was paid."
-GENERIC = "SSLCommerz could not take the payment. Please try again."
+NOT_COMPLETED = N_("The card or wallet payment was not completed.")
+CANCELLED_MESSAGE = N_("You cancelled the payment at SSLCommerz.")
+EXPIRED_MESSAGE = N_("The SSLCommerz payment session expired before it was paid.")
+GENERIC = N_("SSLCommerz could not take the payment. Please try again.")
 
 
 class TransactionStatus(enum.StrEnum):

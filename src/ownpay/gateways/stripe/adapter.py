@@ -46,6 +46,7 @@ from ownpay.gateways.stripe.mapping import (
     text,
     to_stripe_amount,
 )
+from ownpay.i18n import N_
 
 if TYPE_CHECKING:
     from stripe.params import PaymentIntentCreateParams, RefundCreateParams, RefundListParams
@@ -60,7 +61,7 @@ _NO_INTENT = "payment has no Stripe PaymentIntent"
 
 class StripeGateway(Gateway):
     slug = "stripe"
-    display_name = "Card (Stripe)"
+    display_name = N_("Card (Stripe)")  # translated where customers read it
     templates = Path(__file__).parent / "templates"
     static = Path(__file__).parent / "static"
     credential_fields: ClassVar[tuple[ConfigField, ...]] = config.CREDENTIAL_FIELDS

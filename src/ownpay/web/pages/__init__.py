@@ -10,6 +10,8 @@
   double-submit tokens.
 - :mod:`~ownpay.web.pages.assets`: one static-assets mechanism (named bundles under
   ``/assets/<bundle>/``).
+- :mod:`~ownpay.web.pages.language`: the customer's language (``translated=True``: Jinja2's
+  i18n extension over :mod:`ownpay.i18n`'s catalogues, ``lang``, the language switch).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from ownpay import i18n
+from ownpay.web.pages import language
 from ownpay.web.pages.assets import Assets
 from ownpay.web.pages.security import Csp, apply_security_headers
 
@@ -51,7 +55,8 @@ class Pages:
     ``prefixed`` maps a prefix to a loader for templates others contribute."""
 
     def __init__(self, templates: Path, *, assets: Assets, default_bundle: str,
-                 prefixed: Mapping[str, BaseLoader] | None = None) -> None:
+                 prefixed: Mapping[str, BaseLoader] | None = None,
+                 translated: bool = False) -> None:
         loaders: list[BaseLoader] = [FileSystemLoader(templates),
                                      FileSystemLoader(KERNEL_TEMPLATES)]
         if prefixed:
@@ -61,7 +66,20 @@ class Pages:
             autoescape=select_autoescape(["html"]),
             trim_blocks=True,
             lstrip_blocks=True,
+            extensions=["jinja2.ext.i18n"],
         )
+        self.translated = translated
+        # Newstyle: ``_("… %(name)s", name=…)`` escapes and formats after translating.  A
+        # page kernel that is not translated (the dashboard) still reads the kernel's
+        # ``_()`` calls, as English.
+        if translated:
+            self.env.install_gettext_callables(  # type: ignore[attr-defined]
+                i18n.gettext, i18n.ngettext, newstyle=True)
+        else:
+            self.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+        # A message made elsewhere (a gateway's, a form error), looked up as it is: no
+        # ``%`` formatting, so any text is safe to pass.
+        self.env.filters["translate"] = i18n.gettext if translated else str
         self.env.filters["markdown"] = markdown
         self.assets = assets
         self.default_bundle = default_bundle
@@ -83,11 +101,18 @@ class Pages:
     ) -> HTMLResponse:
         """``https``: whether the client is on HTTPS (behind a trusted TLS proxy too, see
         :func:`ownpay.web.client.forwarded_proto`); by default the connection's scheme."""
+        secure = request.url.scheme == "https" if https is None else https
+        extra: dict[str, Any] = {}
+        if self.translated:
+            lang = language.language_of(request)
+            extra = {"lang": lang, "locale": i18n.BROWSER_LOCALES[lang],
+                     "languages": language.switch_links(request)}
         html = self.env.get_template(template).render(
-            **context, csp_nonce=csp.nonce, static=self.static)
+            **context, **extra, csp_nonce=csp.nonce, static=self.static)
         response = HTMLResponse(html, status_code=status_code)
-        apply_security_headers(
-            response, csp, https=request.url.scheme == "https" if https is None else https)
+        apply_security_headers(response, csp, https=secure)
+        if self.translated:
+            language.remember(request, response, https=secure)
         if after is not None:
             after(response)
         return response

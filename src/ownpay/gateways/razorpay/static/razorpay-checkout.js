@@ -16,7 +16,7 @@
   function data(name) { return form.getAttribute("data-" + name) || ""; }
 
   if (typeof window.Razorpay !== "function") {
-    errors.textContent = "Razorpay's payment form could not be loaded. Please check your connection and reload the page.";
+    errors.textContent = data("msg-unloaded") || "Razorpay's payment form could not be loaded. Please check your connection and reload the page.";
     return;
   }
 
@@ -38,14 +38,14 @@
       form.elements.razorpay_signature.value = response.razorpay_signature || "";
       button.disabled = true;
       errors.textContent = "";
-      statusLine.textContent = "Confirming your payment with Razorpay\u2026";
+      statusLine.textContent = data("msg-confirming") || "Confirming your payment with Razorpay\u2026";
       form.submit();
     },
     modal: {
       ondismiss: function () {
         if (sent) { return; }
         button.disabled = false;
-        statusLine.textContent = "You closed Razorpay's form before paying. You can open it again.";
+        statusLine.textContent = data("msg-closed") || "You closed Razorpay's form before paying. You can open it again.";
       }
     }
   };
@@ -54,8 +54,8 @@
   if (typeof checkout.on === "function") {
     checkout.on("payment.failed", function (response) {
       var error = response && response.error;
-      errors.textContent = (error && error.description) ? error.description + " You can try again." :
-        "The payment did not go through. You can try again.";
+      errors.textContent = (error && error.description) ? error.description + " " + (data("msg-try-again") || "You can try again.") :
+        (data("msg-failed") || "The payment did not go through. You can try again.");
     });
   }
   button.addEventListener("click", function () {

@@ -12,7 +12,9 @@
   var button = document.getElementById("card-submit");
   var statusLine = document.getElementById("card-status");
   var mount = document.getElementById("card-element");
-  var GENERIC = "Your card could not be charged. Please try again or use another card.";
+  // The page's words come in data- attributes, in the customer's language (checkout.html).
+  function said(name, english) { return form.getAttribute("data-msg-" + name) || english; }
+  var GENERIC = said("generic", "Your card could not be charged. Please try again or use another card.");
 
   function showError(message) {
     errors.textContent = message || GENERIC;
@@ -25,7 +27,7 @@
   }
 
   if (typeof window.Stripe !== "function") {
-    showError("The card form could not be loaded. Please check your connection and reload the page.");
+    showError(said("unloaded", "The card form could not be loaded. Please check your connection and reload the page."));
     return;
   }
 
@@ -55,7 +57,7 @@
     busy = true;
     button.disabled = true;
     clearError();
-    statusLine.textContent = "Processing your payment\u2026";
+    statusLine.textContent = said("processing", "Processing your payment\u2026");
     var billing = {};
     if (form.getAttribute("data-customer-name")) { billing.name = form.getAttribute("data-customer-name"); }
     if (form.getAttribute("data-customer-email")) { billing.email = form.getAttribute("data-customer-email"); }
