@@ -127,3 +127,10 @@ def normalize_http_url(value: str) -> str:
     netloc = _ascii_host(host) + (f":{port}" if port else "")
     return urlunsplit((scheme, netloc, quote(parts.path, safe=_SAFE),
                        quote(parts.query, safe=_SAFE), quote(parts.fragment, safe=_SAFE)))
+
+
+def same_origin(url: str) -> str:
+    """``url``'s path and query alone, so that a redirect stays on the host the request
+    came to (a page served on several hosts: the main address and a brand's domains)."""
+    parts = urlsplit(url)
+    return urlunsplit(("", "", parts.path or "/", parts.query, ""))

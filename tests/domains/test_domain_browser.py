@@ -7,6 +7,7 @@ page.  Screenshots go to ``test-output/screenshots/``."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -91,3 +92,62 @@ async def test_a_customer_pays_on_the_brands_domain(
     async with httpx.AsyncClient(base_url=live_server.url, timeout=15) as api:
         got = await api.get(f"/api/v1/payment-intents/{txn}", headers=brand.auth())
     assert got.json()["status"] == "completed"
+
+
+BENGALI_DIGIT = re.compile("[০-৯]")
+
+
+@pytest.mark.parametrize("language", ["bn", "en"])
+async def test_a_link_and_its_checkout_on_the_brands_domain_in_each_language(
+        live_server: Any, ctx: Any, zone: Zone, mapped_browser: Any, shot: Any,
+        language: str) -> None:
+    """At phone size, a brand whose checkout language is ``language``: its payment link's
+    page and the checkout it leads to are served on the brand's domain, in that language
+    (``<html lang>``, Bengali digits in the amount for Bangla), the customer's switch to
+    the other language stays on the domain, and another brand's link there is a 404."""
+    brand = await create_merchant(ctx, name="Dhaka Sweets", checkout_language=language)
+    other = await create_merchant(ctx, name="Other Shop")
+    async with ctx.sessions() as s, s.begin():
+        row = await service.add_domain(s, brand.id, f"links-{brand.id}-{language}{HOST_SUFFIX}",
+                                       settings=ctx.settings)
+    zone.prove(row.domain, row.token)
+    assert (await service.verify(ctx, brand.id, row.id)).status == "verified"
+    origin = f"http://{row.domain}:{urlsplit(live_server.url).port}"
+    links = {}
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=15) as api:
+        for shop in (brand, other):
+            r = await api.post("/api/v1/payment-links", headers=shop.auth(), json={
+                "title": "Mishti box", "currency": "BDT", "amount": "250.00",
+                "gateways": ["sandbox"]})
+            assert r.status_code == 201, r.text
+            links[shop.id] = r.json()["slug"]
+
+    context, page = await new_page(mapped_browser, **SIZES["phone"])
+    try:
+        await axe.enable(context)
+        await page.goto(f"{origin}/pay/{links[brand.id]}")
+        assert await page.evaluate("document.documentElement.lang") == language
+        amount = await page.get_by_test_id("amount").inner_text()
+        assert bool(BENGALI_DIGIT.search(amount)) == (language == "bn"), amount
+        await _checked(page, shot, f"phone-{language}-brand-domain-link")
+
+        await page.locator('input[name="customer_name"]').fill("Rahim Uddin")
+        await page.locator('input[name="customer_email"]').fill("rahim@example.com")
+        await page.locator("form button[type=submit]").last.click()
+        await page.wait_for_url("**/checkout/txn_*")
+        assert urlsplit(page.url).hostname == row.domain
+        assert await page.evaluate("document.documentElement.lang") == language
+        await expect(page.locator("header .brand-name")).to_have_text("Dhaka Sweets")
+        await _checked(page, shot, f"phone-{language}-brand-domain-link-checkout")
+
+        switched = "en" if language == "bn" else "bn"
+        await page.get_by_test_id(f"lang-{switched}").click()
+        await page.wait_for_function(f"document.documentElement.lang === '{switched}'")
+        assert urlsplit(page.url).hostname == row.domain
+        await _checked(page, shot, f"phone-{language}-brand-domain-switched-{switched}")
+
+        answer = await page.goto(f"{origin}/pay/{links[other.id]}")
+        assert answer is not None and answer.status == 404
+        await expect(page.get_by_text("Other Shop")).to_have_count(0)
+    finally:
+        await context.close()

@@ -32,6 +32,7 @@ from ownpay.links.service import closed_because, holding, public_link
 from ownpay.merchants.models import Merchant
 from ownpay.payments import methods, states
 from ownpay.payments.models import PaymentIntent
+from ownpay.urls import same_origin
 from ownpay.web.client import client_ip, forwarded_proto
 from ownpay.web.deps import app_context
 from ownpay.web.pages import Pages, language
@@ -181,7 +182,10 @@ async def link_pay(slug: str, request: Request) -> Response:
     except paying.LinkClosed as exc:
         return _render(request, None, merchant, "links/closed.html",
                        {"link": _view(link), "why": str(exc)}, status_code=409)
-    return RedirectResponse(url, status_code=303)
+    # On to the checkout on the host the customer is on (the brand's domain or the main
+    # address: both serve it): a redirect to another origin would also break the page's
+    # CSP ``form-action 'self'``, which applies to where a form's answer redirects.
+    return RedirectResponse(same_origin(url), status_code=303)
 
 
 @router.get("/pay/{slug}/thanks")
