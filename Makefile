@@ -24,6 +24,7 @@ install-system:
 	command -v php >/dev/null 2>&1 || missing="$$missing php-cli"; \
 	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
 	test -x /usr/sbin/pgbouncer || missing="$$missing pgbouncer"; \
+	test -f /usr/share/fonts/truetype/noto/NotoSansBengali-Regular.ttf || missing="$$missing fonts-noto-core"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

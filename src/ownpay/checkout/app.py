@@ -17,6 +17,7 @@ from ownpay.checkout.endpoints import router
 from ownpay.checkout.forms import BadForm
 from ownpay.checkout.pages import brand, build_assets, build_pages
 from ownpay.context import AppContext
+from ownpay.invoices.pages import router as invoice_pages
 from ownpay.links.pages import router as link_pages
 from ownpay.web.pages.security import Csp
 
@@ -59,6 +60,7 @@ def create_checkout_app(ctx: AppContext | None = None) -> FastAPI:
     app.add_exception_handler(Exception, on_unexpected)
     app.include_router(router)
     app.include_router(link_pages)
+    app.include_router(invoice_pages)
     for mount in assets.mounts():
         app.routes.append(mount)
     return app
@@ -74,9 +76,9 @@ def checkout_not_found(app: FastAPI) -> Callable[[Request], Response]:
 
 
 def serves(path: str) -> bool:
-    """Whether a request path belongs to the checkout sub-application (payment links'
-    public pages included)."""
-    if path.startswith(("/checkout/", "/assets/", "/checkout-assets/", "/pay/")):
+    """Whether a request path belongs to the checkout sub-application (payment links' and
+    invoices' public pages included)."""
+    if path.startswith(("/checkout/", "/assets/", "/checkout-assets/", "/pay/", "/invoice/")):
         return True
     parts = path.split("/", 4)  # "", "gateways", slug, "callback", rest
     return len(parts) == 5 and parts[1] == "gateways" and parts[3] == "callback"
