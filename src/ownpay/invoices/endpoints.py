@@ -78,10 +78,23 @@ REASON_BODY = {"requestBody": {"required": False, "content": {"application/json"
     "schema": InvoiceMove.model_json_schema()}}}}
 
 
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """``schema`` with each ``#/$defs/…`` reference replaced by its definition (a line item
+    is not a response's component, so the request body carries it)."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(v, defs) for v in schema]
+    return schema
+
+
 def _body(model: type[Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    return {"requestBody": {"required": True,
-                            "content": {"application/json": {"schema": schema}}}}
+    schema = model.model_json_schema()
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": _inline(schema, schema.get("$defs", {}))}}}}
 
 
 async def _shown(ctx: AppContext, session: AsyncSession, principal: Principal,

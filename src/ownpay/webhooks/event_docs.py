@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from ownpay.invoices.schemas import InvoiceEvent
 from ownpay.webhooks.schemas import (
     DeviceOfflineEvent,
-    InvoiceEvent,
     LinkPaidEvent,
     PaymentEvent,
     PingEvent,

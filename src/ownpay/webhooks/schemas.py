@@ -333,40 +333,6 @@ class LinkPaidEvent(BaseModel):
                             examples=["2026-12-06T18:30:01Z"])
 
 
-class InvoiceRef(BaseModel):
-    """The invoice, as it is after the change the event reports."""
-
-    id: str = Field(description="The invoice's id.", examples=["inv_4f1a2b3c4d5e6f70"])
-    number: str = Field(description="Per brand and mode.", examples=["INV-000123"])
-    status: Literal["open", "paid"] = Field(description="`paid` in `invoice.paid`, `open` "
-                                            "in `invoice.overdue`.")
-    currency: str = Field(description="ISO 4217 code.", examples=["BDT"])
-    total: str = Field(description="A decimal string.", examples=["930.60"])
-    amount_paid: str = Field(description="What its completed payments add up to.",
-                             examples=["930.60"])
-    amount_due: str = Field(description="What is left to pay.", examples=["0.00"])
-    due_date: str | None = Field(description="YYYY-MM-DD.", examples=["2026-12-31"])
-    customer_id: str | None = Field(description="Its customer (`cus_…`).")
-
-
-class InvoiceEvent(BaseModel):
-    """Body of `invoice.paid` (an open invoice's completed payments cover its total; sent
-    once, besides the last payment's `payment.completed`, in its delivery order) and
-    `invoice.overdue` (an open invoice passed its due date; sent once by the worker the day
-    after it). docs/invoices.md."""
-
-    id: str = Field(description="The event's id; the same in every delivery of it.",
-                    examples=["evt_2d4f6a8c0e1b3d5f7a9c1e3b"])
-    event: Literal["invoice.paid", "invoice.overdue"] = Field(description="The event type.")
-    invoice: InvoiceRef = Field(description="The invoice.")
-    transaction_id: str | None = Field(description="`invoice.paid`: the payment that "
-                                       "completed it; `invoice.overdue`: null.",
-                                       examples=["txn_9f2c3a4b5d6e7f8a"])
-    mode: Literal["test", "live"] = Field(description="The invoice's mode.")
-    created_at: str = Field(description="When the event was recorded (UTC).",
-                            examples=["2026-12-06T18:30:01Z"])
-
-
 class RefundFailedEvent(BaseModel):
     """Body of `refund.failed`: a refund gave no money back; its amount is refundable
     again. `amount` and `status` are the refund's, not the payment's."""
