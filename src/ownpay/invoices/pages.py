@@ -82,7 +82,7 @@ def _view(invoice: Invoice) -> dict[str, Any]:
         "lines": [{"description": line["description"], "quantity": line["quantity"],
                    "unit_price": shown(money.parse_minor(line["unit_price"], c)),
                    "tax_rate": line.get("tax_rate"), "discount_rate": line.get("discount_rate"),
-                   "total": shown(t.net_minor + t.tax_minor)}
+                   "net": shown(t.net_minor)}
                   for line, t in zip(invoice.lines, found.lines, strict=True)],
         "subtotal": shown(found.subtotal_minor),
         "discount": shown(found.discount_minor) if found.discount_minor else None,

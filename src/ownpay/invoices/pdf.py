@@ -64,10 +64,10 @@ def render(invoice: Invoice, *, brand_name: str, figures: totals.Totals) -> byte
 
     with pdf.table(col_widths=(70, 16, 28, 18, 28), text_align=(
             "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"), markdown=False) as table:
-        table.row(("Description", "Qty", "Unit price", "Tax %", "Line total"))
+        table.row(("Description", "Qty", "Unit price", "Tax %", "Amount"))
         for line, t in zip(invoice.lines, figures.lines, strict=True):
             table.row((line["description"], line["quantity"], line["unit_price"],
-                       line.get("tax_rate") or "", _amount(t.net_minor + t.tax_minor, c)))
+                       line.get("tax_rate") or "", _amount(t.net_minor, c)))
     pdf.ln(4)
     rows = [("Subtotal", figures.subtotal_minor)]
     if figures.discount_minor:
