@@ -58,6 +58,12 @@ async def test_an_invoice_is_made_with_its_totals_read_and_listed(
     rest = await client.get(INVOICES, headers=shop.auth(),
                             params={"starting_after": page["next_cursor"]})
     assert [x["id"] for x in rest.json()["data"]] == [inv["id"]]
+    theirs = await client.get(INVOICES, headers=shop.auth(), params={
+        "customer_id": inv["customer"]["id"]})
+    assert [x["id"] for x in theirs.json()["data"]] == [second["id"], inv["id"]]
+    nobody = await client.get(INVOICES, headers=shop.auth(), params={
+        "customer_id": "cus_0000000000000000"})
+    assert nobody.json()["data"] == []
     # A brand's numbers are its own.
     other = await create_merchant(ctx)
     assert (await create(client, other))["number"] == "INV-000001"

@@ -153,11 +153,13 @@ async def list_invoices(
         max_length=32, description="`next_cursor` of the previous page.")] = None,
     status: Annotated[states.Status | None, Query(
         description="Only invoices in this status.")] = None,
+    customer_id: Annotated[str | None, Query(
+        max_length=32, description="Only this customer's invoices (`cus_…`).")] = None,
 ) -> Response:
     """The brand's invoices in the key's mode, newest first."""
     rows, has_more = await service.list_invoices(session, principal.scope, limit=limit,
                                                  starting_after=starting_after,
-                                                 status=status)
+                                                 status=status, customer_id=customer_id)
     shown = await _shown(ctx, session, principal, rows)
     return json_response(200, {"data": shown, "has_more": has_more,
                                "next_cursor": rows[-1].id if has_more and rows else None})

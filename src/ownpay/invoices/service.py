@@ -216,12 +216,16 @@ async def move(session: AsyncSession, scope: TenantScope, invoice_id: str, to: s
 
 async def list_invoices(session: AsyncSession, scope: TenantScope, *, limit: int,
                         starting_after: str | None,
-                        status: str | None = None) -> tuple[list[Invoice], bool]:
-    """One page, newest first; ``status`` keeps only invoices in that status."""
+                        status: str | None = None,
+                        customer_id: str | None = None) -> tuple[list[Invoice], bool]:
+    """One page, newest first; ``status`` keeps only invoices in that status, and
+    ``customer_id`` only that customer's."""
     mine = (Invoice.merchant_id == scope.merchant_id, Invoice.mode == scope.mode)
     query = select(Invoice).where(*mine)
     if status is not None:
         query = query.where(Invoice.status == status)
+    if customer_id is not None:
+        query = query.where(Invoice.customer_id == customer_id)
     return await newest_first(session, query, Invoice, scope=mine, limit=limit,
                               starting_after=starting_after, noun="invoice")
 
