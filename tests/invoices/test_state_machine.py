@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ownpay import worker
 from ownpay.invoices import service, states
@@ -83,11 +83,12 @@ async def test_overdue_is_sent_once_for_open_invoices_past_their_due_date(
     async with ctx.sessions() as s:
         events = list(await s.scalars(select(OutboxEvent).where(
             OutboxEvent.type == "invoice.overdue", OutboxEvent.merchant_id == shop.id)))
-        total = await s.scalar(select(func.count()).select_from(OutboxEvent).where(
-            OutboxEvent.type == "invoice.overdue"))
-    [event] = events
-    assert total >= 1
-    assert event.payload["invoice"]["id"] == made["late"]
+    # (The session's live server runs a worker on the same database: it may have sent the
+    # void invoice's while it was open for a moment; never twice, never the others'.)
+    sent = [e.payload["invoice"]["id"] for e in events]
+    assert sent.count(made["late"]) == 1 and sent.count(made["void"]) <= 1, sent
+    assert not {made["future"], made["draft"], made["undated"]} & set(sent), sent
+    [event] = [e for e in events if e.payload["invoice"]["id"] == made["late"]]
     assert event.payload["invoice"]["status"] == "open"
     assert event.payload["invoice"]["due_date"] == "2020-01-01"
     assert event.payload["invoice"]["amount_due"] == "5.00"

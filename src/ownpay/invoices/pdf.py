@@ -55,9 +55,8 @@ def render(invoice: Invoice, *, brand_name: str, figures: totals.Totals) -> byte
     if invoice.due_date:
         pdf.cell(text=f"Due date: {invoice.due_date.isoformat()}", new_x="LMARGIN",
                  new_y="NEXT")
-    if invoice.customer_name or invoice.customer_email:
-        who = " · ".join(x for x in (invoice.customer_name, invoice.customer_email) if x)
-        pdf.cell(text=f"Bill to: {who}", new_x="LMARGIN", new_y="NEXT")
+    if invoice.customer_name:  # the name only: whoever has the link reads the PDF
+        pdf.cell(text=f"Bill to: {invoice.customer_name}", new_x="LMARGIN", new_y="NEXT")
     if invoice.mode == "test":
         pdf.cell(text="TEST MODE: not a real invoice", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)

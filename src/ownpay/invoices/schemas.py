@@ -18,11 +18,11 @@ class InvoiceLine(BaseModel):
 
     description: str = Field(max_length=500, examples=["ইফতার বক্স (Iftar box)"],
                              description="What is sold (any script; Bangla renders in the PDF).")
-    quantity: str = Field(default="1", examples=["2.5"],
+    quantity: str | float = Field(default="1", examples=["2.5"],
                           description="Greater than 0, at most 3 decimals.")
-    unit_price: str = Field(examples=["450.00"], description="The price of one. " + _AMOUNT)
-    tax_rate: str | None = Field(default=None, description="The line's tax. " + _RATE)
-    discount_rate: str | None = Field(default=None,
+    unit_price: str | float = Field(examples=["450.00"], description="The price of one. " + _AMOUNT)
+    tax_rate: str | float | None = Field(default=None, description="The line's tax. " + _RATE)
+    discount_rate: str | float | None = Field(default=None,
                                       description="The line's discount. " + _RATE)
 
 
@@ -52,9 +52,9 @@ class InvoiceCreate(BaseModel):
     customer_id: str | None = Field(default=None, description=_CUSTOMER_ID)
     customer_name: str | None = Field(default=None, max_length=150, description=_NAME)
     customer_email: str | None = Field(default=None, max_length=254, description=_EMAIL)
-    discount_amount: str | None = Field(default=None, description=_DISCOUNT_AMOUNT)
-    discount_rate: str | None = Field(default=None, description=_DISCOUNT_RATE)
-    tax_rate: str | None = Field(default=None, description=_TAX_RATE)
+    discount_amount: str | float | None = Field(default=None, description=_DISCOUNT_AMOUNT)
+    discount_rate: str | float | None = Field(default=None, description=_DISCOUNT_RATE)
+    tax_rate: str | float | None = Field(default=None, description=_TAX_RATE)
     due_date: str | None = Field(default=None, examples=["2026-12-31"], description=_DUE)
     notes: str | None = Field(default=None, max_length=2000, description=_NOTES)
 
@@ -71,9 +71,9 @@ class InvoiceUpdate(BaseModel):
     customer_id: str | None = Field(default=None, description=_CUSTOMER_ID)
     customer_name: str | None = Field(default=None, max_length=150, description=_NAME)
     customer_email: str | None = Field(default=None, max_length=254, description=_EMAIL)
-    discount_amount: str | None = Field(default=None, description=_DISCOUNT_AMOUNT)
-    discount_rate: str | None = Field(default=None, description=_DISCOUNT_RATE)
-    tax_rate: str | None = Field(default=None, description=_TAX_RATE)
+    discount_amount: str | float | None = Field(default=None, description=_DISCOUNT_AMOUNT)
+    discount_rate: str | float | None = Field(default=None, description=_DISCOUNT_RATE)
+    tax_rate: str | float | None = Field(default=None, description=_TAX_RATE)
     due_date: str | None = Field(default=None, description=_DUE)
     notes: str | None = Field(default=None, max_length=2000, description=_NOTES)
 

@@ -26,7 +26,7 @@ def _text(errors: FieldErrors, body: dict[str, Any], field: str, limit: int) -> 
     value = body.get(field)
     if value is None:
         return None
-    if not isinstance(value, str) or len(value.strip()) > limit or (
+    if not isinstance(value, str) or len(value) > limit or (
             value.strip() and not value.replace("\n", " ").isprintable()):
         errors.add(field, f"The {field.replace('_', ' ')} must be text of at most {limit} "
                    "characters.")
@@ -73,7 +73,7 @@ def _line(errors: FieldErrors, index: int, raw: Any, currency: str | None,
             errors.add(f"{where}.{name}", "Unknown field.")
     description = raw.get("description")
     if not isinstance(description, str) or not description.strip() \
-            or len(description.strip()) > DESCRIPTION_LIMIT or not description.isprintable():
+            or len(description) > DESCRIPTION_LIMIT or not description.isprintable():
         errors.add(f"{where}.description",
                    f"The description is required: text of at most {DESCRIPTION_LIMIT} "
                    "characters.")
