@@ -153,3 +153,30 @@ async def test_the_pdf_has_the_bangla_line_and_the_total(client: httpx.AsyncClie
                      "Tax on lines", "1.25 USD", "Subtotal", "28.00 USD", "Rahim Uddin"):
         assert expected in text, (expected, text)
     assert "rahim@example.com" not in text  # whoever has the link reads it: no e-mail
+
+
+async def test_two_payments_started_at_once_pay_it_once_and_invoice_paid_is_sent_once(
+        client: httpx.AsyncClient, ctx: Any) -> None:
+    shop = await create_merchant(ctx)
+    inv = await open_invoice(client, shop)
+    first, second = await form_of(client, inv["path"]), await form_of(client, inv["path"])
+    a = await client.post(inv["path"] + "/pay", data=first)
+    b = await client.post(inv["path"] + "/pay", data=second)  # another tab, before paying
+    assert a.status_code == b.status_code == 303
+    assert a.headers["location"] != b.headers["location"]
+    await pay_on_checkout(client, a.headers["location"])
+    # The invoice's number is both payments' order id: once one is paid, the other is
+    # not taken (the checkout's "one order is paid once").
+    txn = b.headers["location"].rsplit("/", 1)[1]
+    page = await client.get(b.headers["location"])
+    assert 'data-testid="method-sandbox"' not in page.text
+    refused = await client.post(f"/checkout/{txn}/method", data={"gateway": "sandbox"})
+    assert refused.status_code in (303, 403, 409)
+    got = (await client.get(f"/api/v1/invoices/{inv['id']}", headers=shop.auth())).json()
+    assert got["status"] == "paid" and got["amount_paid"] == "29.25"
+    statuses = sorted(p["status"] for p in got["payments"])
+    assert statuses[0] == "cancelled" and statuses[1] == "completed", statuses
+    async with ctx.sessions() as s:
+        events = list(await s.scalars(select(OutboxEvent).where(
+            OutboxEvent.type == "invoice.paid", OutboxEvent.merchant_id == shop.id)))
+    assert len(events) == 1
