@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -255,8 +256,7 @@ def invoice_url(base_url: str, invoice: Invoice) -> str:
 
 
 def figures(invoice: Invoice) -> totals.Totals:
-    from decimal import Decimal
-
+    """The invoice's totals, from its stored terms (``totals.compute``)."""
     return totals.compute(
         [terms.as_line(line, invoice.currency) for line in invoice.lines],
         discount_amount_minor=invoice.discount_amount_minor,
