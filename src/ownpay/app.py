@@ -35,6 +35,7 @@ from ownpay.errors import (
     install_handlers,
     json_response,
 )
+from ownpay.invoices.endpoints import router as invoices_router
 from ownpay.ledger.endpoints import router as ledger_router
 from ownpay.links.endpoints import router as links_router
 from ownpay.logs import configure_logging
@@ -210,7 +211,8 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     for router in (payments_router, webhooks_router, refunds_router, ledger_router,
                    transactions_router, provider_webhooks_router, ownpay_api_router,
                    ownpay_shared_router, uddoktapay_router, piprapay_router, sms_router,
-                   sms_device_router, links_router, domains_router, customers_router):
+                   sms_device_router, links_router, domains_router, customers_router,
+                   invoices_router):
         app.include_router(router)
     # A facade's refusals made before routing are in its envelope too.
     for context in iter_route_contexts(app.routes):

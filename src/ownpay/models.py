@@ -8,6 +8,7 @@ from ownpay.dashboard.models import InstallationSetting, User, UserSession
 from ownpay.db import Base
 from ownpay.domains.models import BrandDomain
 from ownpay.gateways.state import GatewayState
+from ownpay.invoices.models import Invoice, InvoiceStatusHistory
 from ownpay.ledger.models import FeeRule, LedgerEntry, LedgerJournal
 from ownpay.links.models import PaymentLink
 from ownpay.merchants.models import ApiKey, GatewayAccount, Merchant
@@ -32,6 +33,8 @@ __all__ = [
     "GatewayState",
     "IdempotencyRecord",
     "InstallationSetting",
+    "Invoice",
+    "InvoiceStatusHistory",
     "LedgerEntry",
     "LedgerJournal",
     "Merchant",

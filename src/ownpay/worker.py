@@ -1,5 +1,6 @@
 """The background worker: expiry sweep, reconciliation of stuck payments and refunds,
-paired phones gone quiet, brands' domains due a DNS check, webhooks, housekeeping.
+paired phones gone quiet, brands' domains due a DNS check, invoices past their due date,
+webhooks, housekeeping.
 
 Embedded in ``ownpay serve`` by default; ``ownpay worker`` runs it alone.  Every step is a
 compare-and-set through the payments service, so several workers on PostgreSQL can run
@@ -20,6 +21,7 @@ from ownpay.context import AppContext
 from ownpay.db import utcnow
 from ownpay.domains import service as domains
 from ownpay.gateways import registry
+from ownpay.invoices import service as invoices
 from ownpay.merchants.accounts import gateway_context
 from ownpay.outbox import wakeup
 from ownpay.payments import expiry, repository, service
@@ -105,6 +107,13 @@ async def recheck_domains(ctx: AppContext) -> int:
     return await domains.recheck_due(ctx)
 
 
+async def overdue_invoices(ctx: AppContext) -> int:
+    """Open invoices past their due date (UTC): ``invoice.overdue``, once each."""
+    now = utcnow()
+    async with ctx.sessions() as session, session.begin():
+        return len(await invoices.mark_overdue(session, today=now.date(), now=now))
+
+
 async def run_once(ctx: AppContext) -> None:
     """One pass.  Each step is guarded on its own: a failing step is logged and the others
     still run, so (for instance) a failing expiry sweep never stops webhook delivery."""
@@ -114,6 +123,7 @@ async def run_once(ctx: AppContext) -> None:
         ("reconcile_refunds", reconcile_refunds),
         ("sms_devices", watch_devices),
         ("brand_domains", recheck_domains),
+        ("overdue_invoices", overdue_invoices),
         ("webhook_fanout", dispatch_events),
         ("webhook_delivery", deliver_due),
     )

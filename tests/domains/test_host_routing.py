@@ -143,3 +143,28 @@ async def test_the_api_on_brand_domains_answers_the_brands_keys_only(
                                headers={**on(host), **b.auth()})
     assert theirs.status_code == 401 and theirs.json()["code"] == "UNAUTHENTICATED"
     assert (await client.get("/admin/signin", headers=on(host))).status_code == 404
+
+
+async def _invoice_path(client: httpx.AsyncClient, shop: MerchantKeys) -> str:
+    r = await client.post("/api/v1/invoices", headers=shop.auth(), json={
+        "currency": "USD", "lines": [{"description": "Tea", "unit_price": "5"}]})
+    assert r.status_code == 201, r.text
+    opened = await client.post(f"/api/v1/invoices/{r.json()['id']}/finalize",
+                               headers=shop.auth())
+    assert opened.status_code == 200, opened.text
+    return "/invoice/" + str(opened.json()["url"]).rsplit("/", 1)[1]
+
+
+async def test_a_brand_domain_serves_only_its_own_invoices(client: httpx.AsyncClient,
+                                                           ctx: Any, zone: Zone) -> None:
+    a, b = await create_merchant(ctx), await create_merchant(ctx)
+    host = await verified_domain(ctx, zone, a, "bill")
+    mine, theirs = await _invoice_path(client, a), await _invoice_path(client, b)
+    page = await client.get(mine, headers=on(host))
+    assert page.status_code == 200 and "Tea" in page.text, page.text
+    assert (await client.get(mine + ".pdf", headers=on(host))).status_code == 200
+    for method, path in (("GET", theirs), ("GET", theirs + ".pdf"),
+                         ("POST", theirs + "/pay"), ("GET", "/invoice/" + "A" * 43)):
+        r = await client.request(method, path, headers=on(host))
+        assert r.status_code == 404, (method, path, r.status_code)
+    assert (await client.get(theirs)).status_code == 200  # the main address serves both

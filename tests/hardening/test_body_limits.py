@@ -28,7 +28,8 @@ IDS = {"transaction_id": "txn_0123456789abcdef", "refund_id": "rf_0123456789abcd
        "device_id": "dev_0123456789abcdef", "secret": "s" * 43,
        "link_id": "plink_0123456789abcdef", "slug": "no-such-link", "item": "cus_1",
        "domain_id": "dom_0123456789abcdef",
-       "action": "forget", "customer_id": "cus_0123456789abcdef"}
+       "action": "forget", "customer_id": "cus_0123456789abcdef",
+       "invoice_id": "inv_0123456789abcdef", "token": "t" * 43}
 
 
 def body_routes(app: object) -> list[tuple[str, str]]:

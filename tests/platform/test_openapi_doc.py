@@ -83,6 +83,7 @@ INTENTS = "/api/v1/payment-intents"
 ENDPOINTS = "/api/v1/webhook-endpoints"
 DELIVERIES = "/api/v1/webhooks/deliveries"
 CUSTOMERS = "/api/v1/customers"
+INVOICES = "/api/v1/invoices"
 CAN_ANSWER: dict[tuple[str, str], set[str]] = {
     ("POST", INTENTS): JSON_BODY | {"GATEWAY_NOT_FOUND", "IDEMPOTENCY_KEY_REUSED",
                                    "ORDER_ALREADY_PAID"},
@@ -139,6 +140,15 @@ CAN_ANSWER: dict[tuple[str, str], set[str]] = {
     ("PATCH", CUSTOMERS + "/{customer_id}"): JSON_BODY | {"NOT_FOUND", "INVALID_STATE"},
     ("POST", CUSTOMERS + "/{customer_id}/forget"): {"NOT_FOUND"},
     ("GET", CUSTOMERS + "/{customer_id}/payments"): {"VALIDATION_ERROR", "NOT_FOUND"},
+    ("POST", INVOICES): JSON_BODY | {"IDEMPOTENCY_KEY_REUSED"},
+    ("GET", INVOICES): {"VALIDATION_ERROR"},
+    ("GET", INVOICES + "/{invoice_id}"): {"NOT_FOUND"},
+    ("PATCH", INVOICES + "/{invoice_id}"): JSON_BODY | {"NOT_FOUND", "INVALID_STATE"},
+    ("POST", INVOICES + "/{invoice_id}/finalize"): OPTIONAL_BODY | {"NOT_FOUND",
+                                                                    "INVALID_STATE"},
+    ("POST", INVOICES + "/{invoice_id}/void"): OPTIONAL_BODY | {"NOT_FOUND", "INVALID_STATE"},
+    ("POST", INVOICES + "/{invoice_id}/mark-uncollectible"): OPTIONAL_BODY | {
+        "NOT_FOUND", "INVALID_STATE"},
 }
 # Codes that exist in the source but are never sent: class defaults that every raise
 # overrides with its own code.
@@ -176,6 +186,7 @@ PLACEHOLDERS = {
     "link_id": "plink_0000000000000000",
     "domain_id": "dom_0000000000000000",
     "customer_id": "cus_0000000000000000",
+    "invoice_id": "inv_0000000000000000",
 }
 # Bodies that pass validation, so the route gets as far as its lookup (404).
 LOOKUP_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -184,6 +195,7 @@ LOOKUP_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/refunds"): {"transaction_id": PLACEHOLDERS["transaction_id"]},
     ("PATCH", "/api/v1/payment-links/{link_id}"): {"title": "probe"},
     ("PATCH", CUSTOMERS + "/{customer_id}"): {"name": "probe"},
+    ("PATCH", INVOICES + "/{invoice_id}"): {"notes": "probe"},
 }
 # Query parameters that pass validation, for routes that name their object by them.
 LOOKUP_QUERIES: dict[tuple[str, str], dict[str, str]] = {
@@ -769,7 +781,8 @@ async def test_every_documented_error_example_is_a_real_answer(
             INTENTS + "/{transaction_id}/cancel", INTENTS + "/{transaction_id}/approve",
             INTENTS + "/{transaction_id}/reject", "/api/v1/refunds/{refund_id}/confirm",
             "/api/v1/refunds/{refund_id}/fail", "/api/v1/sms/pairing-codes",
-            "/api/v1/sms/devices/{device_id}/revoke")
+            "/api/v1/sms/devices/{device_id}/revoke", INVOICES + "/{invoice_id}/finalize",
+            INVOICES + "/{invoice_id}/void", INVOICES + "/{invoice_id}/mark-uncollectible")
     ]
     for method, path, kw in validation:
         r = await check(method, path, **kw)
@@ -838,6 +851,43 @@ async def test_every_documented_error_example_is_a_real_answer(
         assert r.status_code == 400, r.text
     r = await check("GET", CUSTOMERS + "/{customer_id}/payments", values=customer,
                     params={"starting_after": "txn_x"})
+    assert r.status_code == 400, r.text
+
+    # Invoices: every bad field, too large a discount, the key's header, replays, changes
+    # and moves refused by status, a total of 0, an unknown cursor.
+    tea = [{"description": "Tea", "unit_price": "10"}]
+    for kw in ({"json": {"currency": "XYZ", "due_date": "tomorrow", "lines": [
+                    {"description": "Tea", "quantity": "1.2345", "unit_price": "1"}]}},
+               {"json": {"currency": "USD", "lines": tea, "discount_amount": "10.01"}},
+               {"json": {"currency": "USD", "lines": tea},
+                "headers": {**m.auth(), "Idempotency-Key": "k" * 256}}):
+        r = await check("POST", INVOICES, **kw)
+        assert r.status_code == 400, r.text
+    key = {**m.auth(), "Idempotency-Key": secrets.token_hex(8)}
+    draft = await call("POST", INVOICES, json={"currency": "USD", "lines": tea}, headers=key)
+    assert draft.status_code == 201, draft.text
+    r = await check("POST", INVOICES, json={"currency": "USD", "lines": tea, "notes": "x"},
+                    headers=key)
+    assert r.status_code == 409, r.text
+    invoice = {"invoice_id": draft.json()["id"]}
+    for body in ({}, {"currency": "EUR"}):
+        r = await check("PATCH", INVOICES + "/{invoice_id}", values=invoice, json=body)
+        assert r.status_code == 400, r.text
+    for action in ("void", "mark-uncollectible"):
+        r = await check("POST", INVOICES + "/{invoice_id}/" + action, values=invoice)
+        assert r.status_code == 409, r.text
+    assert (await call("POST", INVOICES + "/{invoice_id}/finalize",
+                       values=invoice)).status_code == 200
+    r = await check("POST", INVOICES + "/{invoice_id}/finalize", values=invoice)
+    assert r.status_code == 409, r.text
+    r = await check("PATCH", INVOICES + "/{invoice_id}", values=invoice, json={"notes": "x"})
+    assert r.status_code == 409, r.text
+    free = await call("POST", INVOICES, json={"currency": "USD", "lines": tea,
+                                              "discount_rate": "100"})
+    r = await check("POST", INVOICES + "/{invoice_id}/finalize",
+                    values={"invoice_id": free.json()["id"]})
+    assert r.status_code == 409, r.text
+    r = await check("GET", INVOICES, params={"starting_after": "inv_x"})
     assert r.status_code == 400, r.text
 
     # Conflicts and the gateway, from real states.

@@ -46,6 +46,7 @@ from tests.support.factories import (
     make_domain,
     make_endpoint,
     make_intent,
+    make_invoice,
     make_link,
     make_payment,
     make_refund,
@@ -83,6 +84,7 @@ OBJECT_FACTORIES: dict[str, Factory] = {
     "refund_id": make_refund,
     "link_id": make_link,
     "customer_id": make_customer,
+    "invoice_id": make_invoice,
     "device_id": make_device,
     "domain_id": make_domain,
 }

@@ -29,7 +29,8 @@ PLACEHOLDERS = {"transaction_id": "txn_0123456789abcdef", "refund_id": "rf_01234
                 "device_id": "dev_0123456789abcdef", "secret": "s" * 43, "alert_id": "1",
                 "link_id": "plink_0123456789abcdef", "slug": "no-such-link",
                 "domain_id": "dom_0123456789abcdef",
-                "customer_id": "cus_0123456789abcdef"}
+                "customer_id": "cus_0123456789abcdef",
+                "invoice_id": "inv_0123456789abcdef", "token": "t" * 43}
 
 
 def problems_of(r: httpx.Response, *, https: bool) -> list[str]:

@@ -148,6 +148,14 @@ async def make_link(client: httpx.AsyncClient, ctx: AppContext, owner: MerchantK
     return str(r.json()["id"])
 
 
+async def make_invoice(client: httpx.AsyncClient, ctx: AppContext, owner: MerchantKeys) -> str:
+    """A draft invoice of the owner's test mode: its id."""
+    r = await client.post("/api/v1/invoices", headers=owner.auth(), json={
+        "currency": "USD", "lines": [{"description": "Probe", "unit_price": "10.00"}]})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
 async def make_customer(client: httpx.AsyncClient, ctx: AppContext,
                         owner: MerchantKeys) -> str:
     """A customer of the owner's test mode: its id."""

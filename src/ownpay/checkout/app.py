@@ -22,6 +22,7 @@ from ownpay.checkout.forms import BadForm
 from ownpay.checkout.pages import brand, build_assets, build_pages
 from ownpay.context import AppContext
 from ownpay.i18n import gettext as _
+from ownpay.invoices.pages import router as invoice_pages
 from ownpay.links.pages import router as link_pages
 from ownpay.web.pages.security import Csp
 
@@ -78,6 +79,7 @@ def create_checkout_app(ctx: AppContext | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(link_pages)
     app.include_router(brand_assets)
+    app.include_router(invoice_pages)
     for mount in assets.mounts():
         app.routes.append(mount)
     return app
@@ -93,9 +95,9 @@ def checkout_not_found(app: FastAPI) -> Callable[[Request], Response]:
 
 
 def serves(path: str) -> bool:
-    """Whether a request path belongs to the checkout sub-application (payment links'
-    public pages included)."""
-    if path.startswith(("/checkout/", "/assets/", "/checkout-assets/", "/pay/",
+    """Whether a request path belongs to the checkout sub-application (payment links' and
+    invoices' public pages included)."""
+    if path.startswith(("/checkout/", "/assets/", "/checkout-assets/", "/pay/", "/invoice/",
                         "/brand-assets/")):
         return True
     parts = path.split("/", 4)  # "", "gateways", slug, "callback", rest

@@ -55,15 +55,17 @@ def build_assets() -> Assets:
 
 
 LINK_TEMPLATES = Path(__file__).parent.parent / "links" / "templates"
+INVOICE_TEMPLATES = Path(__file__).parent.parent / "invoices" / "templates"
 
 
 def build_pages(assets: Assets) -> Pages:
     """The checkout's templates, each gateway's (``gateway/<slug>/…``) and the payment
-    links' public pages (``links/…``), all on the checkout's layout, in the customer's
-    language (``web/pages/language.py``)."""
+    links' and invoices' public pages (``links/…``, ``invoices/…``), all on the checkout's
+    layout, in the customer's language (``web/pages/language.py``)."""
     return Pages(TEMPLATES, assets=assets, default_bundle="checkout", translated=True,
                  prefixed={"gateway": GatewayTemplates(),
-                           "links": FileSystemLoader(LINK_TEMPLATES)})
+                           "links": FileSystemLoader(LINK_TEMPLATES),
+                           "invoices": FileSystemLoader(INVOICE_TEMPLATES)})
 
 
 def gateway_template(slug: str, template: str) -> str:

@@ -14,6 +14,7 @@ from ownpay.config import ConfigError
 from ownpay.customers.cli import customers_app
 from ownpay.dashboard.cli import audit_app, users_app
 from ownpay.domains.cli import domains_app
+from ownpay.invoices.cli import invoices_app
 from ownpay.ledger.cli import fees_app, ledger_app
 from ownpay.links.cli import links_app
 from ownpay.merchants.cli import gateways_app, keys_app, merchants_app
@@ -32,6 +33,7 @@ for name, group in (
     ("transactions", transactions_app), ("users", users_app), ("audit", audit_app),
     ("compat", compat_app), ("sms", sms_app), ("devices", devices_app),
     ("links", links_app), ("domains", domains_app), ("customers", customers_app),
+    ("invoices", invoices_app),
 ):
     app.add_typer(group, name=name)
 

@@ -196,8 +196,8 @@ async def forget_customer(customer_id: CustomerId, ctx: Ctx, request: Request,
 async def customer_payments(customer_id: CustomerId, principal: Reader, session: Session,
                             limit: Limit = DEFAULT_PAGE,
                             starting_after: After = None) -> Response:
-    """The customer's payments, newest first, each with its refunds. (Invoices will be
-    listed once OwnPay has them.)"""
+    """The customer's payments, newest first, each with its refunds. (Its invoices:
+    `GET /api/v1/invoices?customer_id=`.)"""
     rows, has_more, refunds = await service.payments_of(
         session, principal.scope, customer_id, limit=limit, starting_after=starting_after)
     return json_response(200, page_body(

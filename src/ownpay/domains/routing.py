@@ -10,7 +10,8 @@ lower-case, no port, no trailing dot), so ``PAY.Example.com.:443`` is ``pay.exam
   merchant cannot take an operator's alias away by adding it unproven.
 * A **verified** brand domain serves that brand only: ``/checkout/{txn}…`` and
   ``/gateways/{g}/callback/{txn}…`` of the brand's own payments, ``/pay/{slug}…`` of its
-  own links, ``/gateways/{g}/webhooks/{its slug}/…``, and the static assets.  Another
+  own links, ``/invoice/{token}…`` of its own invoices, ``/gateways/{g}/webhooks/{its
+  slug}/…``, and the static assets.  Another
   brand's payment or link, and everything else (``/admin``, ``/docs``, ``/metrics``,
   ``/tls/ask``, the JSON API) is ``404``, the JSON API unless ``OWNPAY_API_ON_BRAND_DOMAINS``
   (and then only for the brand's own API keys, ``merchants/auth.py``).
@@ -33,6 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ownpay.context import AppContext
 from ownpay.domains import service
 from ownpay.errors import NotFound, error_response
+from ownpay.invoices.models import Invoice
 from ownpay.links.models import PaymentLink
 from ownpay.payments.models import PaymentIntent
 from ownpay.urls import BadUrl, ascii_domain
@@ -68,6 +70,13 @@ async def _owner_of_link(ctx: AppContext, slug: str) -> int | None:
     return int(found) if found is not None else None
 
 
+async def _owner_of_invoice(ctx: AppContext, token: str) -> int | None:
+    token = token.removesuffix(".pdf")
+    async with ctx.sessions() as session:
+        found = await session.scalar(select(Invoice.merchant_id).where(Invoice.token == token))
+    return int(found) if found is not None else None
+
+
 async def serves(ctx: AppContext, brand: service.HostBrand, path: str) -> bool:
     """Whether a verified domain of ``brand`` serves ``path`` (the module docstring)."""
     if path.startswith(ASSETS):
@@ -79,6 +88,8 @@ async def serves(ctx: AppContext, brand: service.HostBrand, path: str) -> bool:
         return await _owner_of_payment(ctx, parts[2]) == brand.merchant_id
     if len(parts) >= 3 and parts[1] == "pay" and parts[2]:
         return await _owner_of_link(ctx, parts[2]) == brand.merchant_id
+    if len(parts) >= 3 and parts[1] == "invoice" and parts[2]:
+        return await _owner_of_invoice(ctx, parts[2]) == brand.merchant_id
     if len(parts) >= 5 and parts[1] == "gateways" and parts[4]:
         if parts[3] == "callback":
             return await _owner_of_payment(ctx, parts[4]) == brand.merchant_id

@@ -85,6 +85,8 @@ class PaymentIntent(Base):
         Index("ix_payment_intents_link_status", "link_id", "status"),
         # A customer's payments, newest first (migration 0019).
         Index("ix_payment_intents_customer_created", "customer_id", "created_at", "id"),
+        # An invoice's payments (migration 0020).
+        Index("ix_payment_intents_invoice_status", "invoice_id", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)  # txn_ + 16 hex
@@ -98,6 +100,8 @@ class PaymentIntent(Base):
     return_method: Mapped[str | None] = mapped_column(String(4))
     # The payment link it was made on (links/), None for payments created by an API.
     link_id: Mapped[str | None] = mapped_column(String(24))
+    # The invoice it pays (invoices/), None for other payments.
+    invoice_id: Mapped[str | None] = mapped_column(String(24))
     # The customer it was matched to by e-mail or phone digest (customers/), if any.
     customer_id: Mapped[str | None] = mapped_column(String(24))
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))

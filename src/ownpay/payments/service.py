@@ -51,6 +51,7 @@ from ownpay.errors import (
 )
 from ownpay.gateways import registry
 from ownpay.gateways.base import Gateway, Outcome, VerifiedResult
+from ownpay.invoices import events as invoice_events
 from ownpay.ledger import fees
 from ownpay.ledger import service as ledger
 from ownpay.links import events as link_events
@@ -117,15 +118,16 @@ class CreatedIntent:
 async def create_intent(
     conn: AsyncConnection, ctx: AppContext, principal: Principal, new: NewIntent, *,
     api: str | None = None, public_id: str | None = None, return_method: str | None = None,
-    link_id: str | None = None,
+    link_id: str | None = None, invoice_id: str | None = None,
 ) -> CreatedIntent:
     """Insert the intent in the caller's transaction; 409 ORDER_ALREADY_PAID if a payment of
     the same order is already paid (checked by the INSERT itself: no race).  ``api`` names
     the API that created it (None: payment intents); ``new.gateway`` is "" when the customer
     chooses the method on the checkout page; ``return_method`` "POST" sends the customer back
     to ``return_url`` with a posted form (UddoktaPay's and PipraPay's ``return_type``);
-    ``link_id`` names the payment link it was made on.  The payment's customer is matched by
-    e-mail or phone digest, or made, in the same transaction (``customers/matching.py``)."""
+    ``link_id`` names the payment link it was made on, ``invoice_id`` the invoice it pays.
+    The payment's customer is matched by e-mail or phone digest, or made, in the same
+    transaction (``customers/matching.py``)."""
     now = utcnow()
     lifetime = new.expires_in or principal.merchant_intent_lifetime or ctx.settings.intent_lifetime
     expires_at = (now + timedelta(seconds=lifetime)).replace(microsecond=0)
@@ -140,6 +142,7 @@ async def create_intent(
         "api": api,
         "return_method": return_method,
         "link_id": link_id,
+        "invoice_id": invoice_id,
         "customer_id": customer_id,
         "merchant_id": principal.merchant_id,
         "mode": principal.mode,
@@ -170,10 +173,10 @@ async def create_intent(
 
 
 _INSERT_COLUMNS = (
-    "id", "public_id", "api", "return_method", "link_id", "customer_id", "merchant_id", "mode",
-    "gateway", "status", "amount_minor", "currency", "order_id", "customer_name", "customer_email",
-    "customer_phone", "description", "return_url", "cancel_url", "metadata", "created_at",
-    "updated_at", "expires_at", "attempts",
+    "id", "public_id", "api", "return_method", "link_id", "invoice_id", "customer_id",
+    "merchant_id", "mode", "gateway", "status", "amount_minor", "currency", "order_id",
+    "customer_name", "customer_email", "customer_phone", "description", "return_url",
+    "cancel_url", "metadata", "created_at", "updated_at", "expires_at", "attempts",
 )
 
 
@@ -276,6 +279,8 @@ async def transition(
     await record_payment_event(session, intent, now=now, reason=reason, extra=event_data)
     if to == states.COMPLETED and intent.link_id:
         await link_events.record_link_paid(session, intent, now=now)
+    if to == states.COMPLETED and intent.invoice_id:
+        await invoice_events.record_invoice_payment(session, intent, now=now)
     await audit.record_worker_move(session, actor, "payment", merchant_id=merchant_id,
                                    mode=intent.mode, object_id=payment_id,
                                    moves={"status": (expected, to)}, reason=reason)

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from ownpay.invoices.schemas import InvoiceEvent
 from ownpay.webhooks.schemas import (
     DeviceOfflineEvent,
     LinkPaidEvent,
@@ -78,6 +79,10 @@ _document_event("refund.failed", RefundFailedEvent,
                 "one): nothing went back to the customer and the amount is refundable again.")
 _document_event("device.offline", DeviceOfflineEvent, DeviceOfflineEvent.__doc__ or "")
 _document_event("link.paid", LinkPaidEvent, LinkPaidEvent.__doc__ or "")
+_document_event("invoice.paid", InvoiceEvent, "An open invoice's completed payments cover "
+                "its total (once; besides that payment's `payment.completed`).")
+_document_event("invoice.overdue", InvoiceEvent, "An open invoice passed its due date "
+                "(once, by the worker, the day after the due date).")
 _document_event("test.ping", PingEvent,
                 "Sent only by `POST /api/v1/webhooks/tests`, to check a receiver; not stored "
                 "in the delivery log.")

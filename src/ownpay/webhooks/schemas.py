@@ -32,6 +32,8 @@ EventName = Literal[
     "refund.failed",
     "link.visited",
     "link.paid",
+    "invoice.paid",
+    "invoice.overdue",
     "device.offline",
 ]
 DeliveryStatus = Literal["pending", "retrying", "succeeded", "dead", "cancelled"]

@@ -9,7 +9,7 @@
 Self-contained: it creates and drops only what it adds.
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-07 23:00:00
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import ownpay.db
 
 revision = "0021"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,182 @@
+"""The public page of an invoice, ``/invoice/{token}``, on the checkout's page kernel (the
+brand's name, logo and colour; its CSP, CSRF and error pages), and its PDF.
+
+* ``GET /invoice/{token}`` -- the brand, number, status, lines, totals, due date and notes;
+  an open invoice with something left to pay has a Pay button; a paid one says "Paid", a
+  void or uncollectible one says it takes no payment.  A draft is not shown (404): it was
+  never sent.  The checkout returns the customer here.
+* ``POST /invoice/{token}/pay`` -- CSRF-checked, limited per client IP
+  (``link_payments_ip``, shared with payment links), then the payment for what is left to
+  pay is created once per submission (``invoices/paying.py``) and the customer continues on
+  the normal checkout (303).
+* ``GET /invoice/{token}.pdf`` -- the same invoice as a PDF (``invoices/pdf.py``).
+
+The token is the only key: 256 random bits, compared by the database's unique index (a
+lookup, not a secret comparison in Python); an unknown token is the checkout's 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from ownpay import money
+from ownpay.branding import theme
+from ownpay.checkout.forms import read_form
+from ownpay.invoices import paying, pdf, service, states
+from ownpay.invoices.models import Invoice
+from ownpay.merchants.models import Merchant
+from ownpay.payments import methods
+from ownpay.urls import same_origin
+from ownpay.web.client import client_ip, forwarded_proto
+from ownpay.web.deps import app_context
+from ownpay.web.pages import Pages
+from ownpay.web.pages.csrf import TransactionCsrf, transaction_token_ok
+from ownpay.web.pages.security import Csp, apply_security_headers
+
+router = APIRouter(include_in_schema=False)
+
+
+def _csrf_subject(invoice: Invoice) -> str:
+    return f"invoice:{invoice.id}"
+
+
+def _render(request: Request, invoice: Invoice | None, merchant: Merchant | None,
+            template: str, context: dict[str, Any], *, status_code: int = 200,
+            form: bool = False) -> Response:
+    ctx = app_context(request)
+    https = forwarded_proto(request.scope, ctx.settings.trusted_proxies) == "https"
+    csp = Csp()
+    after = None
+    shared: dict[str, Any] = {"brand": theme.view(merchant), "merchant": None}
+    if merchant is not None:
+        shared["merchant"] = {"name": merchant.name, "logo_url": theme.logo_src(merchant)}
+        csp.allow_images(merchant.logo_url)
+    if invoice is not None and form:
+        csrf = TransactionCsrf(ctx.keyring, request, _csrf_subject(invoice), https=https)
+        shared["csrf_token"] = csrf.token
+        after = csrf.set_cookie
+    pages: Pages = request.app.state.pages
+    return pages.render(request, template, {**shared, **context}, csp=csp, https=https,
+                        status_code=status_code, after=after)
+
+
+def _not_found(request: Request) -> Response:
+    return _render(request, None, None, "not_found.html", {}, status_code=404)
+
+
+def _view(invoice: Invoice) -> dict[str, Any]:
+    c = invoice.currency
+    found = service.figures(invoice)
+
+    def shown(minor: int) -> str:
+        return money.format_amount(minor, c)
+
+    return {
+        "token": invoice.token, "number": invoice.number, "status": invoice.status,
+        "mode": invoice.mode, "currency": c, "customer_name": invoice.customer_name,
+        "due_date": invoice.due_date.strftime("%d %B %Y") if invoice.due_date else None,
+        "notes": invoice.notes,
+        "lines": [{"description": line["description"], "quantity": line["quantity"],
+                   "unit_price": shown(money.parse_minor(line["unit_price"], c)),
+                   "tax_rate": line.get("tax_rate"), "discount_rate": line.get("discount_rate"),
+                   "net": shown(t.net_minor)}
+                  for line, t in zip(invoice.lines, found.lines, strict=True)],
+        "subtotal": shown(found.subtotal_minor),
+        "discount": shown(found.discount_minor) if found.discount_minor else None,
+        "line_tax": shown(found.line_tax_minor) if found.line_tax_minor else None,
+        "tax": shown(found.tax_minor) if found.tax_minor else None,
+        "tax_rate": invoice.tax_rate, "total": shown(invoice.total_minor),
+        "paid": shown(invoice.amount_paid_minor) if invoice.amount_paid_minor else None,
+        "due": shown(invoice.outstanding_minor),
+    }
+
+
+async def _load(request: Request, token: str) -> tuple[Invoice, Merchant] | None:
+    async with app_context(request).sessions() as session:
+        invoice = await service.public_invoice(session, token)
+        if invoice is None:
+            return None
+        merchant = await session.get(Merchant, invoice.merchant_id)
+    if merchant is None or merchant.status != "active":
+        return None
+    return invoice, merchant
+
+
+async def _offered(request: Request, invoice: Invoice) -> list[methods.Method]:
+    if invoice.status != states.OPEN or invoice.outstanding_minor <= 0:
+        return []
+    async with app_context(request).sessions() as session:
+        return await methods.available(session, invoice.scope, invoice.outstanding_minor,
+                                       invoice.currency)
+
+
+def _page(request: Request, invoice: Invoice, merchant: Merchant,
+          offered: list[methods.Method], *, why: str | None = None,
+          status_code: int = 200) -> Response:
+    payable = bool(offered) and why is None
+    return _render(request, invoice, merchant, "invoices/invoice.html", {
+        "invoice": _view(invoice), "payable": payable, "why": why,
+        "no_method": invoice.status == states.OPEN and invoice.outstanding_minor > 0
+        and not offered, "pdf": pdf.available(), "submission": paying.new_token()
+        if payable else None}, status_code=status_code, form=payable)
+
+
+@router.get("/invoice/{token}.pdf")
+async def invoice_pdf(token: str, request: Request) -> Response:
+    found = await _load(request, token)
+    if found is None or not pdf.available():
+        return _not_found(request)
+    invoice, merchant = found
+    body = pdf.render(invoice, brand_name=merchant.name, figures=service.figures(invoice))
+    response = Response(body, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{invoice.number}.pdf"',
+        "Cache-Control": "no-store"})
+    # The checkout's headers (CSP, nosniff, no referrer) on the PDF too.
+    https = forwarded_proto(request.scope, app_context(request).settings.trusted_proxies) \
+        == "https"
+    apply_security_headers(response, Csp(), https=https)
+    return response
+
+
+@router.get("/invoice/{token}")
+async def invoice_page(token: str, request: Request) -> Response:
+    found = await _load(request, token)
+    if found is None:
+        return _not_found(request)
+    invoice, merchant = found
+    return _page(request, invoice, merchant, await _offered(request, invoice))
+
+
+@router.post("/invoice/{token}/pay")
+async def invoice_pay(token: str, request: Request) -> Response:
+    found = await _load(request, token)
+    if found is None:
+        return _not_found(request)
+    invoice, merchant = found
+    ctx = app_context(request)
+    refused = await ctx.rate_limiter.hit(
+        "link_payments_ip", client_ip(request.scope, ctx.settings.trusted_proxies))
+    if refused is not None:
+        response = _page(request, invoice, merchant, [], status_code=429, why=(
+            f"Too many payments started from here. Please wait {refused.reset_after} "
+            "seconds, then try again."))
+        response.headers.update(refused.headers())
+        return response
+    form = await read_form(request)
+    if form is None:
+        return _page(request, invoice, merchant, [], why="The form is too large.",
+                     status_code=413)
+    if not transaction_token_ok(ctx.keyring, request, _csrf_subject(invoice),
+                                form.get("csrf_token")):
+        return _page(request, invoice, merchant, [], status_code=403,
+                     why="This form has expired. Please open the invoice again.")
+    offered = await _offered(request, invoice)
+    try:
+        url = await paying.pay(ctx, invoice, merchant, offered, form.get("submission", ""))
+    except paying.NotPayable as exc:
+        return _page(request, invoice, merchant, [], why=str(exc), status_code=409)
+    # On to the checkout on the host the customer is on (see links/pages.py).
+    return RedirectResponse(same_origin(url), status_code=303)
