@@ -106,7 +106,10 @@ class Pages:
         if self.translated:
             lang = language.language_of(request)
             extra = {"lang": lang, "locale": i18n.BROWSER_LOCALES[lang],
-                     "languages": language.switch_links(request)}
+                     # A page that does not exist has no "this page in Bangla", and its
+                     # path (what the visitor typed) is not echoed back.
+                     "languages": language.switch_links(request) if status_code != 404
+                     else []}
         html = self.env.get_template(template).render(
             **context, **extra, csp_nonce=csp.nonce, static=self.static)
         response = HTMLResponse(html, status_code=status_code)
