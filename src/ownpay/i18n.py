@@ -27,7 +27,7 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from babel.dates import format_date, format_time
@@ -128,6 +128,13 @@ def date_parts(at: datetime) -> dict[str, str]:
         date = _digits(format_date(at, "medium", locale=locale), lang)
         time = _digits(format_time(at, "HH:mm:ss", locale=locale, tzinfo=UTC), lang) + " UTC"
     return {"date": date, "time": time, "text": f"{date} {time}"}
+
+
+def day(when: date) -> str:
+    """A calendar day in words as the current language writes it: ``31 January 2099``,
+    ``৩১ জানুয়ারী ২০৯৯``."""
+    lang = current()
+    return _digits(format_date(when, "d MMMM y", locale=BABEL_LOCALES[lang]), lang)
 
 
 def ascii_digits(text: str) -> str:

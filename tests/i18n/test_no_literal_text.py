@@ -16,6 +16,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "ownpay"
 TEMPLATES = sorted([
     *(SRC / "checkout" / "templates").glob("*.html"),
     *(SRC / "links" / "templates").glob("*.html"),
+    *(SRC / "invoices" / "templates").glob("*.html"),
     *(SRC / "gateways").glob("*/templates/*.html"),
     SRC / "web" / "pages" / "templates" / "base.html",
 ])

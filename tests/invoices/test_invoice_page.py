@@ -180,3 +180,23 @@ async def test_two_payments_started_at_once_pay_it_once_and_invoice_paid_is_sent
         events = list(await s.scalars(select(OutboxEvent).where(
             OutboxEvent.type == "invoice.paid", OutboxEvent.merchant_id == shop.id)))
     assert len(events) == 1
+
+
+async def test_the_page_speaks_the_brands_checkout_language(client: httpx.AsyncClient,
+                                                            ctx: Any) -> None:
+    """A brand whose checkout language is Bangla shows its invoice in Bangla: the words,
+    the amounts and the due date in Bengali digits; ``?lang=en`` switches to English."""
+    shop = await create_merchant(ctx, checkout_language="bn")
+    invoice = await open_invoice(client, shop)
+    page = await client.get(invoice["path"])
+    assert page.status_code == 200, page.text
+    assert '<html lang="bn">' in page.text
+    number = invoice["number"]
+    assert f"ইনভয়েস {number}" in page.text and "উপমোট" in page.text
+    assert "৩১ জানুয়ারী ২০৯৯" in page.text  # the due date
+    assert "US$২৯.২৫" in page.text  # 2 × 12.50 + 5 % tax on them + 3.00
+    for english in ("Subtotal", "Due date", "Download PDF", "Invoice "):
+        assert english not in page.text, english
+    english = await client.get(invoice["path"], params={"lang": "en"})
+    assert '<html lang="en">' in english.text and f"Invoice {number}" in english.text
+    assert "31 January 2099" in english.text and "Subtotal" in english.text

@@ -22,9 +22,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from ownpay import money
+from ownpay import i18n, money
 from ownpay.branding import theme
 from ownpay.checkout.forms import read_form
+from ownpay.i18n import gettext as _
 from ownpay.invoices import paying, pdf, service, states
 from ownpay.invoices.models import Invoice
 from ownpay.merchants.models import Merchant
@@ -32,7 +33,7 @@ from ownpay.payments import methods
 from ownpay.urls import same_origin
 from ownpay.web.client import client_ip, forwarded_proto
 from ownpay.web.deps import app_context
-from ownpay.web.pages import Pages
+from ownpay.web.pages import Pages, language
 from ownpay.web.pages.csrf import TransactionCsrf, transaction_token_ok
 from ownpay.web.pages.security import Csp, apply_security_headers
 
@@ -72,12 +73,12 @@ def _view(invoice: Invoice) -> dict[str, Any]:
     found = service.figures(invoice)
 
     def shown(minor: int) -> str:
-        return money.format_amount(minor, c)
+        return i18n.amount(minor, c)  # in the page's language (Bengali digits in Bangla)
 
     return {
         "token": invoice.token, "number": invoice.number, "status": invoice.status,
         "mode": invoice.mode, "currency": c, "customer_name": invoice.customer_name,
-        "due_date": invoice.due_date.strftime("%d %B %Y") if invoice.due_date else None,
+        "due_date": i18n.day(invoice.due_date) if invoice.due_date else None,
         "notes": invoice.notes,
         "lines": [{"description": line["description"], "quantity": line["quantity"],
                    "unit_price": shown(money.parse_minor(line["unit_price"], c)),
@@ -102,6 +103,7 @@ async def _load(request: Request, token: str) -> tuple[Invoice, Merchant] | None
         merchant = await session.get(Merchant, invoice.merchant_id)
     if merchant is None or merchant.status != "active":
         return None
+    language.activate(request, merchant.checkout_language)  # before any word is composed
     return invoice, merchant
 
 
@@ -160,19 +162,19 @@ async def invoice_pay(token: str, request: Request) -> Response:
     refused = await ctx.rate_limiter.hit(
         "link_payments_ip", client_ip(request.scope, ctx.settings.trusted_proxies))
     if refused is not None:
-        response = _page(request, invoice, merchant, [], status_code=429, why=(
-            f"Too many payments started from here. Please wait {refused.reset_after} "
-            "seconds, then try again."))
+        response = _page(request, invoice, merchant, [], status_code=429, why=_(
+            "Too many payments started from here. Please wait %(seconds)s seconds, "
+            "then try again.") % {"seconds": refused.reset_after})
         response.headers.update(refused.headers())
         return response
     form = await read_form(request)
     if form is None:
-        return _page(request, invoice, merchant, [], why="The form is too large.",
+        return _page(request, invoice, merchant, [], why=_("The form is too large."),
                      status_code=413)
     if not transaction_token_ok(ctx.keyring, request, _csrf_subject(invoice),
                                 form.get("csrf_token")):
         return _page(request, invoice, merchant, [], status_code=403,
-                     why="This form has expired. Please open the invoice again.")
+                     why=_("This form has expired. Please open the invoice again."))
     offered = await _offered(request, invoice)
     try:
         url = await paying.pay(ctx, invoice, merchant, offered, form.get("submission", ""))
