@@ -102,9 +102,10 @@ async def test_a_link_and_its_checkout_on_the_brands_domain_in_each_language(
         live_server: Any, ctx: Any, zone: Zone, mapped_browser: Any, shot: Any,
         language: str) -> None:
     """At phone size, a brand whose checkout language is ``language``: its payment link's
-    page and the checkout it leads to are served on the brand's domain, in that language
-    (``<html lang>``, Bengali digits in the amount for Bangla), the customer's switch to
-    the other language stays on the domain, and another brand's link there is a 404."""
+    page and the checkout it leads to, and its invoice's page, are served on the brand's
+    domain, in that language (``<html lang>``, Bengali digits in the amounts for Bangla);
+    the customer's switch to the other language stays on the domain; another brand's link
+    and invoice there are 404s."""
     brand = await create_merchant(ctx, name="Dhaka Sweets", checkout_language=language)
     other = await create_merchant(ctx, name="Other Shop")
     async with ctx.sessions() as s, s.begin():
@@ -113,7 +114,7 @@ async def test_a_link_and_its_checkout_on_the_brands_domain_in_each_language(
     zone.prove(row.domain, row.token)
     assert (await service.verify(ctx, brand.id, row.id)).status == "verified"
     origin = f"http://{row.domain}:{urlsplit(live_server.url).port}"
-    links = {}
+    links, invoices = {}, {}
     async with httpx.AsyncClient(base_url=live_server.url, timeout=15) as api:
         for shop in (brand, other):
             r = await api.post("/api/v1/payment-links", headers=shop.auth(), json={
@@ -121,6 +122,13 @@ async def test_a_link_and_its_checkout_on_the_brands_domain_in_each_language(
                 "gateways": ["sandbox"]})
             assert r.status_code == 201, r.text
             links[shop.id] = r.json()["slug"]
+            r = await api.post("/api/v1/invoices", headers=shop.auth(), json={
+                "currency": "BDT", "lines": [{"description": "মিষ্টি", "unit_price": "250.00"}]})
+            assert r.status_code == 201, r.text
+            opened = await api.post(f"/api/v1/invoices/{r.json()['id']}/finalize",
+                                    headers=shop.auth())
+            assert opened.status_code == 200, opened.text
+            invoices[shop.id] = r.json()["url"].rsplit("/", 1)[1]
 
     context, page = await new_page(mapped_browser, **SIZES["phone"])
     try:
@@ -149,5 +157,19 @@ async def test_a_link_and_its_checkout_on_the_brands_domain_in_each_language(
         answer = await page.goto(f"{origin}/pay/{links[other.id]}")
         assert answer is not None and answer.status == 404
         await expect(page.get_by_text("Other Shop")).to_have_count(0)
+
+        # The brand's invoice on its domain, in the brand's language; Pay goes on to the
+        # checkout on the same host; another brand's invoice there is a 404.
+        await context.clear_cookies()  # the language switch above is remembered
+        await page.goto(f"{origin}/invoice/{invoices[brand.id]}")
+        assert await page.evaluate("document.documentElement.lang") == language
+        total = await page.get_by_test_id("amount").inner_text()
+        assert bool(BENGALI_DIGIT.search(total)) == (language == "bn"), total
+        await _checked(page, shot, f"phone-{language}-brand-domain-invoice")
+        await page.locator("form button[type=submit]").last.click()
+        await page.wait_for_url("**/checkout/txn_*")
+        assert urlsplit(page.url).hostname == row.domain
+        answer = await page.goto(f"{origin}/invoice/{invoices[other.id]}")
+        assert answer is not None and answer.status == 404
     finally:
         await context.close()
