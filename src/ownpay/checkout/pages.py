@@ -1,6 +1,7 @@
 """The checkout's pages on the page kernel: its templates, its asset bundle, each gateway's
-fragment (``gateway/<slug>/…`` from the adapter's own ``templates`` folder), and the page
-context of a page without a brand's theme."""
+fragment (``gateway/<slug>/…`` from the adapter's own ``templates`` folder), the page
+context of a page without a brand's theme, and :func:`render_public`, how a brand's public
+page other than the checkout (a payment link's, an invoice's) is answered."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import BaseLoader, Environment, FileSystemLoader, TemplateNotFound
+from starlette.requests import Request
+from starlette.responses import Response
 
 from ownpay.branding import theme
 from ownpay.gateways import registry
+from ownpay.web.client import forwarded_proto
+from ownpay.web.deps import app_context
 from ownpay.web.pages import Pages
 from ownpay.web.pages.assets import Assets
+from ownpay.web.pages.csrf import TransactionCsrf
+from ownpay.web.pages.security import Csp
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -77,3 +84,29 @@ def brand(primary_color: str | None) -> dict[str, Any]:
     default) with black or white text, whichever contrasts more (``branding/contrast.py``).
     A brand's own pages use ``branding.theme.view(merchant)``."""
     return {**theme.view(None), **theme.colours(primary_color)}
+
+
+def render_public(request: Request, merchant: Any | None, template: str,
+                  context: dict[str, Any], *, csrf_subject: str | None = None,
+                  images: tuple[str | None, ...] = (), status_code: int = 200) -> Response:
+    """A brand's public page on the checkout's layout: the brand's theme and name (none:
+    the installation's), its logo and ``images`` allowed by the CSP, and with
+    ``csrf_subject`` a form token bound to it (``csrf_token``; its cookie is set on the
+    answer)."""
+    ctx = app_context(request)
+    https = forwarded_proto(request.scope, ctx.settings.trusted_proxies) == "https"
+    csp = Csp()
+    after = None
+    shared: dict[str, Any] = {"brand": theme.view(merchant), "merchant": None}
+    if merchant is not None:
+        shared["merchant"] = {"name": merchant.name, "logo_url": theme.logo_src(merchant)}
+        csp.allow_images(merchant.logo_url)
+    for image in images:
+        csp.allow_images(image)
+    if csrf_subject is not None:
+        csrf = TransactionCsrf(ctx.keyring, request, csrf_subject, https=https)
+        shared["csrf_token"] = csrf.token
+        after = csrf.set_cookie
+    pages: Pages = request.app.state.pages
+    return pages.render(request, template, {**shared, **context}, csp=csp, https=https,
+                        status_code=status_code, after=after)

@@ -23,8 +23,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from ownpay import i18n, money
-from ownpay.branding import theme
 from ownpay.checkout.forms import read_form
+from ownpay.checkout.pages import render_public
 from ownpay.i18n import gettext as _
 from ownpay.invoices import paying, pdf, service, states
 from ownpay.invoices.models import Invoice
@@ -33,8 +33,8 @@ from ownpay.payments import methods
 from ownpay.urls import same_origin
 from ownpay.web.client import client_ip, forwarded_proto
 from ownpay.web.deps import app_context
-from ownpay.web.pages import Pages, language
-from ownpay.web.pages.csrf import TransactionCsrf, transaction_token_ok
+from ownpay.web.pages import language
+from ownpay.web.pages.csrf import transaction_token_ok
 from ownpay.web.pages.security import Csp, apply_security_headers
 
 router = APIRouter(include_in_schema=False)
@@ -47,21 +47,10 @@ def _csrf_subject(invoice: Invoice) -> str:
 def _render(request: Request, invoice: Invoice | None, merchant: Merchant | None,
             template: str, context: dict[str, Any], *, status_code: int = 200,
             form: bool = False) -> Response:
-    ctx = app_context(request)
-    https = forwarded_proto(request.scope, ctx.settings.trusted_proxies) == "https"
-    csp = Csp()
-    after = None
-    shared: dict[str, Any] = {"brand": theme.view(merchant), "merchant": None}
-    if merchant is not None:
-        shared["merchant"] = {"name": merchant.name, "logo_url": theme.logo_src(merchant)}
-        csp.allow_images(merchant.logo_url)
-    if invoice is not None and form:
-        csrf = TransactionCsrf(ctx.keyring, request, _csrf_subject(invoice), https=https)
-        shared["csrf_token"] = csrf.token
-        after = csrf.set_cookie
-    pages: Pages = request.app.state.pages
-    return pages.render(request, template, {**shared, **context}, csp=csp, https=https,
-                        status_code=status_code, after=after)
+    """With ``form``: a form token bound to ``invoice``."""
+    subject = _csrf_subject(invoice) if invoice is not None and form else None
+    return render_public(request, merchant, template, context, status_code=status_code,
+                         csrf_subject=subject)
 
 
 def _not_found(request: Request) -> Response:

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
 from ownpay import i18n
-from ownpay.branding import theme
 from ownpay.checkout.forms import read_form
+from ownpay.checkout.pages import render_public
 from ownpay.db import utcnow
 from ownpay.i18n import gettext as _
 from ownpay.links import paying
@@ -33,18 +33,12 @@ from ownpay.merchants.models import Merchant
 from ownpay.payments import methods, states
 from ownpay.payments.models import PaymentIntent
 from ownpay.urls import same_origin
-from ownpay.web.client import client_ip, forwarded_proto
+from ownpay.web.client import client_ip
 from ownpay.web.deps import app_context
-from ownpay.web.pages import Pages, language
-from ownpay.web.pages.csrf import TransactionCsrf, transaction_token_ok
-from ownpay.web.pages.security import Csp
+from ownpay.web.pages import language
+from ownpay.web.pages.csrf import transaction_token_ok
 
 router = APIRouter(include_in_schema=False)
-
-
-def _pages(request: Request) -> Pages:
-    pages: Pages = request.app.state.pages
-    return pages
 
 
 def _csrf_subject(link: PaymentLink) -> str:
@@ -53,21 +47,10 @@ def _csrf_subject(link: PaymentLink) -> str:
 
 def _render(request: Request, link: PaymentLink | None, merchant: Merchant | None,
             template: str, context: dict[str, Any], *, status_code: int = 200) -> Response:
-    ctx = app_context(request)
-    https = forwarded_proto(request.scope, ctx.settings.trusted_proxies) == "https"
-    csp = Csp()
-    after = None
-    shared: dict[str, Any] = {"brand": theme.view(merchant), "merchant": None}
-    if merchant is not None:
-        shared["merchant"] = {"name": merchant.name, "logo_url": theme.logo_src(merchant)}
-        csp.allow_images(merchant.logo_url)
-    if link is not None:
-        csp.allow_images(link.image_url)
-        csrf = TransactionCsrf(ctx.keyring, request, _csrf_subject(link), https=https)
-        shared["csrf_token"] = csrf.token
-        after = csrf.set_cookie
-    return _pages(request).render(request, template, {**shared, **context}, csp=csp,
-                                  https=https, status_code=status_code, after=after)
+    """With ``link``: its image allowed and a form token bound to it."""
+    return render_public(request, merchant, template, context, status_code=status_code,
+                         csrf_subject=_csrf_subject(link) if link is not None else None,
+                         images=(link.image_url,) if link is not None else ())
 
 
 def _not_found(request: Request) -> Response:
