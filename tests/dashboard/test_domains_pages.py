@@ -191,8 +191,12 @@ async def test_another_brands_domain_is_not_found(client: httpx.AsyncClient,
     for action in ("check", "primary", "remove"):
         r = await client.post(f"/admin/domains/{theirs}/{action}", data={"csrf_token": token})
         assert r.status_code == 404, (action, r.status_code)
+    # Nothing was done to it: no check, primary or removal recorded (its last_checked_at
+    # is no witness: the session's live server runs a worker that checks every domain).
     row = await domain_row(ctx, theirs)
-    assert row is not None and row.last_checked_at is None
+    assert row is not None and not row.is_primary
+    for action in ("domain.checked", "domain.primary", "domain.removed"):
+        assert await audit_rows(ctx, action, theirs) == [], action
     assert "brand.example" not in (await client.get("/admin/domains")).text
 
 
