@@ -1,7 +1,7 @@
 """Check 7: an adapter package is a mapper.  Its modules import only the contract
 (``ownpay.gateways.base``), the provider executor, pure helpers (``ownpay.money``,
-``ownpay.ids``, the personal wallets' ``ownpay.gateways.personal``), their own package
-and third-party libraries -- never the database, the app context, models, a service or
+``ownpay.ids``, ``ownpay.i18n``, the personal wallets' ``ownpay.gateways.personal``), their
+own package and third-party libraries -- never the database, the app context, models, a service or
 the state store; its mapping module is pure (no executor, SDK, logging, clock or I/O);
 and nothing in it sends HTTP except through the executor.
 
@@ -23,9 +23,11 @@ from tests.contract.harnesses.base import Harness, adapter
 pytestmark = pytest.mark.contract
 
 # ``ownpay.gateways.personal``: the personal-wallet family's shared rules (itself only on
-# ``base``; checked below).
+# ``base``; checked below).  ``ownpay.i18n``: the customer messages' catalogue (``N_`` marks
+# a message, ``gettext`` reads it in the page's language) -- itself only on ``ownpay.money``
+# (checked below), no database, context or service.
 ALLOWED_OWNPAY = {"ownpay.gateways.base", "ownpay.gateways.executor", "ownpay.money",
-                  "ownpay.ids", "ownpay.gateways.personal"}
+                  "ownpay.ids", "ownpay.gateways.personal", "ownpay.i18n"}
 NEVER_IN_A_PACKAGE = {"sqlalchemy", "httpx", "requests", "aiohttp", "urllib3", "socket"}
 NEVER_IN_MAPPING = NEVER_IN_A_PACKAGE | {
     "ownpay.gateways.executor", "stripe", "structlog", "logging", "asyncio", "time", "os",
@@ -107,5 +109,12 @@ def _file(module: str) -> str:
 def test_the_personal_wallet_rules_are_pure() -> None:
     imported = graph().find_modules_directly_imported_by("ownpay.gateways.personal")
     ours = {m for m in imported if m.startswith("ownpay")}
-    assert ours == {"ownpay.gateways.base"}
+    assert ours <= {"ownpay.gateways.base", "ownpay.i18n"} and "ownpay.gateways.base" in ours
     assert not {m.split(".")[0] for m in imported} & NEVER_IN_MAPPING
+
+
+def test_the_message_catalogue_is_a_pure_helper() -> None:
+    """``ownpay.i18n``, which adapters may import, stands on ``ownpay.money`` alone."""
+    imported = graph().find_modules_directly_imported_by("ownpay.i18n")
+    assert {m for m in imported if m.startswith("ownpay")} <= {"ownpay.money"}
+    assert not {m.split(".")[0] for m in imported} & NEVER_IN_A_PACKAGE
