@@ -38,6 +38,10 @@ from tests.support.factories import MerchantKeys
 from tests.support.ports import free_port
 from tests.support.settings import PROVIDER_TIMEOUT
 
+# Long enough that "asked a moment ago" holds between two passes on a loaded machine (1 s
+# did not: a run's second pass came after it and asked bKash again).
+QUICK_RECONCILE = 4
+
 
 async def _overdue(ctx: AppContext, txn: str, *, ago: timedelta = timedelta(seconds=1)) -> None:
     async with ctx.sessions() as s, s.begin():
@@ -69,8 +73,9 @@ def bkash_app(private: Isolated) -> Any:
 @pytest.fixture(scope="module")
 async def quick(private: Isolated) -> AsyncIterator[AppContext]:
     """A worker's context (another process, same database) that asks an undecided bKash
-    again after 1 s instead of 60."""
-    context = private.context(gateway_timeout=PROVIDER_TIMEOUT, reconcile_after=1)
+    again after ``QUICK_RECONCILE`` seconds instead of 60."""
+    context = private.context(gateway_timeout=PROVIDER_TIMEOUT,
+                              reconcile_after=QUICK_RECONCILE)
     try:
         yield context
     finally:
@@ -151,7 +156,7 @@ async def test_bkash_outage_keeps_it_pending_then_it_expires_when_bkash_answers(
     await expire_due(quick)  # asked a moment ago: not yet again
     assert (await api_payment(customer, shop, txn))["status"] == "pending"
     assert _status_queries(sim_server, payment_id) == 0
-    await asyncio.sleep(1.2)  # longer than quick's reconcile_after
+    await asyncio.sleep(QUICK_RECONCILE + 0.2)  # longer than quick's reconcile_after
     await expire_due(quick)
     assert _status_queries(sim_server, payment_id) == 1
     assert (await api_payment(customer, shop, txn))["status"] == "expired"
