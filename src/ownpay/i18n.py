@@ -130,6 +130,11 @@ def date_parts(at: datetime) -> dict[str, str]:
     return {"date": date, "time": time, "text": f"{date} {time}"}
 
 
+def digits(text: str) -> str:
+    """``text`` with its ASCII digits as the current language writes them (a quantity)."""
+    return _digits(text, current())
+
+
 def day(when: date) -> str:
     """A calendar day in words as the current language writes it: ``31 January 2099``,
     ``৩১ জানুয়ারী ২০৯৯``."""

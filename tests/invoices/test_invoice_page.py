@@ -195,6 +195,7 @@ async def test_the_page_speaks_the_brands_checkout_language(client: httpx.AsyncC
     assert f"ইনভয়েস {number}" in page.text and "উপমোট" in page.text
     assert "৩১ জানুয়ারী ২০৯৯" in page.text  # the due date
     assert "US$২৯.২৫" in page.text  # 2 × 12.50 + 5 % tax on them + 3.00
+    assert "২ × US$১২.৫০" in page.text  # a line's quantity and unit price
     for english in ("Subtotal", "Due date", "Download PDF", "Invoice "):
         assert english not in page.text, english
     english = await client.get(invoice["path"], params={"lang": "en"})

@@ -69,7 +69,8 @@ def _view(invoice: Invoice) -> dict[str, Any]:
         "mode": invoice.mode, "currency": c, "customer_name": invoice.customer_name,
         "due_date": i18n.day(invoice.due_date) if invoice.due_date else None,
         "notes": invoice.notes,
-        "lines": [{"description": line["description"], "quantity": line["quantity"],
+        "lines": [{"description": line["description"],
+                   "quantity": i18n.digits(str(line["quantity"])),
                    "unit_price": shown(money.parse_minor(line["unit_price"], c)),
                    "tax_rate": line.get("tax_rate"), "discount_rate": line.get("discount_rate"),
                    "net": shown(t.net_minor)}
