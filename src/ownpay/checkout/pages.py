@@ -15,7 +15,8 @@ from starlette.responses import Response
 
 from ownpay.branding import theme
 from ownpay.gateways import registry
-from ownpay.web.client import forwarded_proto
+from ownpay.i18n import gettext
+from ownpay.web.client import client_ip, forwarded_proto
 from ownpay.web.deps import app_context
 from ownpay.web.pages import Pages
 from ownpay.web.pages.assets import Assets
@@ -110,3 +111,17 @@ def render_public(request: Request, merchant: Any | None, template: str,
     pages: Pages = request.app.state.pages
     return pages.render(request, template, {**shared, **context}, csp=csp, https=https,
                         status_code=status_code, after=after)
+
+
+async def payments_refused(request: Request) -> tuple[str, dict[str, str]] | None:
+    """Whether this client started too many payments from public pages (rate-limit rule
+    ``link_payments_ip``, shared by payment links and invoices): the customer's message in
+    the page's language and the answer's rate-limit headers, or None."""
+    ctx = app_context(request)
+    refused = await ctx.rate_limiter.hit(
+        "link_payments_ip", client_ip(request.scope, ctx.settings.trusted_proxies))
+    if refused is None:
+        return None
+    message = gettext("Too many payments started from here. Please wait %(seconds)s "
+                      "seconds, then try again.") % {"seconds": refused.reset_after}
+    return message, refused.headers()

@@ -24,14 +24,14 @@ from starlette.responses import RedirectResponse, Response
 
 from ownpay import i18n, money
 from ownpay.checkout.forms import read_form
-from ownpay.checkout.pages import render_public
+from ownpay.checkout.pages import payments_refused, render_public
 from ownpay.i18n import gettext as _
 from ownpay.invoices import paying, pdf, service, states
 from ownpay.invoices.models import Invoice
 from ownpay.merchants.models import Merchant
 from ownpay.payments import methods
 from ownpay.urls import same_origin
-from ownpay.web.client import client_ip, forwarded_proto
+from ownpay.web.client import forwarded_proto
 from ownpay.web.deps import app_context
 from ownpay.web.pages import language
 from ownpay.web.pages.csrf import transaction_token_ok
@@ -149,13 +149,11 @@ async def invoice_pay(token: str, request: Request) -> Response:
         return _not_found(request)
     invoice, merchant = found
     ctx = app_context(request)
-    refused = await ctx.rate_limiter.hit(
-        "link_payments_ip", client_ip(request.scope, ctx.settings.trusted_proxies))
+    refused = await payments_refused(request)
     if refused is not None:
-        response = _page(request, invoice, merchant, [], status_code=429, why=_(
-            "Too many payments started from here. Please wait %(seconds)s seconds, "
-            "then try again.") % {"seconds": refused.reset_after})
-        response.headers.update(refused.headers())
+        why, headers = refused
+        response = _page(request, invoice, merchant, [], status_code=429, why=why)
+        response.headers.update(headers)
         return response
     form = await read_form(request)
     if form is None:

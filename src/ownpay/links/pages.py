@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ownpay import i18n
 from ownpay.checkout.forms import read_form
-from ownpay.checkout.pages import render_public
+from ownpay.checkout.pages import payments_refused, render_public
 from ownpay.db import utcnow
 from ownpay.i18n import gettext as _
 from ownpay.links import paying
@@ -33,7 +33,6 @@ from ownpay.merchants.models import Merchant
 from ownpay.payments import methods, states
 from ownpay.payments.models import PaymentIntent
 from ownpay.urls import same_origin
-from ownpay.web.client import client_ip
 from ownpay.web.deps import app_context
 from ownpay.web.pages import language
 from ownpay.web.pages.csrf import transaction_token_ok
@@ -133,14 +132,12 @@ async def link_pay(slug: str, request: Request) -> Response:
         return _not_found(request)
     link, merchant = found
     ctx = app_context(request)
-    refused = await ctx.rate_limiter.hit(
-        "link_payments_ip", client_ip(request.scope, ctx.settings.trusted_proxies))
+    refused = await payments_refused(request)
     if refused is not None:
+        message, headers = refused
         response = _render(request, None, merchant, "links/closed.html", {
-            "link": _view(link), "temporary": True,
-            "why": _("Too many payments started from here. Please wait %(seconds)s seconds, "
-                     "then try again.") % {"seconds": refused.reset_after}}, status_code=429)
-        response.headers.update(refused.headers())
+            "link": _view(link), "temporary": True, "why": message}, status_code=429)
+        response.headers.update(headers)
         return response
     form = await read_form(request)
     if form is None:
